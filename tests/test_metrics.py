@@ -1,0 +1,295 @@
+"""Known-answer tests for verification.metrics (kept small: whole file runs in seconds)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import ortho_group
+from threadpoolctl import threadpool_limits
+
+from verification.metrics import (
+    METRICS,
+    MCCResult,
+    MetricInfo,
+    amari_distance,
+    block_r2,
+    linear_cka,
+    mcc,
+    mcc_matching,
+    mutual_knn,
+    procrustes_error,
+    r2_linear,
+    r2_nonlinear,
+    recovery_metrics,
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_threaded_blas():
+    """Small matrices on a shared 2-core machine: multi-threaded BLAS only adds contention."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+C45 = np.cos(np.pi / 4)
+ROT45 = np.array([[C45, -C45], [C45, C45]])
+
+
+def _laplace(n: int, d: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).laplace(size=(n, d))
+
+
+def _uniform(n: int, d: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, size=(n, d))
+
+
+# --------------------------------------------------------------------------- MCC
+
+
+def test_permutation_scaling_sign_flip_is_perfect() -> None:
+    z = _laplace(2000, 4)
+    perm = np.array([2, 0, 3, 1])
+    scale = np.array([2.0, -0.5, 3.0, -7.0])
+    z_hat = z[:, perm] * scale + np.array([1.0, -2.0, 0.0, 5.0])
+    res = mcc_matching(z, z_hat)
+    assert isinstance(res, MCCResult)
+    assert abs(res.value - 1.0) < 1e-9
+    assert abs(mcc(z, z_hat, method="spearman") - 1.0) < 1e-9
+    # the matching recovers the permutation: z[:, perm[j]] is matched with z_hat[:, j]
+    assert dict(res.pairs) == {int(p): j for j, p in enumerate(perm)}
+    assert res.correlation.shape == (4, 4)
+    np.testing.assert_allclose(np.sign(res.correlation[perm, range(4)]), np.sign(scale))
+    assert r2_linear(z, z_hat) > 0.999
+
+
+def test_monotone_nonlinearity_spearman_exact_pearson_not() -> None:
+    z = _laplace(2000, 3)
+    z_hat = z[:, ::-1] ** 3
+    assert abs(mcc(z, z_hat, method="spearman") - 1.0) < 1e-12
+    assert mcc(z, z_hat, method="pearson") < 0.95
+
+
+def test_mcc_rectangular() -> None:
+    z = _laplace(1000, 2)
+    noise = _laplace(1000, 3, seed=1)
+    wide = np.column_stack([noise[:, 0], 3 * z[:, 1], noise[:, 1:], -z[:, 0]])
+    res = mcc_matching(z, wide)
+    assert abs(res.value - 1.0) < 1e-9
+    assert res.row_ind.size == 2 and res.correlation.shape == (2, 5)
+    assert sorted(res.pairs) == [(0, 4), (1, 1)]
+    # fewer estimated than true components: matched over min(d, d_hat)
+    assert abs(mcc(z, 2 * z[:, [1]]) - 1.0) < 1e-9
+
+
+def test_collapsed_representation_scores_zero_not_crash() -> None:
+    z = _laplace(500, 3)
+    collapsed = np.full((500, 3), 4.2)
+    assert mcc(z, collapsed) == 0.0
+    assert mcc(z, collapsed, method="spearman") == 0.0
+    assert linear_cka(z, collapsed) == 0.0
+    # partially collapsed: the constant column contributes 0
+    partial = np.column_stack([z[:, 0], np.zeros(500), z[:, 2]])
+    assert abs(mcc(z, partial) - 2.0 / 3.0) < 0.05
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    perm=st.permutations(list(range(3))),
+    scales=st.lists(
+        st.floats(0.1, 100.0, allow_nan=False) | st.floats(-100.0, -0.1, allow_nan=False),
+        min_size=3,
+        max_size=3,
+    ),
+)
+def test_mcc_invariant_to_permutation_and_scaling(
+    seed: int, perm: list[int], scales: list[float]
+) -> None:
+    rng = np.random.default_rng(seed)
+    z = rng.exponential(size=(200, 3)) @ rng.normal(size=(3, 3))  # non-Gaussian, correlated
+    z_hat = z[:, perm] * np.asarray(scales)
+    for method in ("pearson", "spearman"):
+        assert abs(mcc(z, z_hat, method=method) - 1.0) < 1e-9
+        assert abs(mcc(z_hat, z, method=method) - 1.0) < 1e-9
+
+
+# --------------------------------------------------------------------------- rotations
+
+
+def test_rotation_keeps_r2_but_breaks_mcc() -> None:
+    z = _uniform(2000, 2)
+    z_hat = z @ ROT45
+    assert r2_linear(z, z_hat) > 0.999
+    m = mcc(z, z_hat)
+    assert 0.65 < m < 0.8  # about 1 / sqrt(2)
+    assert procrustes_error(z, 3.0 * z_hat + np.array([1.0, -4.0])) < 1e-10
+
+
+def test_procrustes_detects_non_orthogonal_map() -> None:
+    z = _uniform(1000, 2)
+    assert procrustes_error(z, z @ np.array([[1.0, 0.0], [0.0, 5.0]])) > 0.2
+    assert procrustes_error(z, _uniform(1000, 2, seed=1)) > 0.9
+
+
+def test_amari_distance_known_values() -> None:
+    rng = np.random.default_rng(0)
+    mixing = rng.normal(size=(4, 4))
+    scaled_perm = np.eye(4)[[3, 1, 0, 2]] * np.array([2.0, -1.0, 0.5, 3.0])
+    unmixing = scaled_perm @ np.linalg.inv(mixing)
+    assert amari_distance(unmixing, mixing) < 1e-12
+    assert amari_distance(ROT45, np.eye(2)) > 0.1
+    assert abs(amari_distance(ROT45, np.eye(2)) - 1.0) < 1e-12  # |P| all equal: maximal
+    # hand computed: R = [[1, .5], [0, 1]]: rows 0.5 + 0, cols 0 + 0.5 -> 1 / (2*2*1)
+    assert abs(amari_distance(np.array([[1.0, 0.5], [0.0, 1.0]]), np.eye(2)) - 0.25) < 1e-12
+
+
+# --------------------------------------------------------------------------- unrelated noise
+
+
+def test_independent_noise_scores_low() -> None:
+    n = 5000
+    z = _uniform(n, 3)
+    noise = np.random.default_rng(1).normal(size=(n, 3))
+    assert mcc(z, noise) < 0.1
+    assert r2_linear(z, noise) < 0.05
+    assert r2_nonlinear(z, noise, max_train=1000) < 0.1
+    assert linear_cka(z, noise) < 0.05
+    assert mutual_knn(z, noise, k=10) < 0.05
+
+
+# --------------------------------------------------------------------------- nonlinear recovery
+
+
+def test_nonlinear_invertible_map_needs_nonlinear_r2() -> None:
+    z = _uniform(1000, 2)
+    z_hat = (z**3) @ ROT45
+    lin = r2_linear(z, z_hat)
+    nonlin = r2_nonlinear(z, z_hat)
+    assert nonlin > 0.9
+    assert lin < 0.9
+    assert nonlin > lin + 0.05
+
+
+def test_block_r2_isolates_content() -> None:
+    z = _uniform(1000, 4)
+    content, style = [0, 1], [2, 3]
+    mixed = z[:, content] @ np.array([[1.0, 0.5], [-0.3, 1.0]])
+    z_hat = mixed + 0.3 * mixed**3
+    assert block_r2(z, z_hat, content) > 0.9
+    assert block_r2(z, z_hat, style) < 0.2
+    assert block_r2(z, z_hat, style, nonlinear=False) < 0.2
+
+
+# --------------------------------------------------------------------------- CKA / kNN
+
+
+def test_linear_cka_invariances() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 5))
+    q = ortho_group.rvs(5, random_state=1)
+    assert abs(linear_cka(x, 2.5 * x @ q + 7.0) - 1.0) < 1e-10
+    y = np.tanh(x[:, :3] @ rng.normal(size=(3, 3)))
+    assert abs(linear_cka(x, y) - linear_cka(x @ q, -0.1 * y)) < 1e-10
+    assert abs(linear_cka(x, y) - linear_cka(y, x)) < 1e-12
+
+
+def test_linear_cka_matches_hsic_formula() -> None:
+    rng = np.random.default_rng(3)
+    n = 40
+    x = rng.normal(size=(n, 6))
+    y = np.tanh(x[:, :2] @ rng.normal(size=(2, 3))) + 0.5 * rng.normal(size=(n, 3))
+    h = np.eye(n) - np.ones((n, n)) / n
+    k, l_ = x @ x.T, y @ y.T
+    hsic = np.trace(k @ h @ l_ @ h)
+    expected = hsic / np.sqrt(np.trace(k @ h @ k @ h) * np.trace(l_ @ h @ l_ @ h))
+    assert 0.05 < expected < 0.95
+    assert abs(linear_cka(x, y) - expected) < 1e-10
+
+
+def test_mutual_knn_identical_neighbourhoods() -> None:
+    x = _laplace(400, 3)
+    assert mutual_knn(x, x, k=10) == 1.0
+    q = ortho_group.rvs(3, random_state=0)
+    assert mutual_knn(x, 0.3 * x @ q - 2.0, k=5) == 1.0
+    assert mutual_knn(x, x[:, :2], k=5) < 1.0
+    # high-dimensional inputs take the brute-force path
+    wide = _laplace(300, 12, seed=2)
+    assert mutual_knn(wide, wide @ ortho_group.rvs(12, random_state=0), k=10) == 1.0
+    # duplicated points: a sample is never its own neighbour
+    dup = np.repeat(x[:50], 3, axis=0)
+    assert mutual_knn(dup, dup, k=2) == 1.0
+
+
+def test_mutual_knn_validates_k() -> None:
+    x = _laplace(20, 2)
+    for k in (0, 20, 25):
+        with pytest.raises(ValueError, match="k must be"):
+            mutual_knn(x, x, k=k)
+    assert mutual_knn(x, x, k=19) == 1.0
+
+
+# --------------------------------------------------------------------------- misc contract
+
+
+def test_split_metrics_are_deterministic() -> None:
+    z = _uniform(600, 3)
+    z_hat = np.tanh(z @ np.random.default_rng(1).normal(size=(3, 3))) + 0.1 * _laplace(600, 3)
+    for fn in (r2_linear, r2_nonlinear, procrustes_error):
+        assert fn(z, z_hat, seed=7) == fn(z, z_hat, seed=7)
+    assert block_r2(z, z_hat, [0], seed=3) == block_r2(z, z_hat, [0], seed=3)
+    assert r2_linear(z, z_hat, seed=0) != r2_linear(z, z_hat, seed=1)
+
+
+def test_recovery_metrics_and_registry() -> None:
+    z = _laplace(400, 3)
+    z_hat = z[:, [1, 2, 0]] * np.array([1.0, -2.0, 0.5])
+    out = recovery_metrics(z, z_hat, content=[0, 1])
+    expected = {
+        "mcc", "mcc_spearman", "r2_linear", "r2_nonlinear", "procrustes_error",
+        "cka_linear", "mutual_knn", "block_r2",
+    }  # fmt: skip
+    assert set(out) == expected
+    assert all(type(v) is float for v in out.values())
+    assert abs(out["mcc"] - 1.0) < 1e-9 and out["r2_linear"] > 0.999
+    narrow = recovery_metrics(z, z_hat[:, :2])
+    assert "procrustes_error" not in narrow and "block_r2" not in narrow
+    assert set(METRICS) == expected | {"amari_distance"}
+    assert all(isinstance(info, MetricInfo) and info.name == key for key, info in METRICS.items())
+    assert not METRICS["procrustes_error"].higher_is_better
+    assert not METRICS["amari_distance"].higher_is_better
+    assert METRICS["mcc"].higher_is_better
+
+
+def test_torch_inputs() -> None:
+    torch = pytest.importorskip("torch")
+    z = _laplace(300, 2)
+    z_hat = 2.0 * z[:, ::-1]
+    value = mcc(torch.from_numpy(z).float(), torch.from_numpy(z_hat.copy()))
+    assert type(value) is float and abs(value - 1.0) < 1e-6
+    assert linear_cka(torch.from_numpy(z), z_hat) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda z: mcc(z, z[:99]), "same number of samples, got 100 and 99"),
+        (lambda z: r2_linear(z[:, 0], z), "2-D"),
+        (lambda z: mcc(np.where(z > 1.5, np.nan, z), z), "non-finite"),
+        (lambda z: linear_cka(z, np.full_like(z, np.inf)), "non-finite"),
+        (lambda z: mcc(z, z, method="kendall"), "method"),
+        (lambda z: r2_linear(z, z, test_fraction=1.0), "test_fraction"),
+        (lambda z: r2_linear(z[:3], z[:3]), "not enough samples"),
+        (lambda z: procrustes_error(z, z[:, :1]), "same dimension"),
+        (lambda z: block_r2(z, z, [0, 5]), "block indices"),
+        (lambda z: block_r2(z, z, []), "non-empty"),
+        (lambda z: amari_distance(z[:3], z[:3]), "square"),
+        (lambda z: amari_distance(np.eye(2), np.eye(3)), "same size"),
+        (lambda z: amari_distance(np.zeros((2, 2)), np.eye(2)), "all-zero"),
+    ],
+)
+def test_bad_input_raises(call, match: str) -> None:
+    z = _laplace(100, 2)
+    with pytest.raises(ValueError, match=match):
+        call(z)

@@ -1,0 +1,33 @@
+"""sith.theory — the symbolic side: what is assumed and what is claimed.
+
+Public facade::
+
+    import theory as th
+    th.latents.Uniform(2), th.mixings.Mobius(3), th.conditionals.VonMisesFisher(10)
+    th.Process(latent, mixing, conditional=None)
+    th.assumptions.Conformal(), th.theorems.get("cl-ica")
+"""
+
+from theory import assumptions, claims, conditionals, latents, mixings, supports, theorems
+from theory.assumptions import Assumption, JacobianCondition
+from theory.claims import Claim
+from theory.compile import UnsupportedFunctionError, compile_exprs
+from theory.process import Process
+from theory.theorems import Theorem
+
+__all__ = [
+    "Assumption",
+    "Claim",
+    "JacobianCondition",
+    "Process",
+    "Theorem",
+    "UnsupportedFunctionError",
+    "assumptions",
+    "claims",
+    "compile_exprs",
+    "conditionals",
+    "latents",
+    "mixings",
+    "supports",
+    "theorems",
+]

@@ -1,0 +1,364 @@
+"""Assumptions: named predicates about a Process, stated symbolically.
+
+Jacobian conditions are sympy statements over a matrix symbol ``J`` (the Jacobian of
+the mixing at a point): ``residual(J)`` is zero exactly when the condition holds, and
+``normaliser(J)`` makes its size scale-free. Density conditions are statements about
+the log-density (its Hessian, its family). Conditional conditions are about the
+augmentation. ``verification.check`` decides each one and returns Evidence.
+
+Users define their own Jacobian condition from a sympy statement::
+
+    JacobianCondition("unit-diagonal", residual=lambda J: sp.Trace(J) - J.shape[0])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import sympy as sp
+
+from theory._spec import Spec
+
+
+class Assumption(Spec):
+    """Base class. ``name`` is the catalogue name, ``cite`` the source."""
+
+    kind = "assumption"
+    name: ClassVar[str] = "assumption"
+    cite: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def statement(self, n: int, m: int | None = None) -> sp.Basic:
+        """The assumption as a sympy statement for a process of dimension n (-> m)."""
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JacobianAssumption(Assumption):
+    """An assumption on the Jacobian J = Dg(z) at every z in the support."""
+
+    tolerance: float
+
+    def residual(self, J: sp.MatrixSymbol) -> sp.Basic:
+        raise NotImplementedError
+
+    def normaliser(self, J: sp.MatrixSymbol) -> sp.Basic:
+        return sp.S.One
+
+    def statement(self, n: int, m: int | None = None) -> sp.Basic:
+        J = sp.MatrixSymbol("J", m or n, n)
+        r = self.residual(J)
+        zero = sp.ZeroMatrix(*r.shape) if getattr(r, "is_Matrix", False) else sp.S.Zero
+        return sp.Eq(r, zero, evaluate=False)
+
+
+def _gram(J: sp.MatrixSymbol) -> sp.MatrixExpr:
+    return J.T * J
+
+
+@dataclass
+class Conformal(JacobianAssumption):
+    """J^T J = lambda(z) I: g preserves angles (Buchholz et al. 2022, conformal maps)."""
+
+    tolerance: float = 1e-6
+    name: ClassVar[str] = "conformal"
+    cite: ClassVar[str] = (
+        "Buchholz, Besserve & Schölkopf 2022, 'Function classes for identifiable nonlinear "
+        "ICA', NeurIPS (conformal maps); Hyvärinen & Pajunen 1999"
+    )
+    description: ClassVar[str] = "J(z)^T J(z) = λ(z) I for a scalar λ(z) > 0"
+
+    def residual(self, J):
+        n = J.shape[1]
+        return _gram(J) - sp.Trace(_gram(J)) / n * sp.Identity(n)
+
+    def normaliser(self, J):
+        return sp.Trace(_gram(J)) / J.shape[1]
+
+
+@dataclass
+class OrthogonalColumns(JacobianAssumption):
+    """J^T J diagonal: the IMA principle (Gresele et al. 2021)."""
+
+    tolerance: float = 1e-6
+    name: ClassVar[str] = "orthogonal-columns"
+    cite: ClassVar[str] = (
+        "Gresele, von Kügelgen, Stimper, Schölkopf & Besserve 2021, 'Independent mechanism "
+        "analysis, a new concept?', NeurIPS"
+    )
+    description: ClassVar[str] = "J(z)^T J(z) is diagonal (columns of J orthogonal)"
+
+    def residual(self, J):
+        n = J.shape[1]
+        off = sp.OneMatrix(n, n) - sp.Identity(n)
+        return sp.HadamardProduct(_gram(J), off)
+
+    def normaliser(self, J):
+        return sp.Trace(_gram(J)) / J.shape[1]
+
+
+@dataclass
+class VolumePreserving(JacobianAssumption):
+    """|det J| = 1 (Yang et al. 2022, volume-preserving flows; NICE)."""
+
+    tolerance: float = 1e-6
+    name: ClassVar[str] = "volume-preserving"
+    cite: ClassVar[str] = (
+        "Yang, Cheng, Ma & Dong 2022, 'Nonlinear ICA using volume-preserving "
+        "transformations', ICLR; Dinh, Krueger & Bengio 2015 (NICE)"
+    )
+    description: ClassVar[str] = "|det J(z)| = 1"
+
+    def residual(self, J):
+        return sp.Abs(sp.Determinant(J)) - 1
+
+    def statement(self, n, m=None):
+        if m is not None and m != n:
+            raise ValueError("volume preservation needs a square Jacobian")
+        return super().statement(n, m)
+
+
+class JacobianCondition(JacobianAssumption):
+    """A user-defined Jacobian condition: ``residual(J) = 0``, sized by ``normaliser(J)``.
+
+    ``residual`` and ``normaliser`` take a sympy ``MatrixSymbol`` J of shape (m, n) and
+    return sympy (matrix) expressions, e.g. ``lambda J: J.T * J - sp.Identity(J.shape[1])``
+    for an isometry.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        residual: Callable[[sp.MatrixSymbol], sp.Basic],
+        normaliser: Callable[[sp.MatrixSymbol], sp.Basic] | None = None,
+        *,
+        cite: str = "",
+        description: str = "",
+        tolerance: float = 1e-6,
+    ) -> None:
+        if not callable(residual):
+            raise TypeError("residual must be a function of the Jacobian matrix symbol J")
+        self.name = name  # type: ignore[misc]
+        self.cite = cite  # type: ignore[misc]
+        self.description = description  # type: ignore[misc]
+        self.tolerance = tolerance
+        self._residual, self._normaliser = residual, normaliser
+        self.statement(2)  # fail early on a statement sympy cannot build
+
+    def residual(self, J):
+        return self._residual(J)
+
+    def normaliser(self, J):
+        return sp.S.One if self._normaliser is None else self._normaliser(J)
+
+    def to_dict(self):
+        return {"type": "JacobianCondition", "name": self.name, "statement": str(self.statement(2))}
+
+    def __repr__(self) -> str:
+        return f"JacobianCondition({self.name!r})"
+
+
+@dataclass
+class Injective(Assumption):
+    """g(z) = g(z') implies z = z' on the support (and J has full column rank)."""
+
+    name: ClassVar[str] = "injective"
+    cite: ClassVar[str] = "Standard in every identifiability result, e.g. Zimmermann et al. 2021"
+    description: ClassVar[str] = (
+        "g(z) = g(z') ⇒ z = z' on the support; checked by the Jacobian rank and by a "
+        "collision search"
+    )
+
+    def statement(self, n, m=None):
+        z = sp.symbols(f"z1:{n + 1}", real=True)
+        w = sp.symbols(f"w1:{n + 1}", real=True)
+        g = sp.Function("g")
+        return sp.Implies(sp.Eq(g(*z), g(*w)), sp.And(*[sp.Eq(a, b) for a, b in zip(z, w, strict=True)]))
+
+
+@dataclass
+class LinearMixing(Assumption):
+    """g is affine: J(z) does not depend on z (linear ICA, Comon 1994)."""
+
+    tolerance: float = 1e-9
+    name: ClassVar[str] = "linear-mixing"
+    cite: ClassVar[str] = "Comon 1994, 'Independent component analysis, a new concept?'"
+    description: ClassVar[str] = "∂J(z)/∂z = 0 (J constant: x = A z + b)"
+
+    def statement(self, n, m=None):
+        z = sp.symbols(f"z1:{n + 1}", real=True)
+        J = sp.Function("J")
+        return sp.Eq(sp.Derivative(J(*z), z[0]), 0)
+
+
+def _log_density_symbol(n: int):
+    z = sp.symbols(f"z1:{n + 1}", real=True)
+    return z, sp.Function("log_p")(*z)
+
+
+@dataclass
+class Factorized(Assumption):
+    """Independent latents: log p(z) = Σ_i log p_i(z_i) on a product support."""
+
+    tolerance: float = 1e-8
+    name: ClassVar[str] = "factorized"
+    cite: ClassVar[str] = "Comon 1994; Hyvärinen, Karhunen & Oja 2001, 'Independent Component Analysis'"
+    description: ClassVar[str] = (
+        "∂² log p(z) / ∂z_i ∂z_j = 0 for all i ≠ j, on a support that is a product set"
+    )
+
+    def statement(self, n, m=None):
+        z, logp = _log_density_symbol(n)
+        return sp.And(*[
+            sp.Eq(sp.Derivative(logp, z[i], z[j]), 0) for i in range(n) for j in range(i + 1, n)
+        ]) if n > 1 else sp.true
+
+
+@dataclass
+class NonGaussian(Assumption):
+    """At most one latent component is Gaussian (Comon 1994, Theorem 11)."""
+
+    max_gaussian: int = 1
+    name: ClassVar[str] = "non-gaussian"
+    cite: ClassVar[str] = "Comon 1994, Theorem 11 (Darmois–Skitovich)"
+    description: ClassVar[str] = (
+        "#{i : log p_i(z_i) is a quadratic polynomial} ≤ 1; numerically, sample skewness and "
+        "excess kurtosis of each component are tested against their Gaussian sampling error"
+    )
+
+    def statement(self, n, m=None):
+        k = sp.Symbol("k_gauss", integer=True, nonnegative=True)
+        return sp.Le(k, self.max_gaussian)
+
+
+@dataclass
+class UniformOnSphere(Assumption):
+    """The latent marginal is uniform on the unit sphere (Zimmermann et al. 2021, Thm 2)."""
+
+    name: ClassVar[str] = "uniform-on-sphere"
+    cite: ClassVar[str] = "Zimmermann et al. 2021, 'Contrastive learning inverts the data generating process', ICML, Theorem 2"
+    description: ClassVar[str] = "p(z) = const on S^{n-1}"
+
+    def statement(self, n, m=None):
+        z = sp.symbols(f"z1:{n + 1}", real=True)
+        return sp.Eq(sum(s**2 for s in z), 1)
+
+
+@dataclass
+class ConditionalFamily(Assumption):
+    """The positive-pair conditional belongs to a named family (e.g. von Mises–Fisher)."""
+
+    family: str = "VonMisesFisher"
+    name: ClassVar[str] = "conditional-family"
+    cite: ClassVar[str] = "Zimmermann et al. 2021, Theorem 2 (vMF conditional)"
+    description: ClassVar[str] = "p(z'|z) belongs to the named family (e.g. ∝ exp(κ zᵀz'))"
+
+    def statement(self, n, m=None):
+        z = sp.symbols(f"z1:{n + 1}", real=True)
+        w = sp.symbols(f"w1:{n + 1}", real=True)
+        kappa = sp.Symbol("kappa", positive=True)
+        if self.family == "VonMisesFisher":
+            return sp.Eq(sp.Function("p")(*w, *z),
+                         sp.Function("C")(kappa) * sp.exp(kappa * sum(a * b for a, b in zip(z, w, strict=True))))
+        return sp.Symbol(f"p(z'|z) in {self.family}")
+
+
+@dataclass
+class ContentInvariance(Assumption):
+    """Content is invariant and every style coordinate changes (von Kügelgen et al. 2021).
+
+    With ``content=None`` the content block is the one declared by the conditional.
+    """
+
+    content: int | None = None
+    name: ClassVar[str] = "content-invariance"
+    cite: ClassVar[str] = (
+        "von Kügelgen et al. 2021, 'Self-supervised learning with data augmentations provably "
+        "isolates content from style', NeurIPS, Assumptions 3.1 and 4.4"
+    )
+    description: ClassVar[str] = (
+        "z'_c = z_c almost surely for content c, and P(z'_s ≠ z_s) > 0 for each style s"
+    )
+
+    def statement(self, n, m=None):
+        k = self.content if self.content is not None else sp.Symbol("n_c", integer=True)
+        i = sp.Symbol("i", integer=True)
+        zp, z = sp.IndexedBase("z'"), sp.IndexedBase("z")
+        return sp.Eq(zp[i], z[i]) if k is None else sp.Implies(sp.Lt(i, k), sp.Eq(zp[i], z[i]))
+
+
+@dataclass
+class SufficientVariability(Assumption):
+    """The auxiliary variable modulates the latents enough (TCL / iVAE).
+
+    Hyvärinen & Morioka 2016, Theorem 1; Khemakhem et al. 2020, Theorem 1: with natural
+    parameters eta[u] (one row per segment u), the matrix L = [eta[u] - eta[0]]_{u>=1}
+    has full column rank n.
+    """
+
+    tolerance: float = 1e-6
+    name: ClassVar[str] = "sufficient-variability"
+    cite: ClassVar[str] = (
+        "Hyvärinen & Morioka 2016, 'Unsupervised feature extraction by time-contrastive "
+        "learning and nonlinear ICA', NeurIPS, Thm 1; Khemakhem et al. 2020 (iVAE), Thm 1"
+    )
+    description: ClassVar[str] = "rank [η(u_k) − η(u_0)]_k = n"
+
+    def statement(self, n, m=None):
+        k = sp.Symbol("k", integer=True, positive=True)
+        L = sp.MatrixSymbol("L", k, n)
+        return sp.Eq(sp.Function("rank")(L), n)
+
+
+CATALOGUE: dict[str, type[Assumption]] = {
+    cls.name: cls
+    for cls in (
+        Injective,
+        Conformal,
+        OrthogonalColumns,
+        VolumePreserving,
+        LinearMixing,
+        Factorized,
+        NonGaussian,
+        UniformOnSphere,
+        ConditionalFamily,
+        ContentInvariance,
+        SufficientVariability,
+    )
+}
+
+
+def get(name: str) -> Assumption:
+    """A catalogue assumption by name, with default parameters."""
+    if name not in CATALOGUE:
+        raise KeyError(f"unknown assumption {name!r}; known: {', '.join(sorted(CATALOGUE))}")
+    return CATALOGUE[name]()
+
+
+def names() -> list[str]:
+    return sorted(CATALOGUE)
+
+
+__all__ = [
+    "CATALOGUE",
+    "Assumption",
+    "ConditionalFamily",
+    "Conformal",
+    "ContentInvariance",
+    "Factorized",
+    "Injective",
+    "JacobianAssumption",
+    "JacobianCondition",
+    "LinearMixing",
+    "NonGaussian",
+    "OrthogonalColumns",
+    "SufficientVariability",
+    "UniformOnSphere",
+    "VolumePreserving",
+    "get",
+    "names",
+]

@@ -1,0 +1,359 @@
+"""Mixing functions g: R^n -> R^m, x = g(z).
+
+Every mixing is a pure torch function of z with shape (..., n) (so ``torch.func``
+transforms apply), evaluated in z's dtype, and a dataclass spec whose init fields
+(matrices, seeds) determine it. ``sympy_form()`` gives exact expressions where they
+exist, used for proofs and to cross-check autodiff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+import torch
+
+from theory._random import as_rng
+from theory._spec import Spec
+from theory.compile import compile_exprs
+from theory.latents import latent_symbols
+
+
+class Mixing(Spec):
+    kind = "mixing"
+
+    @property
+    def n_in(self) -> int:
+        return self.n  # type: ignore[attr-defined]
+
+    @property
+    def n_out(self) -> int:
+        return self.n_in
+
+    @property
+    def family(self) -> str:
+        return type(self).__name__
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        if z.shape[-1] != self.n_in:
+            raise ValueError(
+                f"{self.family} expects inputs of dimension {self.n_in}, got {z.shape[-1]}"
+            )
+        return self.forward(z)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def sympy_form(self, symbols: tuple[sp.Symbol, ...] | None = None) -> list[sp.Expr] | None:
+        """Exact expressions of the outputs in ``symbols`` (default z1..zn), if any."""
+        return None
+
+
+def _check_n(n: int, minimum: int = 1) -> None:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < minimum:
+        raise ValueError(f"dimension must be an integer >= {minimum}, got {n!r}")
+
+
+def _param(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(array, dtype=like.dtype, device=like.device)
+
+
+@dataclass(eq=False)
+class Linear(Mixing):
+    """x = A z with a fixed matrix A (m x n)."""
+
+    matrix: list[list[float]]
+
+    def __post_init__(self) -> None:
+        a = np.asarray(self.matrix, dtype=float)
+        if a.ndim != 2 or a.size == 0 or not np.isfinite(a).all():
+            raise ValueError(f"matrix must be a finite 2-D array, got shape {a.shape}")
+        self.matrix = a.tolist()
+        self._a = a
+
+    @classmethod
+    def random(cls, n: int, seed: int = 0, max_condition: float = 10.0) -> Linear:
+        """A random square matrix with condition number at most ``max_condition``."""
+        _check_n(n)
+        rng = as_rng(seed)
+        while True:
+            a = rng.standard_normal((n, n))
+            if np.linalg.cond(a) <= max_condition:
+                return cls(a.tolist())
+
+    @property
+    def n_in(self) -> int:
+        return self._a.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self._a.shape[0]
+
+    def forward(self, z):
+        return z @ _param(self._a, z).T
+
+    def sympy_form(self, symbols=None):
+        z = sp.Matrix(symbols or latent_symbols(self.n_in))
+        return list(sp.Matrix(self._a) * z)
+
+
+def _condition_threshold(n: int, rng: np.random.Generator, quantile: float) -> float:
+    conds = np.linalg.cond(rng.standard_normal((1000, n, n)))
+    return float(np.quantile(conds, quantile))
+
+
+@dataclass(eq=False)
+class InvertibleMLP(Mixing):
+    """Invertible leaky-ReLU MLP with condition-number-bounded square layers.
+
+    x = W_depth σ(... σ(W_1 z)), σ = leaky ReLU with ``negative_slope``; each W_k has
+    i.i.d. N(0, 1) entries, is redrawn until its condition number is below the
+    ``cond_quantile`` quantile of 1000 random matrices (Hyvärinen & Morioka 2016;
+    Zimmermann et al. 2021), and has unit-norm rows. Invertible, not conformal.
+    """
+
+    n: int
+    depth: int = 3
+    seed: int = 0
+    negative_slope: float = 0.2
+    cond_quantile: float = 0.25
+    weights: list[np.ndarray] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_n(self.n)
+        if self.depth < 1:
+            raise ValueError(f"depth must be >= 1, got {self.depth}")
+        if not 0 < self.negative_slope <= 1:
+            raise ValueError("negative_slope must be in (0, 1] for invertibility")
+        rng = as_rng(self.seed)
+        threshold = _condition_threshold(self.n, rng, self.cond_quantile)
+        self.weights = []
+        for _ in range(self.depth):
+            while True:
+                w = rng.standard_normal((self.n, self.n))
+                if np.linalg.cond(w) <= threshold:
+                    break
+            self.weights.append(w / np.linalg.norm(w, axis=1, keepdims=True))
+
+    def forward(self, z):
+        h = z
+        for k, w in enumerate(self.weights):
+            if k > 0:
+                h = torch.nn.functional.leaky_relu(h, self.negative_slope)
+            h = h @ _param(w, z).T
+        return h
+
+    def sympy_form(self, symbols=None):
+        h = sp.Matrix(symbols or latent_symbols(self.n))
+        slope = sp.nsimplify(self.negative_slope)
+        for k, w in enumerate(self.weights):
+            if k > 0:
+                h = h.applyfunc(lambda e: sp.Max(e, slope * e))
+            h = sp.Matrix(w) * h
+        return list(h)
+
+
+def _random_orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))
+
+
+@dataclass(eq=False)
+class Mobius(Mixing):
+    """A Möbius transformation, conformal: g(z) = b + alpha A (z - a) / |z - a|^2.
+
+    A orthogonal, alpha > 0; J = alpha A (I - 2 u u^T) / |z - a|^2 with u the unit
+    vector along z - a, so J^T J = (alpha / |z - a|^2)^2 I (Liouville's theorem: these
+    are the conformal maps for n >= 3). The pole a is placed at distance 3 sqrt(n) from
+    the origin, outside the unit box and sphere.
+    """
+
+    n: int
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_n(self.n)
+        rng = as_rng(self.seed)
+        direction = rng.standard_normal(self.n)
+        self._pole = 3 * np.sqrt(self.n) * direction / np.linalg.norm(direction)
+        self._rotation = _random_orthogonal(self.n, rng)
+        self._shift = rng.standard_normal(self.n)
+        self._alpha = float(np.linalg.norm(self._pole) ** 2)  # keeps |J| near 1 on the support
+
+    def forward(self, z):
+        d = z - _param(self._pole, z)
+        y = d / (d * d).sum(-1, keepdim=True)
+        return _param(self._shift, z) + self._alpha * y @ _param(self._rotation, z).T
+
+    def sympy_form(self, symbols=None):
+        z = sp.Matrix(symbols or latent_symbols(self.n))
+        d = z - sp.Matrix(self._pole)
+        y = d / (d.T * d)[0, 0]
+        return list(sp.Matrix(self._shift) + sp.Float(self._alpha) * sp.Matrix(self._rotation) * y)
+
+
+@dataclass(eq=False)
+class AdditiveCoupling(Mixing):
+    """Stack of additive coupling layers (NICE, Dinh et al. 2015): volume-preserving.
+
+    Each layer splits z = (z_a, z_b) and sets z_b <- z_b + t(z_a) with
+    t(z_a) = V tanh(U z_a + c); the Jacobian is unit triangular, det J = 1 exactly.
+    Layers alternate which half is updated; n >= 2.
+    """
+
+    n: int
+    depth: int = 2
+    seed: int = 0
+    hidden: int = 8
+    layers: list[tuple] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_n(self.n, minimum=2)
+        rng = as_rng(self.seed)
+        self.layers = []
+        half = self.n // 2
+        first, second = slice(0, half), slice(half, self.n)
+        for k in range(self.depth):
+            a, b = (first, second) if k % 2 == 0 else (second, first)
+            na, nb = a.stop - a.start, b.stop - b.start
+            u = rng.standard_normal((self.hidden, na)) / np.sqrt(na)
+            c = 0.1 * rng.standard_normal(self.hidden)
+            v = rng.standard_normal((nb, self.hidden)) / np.sqrt(self.hidden)
+            self.layers.append((a, b, u, c, v))
+
+    def forward(self, z):
+        h = z
+        for a, b, u, c, v in self.layers:
+            shift = torch.tanh(h[..., a] @ _param(u, z).T + _param(c, z)) @ _param(v, z).T
+            parts = [h[..., a], h[..., b] + shift]
+            h = torch.cat(parts if a.start == 0 else parts[::-1], dim=-1)
+        return h
+
+    def sympy_form(self, symbols=None):
+        h = sp.Matrix(symbols or latent_symbols(self.n))
+        for a, b, u, c, v in self.layers:
+            pre = sp.Matrix(u) * h[a, :] + sp.Matrix(c)
+            shift = sp.Matrix(v) * pre.applyfunc(sp.tanh)
+            new_b = h[b, :] + shift
+            h = sp.Matrix.vstack(h[a, :], new_b) if a.start == 0 else sp.Matrix.vstack(new_b, h[a, :])
+        return list(h)
+
+
+@dataclass(eq=False)
+class Polar(Mixing):
+    """Polar coordinates (r, theta) -> (r cos theta, r sin theta) in R^2.
+
+    Jacobian columns (cos, sin) and r (-sin, cos) are orthogonal with norms 1 and r:
+    it satisfies the IMA condition (orthogonal columns) but is conformal only at r = 1.
+    """
+
+    offset: float = 2.0
+
+    @property
+    def n_in(self) -> int:
+        return 2
+
+    def forward(self, z):
+        r = z[..., 0] + self.offset
+        return torch.stack([r * torch.cos(z[..., 1]), r * torch.sin(z[..., 1])], dim=-1)
+
+    def sympy_form(self, symbols=None):
+        z1, z2 = symbols or latent_symbols(2)
+        r = z1 + sp.nsimplify(self.offset)
+        return [r * sp.cos(z2), r * sp.sin(z2)]
+
+
+@dataclass(eq=False)
+class Fold(Mixing):
+    """Non-injective fold z -> (z1^2, z2, ..., zn): z and its mirror image collide.
+
+    The Jacobian is full rank except on the hyperplane z1 = 0, so a rank test alone
+    does not reveal the non-injectivity; a collision search does.
+    """
+
+    n: int = 2
+
+    def __post_init__(self) -> None:
+        _check_n(self.n)
+
+    def forward(self, z):
+        return torch.cat([z[..., :1] ** 2, z[..., 1:]], dim=-1)
+
+    def sympy_form(self, symbols=None):
+        z = symbols or latent_symbols(self.n)
+        return [z[0] ** 2, *z[1:]]
+
+
+@dataclass(eq=False)
+class Symbolic(Mixing):
+    """A user's map given as sympy expressions in the given input symbols.
+
+    Compiled to torch with :func:`theory.compile.compile_exprs`; on construction the
+    autodiff Jacobian is checked against ``sympy.Matrix.jacobian`` at random points.
+    """
+
+    exprs: list
+    symbols: list
+
+    def __post_init__(self) -> None:
+        self.exprs = [sp.sympify(e) for e in self.exprs]
+        self.symbols = [sp.Symbol(s, real=True) if isinstance(s, str) else s for s in self.symbols]
+        if not self.symbols or not all(isinstance(s, sp.Symbol) for s in self.symbols):
+            raise ValueError("symbols must be a non-empty list of sympy Symbols")
+        if len(set(self.symbols)) != len(self.symbols):
+            raise ValueError("symbols must be distinct")
+        # sympy symbols created without assumptions differ from real ones: unify by name
+        real = {s: sp.Symbol(s.name, real=True) for s in self.symbols}
+        by_name = {s.name: real[s] for s in self.symbols}
+        self.exprs = [
+            e.xreplace({f: by_name[f.name] for f in e.free_symbols if f.name in by_name})
+            for e in self.exprs
+        ]
+        self.symbols = [real[s] for s in self.symbols]
+        self._fn = compile_exprs(self.exprs, self.symbols)
+        self._self_check()
+
+    def _self_check(self, n_points: int = 8, seed: int = 0) -> None:
+        from theory._selfcheck import check_against_sympy
+
+        check_against_sympy(self._fn, self.exprs, self.symbols, n_points=n_points, seed=seed)
+
+    @property
+    def n_in(self) -> int:
+        return len(self.symbols)
+
+    @property
+    def n_out(self) -> int:
+        return len(self.exprs)
+
+    def forward(self, z):
+        return self._fn(z)
+
+    def sympy_form(self, symbols=None):
+        if symbols is None:
+            return list(self.exprs)
+        subs = dict(zip(self.symbols, symbols, strict=True))
+        return [e.xreplace(subs) for e in self.exprs]
+
+    def params(self):
+        return {
+            "exprs": [sp.srepr(e) for e in self.exprs],
+            "symbols": [s.name for s in self.symbols],
+        }
+
+    @classmethod
+    def _from_params(cls, params):
+        return cls([sp.sympify(e) for e in params["exprs"]], list(params["symbols"]))
+
+
+__all__ = [
+    "AdditiveCoupling",
+    "Fold",
+    "InvertibleMLP",
+    "Linear",
+    "Mixing",
+    "Mobius",
+    "Polar",
+    "Symbolic",
+]

@@ -1,0 +1,108 @@
+"""A data-generating process: latent + mixing (+ conditional for positive pairs)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from theory._random import RNG, as_rng
+from theory._spec import canonical_json, digest
+from theory.conditionals import Conditional
+from theory.latents import Latent
+from theory.mixings import Mixing
+
+SCHEMA = "sith.process/1"
+
+
+@dataclass(eq=False)
+class Process:
+    """z ~ latent, x = mixing(z); with a conditional, positive pairs z' ~ p(z'|z)."""
+
+    latent: Latent
+    mixing: Mixing
+    conditional: Conditional | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.latent, Latent):
+            raise TypeError(f"latent must be a theory.latents.Latent, got {self.latent!r}")
+        if not isinstance(self.mixing, Mixing):
+            raise TypeError(f"mixing must be a theory.mixings.Mixing, got {self.mixing!r}")
+        if self.conditional is not None and not isinstance(self.conditional, Conditional):
+            raise TypeError(f"conditional must be a Conditional or None, got {self.conditional!r}")
+        if self.latent.dim != self.mixing.n_in:
+            raise ValueError(
+                f"dimension mismatch: the latent has dimension {self.latent.dim} but the "
+                f"mixing {self.mixing.family} takes inputs of dimension {self.mixing.n_in}"
+            )
+
+    @property
+    def dim(self) -> int:
+        return self.latent.dim
+
+    def sample(self, n: int, seed: RNG = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z, x) with z ~ latent and x = g(z), float64."""
+        z = self.latent.sample(n, seed)
+        return z, self.observe(z)
+
+    def sample_pairs(self, n: int, seed: RNG = 0):
+        """(z, z', x, x') for positive pairs; requires a conditional."""
+        if self.conditional is None:
+            raise ValueError("this process has no conditional: positive pairs are undefined")
+        rng = as_rng(seed)
+        z = self.latent.sample(n, rng)
+        z_pos = self.conditional.sample(z, rng, support=self.latent.support)
+        return z, z_pos, self.observe(z), self.observe(z_pos)
+
+    def observe(self, z: torch.Tensor) -> torch.Tensor:
+        """x = g(z), checking that the mixing's outputs are finite."""
+        x = self.mixing(z)
+        if not torch.isfinite(x).all():
+            bad = (~torch.isfinite(x)).any(dim=-1).nonzero()[0, 0]
+            raise ValueError(
+                f"mixing {self.mixing.family} produced a non-finite output at "
+                f"z = {z[bad].tolist()}"
+            )
+        return x
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "latent": self.latent.to_dict(),
+            "mixing": self.mixing.to_dict(),
+            "conditional": None if self.conditional is None else self.conditional.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return canonical_json(self.to_dict())
+
+    @property
+    def hash(self) -> str:
+        return digest(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Process:
+        if data.get("schema", SCHEMA) != SCHEMA:
+            raise ValueError(f"unsupported process schema {data.get('schema')!r}")
+        cond = data.get("conditional")
+        return cls(
+            latent=Latent.from_dict(data["latent"]),
+            mixing=Mixing.from_dict(data["mixing"]),
+            conditional=None if cond is None else Conditional.from_dict(cond),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Process:
+        return cls.from_dict(json.loads(text))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Process) and self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+    def describe(self) -> str:
+        cond = "" if self.conditional is None else f", conditional={self.conditional.family}"
+        return f"Process(latent={self.latent.family}({self.dim}), mixing={self.mixing.family}{cond})"

@@ -1,0 +1,13 @@
+"""sith.verification — the numeric side: checks, learners, metrics, search.
+
+Public facade::
+
+    from verification import check
+    check(th.assumptions.Conformal(), process)      # -> Evidence
+    check(th.theorems.get("cl-ica"), process)       # -> EvidenceSet
+"""
+
+from verification.checks import check
+from verification.evidence import Evidence, EvidenceSet
+
+__all__ = ["Evidence", "EvidenceSet", "check"]

@@ -1,0 +1,594 @@
+"""Recovery metrics for identifiability experiments.
+
+Each metric compares ground-truth latents ``z`` (shape ``(N, d)``) with learned
+representations ``z_hat`` (shape ``(N, d_hat)``) and measures recovery up to a specific
+indeterminacy class:
+
+=====================  ==========================================  ===================
+metric                 invariant to                                direction
+=====================  ==========================================  ===================
+``mcc`` (Pearson)      permutation, elementwise affine maps          higher is better
+``mcc`` (Spearman)     permutation, elementwise monotone maps        higher is better
+``r2_linear``          invertible affine maps                        higher is better
+``r2_nonlinear``       (smooth) invertible maps                      higher is better
+``block_r2``           invertible maps of a block (content)          higher is better
+``procrustes_error``   orthogonal maps and global scale              lower is better
+``amari_distance``     scaled permutations (of a mixing matrix)      lower is better
+``linear_cka``         orthogonal maps and isotropic scale           higher is better
+``mutual_knn``         maps preserving nearest-neighbour structure   higher is better
+=====================  ==========================================  ===================
+
+All regression-based scores (``r2_*``, ``block_r2``, ``procrustes_error``) are fitted
+on a seeded train split and evaluated on the held-out split, so a flexible regressor
+cannot score well by memorising noise. Inputs may be numpy arrays or torch tensors;
+everything is computed in float64 numpy and returned as plain Python floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from scipy.linalg import orthogonal_procrustes
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
+from scipy.spatial.distance import pdist
+from scipy.stats import rankdata
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import r2_score
+from sklearn.metrics.pairwise import rbf_kernel
+
+if TYPE_CHECKING:
+    import torch
+
+    Array = np.ndarray | torch.Tensor
+
+__all__ = [
+    "METRICS",
+    "MCCResult",
+    "MetricInfo",
+    "amari_distance",
+    "block_r2",
+    "linear_cka",
+    "mcc",
+    "mcc_matching",
+    "mutual_knn",
+    "procrustes_error",
+    "r2_linear",
+    "r2_nonlinear",
+    "recovery_metrics",
+]
+
+CorrelationMethod = Literal["pearson", "spearman"]
+
+# Relative tolerance below which a column's standard deviation counts as zero.
+_CONST_RTOL = 1e-12
+# Largest number of training points used for the kernel ridge hyper-parameter search.
+_KRR_SELECT_MAX = 1000
+# Inputs of at most this many dimensions use a k-d tree for nearest neighbours.
+_KDTREE_MAX_DIM = 8
+# Largest number of entries of a distance block held in memory at once (mutual_knn).
+_KNN_BLOCK_ENTRIES = 4_000_000
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _as_array(x: Array, name: str = "input") -> np.ndarray:
+    """Convert a numpy array / torch tensor / sequence to a finite 2-D float64 array."""
+    if hasattr(x, "detach"):  # torch.Tensor, without importing torch
+        x = x.detach().cpu().numpy()
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} could not be converted to a float array: {exc}") from exc
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D with shape (N, d), got {arr.ndim}-D array of shape {arr.shape}"
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} contains {n_bad} non-finite values (NaN or inf)")
+    return arr
+
+
+def _as_pair(
+    z: Array, z_hat: Array, *, min_samples: int = 2, names: tuple[str, str] = ("z", "z_hat")
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate two ``(N, d)`` arrays with the same number of samples."""
+    a = _as_array(z, names[0])
+    b = _as_array(z_hat, names[1])
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same number of samples, "
+            f"got {a.shape[0]} and {b.shape[0]}"
+        )
+    if a.shape[0] < min_samples:
+        raise ValueError(f"need at least {min_samples} samples, got {a.shape[0]}")
+    return a, b
+
+
+def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random train/test split of ``range(n)``; both parts get >= 2 samples."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    n_test = round(n * test_fraction)
+    if n_test < 2 or n - n_test < 2:
+        raise ValueError(
+            f"not enough samples for a train/test split: N={n} with test_fraction="
+            f"{test_fraction} gives {n - n_test} train and {n_test} test samples (need >= 2 each)"
+        )
+    perm = np.random.default_rng(seed).permutation(n)
+    return perm[n_test:], perm[:n_test]
+
+
+def _center(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centre columns; (numerically) constant columns become exactly zero.
+
+    Returns the centred array and the column standard deviations (0 for constant columns).
+    A column counts as constant if its std is below ``1e-12`` times its largest magnitude,
+    so rounding residue of a collapsed column cannot masquerade as signal.
+    """
+    xc = x - x.mean(axis=0)
+    std = xc.std(axis=0)
+    const = std <= _CONST_RTOL * np.abs(x).max(axis=0)
+    xc[:, const] = 0.0
+    std[const] = 0.0
+    return xc, std
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    """Centre and scale columns to unit variance; constant columns become all zeros."""
+    xc, std = _center(x)
+    return np.divide(xc, std, out=np.zeros_like(xc), where=std > 0)
+
+
+# --------------------------------------------------------------------------- MCC
+
+
+@dataclass(frozen=True, eq=False)
+class MCCResult:
+    """Result of :func:`mcc_matching`.
+
+    Attributes:
+        value: mean of the matched absolute correlations, in [0, 1].
+        row_ind: matched indices into the columns of ``z`` (length ``min(d, d_hat)``).
+        col_ind: matched indices into the columns of ``z_hat``; ``z[:, row_ind[i]]`` is
+            paired with ``z_hat[:, col_ind[i]]``.
+        correlation: signed ``(d, d_hat)`` correlation matrix between the columns of
+            ``z`` (rows) and ``z_hat`` (columns).
+    """
+
+    value: float
+    row_ind: np.ndarray
+    col_ind: np.ndarray
+    correlation: np.ndarray
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        """Matched ``(true, estimated)`` column pairs."""
+        return [(int(i), int(j)) for i, j in zip(self.row_ind, self.col_ind, strict=True)]
+
+
+def _correlation_matrix(a: np.ndarray, b: np.ndarray, method: str) -> np.ndarray:
+    """Cross-correlation matrix ``C[i, j] = corr(a[:, i], b[:, j])``; constant columns -> 0."""
+    if method == "spearman":
+        a = rankdata(a, axis=0)
+        b = rankdata(b, axis=0)
+    elif method != "pearson":
+        raise ValueError(f"method must be 'pearson' or 'spearman', got {method!r}")
+    corr = _standardise(a).T @ _standardise(b) / a.shape[0]
+    return np.clip(corr, -1.0, 1.0)
+
+
+def mcc_matching(z: Array, z_hat: Array, method: CorrelationMethod = "pearson") -> MCCResult:
+    r"""Mean correlation coefficient with the optimal matching exposed.
+
+    With :math:`C_{ij} = |\mathrm{corr}(z_i, \hat z_j)|` (Pearson, or Spearman rank
+    correlation), the MCC is
+
+    .. math:: \mathrm{MCC} = \max_{\pi} \frac{1}{m} \sum_{i=1}^{m} C_{i \pi(i)},
+        \qquad m = \min(d, \hat d),
+
+    the maximum over one-to-one (partial) matchings :math:`\pi`, solved exactly with the
+    Hungarian algorithm (:func:`scipy.optimize.linear_sum_assignment`). MCC equals 1 iff
+    ``z_hat`` recovers ``z`` up to permutation and elementwise affine maps (Pearson) or
+    elementwise strictly monotone maps (Spearman). This is the standard identifiability
+    score of nonlinear ICA (Hyvärinen & Morioka, 2016, "Unsupervised Feature Extraction by
+    Time-Contrastive Learning and Nonlinear ICA"; Khemakhem et al., 2020, "Variational
+    Autoencoders and Nonlinear ICA: A Unifying Framework").
+
+    A constant (collapsed) column has correlation 0 with everything, so a collapsed
+    representation gets a low score instead of an error.
+    """
+    a, b = _as_pair(z, z_hat)
+    corr = _correlation_matrix(a, b, method)
+    row_ind, col_ind = linear_sum_assignment(np.abs(corr), maximize=True)
+    value = float(np.abs(corr[row_ind, col_ind]).mean())
+    return MCCResult(value=value, row_ind=row_ind, col_ind=col_ind, correlation=corr)
+
+
+def mcc(z: Array, z_hat: Array, *, method: CorrelationMethod = "pearson") -> float:
+    """Mean correlation coefficient between true and estimated components.
+
+    See :func:`mcc_matching` for the definition; this returns only the value.
+    """
+    return mcc_matching(z, z_hat, method=method).value
+
+
+# --------------------------------------------------------------------------- regression
+
+
+def r2_linear(z: Array, z_hat: Array, *, test_fraction: float = 0.5, seed: int = 0) -> float:
+    r"""Held-out :math:`R^2` of predicting ``z`` from an affine function of ``z_hat``.
+
+    Fits ordinary least squares with intercept, :math:`\hat z \mapsto W \hat z + b`, on a
+    seeded train split and reports the coefficient of determination on the held-out split,
+    averaged uniformly over the ``d`` output dimensions:
+
+    .. math:: R^2 = \frac{1}{d} \sum_{k=1}^{d}
+        \Big(1 - \frac{\sum_n (z_{nk} - \tilde z_{nk})^2}{\sum_n (z_{nk} - \bar z_k)^2}\Big).
+
+    Equals 1 iff ``z_hat`` recovers ``z`` up to an invertible affine map (the linear
+    identifiability class of e.g. Roeder et al., 2021, "On Linear Identifiability of
+    Learned Representations"; Zimmermann et al., 2021, "Contrastive Learning Inverts the
+    Data Generating Process"). Can be negative on held-out data.
+    """
+    a, b = _as_pair(z, z_hat)
+    train, test = _split(a.shape[0], test_fraction, seed)
+    model = LinearRegression().fit(b[train], a[train])
+    return float(r2_score(a[test], model.predict(b[test]), multioutput="uniform_average"))
+
+
+def _median_heuristic_gamma(x: np.ndarray, rng: np.random.Generator) -> float:
+    """RBF ``gamma = 1 / median(||x_i - x_j||^2)`` on at most 1000 points."""
+    if x.shape[0] > 1000:
+        x = x[rng.choice(x.shape[0], size=1000, replace=False)]
+    sq = pdist(x, "sqeuclidean")
+    sq = sq[sq > 0]
+    med = float(np.median(sq)) if sq.size else 1.0
+    return 1.0 / med
+
+
+def r2_nonlinear(
+    z: Array,
+    z_hat: Array,
+    *,
+    test_fraction: float = 0.5,
+    seed: int = 0,
+    max_train: int = 2000,
+) -> float:
+    r"""Held-out :math:`R^2` of predicting ``z`` from ``z_hat`` with RBF kernel ridge.
+
+    Procedure (all randomness from ``seed``):
+
+    1. split into train/test (``test_fraction``) and subsample train to ``max_train``;
+    2. standardise ``z_hat`` and ``z`` with train statistics;
+    3. pick :math:`(\gamma, \alpha)` of :class:`sklearn.kernel_ridge.KernelRidge` with
+       kernel :math:`k(x, y) = \exp(-\gamma \|x - y\|^2)` over the grid
+       :math:`\gamma \in \gamma_{\mathrm{med}} \times \{0.5, 1, 2\}` (median heuristic)
+       and :math:`\alpha \in \{10^{-3}, 10^{-2}, 10^{-1}\}` by :math:`R^2` on an internal
+       20 % validation part of (a seeded subset of at most 1000 points of) the train set;
+    4. refit on the whole train set and report held-out :math:`R^2` (uniform average over
+       the output dimensions, as in :func:`r2_linear`).
+
+    High values mean ``z`` is a (smooth) function of ``z_hat`` -- recovery up to an
+    invertible nonlinear map, the evaluation used by von Kügelgen et al., 2021,
+    "Self-Supervised Learning with Data Augmentations Provably Isolates Content from Style".
+    """
+    if max_train < 4:
+        raise ValueError(f"max_train must be >= 4, got {max_train}")
+    a, b = _as_pair(z, z_hat)
+    return _kernel_ridge_r2(a, b, test_fraction=test_fraction, seed=seed, max_train=max_train)
+
+
+def _train_scaling(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations; (numerically) constant columns get std 1."""
+    std = x.std(axis=0)
+    return x.mean(axis=0), np.where(std > _CONST_RTOL * np.abs(x).max(axis=0), std, 1.0)
+
+
+def _kernel_ridge_r2(
+    target: np.ndarray,
+    inputs: np.ndarray,
+    *,
+    test_fraction: float,
+    seed: int,
+    max_train: int,
+) -> float:
+    rng = np.random.default_rng(seed)
+    train, test = _split(target.shape[0], test_fraction, seed)
+    if train.size > max_train:
+        train = rng.choice(train, size=max_train, replace=False)
+
+    x_mean, x_std = _train_scaling(inputs[train])
+    y_mean, y_std = _train_scaling(target[train])
+    x_tr, x_te = (inputs[train] - x_mean) / x_std, (inputs[test] - x_mean) / x_std
+    y_tr = (target[train] - y_mean) / y_std
+
+    # Internal validation split of (at most _KRR_SELECT_MAX points of) the training set
+    # for hyper-parameter selection; keeps the 9 grid fits cheap.
+    perm = rng.permutation(train.size)[:_KRR_SELECT_MAX]
+    n_val = max(1, round(0.2 * perm.size))
+    fit_idx, val_idx = perm[n_val:], perm[:n_val]
+    gamma0 = _median_heuristic_gamma(x_tr, rng)
+    best: tuple[float, float, float] = (-np.inf, gamma0, 1e-2)
+    for gamma in (0.5 * gamma0, gamma0, 2.0 * gamma0):
+        k_fit = rbf_kernel(x_tr[fit_idx], gamma=gamma)
+        k_val = rbf_kernel(x_tr[val_idx], x_tr[fit_idx], gamma=gamma)
+        for alpha in (1e-3, 1e-2, 1e-1):
+            model = KernelRidge(alpha=alpha, kernel="precomputed").fit(k_fit, y_tr[fit_idx])
+            score = _r2_or_mse(y_tr[val_idx], model.predict(k_val))
+            if score > best[0]:
+                best = (score, gamma, alpha)
+
+    _, gamma, alpha = best
+    model = KernelRidge(alpha=alpha, kernel="rbf", gamma=gamma).fit(x_tr, y_tr)
+    pred = model.predict(x_te) * y_std + y_mean
+    return float(r2_score(target[test], pred, multioutput="uniform_average"))
+
+
+def _r2_or_mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Validation score: R^2 when defined (>= 2 samples), else negative MSE."""
+    if y_true.shape[0] >= 2:
+        return float(r2_score(y_true, y_pred, multioutput="uniform_average"))
+    return -float(np.mean((y_true - y_pred) ** 2))
+
+
+def block_r2(
+    z: Array,
+    z_hat: Array,
+    block: Sequence[int],
+    *,
+    nonlinear: bool = True,
+    test_fraction: float = 0.5,
+    seed: int = 0,
+) -> float:
+    r"""Held-out :math:`R^2` of predicting the true block ``z[:, block]`` from ``z_hat``.
+
+    Block identifiability (von Kügelgen et al., 2021, "Self-Supervised Learning with Data
+    Augmentations Provably Isolates Content from Style"): an encoder isolates the content
+    block :math:`c` if :math:`c = h(\hat z)` for an invertible :math:`h`, so the content
+    block is predictable (:math:`R^2 \approx 1`) while the style block is not
+    (:math:`R^2 \approx 0`). Uses :func:`r2_nonlinear` (kernel ridge) by default, or
+    :func:`r2_linear` with ``nonlinear=False``.
+
+    Args:
+        block: column indices of ``z`` forming the block (non-empty, unique, in range).
+    """
+    a, b = _as_pair(z, z_hat)
+    idx = np.asarray(block)
+    if idx.ndim != 1 or idx.size == 0:
+        raise ValueError(f"block must be a non-empty 1-D sequence of column indices, got {block}")
+    if not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"block must contain integer column indices, got dtype {idx.dtype}")
+    d = a.shape[1]
+    if idx.min() < 0 or idx.max() >= d:
+        raise ValueError(f"block indices must lie in [0, {d}) for z with {d} columns, got {block}")
+    if np.unique(idx).size != idx.size:
+        raise ValueError(f"block indices must be unique, got {block}")
+    target = a[:, idx]
+    if nonlinear:
+        return r2_nonlinear(target, b, test_fraction=test_fraction, seed=seed)
+    return r2_linear(target, b, test_fraction=test_fraction, seed=seed)
+
+
+# --------------------------------------------------------------------------- linear indeterminacies
+
+
+def amari_distance(A: Array, B: Array) -> float:
+    r"""Normalised Amari index of :math:`P = A B` (e.g. unmixing estimate times true mixing).
+
+    With :math:`R = |P| \in \mathbb{R}^{d \times d}`,
+
+    .. math:: \mathrm{Amari}(P) = \frac{1}{2d(d-1)} \Big[
+        \sum_i \Big(\frac{\sum_j R_{ij}}{\max_j R_{ij}} - 1\Big) +
+        \sum_j \Big(\frac{\sum_i R_{ij}}{\max_i R_{ij}} - 1\Big) \Big] \in [0, 1],
+
+    which is 0 iff :math:`P` is a scaled permutation matrix (Amari, Cichocki & Yang, 1996,
+    "A New Learning Algorithm for Blind Signal Separation"). For ``d == 1`` the distance
+    is 0. Raises ``ValueError`` if ``P`` has an all-zero row or column (not invertible).
+    """
+    a = _as_array(A, "A")
+    b = _as_array(B, "B")
+    for name, m in (("A", a), ("B", b)):
+        if m.shape[0] != m.shape[1]:
+            raise ValueError(f"{name} must be square, got shape {m.shape}")
+    if a.shape != b.shape:
+        raise ValueError(f"A and B must have the same size, got {a.shape} and {b.shape}")
+    d = a.shape[0]
+    r = np.abs(a @ b)
+    row_max, col_max = r.max(axis=1), r.max(axis=0)
+    if np.any(row_max == 0) or np.any(col_max == 0):
+        raise ValueError("P = A @ B has an all-zero row or column; the Amari index is undefined")
+    if d == 1:
+        return 0.0
+    rows = (r.sum(axis=1) / row_max - 1.0).sum()
+    cols = (r.sum(axis=0) / col_max - 1.0).sum()
+    return float((rows + cols) / (2.0 * d * (d - 1)))
+
+
+def procrustes_error(z: Array, z_hat: Array, *, test_fraction: float = 0.5, seed: int = 0) -> float:
+    r"""Held-out relative residual after the best orthogonal map plus global scale.
+
+    On the train split, with both sides centred by their train means, solve
+
+    .. math:: (s, Q) = \arg\min_{s > 0,\, Q^\top Q = I} \|Z - s \hat Z Q\|_F,
+
+    via :func:`scipy.linalg.orthogonal_procrustes` (Schönemann, 1966): :math:`Q = UV^\top`
+    from the SVD :math:`\hat Z^\top Z = U \Sigma V^\top` and
+    :math:`s = \mathrm{tr}(\Sigma) / \|\hat Z\|_F^2`. Report on the test split (centred
+    with the train means)
+
+    .. math:: \|Z_{\mathrm{test}} - s \hat Z_{\mathrm{test}} Q\|_F / \|Z_{\mathrm{test}}\|_F,
+
+    which is 0 for exact recovery up to rotation/reflection and scale -- the
+    indeterminacy class of contrastive learning on the hypersphere (Zimmermann et al.,
+    2021, "Contrastive Learning Inverts the Data Generating Process"). Requires
+    ``d == d_hat``.
+    """
+    a, b = _as_pair(z, z_hat)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"procrustes_error requires z and z_hat of the same dimension, "
+            f"got {a.shape[1]} and {b.shape[1]}"
+        )
+    train, test = _split(a.shape[0], test_fraction, seed)
+    a_mean, b_mean = a[train].mean(axis=0), b[train].mean(axis=0)
+    a_tr, b_tr = a[train] - a_mean, b[train] - b_mean
+    q, sv_sum = orthogonal_procrustes(b_tr, a_tr)
+    b_norm_sq = float(np.sum(b_tr**2))
+    s = sv_sum / b_norm_sq if b_norm_sq > 0 else 0.0
+    a_te, b_te = a[test] - a_mean, b[test] - b_mean
+    denom = float(np.linalg.norm(a_te))
+    if denom == 0:
+        raise ValueError("z has zero variance on the test split; relative error is undefined")
+    return float(np.linalg.norm(a_te - s * b_te @ q) / denom)
+
+
+# ---------------------------------------------------------------- representation similarity
+
+
+def linear_cka(x: Array, y: Array) -> float:
+    r"""Linear centred kernel alignment (Kornblith et al., 2019, "Similarity of Neural
+    Network Representations Revisited").
+
+    With column-centred :math:`X \in \mathbb{R}^{N \times p}`, :math:`Y \in \mathbb{R}^{N
+    \times q}` (widths may differ),
+
+    .. math:: \mathrm{CKA}(X, Y) = \frac{\|Y^\top X\|_F^2}{\|X^\top X\|_F \, \|Y^\top Y\|_F}
+        \in [0, 1],
+
+    equal to the normalised HSIC with linear kernels. Invariant to orthogonal
+    transformations and isotropic scaling of either side. Returns 0 if either side is
+    constant (collapsed).
+    """
+    a, b = _as_pair(x, y, names=("x", "y"))
+    a, b = _center(a)[0], _center(b)[0]
+    denom = float(np.linalg.norm(a.T @ a) * np.linalg.norm(b.T @ b))
+    if denom == 0:
+        return 0.0
+    return float(np.linalg.norm(b.T @ a) ** 2 / denom)
+
+
+def _knn_indices(x: np.ndarray, k: int) -> np.ndarray:
+    """Indices ``(N, k)`` of the ``k`` nearest neighbours of each row (self excluded).
+
+    Low-dimensional inputs use a k-d tree; otherwise exact brute force in row blocks.
+    """
+    n = x.shape[0]
+    if x.shape[1] <= _KDTREE_MAX_DIM:
+        _, idx = cKDTree(x).query(x, k=k + 1)
+        idx = idx.reshape(n, k + 1)
+        drop = idx == np.arange(n)[:, None]
+        # with duplicate points, self may be absent from its own list: drop the farthest
+        drop[~drop.any(axis=1), -1] = True
+        return idx[~drop].reshape(n, k)
+    sq_norms = np.einsum("ij,ij->i", x, x)
+    out = np.empty((n, k), dtype=np.intp)
+    chunk = max(1, _KNN_BLOCK_ENTRIES // n)
+    for start in range(0, n, chunk):  # loop over blocks of rows, not samples
+        stop = min(start + chunk, n)
+        dist = sq_norms[start:stop, None] + sq_norms[None, :] - 2.0 * x[start:stop] @ x.T
+        dist[np.arange(stop - start), np.arange(start, stop)] = np.inf
+        out[start:stop] = np.argpartition(dist, k - 1, axis=1)[:, :k]
+    return out
+
+
+def mutual_knn(x: Array, y: Array, *, k: int = 10) -> float:
+    r"""Mutual k-nearest-neighbour alignment (Huh et al., 2024, "The Platonic
+    Representation Hypothesis").
+
+    With :math:`\mathcal N^x_k(i)` and :math:`\mathcal N^y_k(i)` the ``k`` nearest
+    neighbours of sample :math:`i` (Euclidean, itself excluded) in ``x``- and ``y``-space,
+
+    .. math:: \mathrm{mKNN}(x, y) = \frac{1}{N} \sum_{i=1}^{N}
+        \frac{|\mathcal N^x_k(i) \cap \mathcal N^y_k(i)|}{k} \in [0, 1].
+
+    Equals 1 when both spaces have the same neighbourhood structure (e.g. ``y`` a rotation
+    and scaling of ``x``); unrelated representations score about :math:`k / (N - 1)`.
+    Memory is bounded by processing rows in blocks.
+    """
+    a, b = _as_pair(x, y, names=("x", "y"))
+    n = a.shape[0]
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k < n:
+        raise ValueError(f"k must be an integer with 1 <= k < N={n}, got {k!r}")
+    nx = _knn_indices(a, k)
+    ny = _knn_indices(b, k)
+    chunk = max(1, _KNN_BLOCK_ENTRIES // (k * k))
+    overlap = 0
+    for start in range(0, n, chunk):
+        sl = slice(start, start + chunk)
+        overlap += int((nx[sl, :, None] == ny[sl, None, :]).sum())
+    return float(overlap / (n * k))
+
+
+# --------------------------------------------------------------------------- summary + registry
+
+
+def recovery_metrics(
+    z: Array,
+    z_hat: Array,
+    *,
+    seed: int = 0,
+    content: Sequence[int] | None = None,
+) -> dict[str, float]:
+    """Compute the standard recovery metrics of ``z_hat`` against ``z``.
+
+    Returns a dict with keys ``"mcc"``, ``"mcc_spearman"``, ``"r2_linear"``,
+    ``"r2_nonlinear"``, ``"cka_linear"``, ``"mutual_knn"``, plus ``"procrustes_error"``
+    when ``d == d_hat`` and ``"block_r2"`` (nonlinear R² of the ``content`` block) when
+    ``content`` is given. ``mutual_knn`` uses ``k = min(10, N - 1)`` on a seeded
+    subsample of at most 5000 samples. See :data:`METRICS` for directions.
+    """
+    a, b = _as_pair(z, z_hat)
+    out: dict[str, float] = {
+        "mcc": mcc(a, b, method="pearson"),
+        "mcc_spearman": mcc(a, b, method="spearman"),
+        "r2_linear": r2_linear(a, b, seed=seed),
+        "r2_nonlinear": r2_nonlinear(a, b, seed=seed),
+    }
+    if a.shape[1] == b.shape[1]:
+        out["procrustes_error"] = procrustes_error(a, b, seed=seed)
+    out["cka_linear"] = linear_cka(a, b)
+    n = a.shape[0]
+    if n > 5000:
+        sub = np.random.default_rng(seed).choice(n, size=5000, replace=False)
+        out["mutual_knn"] = mutual_knn(a[sub], b[sub], k=10)
+    else:
+        out["mutual_knn"] = mutual_knn(a, b, k=min(10, n - 1))
+    if content is not None:
+        out["block_r2"] = block_r2(a, b, content, seed=seed)
+    return out
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """Metadata of a recovery metric: its name, direction and a one-line description."""
+
+    name: str
+    higher_is_better: bool
+    description: str
+
+
+METRICS: dict[str, MetricInfo] = {
+    info.name: info
+    for info in (
+        MetricInfo("mcc", True, "Pearson mean correlation coefficient after optimal matching"),
+        MetricInfo("mcc_spearman", True, "Spearman (rank) mean correlation after optimal matching"),
+        MetricInfo("r2_linear", True, "held-out R^2 of an affine regression z_hat -> z"),
+        MetricInfo("r2_nonlinear", True, "held-out R^2 of RBF kernel ridge z_hat -> z"),
+        MetricInfo("block_r2", True, "held-out R^2 of predicting a true block (content)"),
+        MetricInfo(
+            "procrustes_error", False, "held-out relative residual after orthogonal map + scale"
+        ),
+        MetricInfo("cka_linear", True, "linear centred kernel alignment"),
+        MetricInfo("mutual_knn", True, "mutual k-nearest-neighbour overlap"),
+        MetricInfo("amari_distance", False, "normalised Amari index; 0 iff scaled permutation"),
+    )
+}
