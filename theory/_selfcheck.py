@@ -31,14 +31,15 @@ def check_against_sympy(
     """
     z = as_rng(seed).normal(0.0, 0.5, size=(n_points, len(symbols)))
     # numpy's printer emits select(..., True) for Heaviside, which numpy 2 rejects
-    jac = sp.Matrix(exprs).jacobian(symbols).replace(
-        sp.Heaviside, lambda x, *_: (sp.sign(x) + 1) / 2
+    jac = (
+        sp.Matrix(exprs).jacobian(symbols).replace(sp.Heaviside, lambda x, *_: (sp.sign(x) + 1) / 2)
     )
     columns = [z[:, i] for i in range(len(symbols))]
     with np.errstate(all="ignore"):
         entries = [
-            np.broadcast_to(np.asarray(sp.lambdify(symbols, e, modules="numpy")(*columns), float),
-                            (n_points,))
+            np.broadcast_to(
+                np.asarray(sp.lambdify(symbols, e, modules="numpy")(*columns), float), (n_points,)
+            )
             for e in jac
         ]
     exact = np.stack(entries, axis=-1).reshape(n_points, *jac.shape)

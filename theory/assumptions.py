@@ -177,7 +177,9 @@ class Injective(Assumption):
         z = sp.symbols(f"z1:{n + 1}", real=True)
         w = sp.symbols(f"w1:{n + 1}", real=True)
         g = sp.Function("g")
-        return sp.Implies(sp.Eq(g(*z), g(*w)), sp.And(*[sp.Eq(a, b) for a, b in zip(z, w, strict=True)]))
+        return sp.Implies(
+            sp.Eq(g(*z), g(*w)), sp.And(*[sp.Eq(a, b) for a, b in zip(z, w, strict=True)])
+        )
 
 
 @dataclass
@@ -206,16 +208,26 @@ class Factorized(Assumption):
 
     tolerance: float = 1e-8
     name: ClassVar[str] = "factorized"
-    cite: ClassVar[str] = "Comon 1994; Hyvärinen, Karhunen & Oja 2001, 'Independent Component Analysis'"
+    cite: ClassVar[str] = (
+        "Comon 1994; Hyvärinen, Karhunen & Oja 2001, 'Independent Component Analysis'"
+    )
     description: ClassVar[str] = (
         "∂² log p(z) / ∂z_i ∂z_j = 0 for all i ≠ j, on a support that is a product set"
     )
 
     def statement(self, n, m=None):
         z, logp = _log_density_symbol(n)
-        return sp.And(*[
-            sp.Eq(sp.Derivative(logp, z[i], z[j]), 0) for i in range(n) for j in range(i + 1, n)
-        ]) if n > 1 else sp.true
+        return (
+            sp.And(
+                *[
+                    sp.Eq(sp.Derivative(logp, z[i], z[j]), 0)
+                    for i in range(n)
+                    for j in range(i + 1, n)
+                ]
+            )
+            if n > 1
+            else sp.true
+        )
 
 
 @dataclass
@@ -240,7 +252,9 @@ class UniformOnSphere(Assumption):
     """The latent marginal is uniform on the unit sphere (Zimmermann et al. 2021, Thm 2)."""
 
     name: ClassVar[str] = "uniform-on-sphere"
-    cite: ClassVar[str] = "Zimmermann et al. 2021, 'Contrastive learning inverts the data generating process', ICML, Theorem 2"
+    cite: ClassVar[str] = (
+        "Zimmermann et al. 2021, 'Contrastive learning inverts the data generating process', ICML, Theorem 2"
+    )
     description: ClassVar[str] = "p(z) = const on S^{n-1}"
 
     def statement(self, n, m=None):
@@ -262,8 +276,11 @@ class ConditionalFamily(Assumption):
         w = sp.symbols(f"w1:{n + 1}", real=True)
         kappa = sp.Symbol("kappa", positive=True)
         if self.family == "VonMisesFisher":
-            return sp.Eq(sp.Function("p")(*w, *z),
-                         sp.Function("C")(kappa) * sp.exp(kappa * sum(a * b for a, b in zip(z, w, strict=True))))
+            return sp.Eq(
+                sp.Function("p")(*w, *z),
+                sp.Function("C")(kappa)
+                * sp.exp(kappa * sum(a * b for a, b in zip(z, w, strict=True))),
+            )
         return sp.Symbol(f"p(z'|z) in {self.family}")
 
 

@@ -37,14 +37,22 @@ class Claim(Spec):
 
 def permutation_elementwise(threshold: float = 0.9, metric: str = "mcc") -> Claim:
     """Up to permutation and elementwise invertible maps (nonlinear ICA, TCL, iVAE)."""
-    return Claim("permutation+elementwise", metric, threshold,
-                 description="h_i(x) = σ_i(z_π(i)) for a permutation π and invertible σ_i")
+    return Claim(
+        "permutation+elementwise",
+        metric,
+        threshold,
+        description="h_i(x) = σ_i(z_π(i)) for a permutation π and invertible σ_i",
+    )
 
 
 def permutation_scaling(threshold: float = 0.95, metric: str = "mcc") -> Claim:
     """Up to permutation and scaling (linear ICA)."""
-    return Claim("permutation+scaling", metric, threshold,
-                 description="h(x) = P Λ z for a permutation P and diagonal Λ")
+    return Claim(
+        "permutation+scaling",
+        metric,
+        threshold,
+        description="h(x) = P Λ z for a permutation P and diagonal Λ",
+    )
 
 
 def affine(threshold: float = 0.95) -> Claim:
@@ -54,14 +62,30 @@ def affine(threshold: float = 0.95) -> Claim:
 
 def orthogonal(threshold: float = 0.95) -> Claim:
     """Up to an orthogonal map (Zimmermann et al. 2021); decided by linear R² as in the paper."""
-    return Claim("orthogonal", "r2_linear", threshold,
-                 description="h(x) = Q z with Q orthogonal; measured by linear R² (as in the paper)")
+    return Claim(
+        "orthogonal",
+        "r2_linear",
+        threshold,
+        description="h(x) = Q z with Q orthogonal; measured by linear R² (as in the paper)",
+    )
 
 
 def block(content: int, threshold: float = 0.9) -> Claim:
     """The content block is recovered up to an invertible map (von Kügelgen et al. 2021)."""
-    return Claim("block", "block_r2", threshold, content=content,
-                 description="h(x) = φ(z_c) for an invertible φ of the content block")
+    return Claim(
+        "block",
+        "block_r2",
+        threshold,
+        content=content,
+        description="h(x) = φ(z_c) for an invertible φ of the content block",
+    )
 
 
-__all__ = ["Claim", "affine", "block", "orthogonal", "permutation_elementwise", "permutation_scaling"]
+__all__ = [
+    "Claim",
+    "affine",
+    "block",
+    "orthogonal",
+    "permutation_elementwise",
+    "permutation_scaling",
+]

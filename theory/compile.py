@@ -85,7 +85,7 @@ class SympyTorchPrinter(TorchPrinter):
 
     def _print_MatrixBase(self, expr):
         rows = ", ".join(
-            f"_stack([{', '.join(self._print(e) for e in expr.row(i))}])"
+            f"torch.stack(torch.broadcast_tensors({', '.join(f'_t({self._print(e)})' for e in expr.row(i))}), -1)"
             for i in range(expr.rows)
         )
         return f"torch.stack(torch.broadcast_tensors({rows}), dim=-2)"
@@ -107,6 +107,14 @@ def _unsupported_function(exprs: Sequence[sp.Basic], printer: SympyTorchPrinter)
     return None
 
 
+def _fold_constants(expr: sp.Basic) -> sp.Basic:
+    """Evaluate constant subexpressions like tanh(2) (torch functions reject numbers)."""
+    return expr.replace(
+        lambda e: e.is_number and not e.is_Atom and e.is_real is True,
+        lambda e: sp.Float(e.evalf(17), 17),
+    )
+
+
 _counter = itertools.count()
 
 
@@ -114,11 +122,13 @@ def _namespace(like: torch.Tensor | None = None) -> dict:
     def as_tensor(x):
         return x if isinstance(x, torch.Tensor) else torch.tensor(float(x), dtype=torch.float64)
 
-    def stack(items):
+    def stack(items, z):
+        """Stack outputs on a last axis, broadcasting constants to z's batch shape."""
         items = [as_tensor(x) for x in items]
         shaped = [x.dtype for x in items if x.ndim > 0]
-        dtype = shaped[0] if shaped else torch.float64
-        return torch.stack(torch.broadcast_tensors(*[x.to(dtype) for x in items]), dim=-1)
+        dtype = shaped[0] if shaped else z.dtype
+        batch = z.shape[:-1]
+        return torch.stack([torch.broadcast_to(x.to(dtype), batch) for x in items], dim=-1)
 
     return {
         "torch": torch,
@@ -138,6 +148,7 @@ def to_source(exprs: Sequence[sp.Basic], args: Sequence[sp.Basic]) -> str:
             f"sympy function '{bad}' has no torch translation; rewrite the expression "
             f"without it (e.g. .rewrite(...)) or use a torch Mixing instead"
         )
+    exprs = [_fold_constants(sp.sympify(e)) for e in exprs]
     names = [f"_x{i}" for i in range(len(args))]
     subs = dict(zip(args, [sp.Symbol(n, real=True) for n in names], strict=True))
     try:
@@ -146,7 +157,7 @@ def to_source(exprs: Sequence[sp.Basic], args: Sequence[sp.Basic]) -> str:
         raise UnsupportedFunctionError(str(err).splitlines()[0]) from None
     lines = ["def _f(z):"]
     lines += [f"    {n} = z[..., {i}]" for i, n in enumerate(names)]
-    lines.append(f"    return _stack([{', '.join(body)}])")
+    lines.append(f"    return _stack([{', '.join(body)}], z)")
     return "\n".join(lines)
 
 

@@ -76,7 +76,9 @@ class VonMisesFisher(Conditional):
             m = pending.size
             beta = rng.beta((p - 1) / 2, (p - 1) / 2, size=m)
             cand = (1 - (1 + b) * beta) / (1 - (1 - b) * beta)
-            accept = kappa * cand + (p - 1) * np.log(1 - x0 * cand) - c >= np.log(rng.uniform(size=m))
+            accept = kappa * cand + (p - 1) * np.log(1 - x0 * cand) - c >= np.log(
+                rng.uniform(size=m)
+            )
             w[pending[accept]] = cand[accept]
             pending = pending[~accept]
         return w

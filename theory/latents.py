@@ -169,7 +169,7 @@ class GeneralizedNormal(Latent):
     def marginal_log_densities(self, symbols=None):
         beta, a = sp.nsimplify(self.beta), sp.nsimplify(self.scale)
         norm = sp.log(beta / (2 * a * sp.gamma(1 / beta)))
-        return [-(sp.Abs(s) / a) ** beta + norm for s in (symbols or self.symbols())]
+        return [-((sp.Abs(s) / a) ** beta) + norm for s in (symbols or self.symbols())]
 
     def gaussian_components(self) -> list[bool]:
         return [float(self.beta) == 2.0] * self.n

@@ -236,7 +236,11 @@ class AdditiveCoupling(Mixing):
             pre = sp.Matrix(u) * h[a, :] + sp.Matrix(c)
             shift = sp.Matrix(v) * pre.applyfunc(sp.tanh)
             new_b = h[b, :] + shift
-            h = sp.Matrix.vstack(h[a, :], new_b) if a.start == 0 else sp.Matrix.vstack(new_b, h[a, :])
+            h = (
+                sp.Matrix.vstack(h[a, :], new_b)
+                if a.start == 0
+                else sp.Matrix.vstack(new_b, h[a, :])
+            )
         return list(h)
 
 

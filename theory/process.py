@@ -62,8 +62,7 @@ class Process:
         if not torch.isfinite(x).all():
             bad = (~torch.isfinite(x)).any(dim=-1).nonzero()[0, 0]
             raise ValueError(
-                f"mixing {self.mixing.family} produced a non-finite output at "
-                f"z = {z[bad].tolist()}"
+                f"mixing {self.mixing.family} produced a non-finite output at z = {z[bad].tolist()}"
             )
         return x
 
@@ -105,4 +104,6 @@ class Process:
 
     def describe(self) -> str:
         cond = "" if self.conditional is None else f", conditional={self.conditional.family}"
-        return f"Process(latent={self.latent.family}({self.dim}), mixing={self.mixing.family}{cond})"
+        return (
+            f"Process(latent={self.latent.family}({self.dim}), mixing={self.mixing.family}{cond})"
+        )

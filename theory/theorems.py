@@ -75,55 +75,70 @@ def catalogue() -> list[Theorem]:
     return [_CATALOGUE[n] for n in names()]
 
 
-register(Theorem(
-    name="linear-ica",
-    assumptions=(A.Factorized(), A.NonGaussian(), A.LinearMixing(), A.Injective()),
-    learner="fastica",
-    claim=C.permutation_scaling(0.95),
-    cite="Comon 1994, 'Independent component analysis, a new concept?', Signal Processing, Thm 11",
-    summary="Independent non-Gaussian sources mixed linearly are identifiable up to "
-            "permutation and scaling.",
-    canonical=lambda: Process(latents.Laplace(5), mixings.Linear.random(5, seed=0)),
-))
+register(
+    Theorem(
+        name="linear-ica",
+        assumptions=(A.Factorized(), A.NonGaussian(), A.LinearMixing(), A.Injective()),
+        learner="fastica",
+        claim=C.permutation_scaling(0.95),
+        cite="Comon 1994, 'Independent component analysis, a new concept?', Signal Processing, Thm 11",
+        summary="Independent non-Gaussian sources mixed linearly are identifiable up to "
+        "permutation and scaling.",
+        canonical=lambda: Process(latents.Laplace(5), mixings.Linear.random(5, seed=0)),
+    )
+)
 
-register(Theorem(
-    name="cl-ica",
-    assumptions=(A.UniformOnSphere(), A.ConditionalFamily("VonMisesFisher"), A.Injective()),
-    learner="infonce",
-    claim=C.orthogonal(0.95),
-    cite="Zimmermann, Sharma, Schneider, Bethge & Brendel 2021, 'Contrastive learning inverts "
-         "the data generating process', ICML, Theorem 2",
-    summary="InfoNCE with a cosine critic on uniform-on-sphere latents with vMF positive pairs "
-            "recovers z up to an orthogonal map.",
-    canonical=lambda: Process(latents.UniformSphere(3), mixings.InvertibleMLP(3, depth=3, seed=0),
-                              conditionals.VonMisesFisher(kappa=10.0)),
-))
+register(
+    Theorem(
+        name="cl-ica",
+        assumptions=(A.UniformOnSphere(), A.ConditionalFamily("VonMisesFisher"), A.Injective()),
+        learner="infonce",
+        claim=C.orthogonal(0.95),
+        cite="Zimmermann, Sharma, Schneider, Bethge & Brendel 2021, 'Contrastive learning inverts "
+        "the data generating process', ICML, Theorem 2",
+        summary="InfoNCE with a cosine critic on uniform-on-sphere latents with vMF positive pairs "
+        "recovers z up to an orthogonal map.",
+        canonical=lambda: Process(
+            latents.UniformSphere(3),
+            mixings.InvertibleMLP(3, depth=3, seed=0),
+            conditionals.VonMisesFisher(kappa=10.0),
+        ),
+    )
+)
 
-register(Theorem(
-    name="content-style",
-    assumptions=(A.Injective(), A.ContentInvariance()),
-    learner="infonce-content",
-    claim=C.block(content=2, threshold=0.9),
-    cite="von Kügelgen, Sharma, Gresele, Brendel, Schölkopf, Besserve & Locatello 2021, "
-         "'Self-supervised learning with data augmentations provably isolates content from "
-         "style', NeurIPS, Theorem 4.4",
-    summary="Contrastive learning with content-preserving augmentations block-identifies the "
-            "content latents.",
-    canonical=lambda: Process(latents.Normal(4), mixings.InvertibleMLP(4, depth=3, seed=0),
-                              conditionals.ContentStyle(content=2, p=0.75)),
-))
+register(
+    Theorem(
+        name="content-style",
+        assumptions=(A.Injective(), A.ContentInvariance()),
+        learner="infonce-content",
+        claim=C.block(content=2, threshold=0.9),
+        cite="von Kügelgen, Sharma, Gresele, Brendel, Schölkopf, Besserve & Locatello 2021, "
+        "'Self-supervised learning with data augmentations provably isolates content from "
+        "style', NeurIPS, Theorem 4.4",
+        summary="Contrastive learning with content-preserving augmentations block-identifies the "
+        "content latents.",
+        canonical=lambda: Process(
+            latents.Normal(4),
+            mixings.InvertibleMLP(4, depth=3, seed=0),
+            conditionals.ContentStyle(content=2, p=0.75),
+        ),
+    )
+)
 
-register(Theorem(
-    name="tcl",
-    assumptions=(A.Injective(), A.SufficientVariability()),
-    learner="tcl",
-    claim=C.permutation_elementwise(0.8, metric="mcc_abs"),
-    cite="Hyvärinen & Morioka 2016, 'Unsupervised feature extraction by time-contrastive "
-         "learning and nonlinear ICA', NeurIPS, Theorem 1",
-    summary="Classifying the segment of nonstationary sources recovers them up to elementwise "
-            "maps (of their sufficient statistics).",
-    canonical=lambda: Process(latents.Segmented(3, n_segments=12, seed=0),
-                              mixings.InvertibleMLP(3, depth=2, seed=0)),
-))
+register(
+    Theorem(
+        name="tcl",
+        assumptions=(A.Injective(), A.SufficientVariability()),
+        learner="tcl",
+        claim=C.permutation_elementwise(0.8, metric="mcc_abs"),
+        cite="Hyvärinen & Morioka 2016, 'Unsupervised feature extraction by time-contrastive "
+        "learning and nonlinear ICA', NeurIPS, Theorem 1",
+        summary="Classifying the segment of nonstationary sources recovers them up to elementwise "
+        "maps (of their sufficient statistics).",
+        canonical=lambda: Process(
+            latents.Segmented(3, n_segments=12, seed=0), mixings.InvertibleMLP(3, depth=2, seed=0)
+        ),
+    )
+)
 
 __all__ = ["Theorem", "catalogue", "get", "names", "register"]

@@ -109,8 +109,13 @@ def resolve(target: th.Assumption | th.Theorem | str) -> th.Assumption | th.Theo
 def _timed(assumption: th.Assumption, ctx: CheckContext) -> Evidence:
     start = time.perf_counter()
     evidence = _check_assumption(assumption, ctx)
-    return Evidence(**{**evidence.to_dict(), "seconds": time.perf_counter() - start,
-                       "statistic": evidence.statistic})
+    return Evidence(
+        **{
+            **evidence.to_dict(),
+            "seconds": time.perf_counter() - start,
+            "statistic": evidence.statistic,
+        }
+    )
 
 
 def _try_sympy(fn, ctx: CheckContext):
@@ -158,8 +163,16 @@ def _(assumption: A.JacobianAssumption, ctx: CheckContext) -> Evidence:
     name, tol = assumption.name, assumption.tolerance
     outcome = _try_sympy(lambda: _prove_jacobian(assumption, ctx), ctx)
     if outcome == "proved":
-        return Evidence(name, "proved", 0.0, tol, 0, None, "sympy",
-                        f"{assumption.statement(ctx.process.dim)} holds identically")
+        return Evidence(
+            name,
+            "proved",
+            0.0,
+            tol,
+            0,
+            None,
+            "sympy",
+            f"{assumption.statement(ctx.process.dim)} holds identically",
+        )
     mixing, n, m = ctx.process.mixing, ctx.process.dim, ctx.process.mixing.n_out
     J = sp.MatrixSymbol("J", m, n)
     residual = compile_matrix_statement(assumption.residual(J), J)
@@ -171,8 +184,9 @@ def _(assumption: A.JacobianAssumption, ctx: CheckContext) -> Evidence:
         size = torch.linalg.vector_norm(residual(Jz).reshape(-1))
         return size / normaliser(Jz).abs()
 
-    return _sampled_and_adversarial(name, violation, tol, ctx,
-                                    exact_note=" (sympy: nonzero constant)" if outcome else "")
+    return _sampled_and_adversarial(
+        name, violation, tol, ctx, exact_note=" (sympy: nonzero constant)" if outcome else ""
+    )
 
 
 def _sampled_and_adversarial(name, violation, tol, ctx: CheckContext, exact_note="") -> Evidence:
@@ -183,14 +197,29 @@ def _sampled_and_adversarial(name, violation, tol, ctx: CheckContext, exact_note
     stats = batched(z)
     finite = torch.isfinite(stats)
     if finite.float().mean() < 0.9:
-        return Evidence(name, "inconclusive", None, tol, len(z), None, "sampled",
-                        f"the statistic is not finite at {int((~finite).sum())} of {len(z)} "
-                        "points (non-differentiable mixing or a vanishing normaliser)")
+        return Evidence(
+            name,
+            "inconclusive",
+            None,
+            tol,
+            len(z),
+            None,
+            "sampled",
+            f"the statistic is not finite at {int((~finite).sum())} of {len(z)} "
+            "points (non-differentiable mixing or a vanishing normaliser)",
+        )
     worst = int(torch.where(finite, stats, -torch.inf).argmax())
     if stats[worst] > tol:
-        return Evidence(name, "violated", float(stats[worst]), tol, len(z),
-                        {"z": _point(z[worst])}, "sampled",
-                        f"violated at a sampled point{exact_note}")
+        return Evidence(
+            name,
+            "violated",
+            float(stats[worst]),
+            tol,
+            len(z),
+            {"z": _point(z[worst])},
+            "sampled",
+            f"violated at a sampled point{exact_note}",
+        )
     # adversarial: gradient ascent from the worst points and fresh ones, plus jitter
     order = torch.where(finite, stats, -torch.inf).argsort(descending=True)
     starts = torch.cat([z[order[:32]], ctx.fresh(32, 1)])
@@ -209,13 +238,27 @@ def _sampled_and_adversarial(name, violation, tol, ctx: CheckContext, exact_note
         if vals[i] > best_val:
             best_val, best_z = float(vals[i]), starts[i].clone()
         if best_val > tol:
-            return Evidence(name, "violated", best_val, tol, len(z) + len(starts),
-                            {"z": _point(best_z)}, "adversarial",
-                            f"violated at a point found by adversarial search after {k + 1} steps")
-    return Evidence(name, "holds", best_val, tol, len(z) + len(starts), None,
-                    "sampled+adversarial",
-                    f"held at {len(z)} sampled points and {ctx.adversarial_steps} adversarial "
-                    "steps; this is evidence, not proof")
+            return Evidence(
+                name,
+                "violated",
+                best_val,
+                tol,
+                len(z) + len(starts),
+                {"z": _point(best_z)},
+                "adversarial",
+                f"violated at a point found by adversarial search after {k + 1} steps",
+            )
+    return Evidence(
+        name,
+        "holds",
+        best_val,
+        tol,
+        len(z) + len(starts),
+        None,
+        "sampled+adversarial",
+        f"held at {len(z)} sampled points and {ctx.adversarial_steps} adversarial "
+        "steps; this is evidence, not proof",
+    )
 
 
 # --- Injectivity --------------------------------------------------------------------
@@ -226,8 +269,16 @@ def _(assumption: A.Injective, ctx: CheckContext) -> Evidence:
     name, tol = assumption.name, 1e-6
     mixing, n, m = ctx.process.mixing, ctx.process.dim, ctx.process.mixing.n_out
     if m < n:
-        return Evidence(name, "violated", 0.0, tol, 0, None, "dimension",
-                        f"g maps R^{n} to R^{m} with m < n: it cannot be injective")
+        return Evidence(
+            name,
+            "violated",
+            0.0,
+            tol,
+            0,
+            None,
+            "dimension",
+            f"g maps R^{n} to R^{m} with m < n: it cannot be injective",
+        )
     z = ctx.z
     J = jacobian(mixing, z)
     sv = torch.linalg.svdvals(J)
@@ -236,20 +287,41 @@ def _(assumption: A.Injective, ctx: CheckContext) -> Evidence:
     if ratio[worst] < 1e-10:
         null = torch.linalg.svd(J[worst]).Vh[-1]
         partner = z[worst] + 0.1 * ctx.process.latent.support.scale * null
-        return Evidence(name, "violated", float(ratio[worst]), tol, len(z),
-                        {"z": _point(z[worst]), "null_direction": _point(null),
-                         "z_prime": _point(partner)},
-                        "jacobian-rank",
-                        "the Jacobian is rank-deficient (σ_min/σ_max ≈ 0)")
+        return Evidence(
+            name,
+            "violated",
+            float(ratio[worst]),
+            tol,
+            len(z),
+            {"z": _point(z[worst]), "null_direction": _point(null), "z_prime": _point(partner)},
+            "jacobian-rank",
+            "the Jacobian is rank-deficient (σ_min/σ_max ≈ 0)",
+        )
     lipschitz = float(sv[:, 0].median())
     pair, stat = _collision_search(ctx, lipschitz)
     if pair is not None and stat < tol:
-        return Evidence(name, "violated", stat, tol, len(z), pair, "collision-search",
-                        "found z ≠ z' with g(z) = g(z') (relative gap below tolerance)")
+        return Evidence(
+            name,
+            "violated",
+            stat,
+            tol,
+            len(z),
+            pair,
+            "collision-search",
+            "found z ≠ z' with g(z) = g(z') (relative gap below tolerance)",
+        )
     stat = min(stat, float(ratio.min()))
-    return Evidence(name, "holds", stat, tol, len(z), None, "jacobian-rank+collision-search",
-                    f"full-rank Jacobian at {len(z)} points (min σ_min/σ_max = "
-                    f"{float(ratio.min()):.3g}) and no collision found; evidence, not proof")
+    return Evidence(
+        name,
+        "holds",
+        stat,
+        tol,
+        len(z),
+        None,
+        "jacobian-rank+collision-search",
+        f"full-rank Jacobian at {len(z)} points (min σ_min/σ_max = "
+        f"{float(ratio.min()):.3g}) and no collision found; evidence, not proof",
+    )
 
 
 def _collision_search(ctx: CheckContext, lipschitz: float, n_pairs: int = 64, steps: int = 150):
@@ -290,7 +362,7 @@ def _collision_search(ctx: CheckContext, lipschitz: float, n_pairs: int = 64, st
             except RuntimeError:
                 break
             candidate = support.project(b - delta)
-            better = ((g(candidate) - g(a)).norm(dim=-1) < (g(b) - g(a)).norm(dim=-1))
+            better = (g(candidate) - g(a)).norm(dim=-1) < (g(b) - g(a)).norm(dim=-1)
             b = torch.where(better.unsqueeze(-1), candidate, b)
     sep = (a - b).norm(dim=-1)
     stats = (g(a) - g(b)).norm(dim=-1) / (lipschitz * sep).clamp_min(1e-300)
@@ -311,17 +383,31 @@ def _(assumption: A.LinearMixing, ctx: CheckContext) -> Evidence:
     if form is not None:
         exact = sp.Matrix(form).jacobian(ctx.symbols)
         if not exact.free_symbols & set(ctx.symbols):
-            return Evidence(name, "proved", 0.0, tol, 0, None, "sympy",
-                            "the Jacobian is constant")
+            return Evidence(name, "proved", 0.0, tol, 0, None, "sympy", "the Jacobian is constant")
     J = jacobian(ctx.process.mixing, ctx.z)
     spread = (J - J[:1]).flatten(1).norm(dim=-1) / J[0].norm().clamp_min(1e-300)
     worst = int(spread.argmax())
     if spread[worst] > tol:
-        return Evidence(name, "violated", float(spread[worst]), tol, len(J),
-                        {"z": _point(ctx.z[0]), "z_prime": _point(ctx.z[worst])}, "sampled",
-                        "the Jacobian differs between these two points")
-    return Evidence(name, "holds", float(spread[worst]), tol, len(J), None, "sampled",
-                    f"the Jacobian is the same at {len(J)} sampled points")
+        return Evidence(
+            name,
+            "violated",
+            float(spread[worst]),
+            tol,
+            len(J),
+            {"z": _point(ctx.z[0]), "z_prime": _point(ctx.z[worst])},
+            "sampled",
+            "the Jacobian differs between these two points",
+        )
+    return Evidence(
+        name,
+        "holds",
+        float(spread[worst]),
+        tol,
+        len(J),
+        None,
+        "sampled",
+        f"the Jacobian is the same at {len(J)} sampled points",
+    )
 
 
 # --- Density conditions -------------------------------------------------------------
@@ -351,18 +437,41 @@ def _(assumption: A.Factorized, ctx: CheckContext) -> Evidence:
     latent = ctx.process.latent
     if not latent.support.is_product:
         stat, witness = _dependence_statistic(ctx.z)
-        return Evidence(name, "violated", stat, tol, len(ctx.z), witness, "support",
-                        f"the support ({type(latent.support).__name__}) is not a product set, "
-                        "so the coordinates are dependent")
+        return Evidence(
+            name,
+            "violated",
+            stat,
+            tol,
+            len(ctx.z),
+            witness,
+            "support",
+            f"the support ({type(latent.support).__name__}) is not a product set, "
+            "so the coordinates are dependent",
+        )
     outcome = _try_sympy(lambda: _prove_factorized(latent, ctx.symbols), ctx)
     if outcome is not None and outcome[0] == "proved":
-        return Evidence(name, "proved", 0.0, tol, 0, None, "sympy",
-                        "mixed partial derivatives of log p vanish identically")
+        return Evidence(
+            name,
+            "proved",
+            0.0,
+            tol,
+            0,
+            None,
+            "sympy",
+            "mixed partial derivatives of log p vanish identically",
+        )
     if outcome is not None and outcome[0] == "violated":
         i, j, value = outcome[1]
-        return Evidence(name, "violated", abs(value), tol, 0,
-                        {"pair": [i, j], "mixed_partial": value}, "sympy",
-                        f"∂²log p/∂z{i + 1}∂z{j + 1} = {value:.4g} everywhere")
+        return Evidence(
+            name,
+            "violated",
+            abs(value),
+            tol,
+            0,
+            {"pair": [i, j], "mixed_partial": value},
+            "sympy",
+            f"∂²log p/∂z{i + 1}∂z{j + 1} = {value:.4g} everywhere",
+        )
     logp = latent.log_density(ctx.symbols)
     if logp is not None:
         from theory.compile import compile_exprs
@@ -375,16 +484,38 @@ def _(assumption: A.Factorized, ctx: CheckContext) -> Evidence:
         per_point = off.flatten(1).amax(-1)
         worst = int(per_point.argmax())
         if per_point[worst] > tol:
-            return Evidence(name, "violated", float(per_point[worst]), tol, len(H),
-                            {"z": _point(ctx.z[worst])}, "hessian",
-                            "the log-density Hessian has nonzero off-diagonal entries")
-        return Evidence(name, "holds", float(per_point[worst]), tol, len(H), None, "hessian",
-                        f"log-density Hessian diagonal at {len(H)} sampled points")
+            return Evidence(
+                name,
+                "violated",
+                float(per_point[worst]),
+                tol,
+                len(H),
+                {"z": _point(ctx.z[worst])},
+                "hessian",
+                "the log-density Hessian has nonzero off-diagonal entries",
+            )
+        return Evidence(
+            name,
+            "holds",
+            float(per_point[worst]),
+            tol,
+            len(H),
+            None,
+            "hessian",
+            f"log-density Hessian diagonal at {len(H)} sampled points",
+        )
     stat, witness = _dependence_statistic(ctx.fresh(max(ctx.n_points, 20000), 2))
     verdict = "violated" if stat > 6.0 else "holds"
-    return Evidence(name, verdict, stat, 6.0, max(ctx.n_points, 20000), witness,
-                    "sample-dependence",
-                    "largest z-score of correlations between z_i, z_j and between z_i², z_j²")
+    return Evidence(
+        name,
+        verdict,
+        stat,
+        6.0,
+        max(ctx.n_points, 20000),
+        witness,
+        "sample-dependence",
+        "largest z-score of correlations between z_i, z_j and between z_i², z_j²",
+    )
 
 
 def _dependence_statistic(z: torch.Tensor):
@@ -412,11 +543,16 @@ def _(assumption: A.NonGaussian, ctx: CheckContext) -> Evidence:
         count = sum(gaussian)
         verdict = "proved" if count <= limit else "violated"
         idx = [i for i, gauss in enumerate(gaussian) if gauss]
-        return Evidence(name, verdict, float(count), float(limit), 0,
-                        None if verdict == "proved" else {"gaussian_components": idx},
-                        "sympy" if latent.marginal_log_densities() is not None else "family",
-                        f"{count} Gaussian component(s) (log-density quadratic in exactly "
-                        f"those coordinates)")
+        return Evidence(
+            name,
+            verdict,
+            float(count),
+            float(limit),
+            0,
+            None if verdict == "proved" else {"gaussian_components": idx},
+            "sympy" if latent.marginal_log_densities() is not None else "family",
+            f"{count} Gaussian component(s) (log-density quadratic in exactly those coordinates)",
+        )
     n_samples = max(ctx.n_points, 20000)
     z = ctx.fresh(n_samples, 3)
     zc = (z - z.mean(0)) / z.std(0)
@@ -427,22 +563,43 @@ def _(assumption: A.NonGaussian, ctx: CheckContext) -> Evidence:
     count = sum(gaussian_like)
     idx = [i for i, gauss in enumerate(gaussian_like) if gauss]
     if count <= limit:
-        return Evidence(name, "holds", float(count), float(limit), n_samples, None, "moments",
-                        "skewness or excess kurtosis is significantly nonzero in all but "
-                        f"{count} component(s)")
-    return Evidence(name, "violated", float(count), float(limit), n_samples,
-                    {"gaussian_components": idx}, "moments",
-                    f"{count} components have skewness and excess kurtosis consistent with a "
-                    "Gaussian (|z-score| < 5)")
+        return Evidence(
+            name,
+            "holds",
+            float(count),
+            float(limit),
+            n_samples,
+            None,
+            "moments",
+            f"skewness or excess kurtosis is significantly nonzero in all but {count} component(s)",
+        )
+    return Evidence(
+        name,
+        "violated",
+        float(count),
+        float(limit),
+        n_samples,
+        {"gaussian_components": idx},
+        "moments",
+        f"{count} components have skewness and excess kurtosis consistent with a "
+        "Gaussian (|z-score| < 5)",
+    )
 
 
 @_check_assumption.register
 def _(assumption: A.UniformOnSphere, ctx: CheckContext) -> Evidence:
     latent = ctx.process.latent
     ok = isinstance(latent, th.latents.UniformSphere)
-    return Evidence(assumption.name, "proved" if ok else "violated", None, None, 0, None,
-                    "family", f"the latent is {latent.family}"
-                    + ("" if ok else ", not uniform on the sphere"))
+    return Evidence(
+        assumption.name,
+        "proved" if ok else "violated",
+        None,
+        None,
+        0,
+        None,
+        "family",
+        f"the latent is {latent.family}" + ("" if ok else ", not uniform on the sphere"),
+    )
 
 
 @_check_assumption.register
@@ -450,8 +607,16 @@ def _(assumption: A.ConditionalFamily, ctx: CheckContext) -> Evidence:
     cond = ctx.process.conditional
     family = None if cond is None else cond.family
     ok = family == assumption.family
-    return Evidence(f"{assumption.name}", "proved" if ok else "violated", None, None, 0, None,
-                    "family", f"the conditional is {family}, required: {assumption.family}")
+    return Evidence(
+        f"{assumption.name}",
+        "proved" if ok else "violated",
+        None,
+        None,
+        0,
+        None,
+        "family",
+        f"the conditional is {family}, required: {assumption.family}",
+    )
 
 
 @_check_assumption.register
@@ -459,8 +624,16 @@ def _(assumption: A.ContentInvariance, ctx: CheckContext) -> Evidence:
     name = assumption.name
     cond = ctx.process.conditional
     if cond is None:
-        return Evidence(name, "violated", None, 0.0, 0, None, "conditional",
-                        "the process has no conditional (no augmentation)")
+        return Evidence(
+            name,
+            "violated",
+            None,
+            0.0,
+            0,
+            None,
+            "conditional",
+            "the process has no conditional (no augmentation)",
+        )
     content = assumption.content
     if content is None:
         content = getattr(cond, "content", None)
@@ -470,22 +643,52 @@ def _(assumption: A.ContentInvariance, ctx: CheckContext) -> Evidence:
     n = ctx.process.dim
     if content is None:
         invariant = int((~changed.any(0)).sum())
-        return Evidence(name, "violated" if invariant == 0 else "holds", float(invariant), None,
-                        len(z), None, "sampled",
-                        f"no content block declared; {invariant} coordinate(s) never changed")
+        return Evidence(
+            name,
+            "violated" if invariant == 0 else "holds",
+            float(invariant),
+            None,
+            len(z),
+            None,
+            "sampled",
+            f"no content block declared; {invariant} coordinate(s) never changed",
+        )
     content_change = float((z_pos - z)[:, :content].abs().max()) if content else 0.0
     style_rate = changed[:, content:].double().mean(0) if content < n else torch.ones(1)
     if content_change > 1e-12:
         i = int((z_pos - z)[:, :content].abs().amax(1).argmax())
-        return Evidence(name, "violated", content_change, 0.0, len(z),
-                        {"z": _point(z[i]), "z_prime": _point(z_pos[i])}, "sampled",
-                        f"the content block (first {content} coordinates) changes")
+        return Evidence(
+            name,
+            "violated",
+            content_change,
+            0.0,
+            len(z),
+            {"z": _point(z[i]), "z_prime": _point(z_pos[i])},
+            "sampled",
+            f"the content block (first {content} coordinates) changes",
+        )
     if float(style_rate.min()) == 0.0:
-        return Evidence(name, "violated", 0.0, 0.0, len(z), None, "sampled",
-                        "some style coordinate never changes: it is indistinguishable from content")
-    return Evidence(name, "holds", content_change, 0.0, len(z), None, "sampled",
-                    f"content unchanged at {len(z)} pairs; each style coordinate changed in "
-                    f"≥ {float(style_rate.min()):.0%} of them")
+        return Evidence(
+            name,
+            "violated",
+            0.0,
+            0.0,
+            len(z),
+            None,
+            "sampled",
+            "some style coordinate never changes: it is indistinguishable from content",
+        )
+    return Evidence(
+        name,
+        "holds",
+        content_change,
+        0.0,
+        len(z),
+        None,
+        "sampled",
+        f"content unchanged at {len(z)} pairs; each style coordinate changed in "
+        f"≥ {float(style_rate.min()):.0%} of them",
+    )
 
 
 @_check_assumption.register
@@ -493,19 +696,43 @@ def _(assumption: A.SufficientVariability, ctx: CheckContext) -> Evidence:
     name, tol = assumption.name, assumption.tolerance
     latent = ctx.process.latent
     if not hasattr(latent, "natural_parameters"):
-        return Evidence(name, "violated", 0.0, tol, 0, None, "family",
-                        f"{latent.family} has no auxiliary variable modulating it")
+        return Evidence(
+            name,
+            "violated",
+            0.0,
+            tol,
+            0,
+            None,
+            "family",
+            f"{latent.family} has no auxiliary variable modulating it",
+        )
     eta = latent.natural_parameters()
     diffs = eta[1:] - eta[:1]
     n = latent.dim
     if diffs.shape[0] < n:
-        return Evidence(name, "violated", 0.0, tol, 0, None, "rank",
-                        f"{eta.shape[0]} segments give at most rank {diffs.shape[0]} < n = {n}")
+        return Evidence(
+            name,
+            "violated",
+            0.0,
+            tol,
+            0,
+            None,
+            "rank",
+            f"{eta.shape[0]} segments give at most rank {diffs.shape[0]} < n = {n}",
+        )
     sv = np.linalg.svd(diffs, compute_uv=False)
     stat = float(sv[-1] / sv[0]) if sv[0] > 0 else 0.0
     verdict = "holds" if stat > tol else "violated"
-    return Evidence(name, verdict, stat, tol, eta.shape[0], None, "rank",
-                    f"σ_min/σ_max of [η(u) − η(u₀)] is {stat:.3g} (rank condition, n = {n})")
+    return Evidence(
+        name,
+        verdict,
+        stat,
+        tol,
+        eta.shape[0],
+        None,
+        "rank",
+        f"σ_min/σ_max of [η(u) − η(u₀)] is {stat:.3g} (rank condition, n = {n})",
+    )
 
 
 __all__ = ["CheckContext", "check", "resolve"]

@@ -18,8 +18,12 @@ from verification._loading import LoadError, load_attribute
 from verification.checks import DEFAULT_POINTS, check, resolve
 from verification.evidence import Evidence, EvidenceSet
 
-VERDICT_STYLE = {"proved": "bold green", "holds": "green", "violated": "bold red",
-                 "inconclusive": "yellow"}
+VERDICT_STYLE = {
+    "proved": "bold green",
+    "holds": "green",
+    "violated": "bold red",
+    "inconclusive": "yellow",
+}
 
 
 def _version() -> str:
@@ -34,16 +38,24 @@ def _console() -> Console:
     return Console(highlight=False, width=None if tty else 140, no_color=not tty)
 
 
+class BadInput(click.ClickException):
+    """Bad user input: one clear line on stderr, exit code 2."""
+
+    exit_code = 2
+
+
 def _fail(message: str) -> None:
-    raise click.ClickException(message)
+    raise BadInput(message)
 
 
 def _load_process(spec: str | None, target) -> th.Process:
     if spec is None:
         if isinstance(target, th.Theorem) and target.canonical is not None:
             return target.canonical_process()
-        _fail("--process FILE.py:ATTR is required for an assumption (theorems default to "
-              "their canonical process)")
+        _fail(
+            "--process FILE.py:ATTR is required for an assumption (theorems default to "
+            "their canonical process)"
+        )
     try:
         obj = load_attribute(spec)
     except LoadError as err:
@@ -70,14 +82,28 @@ def main() -> None:
 
 @main.command("check")
 @click.argument("name")
-@click.option("--process", "process_spec", metavar="FILE.py:ATTR",
-              help="The Process to check (an object or a function returning one).")
+@click.option(
+    "--process",
+    "process_spec",
+    metavar="FILE.py:ATTR",
+    help="The Process to check (an object or a function returning one).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--n-points", default=DEFAULT_POINTS, show_default=True, type=click.IntRange(2),
-              help="Sampled points per numeric check.")
+@click.option(
+    "--n-points",
+    default=DEFAULT_POINTS,
+    show_default=True,
+    type=click.IntRange(2),
+    help="Sampled points per numeric check.",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for every draw.")
-@click.option("--time-limit", default=2.0, show_default=True, type=click.FloatRange(0),
-              help="Seconds for each exact sympy attempt.")
+@click.option(
+    "--time-limit",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds for each exact sympy attempt.",
+)
 @click.option("--quiet", is_flag=True, help="No output; the exit code says it all.")
 def check_command(name, process_spec, as_json, n_points, seed, time_limit, quiet):
     """Check assumption or theorem NAME on a process.
@@ -101,8 +127,11 @@ def check_command(name, process_spec, as_json, n_points, seed, time_limit, quiet
         _fail(f"cannot check {name}: {err}")
     items = list(result) if isinstance(result, EvidenceSet) else [result]
     if as_json:
-        payload = {"target": name, "process": process.to_dict(),
-                   "evidence": [e.to_dict() for e in items]}
+        payload = {
+            "target": name,
+            "process": process.to_dict(),
+            "evidence": [e.to_dict() for e in items],
+        }
         click.echo(json.dumps(payload, indent=2))
     elif not quiet:
         _print_evidence(name, process, items)
@@ -131,6 +160,7 @@ def _short(witness: dict) -> str:
         if isinstance(v, list):
             return "[" + ", ".join(f"{x:.3g}" if isinstance(x, float) else str(x) for x in v) + "]"
         return f"{v:.3g}" if isinstance(v, float) else str(v)
+
     return ", ".join(f"{k}={fmt(v)}" for k, v in witness.items())
 
 
@@ -146,8 +176,9 @@ def theorems_command(as_json):
     for column in ("name", "assumptions", "learner", "claim", "source"):
         table.add_column(column, overflow="fold")
     for t in items:
-        table.add_row(t.name, ", ".join(a.name for a in t.assumptions), t.learner,
-                      str(t.claim), t.cite)
+        table.add_row(
+            t.name, ", ".join(a.name for a in t.assumptions), t.learner, str(t.claim), t.cite
+        )
     _console().print(table)
 
 
@@ -157,8 +188,12 @@ def assumptions_command(as_json):
     """List the assumption catalogue."""
     items = [th.assumptions.get(n) for n in th.assumptions.names()]
     if as_json:
-        click.echo(json.dumps([{"name": a.name, "statement": a.description, "cite": a.cite}
-                               for a in items], indent=2))
+        click.echo(
+            json.dumps(
+                [{"name": a.name, "statement": a.description, "cite": a.cite} for a in items],
+                indent=2,
+            )
+        )
         return
     table = Table(title="assumptions")
     for column in ("name", "statement", "source"):

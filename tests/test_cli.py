@@ -1,0 +1,86 @@
+import json
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+from verification.cli import main
+
+SPEC = textwrap.dedent("""
+    import sympy as sp
+    import theory as th
+    z1, z2 = sp.symbols("z1 z2")
+    process = th.Process(th.latents.Uniform(2), th.mixings.Symbolic([z1 + z2**3, z2], [z1, z2]))
+    bad = th.Process(th.latents.Uniform(2), th.mixings.Symbolic([sp.log(z1), z2], [z1, z2]))
+    not_a_process = 3
+""")
+
+
+@pytest.fixture
+def spec(tmp_path):
+    path = tmp_path / "my_spec.py"
+    path.write_text(SPEC)
+    return path
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_check_json_shape(spec):
+    result = run("check", "conformal", "--process", f"{spec}:process", "--json", "--n-points", "64")
+    assert result.exit_code == 1  # violated
+    payload = json.loads(result.output)
+    (item,) = payload["evidence"]
+    assert set(item) >= {"assumption", "verdict", "statistic", "tolerance", "n_points", "witness"}
+    assert item["verdict"] == "violated" and len(item["witness"]["z"]) == 2
+
+
+def test_check_proved_exits_zero(spec):
+    result = run("check", "volume-preserving", "--process", f"{spec}:process")
+    assert result.exit_code == 0, result.output
+    assert "proved" in result.output
+
+
+def test_check_theorem_table_on_canonical_process():
+    result = run("check", "cl-ica", "--n-points", "128")
+    assert result.exit_code == 0, result.output
+    for name in ("uniform-on-sphere", "conditional-family", "injective"):
+        assert name in result.output
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["check", "conformal", "--process", "missing.py:process"], "file not found"),
+        (["check", "conformal", "--process", "{spec}:nope"], "has no attribute 'nope'"),
+        (["check", "conformal", "--process", "{spec}:not_a_process"], "not a theory.Process"),
+        (["check", "conformal", "--process", "{spec}:bad"], "non-finite output"),
+        (["check", "conformal"], "--process FILE.py:ATTR is required"),
+        (["check", "nonsense", "--process", "{spec}:process"], "unknown assumption or theorem"),
+        (["check", "conformal", "--process", "{spec}"], "expected FILE.py:ATTR"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(spec, args, message):
+    result = run(*[a.format(spec=spec) for a in args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_dimension_mismatch_in_user_file(tmp_path):
+    path = tmp_path / "mismatch.py"
+    path.write_text(
+        "import theory as th\np = th.Process(th.latents.Laplace(2), th.mixings.Mobius(3))\n"
+    )
+    result = run("check", "conformal", "--process", f"{path}:p")
+    assert result.exit_code == 2 and "dimension mismatch" in result.output
+
+
+def test_catalogue_listings():
+    result = run("theorems", "--json")
+    assert result.exit_code == 0
+    assert {t["name"] for t in json.loads(result.output)} >= {"cl-ica", "linear-ica"}
+    result = run("assumptions")
+    assert result.exit_code == 0 and "conformal" in result.output
+    assert run("--version").exit_code == 0
