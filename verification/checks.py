@@ -192,7 +192,7 @@ def _(assumption: A.JacobianAssumption, ctx: CheckContext) -> Evidence:
 def _sampled_and_adversarial(name, violation, tol, ctx: CheckContext, exact_note="") -> Evidence:
     """Evaluate ``violation`` at sampled points, then try to push it above ``tol``."""
     support = ctx.process.latent.support
-    batched = vmap(violation, chunk_size=4096)
+    batched = vmap(violation)
     z = ctx.z
     stats = batched(z)
     finite = torch.isfinite(stats)
@@ -477,7 +477,9 @@ def _(assumption: A.Factorized, ctx: CheckContext) -> Evidence:
         from theory.compile import compile_exprs
 
         f = compile_exprs([logp], ctx.symbols)
-        H = vmap(torch.func.hessian(lambda z: f(z)[0]), chunk_size=4096)(ctx.z)
+        H = vmap(
+            torch.func.hessian(lambda z: f(z)[0]),
+        )(ctx.z)
         diag = H.diagonal(dim1=-2, dim2=-1).abs()
         scale = (diag[:, :, None] * diag[:, None, :]).sqrt().clamp_min(1e-6)
         off = (H.abs() / scale) * (1 - torch.eye(ctx.process.dim, dtype=H.dtype))

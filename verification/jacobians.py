@@ -24,19 +24,33 @@ def _prepare(z: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
     return z.to(dtype) if dtype is not None else z
 
 
+MAX_ENTRIES = 2**24
+
+
+def _auto_chunk(n_points: int, per_point: int) -> int | None:
+    """None (one vmap call) when the result is small; else a chunk that bounds memory."""
+    if n_points * per_point <= MAX_ENTRIES:
+        return None
+    return max(1, MAX_ENTRIES // per_point)
+
+
 def jacobian(
     f: Fn,
     z: torch.Tensor,
     *,
-    chunk_size: int | None = 4096,
+    chunk_size: int | None = None,
     dtype: torch.dtype | None = torch.float64,
     mode: str = "auto",
 ) -> torch.Tensor:
-    """J[k] = ∂f/∂z at z[k]; shape (N, m, n). ``mode``: "auto", "forward" or "reverse"."""
+    """J[k] = ∂f/∂z at z[k]; shape (N, m, n). ``mode``: "auto", "forward" or "reverse".
+
+    ``chunk_size=None`` chunks only when the result would exceed 2^24 entries.
+    """
     z = _prepare(z, dtype)
+    m = f(z[:1]).shape[-1]
     if mode == "auto":
-        m = f(z[:1]).shape[-1]
         mode = "forward" if z.shape[1] <= m else "reverse"
+    chunk_size = chunk_size or _auto_chunk(len(z), z.shape[1] * m)
     if mode not in ("forward", "reverse"):
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
     transform = jacfwd if mode == "forward" else jacrev
@@ -47,11 +61,12 @@ def hessian(
     f: Callable[[torch.Tensor], torch.Tensor],
     z: torch.Tensor,
     *,
-    chunk_size: int | None = 4096,
+    chunk_size: int | None = None,
     dtype: torch.dtype | None = torch.float64,
 ) -> torch.Tensor:
     """H[k] = ∂²f/∂z² at z[k] for a scalar function f; shape (N, n, n)."""
     z = _prepare(z, dtype)
+    chunk_size = chunk_size or _auto_chunk(len(z), z.shape[1] ** 2)
     return vmap(_hessian(f), chunk_size=chunk_size)(z)
 
 
