@@ -130,7 +130,12 @@ register(
         name="tcl",
         assumptions=(A.Injective(), A.SufficientVariability()),
         learner="tcl",
-        claim=C.permutation_elementwise(0.8, metric="mcc_abs"),
+        claim=C.Claim(
+            "affine in sufficient statistics",
+            "r2_sufficient_stats",
+            0.9,
+            description="h(x) = A t(z) + b with t(z) = |z| (Laplace segments)",
+        ),
         cite="Hyvärinen & Morioka 2016, 'Unsupervised feature extraction by time-contrastive "
         "learning and nonlinear ICA', NeurIPS, Theorem 1",
         summary="Classifying the segment of nonstationary sources recovers them up to elementwise "

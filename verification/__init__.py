@@ -9,5 +9,6 @@ Public facade::
 
 from verification.checks import check
 from verification.evidence import Evidence, EvidenceSet
+from verification.recovery import RecoveryResult, recover
 
-__all__ = ["Evidence", "EvidenceSet", "check"]
+__all__ = ["Evidence", "EvidenceSet", "RecoveryResult", "check", "recover"]

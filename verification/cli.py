@@ -164,6 +164,83 @@ def _short(witness: dict) -> str:
     return ", ".join(f"{k}={fmt(v)}" for k, v in witness.items())
 
 
+@main.command("recover")
+@click.argument("name")
+@click.option(
+    "--process",
+    "process_spec",
+    metavar="FILE.py:ATTR",
+    help="The Process to learn from (default: the theorem's canonical process).",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for every draw.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a summary.")
+@click.option("--steps", type=click.IntRange(1), help="Training steps (learner default if unset).")
+@click.option("--batch-size", type=click.IntRange(2), help="Training batch size.")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), help="Learning rate.")
+@click.option(
+    "--time-budget",
+    type=click.FloatRange(0, min_open=True),
+    help="Stop training after this many seconds.",
+)
+@click.option("--quiet", is_flag=True, help="No output; the exit code says it all.")
+def recover_command(name, process_spec, seed, as_json, steps, batch_size, lr, time_budget, quiet):
+    """Train NAME's learner on a process and measure recovery up to its claim.
+
+    Exit code 0 when the claim is recovered, 1 when it is not, 2 on bad input.
+
+    \b
+    Examples:
+      sith recover cl-ica --seed 0
+      sith recover linear-ica --process spec.py:p --json
+    """
+    from verification import learners
+    from verification.recovery import recover
+
+    try:
+        theorem = th.theorems.get(name)
+    except KeyError as err:
+        _fail(err.args[0])
+    process = _load_process(process_spec, theorem)
+    try:
+        learner = learners.get(theorem.learner)
+        train = getattr(learner, "train", None)
+        overrides = {"steps": steps, "batch_size": batch_size, "lr": lr, "time_budget": time_budget}
+        for key, value in overrides.items():
+            if value is not None:
+                if train is None:
+                    _fail(f"--{key.replace('_', '-')} does not apply to learner {learner.name}")
+                setattr(train, key, value)
+        if theorem.claim.content and hasattr(learner, "content"):
+            learner.content = theorem.claim.content
+        result = recover(theorem, process, seed=seed, learner=learner)
+    except (ValueError, TypeError) as err:
+        _fail(f"cannot recover {name}: {err}")
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    elif not quiet:
+        _print_recovery(result)
+    sys.exit(0 if result.recovered else 1)
+
+
+def _print_recovery(result) -> None:
+    verdict = "[bold green]recovered[/]" if result.recovered else "[bold red]not recovered[/]"
+    op = "≥" if result.higher_is_better else "≤"
+    console = _console()
+    console.print(
+        f"{result.theorem}: {verdict}  {result.claim_metric} = "
+        f"{result.claim_value:.4f} (claim: {op} {result.threshold})  "
+        f"status={result.status}  {result.steps} steps in {result.train_seconds:.1f} s"
+    )
+    if result.message:
+        console.print(f"  {result.message}")
+    table = Table(title="held-out metrics", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in sorted(result.metrics.items()):
+        table.add_row(key, f"{value:.4f}")
+    console.print(table)
+
+
 @main.command("theorems")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def theorems_command(as_json):

@@ -1,0 +1,105 @@
+"""Learners and recover(): small, fast runs with known answers."""
+
+import json
+import math
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import theory as th
+from verification import recover
+from verification.cli import main
+from verification.learners import TCL, Fit, InfoNCE, Learner, TrainConfig, infonce_loss
+
+
+def test_infonce_loss_known_value():
+    h = torch.eye(2)
+    # logits = I / tau with tau = 1: each row is a 2-way softmax with margin 1
+    expected = -math.log(math.e / (math.e + 1))
+    assert float(infonce_loss(h, h, tau=1.0, critic="cosine")) == pytest.approx(expected)
+    shuffled = h[[1, 0]]
+    assert infonce_loss(h, shuffled, 1.0, "cosine") > infonce_loss(h, h, 1.0, "cosine")
+
+
+def test_linear_ica_laplace_recovered_gaussian_not():
+    t = th.theorems.get("linear-ica")
+    laplace = recover(t, seed=0)
+    assert laplace.recovered and laplace.metrics["amari_distance"] < 0.05
+    gaussian = th.Process(th.latents.Normal(5), th.mixings.Linear.random(5, seed=0))
+    result = recover(t, gaussian, seed=0)
+    assert not result.recovered
+    assert result.claim_value < laplace.claim_value - 0.1
+
+
+def test_infonce_recovers_sphere_latents_small_budget():
+    fast = InfoNCE(train=TrainConfig(steps=300, batch_size=256))
+    result = recover("cl-ica", seed=0, learner=fast)
+    assert result.status == "ok" and result.claim_value > 0.9
+    assert result.curve[0][1] > result.curve[-1][1]  # the loss went down
+
+
+def test_content_block_identified_style_not():
+    learner = InfoNCE(critic="lp", content=2, train=TrainConfig(steps=300, batch_size=256))
+    result = recover("content-style", seed=0, learner=learner)
+    assert result.metrics["block_r2"] > 0.8
+    assert result.metrics["block_r2_style"] < 0.2
+
+
+def test_tcl_recovers_sufficient_statistics():
+    process = th.Process(
+        th.latents.Segmented(2, n_segments=8, seed=1), th.mixings.InvertibleMLP(2, depth=2, seed=0)
+    )
+    learner = TCL(n_train=8000, train=TrainConfig(steps=400, batch_size=256))
+    result = recover("tcl", process, seed=0, learner=learner)
+    assert result.metrics["r2_sufficient_stats"] > 0.7
+
+
+def test_divergence_is_reported_not_raised():
+    learner = InfoNCE(
+        critic="lp", train=TrainConfig(steps=50, lr=1e12, optimizer="sgd", schedule="constant")
+    )
+    result = recover("content-style", seed=0, learner=learner)
+    assert result.status == "diverged" and not result.recovered
+    assert result.curve and not math.isfinite(result.curve[-1][1])
+
+
+class _Constant(Learner):
+    name = "constant"
+
+    def fit(self, process, *, seed=0):
+        return Fit(lambda x: torch.zeros(len(x), process.dim, dtype=torch.float64), [(1, 0.0)], 1)
+
+
+def test_collapse_is_reported():
+    result = recover("cl-ica", seed=0, learner=_Constant())
+    assert result.status == "collapsed" and not result.recovered
+
+
+def test_same_seed_same_result():
+    learner = InfoNCE(train=TrainConfig(steps=40, batch_size=128))
+    a = recover("cl-ica", seed=3, learner=learner).to_dict()
+    b = recover("cl-ica", seed=3, learner=learner).to_dict()
+    for d in (a, b):
+        d.pop("seconds"), d["train"].pop("seconds")
+    assert a == b
+
+
+def test_tcl_needs_segments():
+    with pytest.raises(ValueError, match="Segmented"):
+        recover("tcl", th.theorems.get("cl-ica").canonical_process())
+
+
+def test_cli_recover_json():
+    result = CliRunner().invoke(main, ["recover", "linear-ica", "--seed", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["recovered"] is True
+    assert payload["claim_metric"]["name"] == "mcc" and payload["claim_metric"]["value"] > 0.95
+    assert {"mcc", "r2_linear"} <= set(payload["metrics"])
+    assert set(payload["train"]) >= {"steps", "seconds", "final_loss", "status"}
+
+
+def test_cli_recover_bad_option():
+    result = CliRunner().invoke(main, ["recover", "linear-ica", "--steps", "5"])
+    assert result.exit_code == 2 and "does not apply" in result.output

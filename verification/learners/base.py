@@ -1,0 +1,140 @@
+"""What every learner shares: configs, the fitted-encoder result, training status.
+
+A learner is a pure function of (process, config, seed) -> :class:`Fit`: it draws its own
+training data from the process (seeded), trains, and returns an encoder x -> z_hat with
+the training curve. It never sees the true latents of the held-out evaluation set.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import torch
+
+import theory as th
+
+Status = Literal["ok", "diverged", "collapsed"]
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings: the knobs a user sweeps as "inductive biases"."""
+
+    steps: int = 2000
+    batch_size: int = 512
+    lr: float = 3e-3
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    schedule: Literal["cosine", "constant"] = "cosine"
+    weight_decay: float = 0.0
+    time_budget: float | None = None  # seconds; stop early when exceeded
+    log_every: int = 50
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 2:
+            raise ValueError("steps must be >= 1 and batch_size >= 2")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+
+
+@dataclass
+class Fit:
+    """A trained encoder and how training went."""
+
+    encode: Callable[[torch.Tensor], torch.Tensor]
+    curve: list[tuple[int, float]] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    status: Status = "ok"
+    message: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final_loss(self) -> float | None:
+        return self.curve[-1][1] if self.curve else None
+
+
+class Learner:
+    """Base class: ``fit(process, seed) -> Fit``; ``config()`` describes it as JSON."""
+
+    name: str = "learner"
+
+    def fit(self, process: th.Process, *, seed: int = 0) -> Fit:
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            **{k: _plain(v) for k, v in vars(self).items() if not k.startswith("_")},
+        }
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    return value
+
+
+def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, Any]:
+    if config.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    elif config.optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    elif config.optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    else:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; use adam, adamw or sgd")
+    if config.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
+    elif config.schedule == "constant":
+        sched = None
+    else:
+        raise ValueError(f"unknown schedule {config.schedule!r}; use cosine or constant")
+    return opt, sched
+
+
+def train_loop(
+    loss_fn: Callable[[int], torch.Tensor],
+    params,
+    config: TrainConfig,
+) -> tuple[list[tuple[int, float]], int, float, Status, str]:
+    """Run ``config.steps`` optimisation steps of ``loss_fn(step)``.
+
+    Stops early on a non-finite loss (status "diverged", keeping the curve so far) or
+    when ``config.time_budget`` is spent. Returns (curve, steps, seconds, status, message).
+    """
+    params = list(params)
+    opt, sched = make_optimizer(params, config)
+    curve: list[tuple[int, float]] = []
+    start = time.perf_counter()
+    step = 0
+    running = 0.0
+    for step in range(1, config.steps + 1):
+        loss = loss_fn(step)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            curve.append((step, value))
+            return (
+                curve,
+                step,
+                time.perf_counter() - start,
+                "diverged",
+                (f"non-finite loss at step {step}"),
+            )
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+        running += value
+        if step % config.log_every == 0 or step == config.steps:
+            curve.append((step, running / (step - (curve[-1][0] if curve else 0))))
+            running = 0.0
+        if config.time_budget is not None and time.perf_counter() - start > config.time_budget:
+            if not curve or curve[-1][0] != step:
+                curve.append((step, value))
+            return curve, step, time.perf_counter() - start, "ok", "time budget reached"
+    return curve, step, time.perf_counter() - start, "ok", ""

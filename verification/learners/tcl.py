@@ -1,0 +1,60 @@
+"""Time-contrastive learning (Hyvärinen & Morioka 2016).
+
+A feature extractor h(x) = |f(x)| (absolute-value features: the sufficient statistics of
+Laplace segments) followed by multinomial logistic regression predicts the segment label
+u of each observation. Theorem 1: at the optimum, h(x) = A t(z) + b with t(z) the
+sufficient statistics (|z| for Laplace, z² for Normal segments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+import theory as th
+from verification.learners.base import Fit, Learner, TrainConfig, train_loop
+from verification.learners.encoders import Encoder, EncoderConfig
+
+
+@dataclass
+class TCL(Learner):
+    n_train: int = 20_000
+    encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(width=64, depth=2))
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(steps=1500, batch_size=512, lr=3e-3)
+    )
+    name = "tcl"
+
+    def fit(self, process: th.Process, *, seed: int = 0) -> Fit:
+        latent = process.latent
+        if not isinstance(latent, th.latents.Segmented):
+            raise ValueError(
+                "tcl needs a latent with segment labels (theory.latents.Segmented), "
+                f"got {latent.family}"
+            )
+        torch.manual_seed(seed)
+        z, u = latent.sample_with_segments(self.n_train, np.random.default_rng([seed, 12]))
+        x = process.observe(z).float()
+        n = process.dim
+        features = Encoder(x.shape[1], n, self.encoder, x)
+        classifier = nn.Linear(n, latent.n_segments)
+        gen = torch.Generator().manual_seed(seed)
+        bs = min(self.train.batch_size, len(x))
+
+        def loss_fn(step: int) -> torch.Tensor:
+            idx = torch.randint(0, len(x), (bs,), generator=gen)
+            logits = classifier(features(x[idx]).abs())
+            return nn.functional.cross_entropy(logits, u[idx])
+
+        params = [*features.parameters(), *classifier.parameters()]
+        curve, steps, seconds, status, message = train_loop(loss_fn, params, self.train)
+        features.eval()
+
+        def encode(x_new: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                return features(torch.as_tensor(x_new).float()).abs().double()
+
+        return Fit(encode, curve, steps, seconds, status, message)
