@@ -17,6 +17,7 @@ import theory as th
 from verification._loading import LoadError, load_attribute
 from verification.checks import DEFAULT_POINTS, check, resolve
 from verification.evidence import Evidence, EvidenceSet
+from verification.spaces import apply_options
 
 VERDICT_STYLE = {
     "proved": "bold green",
@@ -56,6 +57,14 @@ def _load_process(spec: str | None, target) -> th.Process:
             "--process FILE.py:ATTR is required for an assumption (theorems default to "
             "their canonical process)"
         )
+    if spec.endswith(".json"):
+        try:
+            with open(spec) as handle:
+                return th.Process.from_json(handle.read())
+        except FileNotFoundError:
+            _fail(f"file not found: {spec}")
+        except (ValueError, KeyError, TypeError) as err:
+            _fail(f"{spec} is not a valid process JSON: {err}")
     try:
         obj = load_attribute(spec)
     except LoadError as err:
@@ -182,8 +191,17 @@ def _short(witness: dict) -> str:
     type=click.FloatRange(0, min_open=True),
     help="Stop training after this many seconds.",
 )
+@click.option(
+    "--set",
+    "settings_",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set a learner option, e.g. --set train.steps=200 --set encoder.width=64.",
+)
 @click.option("--quiet", is_flag=True, help="No output; the exit code says it all.")
-def recover_command(name, process_spec, seed, as_json, steps, batch_size, lr, time_budget, quiet):
+def recover_command(
+    name, process_spec, seed, as_json, steps, batch_size, lr, time_budget, settings_, quiet
+):
     """Train NAME's learner on a process and measure recovery up to its claim.
 
     Exit code 0 when the claim is recovered, 1 when it is not, 2 on bad input.
@@ -212,6 +230,7 @@ def recover_command(name, process_spec, seed, as_json, steps, batch_size, lr, ti
                 setattr(train, key, value)
         if theorem.claim.content and hasattr(learner, "content"):
             learner.content = theorem.claim.content
+        apply_options(learner, _parse_settings(settings_))
         result = recover(theorem, process, seed=seed, learner=learner)
     except (ValueError, TypeError) as err:
         _fail(f"cannot recover {name}: {err}")
@@ -220,6 +239,20 @@ def recover_command(name, process_spec, seed, as_json, steps, batch_size, lr, ti
     elif not quiet:
         _print_recovery(result)
     sys.exit(0 if result.recovered else 1)
+
+
+def _parse_settings(items: tuple[str, ...]) -> dict:
+    """KEY=VALUE pairs; values parsed as JSON where possible (numbers, booleans)."""
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            _fail(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
 
 
 def _print_recovery(result) -> None:
@@ -239,6 +272,275 @@ def _print_recovery(result) -> None:
     for key, value in sorted(result.metrics.items()):
         table.add_row(key, f"{value:.4f}")
     console.print(table)
+
+
+def _parse_range(text: str | None, name: str) -> tuple[int, int] | None:
+    """'2..5' -> (2, 5); '3' -> (3, 3)."""
+    if text is None:
+        return None
+    low, sep, high = text.partition("..")
+    try:
+        pair = (int(low), int(high)) if sep else (int(low), int(low))
+    except ValueError:
+        _fail(f"--{name} expects N or LOW..HIGH (integers), got {text!r}")
+    if pair[0] > pair[1] or pair[0] < 1:
+        _fail(f"--{name} expects 1 <= LOW <= HIGH, got {text!r}")
+    return pair
+
+
+SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditionals"}
+
+
+@main.command("search")
+@click.argument("name")
+@click.option(
+    "--budget",
+    default=40,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Number of evaluations (process + learner + seed) to spend.",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for every draw.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run directory for the result store and reports (default: runs/NAME-sSEED).",
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
+@click.option(
+    "--kinds",
+    default="gap,failure",
+    show_default=True,
+    help="Which counterexamples to hunt: gap, failure or both.",
+)
+@click.option("--dim", "dims", metavar="N|LOW..HIGH", help="Latent dimensions to search.")
+@click.option(
+    "--vary",
+    metavar="AXES",
+    help="Only vary these axes (comma-separated: latent, mixing, conditional, learner); "
+    "the others stay at their first (canonical) option.",
+)
+@click.option(
+    "--reseeds",
+    default=2,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Fresh-seed re-evaluations a counterexample must survive.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["gap", "failure", "any", "none"]),
+    default="none",
+    show_default=True,
+    help="Exit 1 when such counterexamples are found (for CI).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report JSON.")
+@click.option("--quiet", is_flag=True, help="No progress or table.")
+def search_command(
+    name, budget, seed, out, resume, kinds, dims, vary, reseeds, fail_on, as_json, quiet
+):
+    """Search for gaps and failures of theorem NAME around its canonical process.
+
+    A gap: an assumption is violated, yet the claim is recovered. A failure: all
+    assumptions hold, yet it is not. Each is shrunk to a minimal process, confirmed
+    with fresh seeds, and written to OUT/report.json and OUT/report.md.
+
+    \b
+    Examples:
+      sith search cl-ica
+      sith search cl-ica --budget 20 --dim 2..3 --vary conditional --out runs/clica
+      sith search linear-ica --kinds failure --fail-on failure
+    """
+    from verification.reports import load_report
+    from verification.search import search
+    from verification.spaces import default_space
+
+    try:
+        theorem = th.theorems.get(name)
+        space = default_space(theorem)
+    except (KeyError, ValueError) as err:
+        _fail(err.args[0])
+    kinds_tuple = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    if not kinds_tuple or set(kinds_tuple) - {"gap", "failure"}:
+        _fail(f"--kinds expects gap, failure or gap,failure; got {kinds!r}")
+    changes = {}
+    if dims is not None:
+        changes["dims"] = _parse_range(dims, "dim")
+    if vary is not None:
+        axes = {a.strip() for a in vary.split(",") if a.strip()}
+        unknown = axes - {*SPACE_AXES, "learner"}
+        if unknown:
+            _fail(
+                f"--vary: unknown axis {', '.join(sorted(unknown))}; use latent, mixing, "
+                "conditional, learner"
+            )
+        for axis, field_name in SPACE_AXES.items():
+            if axis not in axes:
+                changes[field_name] = getattr(space, field_name)[:1]
+        if "learner" not in axes:
+            changes["learner_options"] = {k: v[:1] for k, v in space.learner_options.items()}
+    space = space.narrow(**changes)
+    out = out or f"runs/{name}-s{seed}"
+    progress = None if quiet or as_json else _SearchProgress(budget)
+    try:
+        with progress or _nullcontext():
+            result = search(
+                theorem,
+                space,
+                budget=budget,
+                seed=seed,
+                kinds=kinds_tuple,
+                out=out,
+                resume=resume,
+                reseeds=reseeds,
+                on_record=progress.update if progress else None,
+            )
+    except FileExistsError as err:
+        _fail(str(err))
+    report = load_report(out)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    elif not quiet:
+        _print_search(report, out)
+    found = {
+        "gap": result.gaps,
+        "failure": result.failures,
+        "any": result.counterexamples,
+        "none": [],
+    }[fail_on]
+    sys.exit(1 if found else 0)
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _SearchProgress:
+    """A live progress bar (rich) on a TTY; one plain line per evaluation otherwise."""
+
+    def __init__(self, budget: int) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.tty = sys.stderr.isatty()
+        self.budget = budget
+        self.counts = {"gap": 0, "failure": 0}
+        self.done = 0
+        self.progress = Progress(
+            TextColumn("[bold]search"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} evaluations"),
+            TextColumn("{task.fields[found]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            disable=not self.tty,
+        )
+        self.task = self.progress.add_task("search", total=budget, found="")
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def update(self, record: dict, fresh: bool) -> None:
+        self.done += 1
+        if record.get("kind") in self.counts:
+            self.counts[record["kind"]] += 1
+        found = f"gap-like {self.counts['gap']}, failure-like {self.counts['failure']}"
+        if self.tty:
+            self.progress.update(self.task, completed=min(self.done, self.budget), found=found)
+        else:
+            claim = (record.get("recovery") or {}).get("claim_metric", {})
+            value = claim.get("value")
+            click.echo(
+                f"[{self.done}] {'new' if fresh else 'cached'} "
+                f"{record['params'].get('dim')}-d {record['params'].get('latent')}/"
+                f"{record['params'].get('mixing')}/{record['params'].get('conditional')}: "
+                f"violated={record.get('violated')} "
+                f"{claim.get('name')}={'' if value is None else f'{value:.3f}'} "
+                f"kind={record.get('kind')}",
+                err=True,
+            )
+
+
+def _print_search(report: dict, out: str) -> None:
+    console = _console()
+    q = report["quadrants"]
+    console.print(
+        f"[bold]{report['theorem']}[/]: {report['evaluations']} evaluations in "
+        f"{report['seconds']:.0f} s, status {report['status']}; "
+        f"{report['counts']['gap']} gap(s), {report['counts']['failure']} failure(s), "
+        f"{report['counts']['rejected']} rejected as noise"
+    )
+    console.print(
+        f"quadrants: holds&recovered {q['holds_recovered']}, holds&not "
+        f"{q['holds_not_recovered']}, violated&recovered {q['violated_recovered']}, "
+        f"violated&not {q['violated_not_recovered']}, errors {q['errors']}"
+    )
+    table = Table(title="counterexamples", title_justify="left")
+    for column in (
+        "#",
+        "kind",
+        "violated (statistic)",
+        "claim metric",
+        "minimal process",
+        "reproduce",
+    ):
+        table.add_column(column, overflow="fold")
+    from verification.reports import _process_line, _violations
+
+    for i, cx in enumerate(report["counterexamples"], 1):
+        claim = cx["claim_metric"]
+        table.add_row(
+            str(i),
+            cx["kind"],
+            _violations(cx),
+            f"{claim['name']}={claim['value']:.3f}",
+            _process_line(cx["process"]),
+            cx["reproduce"],
+        )
+    console.print(table)
+    console.print(f"report: {out}/report.json, {out}/report.md")
+
+
+@main.command("report")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    help="Write to this file instead of standard output.",
+)
+def report_command(run_dir, fmt, out_file):
+    """Re-render a search's report from RUN_DIR/report.json.
+
+    \b
+    Examples:
+      sith report runs/cl-ica-s0 --format html --out report.html
+    """
+    from verification.reports import load_report, render_html, render_markdown
+
+    try:
+        report = load_report(run_dir)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    text = {"md": render_markdown, "html": render_html, "json": lambda r: json.dumps(r, indent=2)}[
+        fmt
+    ](report)
+    if out_file:
+        with open(out_file, "w") as handle:
+            handle.write(text)
+    else:
+        click.echo(text)
 
 
 @main.command("theorems")

@@ -42,6 +42,7 @@ class RecoveryResult:
     train_seconds: float = 0.0
     seconds: float = 0.0
     message: str = ""
+    sample: dict[str, list] = field(default_factory=dict)  # a few held-out (z, z_hat) rows
 
     @property
     def final_loss(self) -> float | None:
@@ -73,6 +74,7 @@ class RecoveryResult:
             },
             "seconds": round(self.seconds, 3),
             "message": self.message,
+            "sample": self.sample,
         }
 
 
@@ -83,6 +85,24 @@ def sufficient_statistics(latent: th.latents.Latent, z: torch.Tensor) -> torch.T
     return z.abs()
 
 
+def _fast_metrics(z, z_hat, seed, content, claim_metric) -> dict[str, float]:
+    """The cheap metrics plus whatever the claim needs."""
+    out = {
+        "mcc": M.mcc(z, z_hat),
+        "r2_linear": M.r2_linear(z, z_hat, seed=seed),
+        "cka_linear": M.linear_cka(z, z_hat),
+    }
+    if z.shape[1] == z_hat.shape[1]:
+        out["procrustes_error"] = M.procrustes_error(z, z_hat, seed=seed)
+    if content is not None:
+        out["block_r2"] = M.block_r2(z, z_hat, content, seed=seed)
+    if claim_metric == "r2_nonlinear":
+        out["r2_nonlinear"] = M.r2_nonlinear(z, z_hat, seed=seed)
+    if claim_metric == "mcc_spearman":
+        out["mcc_spearman"] = M.mcc(z, z_hat, method="spearman")
+    return out
+
+
 def score(
     theorem: th.Theorem,
     process: th.Process,
@@ -91,11 +111,19 @@ def score(
     *,
     seed: int = 0,
     fit: L.Fit | None = None,
+    fast: bool = False,
 ) -> dict[str, float]:
-    """All held-out metrics for (z, z_hat), including the theorem's claim metric."""
+    """Held-out metrics for (z, z_hat), including the theorem's claim metric.
+
+    ``fast=True`` skips the expensive metrics the claim does not need (kernel ridge R²,
+    mutual k-NN); searches use it.
+    """
     claim = theorem.claim
     content = list(range(claim.content)) if claim.content else None
-    out = M.recovery_metrics(z, z_hat, seed=seed, content=content)
+    if fast:
+        out = _fast_metrics(z, z_hat, seed, content, claim.metric)
+    else:
+        out = M.recovery_metrics(z, z_hat, seed=seed, content=content)
     if content is not None and claim.content < process.dim:
         out["block_r2_style"] = M.block_r2(
             z, z_hat, list(range(claim.content, process.dim)), seed=seed
@@ -127,6 +155,7 @@ def recover(
     seed: int = 0,
     learner: L.Learner | None = None,
     n_test: int = 4000,
+    fast_metrics: bool = False,
 ) -> RecoveryResult:
     """Train ``theorem``'s learner on ``process`` (default: canonical) and score it.
 
@@ -147,6 +176,7 @@ def recover(
     claim = theorem.claim
     status, message = fit.status, fit.message
     metrics: dict[str, float] = {}
+    sample: dict[str, list] = {}
     if status == "ok":
         z_hat = fit.encode(x.float() if x.dtype != torch.float64 else x)
         if not torch.isfinite(z_hat).all():
@@ -154,7 +184,8 @@ def recover(
         elif _collapsed(z_hat):
             status, message = "collapsed", "the representation is (numerically) constant"
         else:
-            metrics = score(theorem, process, z, z_hat, seed=seed, fit=fit)
+            metrics = score(theorem, process, z, z_hat, seed=seed, fit=fit, fast=fast_metrics)
+            sample = {"z": _rows(z[:SAMPLE_ROWS]), "z_hat": _rows(z_hat[:SAMPLE_ROWS])}
     value = metrics.get(claim.metric, float("nan"))
     if status == "ok" and claim.metric not in metrics:
         raise ValueError(
@@ -177,7 +208,15 @@ def recover(
         train_seconds=fit.seconds,
         seconds=time.perf_counter() - start,
         message=message,
+        sample=sample,
     )
+
+
+SAMPLE_ROWS = 200
+
+
+def _rows(t: torch.Tensor) -> list[list[float]]:
+    return torch.round(t.detach().cpu().double(), decimals=5).tolist()
 
 
 __all__ = ["RecoveryResult", "recover", "score", "sufficient_statistics"]

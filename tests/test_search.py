@@ -1,0 +1,225 @@
+"""Counterexample search on tiny, fast planted cases (FastICA learner: milliseconds)."""
+
+import json
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+
+import theory as th
+from verification import strategies as sst
+from verification.cli import main
+from verification.reports import SCHEMA_FILE, load_report
+from verification.search import search
+from verification.spaces import SearchSpace
+
+# Conformal is violated by every random linear map, yet FastICA recovers Laplace sources.
+PLANTED_GAP = th.Theorem(
+    "planted-gap",
+    (th.assumptions.Conformal(),),
+    "fastica",
+    th.claims.permutation_scaling(0.9),
+    cite="test",
+)
+# Linear mixing holds, yet Gaussian sources are never recovered (MCC stays low).
+PLANTED_FAILURE = th.Theorem(
+    "planted-failure",
+    (th.assumptions.LinearMixing(),),
+    "fastica",
+    th.claims.permutation_scaling(0.95),
+    cite="test",
+)
+LAPLACE_SPACE = SearchSpace(
+    dims=(2, 4),
+    latents=("laplace",),
+    mixings=("linear",),
+    conditionals=("none",),
+    learner_options={"n_train": (3000,)},
+)
+GAUSS_SPACE = LAPLACE_SPACE.narrow(latents=("normal",))
+SCHEMA = json.loads(SCHEMA_FILE.read_text())
+
+
+def test_finds_and_shrinks_a_planted_gap(tmp_path):
+    result = search(
+        PLANTED_GAP,
+        LAPLACE_SPACE,
+        budget=12,
+        seed=0,
+        kinds=("gap",),
+        out=tmp_path / "gap",
+        reseeds=1,
+    )
+    assert result.gaps and not result.failures
+    cx = result.gaps[0]
+    assert cx.record["violated"] == ["conformal"] and cx.record["recovered"]
+    assert cx.record["params"]["dim"] == 2  # shrunk to the minimal dimension
+    report = load_report(tmp_path / "gap")
+    jsonschema.validate(report, SCHEMA)
+    assert report["counterexamples"][0]["kind"] == "gap"
+    assert "sith recover planted-gap" in report["counterexamples"][0]["reproduce"]
+
+
+def test_finds_a_planted_failure(tmp_path):
+    result = search(
+        PLANTED_FAILURE,
+        GAUSS_SPACE,
+        budget=12,
+        seed=0,
+        kinds=("failure",),
+        out=tmp_path / "fail",
+        reseeds=1,
+    )
+    assert result.failures and not result.gaps
+    cx = result.failures[0]
+    assert cx.record["holds"] and not cx.record["recovered"]
+    assert cx.record["params"]["dim"] == 2
+    assert cx.spread()["n"] == 2
+
+
+def test_no_counterexample_where_theory_and_practice_agree(tmp_path):
+    result = search(
+        PLANTED_FAILURE,
+        LAPLACE_SPACE,
+        budget=5,
+        seed=0,
+        kinds=("failure",),
+        out=tmp_path / "none",
+        reseeds=1,
+    )
+    assert result.counterexamples == [] and result.status == "complete"
+
+
+def test_resume_skips_finished_work_and_gives_the_same_report(tmp_path):
+    run = tmp_path / "run"
+    first = search(PLANTED_GAP, LAPLACE_SPACE, budget=6, seed=1, out=run, reseeds=1)
+    assert first.new_evaluations > 0
+    again = search(PLANTED_GAP, LAPLACE_SPACE, budget=6, seed=1, out=run, reseeds=1, resume=True)
+    assert again.new_evaluations == 0
+    assert [c.record["key"] for c in again.counterexamples] == [
+        c.record["key"] for c in first.counterexamples
+    ]
+    with pytest.raises(FileExistsError, match="resume"):
+        search(PLANTED_GAP, LAPLACE_SPACE, budget=6, seed=1, out=run)
+
+
+def test_interruption_keeps_a_valid_report(tmp_path):
+    run = tmp_path / "run"
+    seen = set()
+
+    def interrupt_after_three(record, fresh):
+        seen.add(record["key"])
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    result = search(
+        PLANTED_GAP, LAPLACE_SPACE, budget=20, seed=0, out=run, on_record=interrupt_after_three
+    )
+    assert result.status == "interrupted"
+    report = load_report(run)
+    jsonschema.validate(report, SCHEMA)
+    assert report["status"] == "interrupted"
+    assert len(list((run / "evaluations").glob("*.json"))) == 3  # finished work is kept
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def test_same_seed_same_report(tmp_path):
+    search(PLANTED_GAP, LAPLACE_SPACE, budget=5, seed=3, out=tmp_path / "a", reseeds=1)
+    search(PLANTED_GAP, LAPLACE_SPACE, budget=5, seed=3, out=tmp_path / "b", reseeds=1)
+    a, b = load_report(tmp_path / "a"), load_report(tmp_path / "b")
+    for report in (a, b):
+        for cx in report["counterexamples"]:
+            cx["reproduce"] = cx["reproduce"].replace(str(tmp_path), "")
+            cx["reproduce"] = cx["reproduce"].replace("/a/", "/").replace("/b/", "/")
+    assert a["counterexamples"] and _without_timings(a) == _without_timings(b)
+
+
+@settings(max_examples=5, database=None)
+@given(
+    sst.processes(
+        dims=(2, 3),
+        latents_=("laplace", "uniform"),
+        mixings_=("linear", "mobius"),
+        conditionals_=("none",),
+    )
+)
+def test_strategies_in_a_users_given_test(process):
+    _, x = process.sample(16, seed=0)
+    assert x.shape == (16, process.dim)
+
+
+def test_strategy_arguments_are_validated():
+    with pytest.raises(ValueError, match="unknown mixing classes"):
+        sst.mixings(2, classes=("bogus",))
+    with pytest.raises(ValueError, match="low <= high"):
+        sst.processes(dims=(4, 2))
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_cli_search_report_and_exit_codes(tmp_path):
+    out = tmp_path / "lica"
+    args = ["search", "linear-ica", "--budget", 4, "--dim", "2..2", "--reseeds", 1, "--out", out]
+    result = run(*args, "--quiet")
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert (out / "report.md").exists()
+    assert run(*args, "--quiet").exit_code == 2  # exists, no --resume
+    resumed = run(*args, "--resume", "--json")
+    assert resumed.exit_code == 0 and json.loads(resumed.output)["schema"] == "sith.report/1"
+    html = run("report", out, "--format", "html")
+    assert html.exit_code == 0 and "<html>" in html.output
+    md = run("report", out, "--format", "md")
+    assert md.exit_code == 0 and "# sith search: linear-ica" in md.output
+
+
+def test_cli_fail_on(tmp_path):
+    result = run(
+        "search",
+        "linear-ica",
+        "--budget",
+        3,
+        "--dim",
+        "2..2",
+        "--vary",
+        "latent",
+        "--reseeds",
+        0,
+        "--out",
+        tmp_path / "x",
+        "--fail-on",
+        "any",
+        "--quiet",
+    )
+    report = json.loads((tmp_path / "x" / "report.json").read_text())
+    assert result.exit_code == (1 if report["counterexamples"] else 0)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--dim", "5..2"], "LOW <= HIGH"),
+        (["--dim", "a..b"], "integers"),
+        (["--kinds", "bugs"], "--kinds"),
+        (["--vary", "colour"], "unknown axis"),
+    ],
+)
+def test_cli_search_bad_options(tmp_path, args, message):
+    result = run("search", "linear-ica", "--out", tmp_path / "r", *args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_cli_report_missing_directory(tmp_path):
+    result = run("report", tmp_path / "nothing")
+    assert result.exit_code == 2 and "no report.json" in result.output

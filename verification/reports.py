@@ -1,0 +1,308 @@
+"""Search reports: one canonical, versioned JSON; Markdown, HTML and plots rendered from it.
+
+``report.json`` (schema ``sith.report/1``) is rebuilt from the result store after every
+counterexample and at the end, so an interrupted run always leaves a valid report.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from theory._spec import canonical_json
+from verification.store import ResultStore, write_atomic
+
+if TYPE_CHECKING:
+    from verification.search import SearchResult
+
+SCHEMA = "sith.report/1"
+SCHEMA_FILE = Path(__file__).with_name("schemas") / "report.schema.json"
+
+
+def quadrants(store: ResultStore, theorem: str) -> dict[str, int]:
+    """Counts of every stored evaluation of ``theorem`` by quadrant."""
+    counts = dict.fromkeys(
+        (
+            "holds_recovered",
+            "holds_not_recovered",
+            "violated_recovered",
+            "violated_not_recovered",
+            "errors",
+        ),
+        0,
+    )
+    for record in store:
+        if record.get("theorem") != theorem:
+            continue
+        if record.get("holds") is None:
+            counts["errors"] += 1
+            continue
+        holds = "holds" if record["holds"] else "violated"
+        recovered = "recovered" if record["recovered"] else "not_recovered"
+        counts[f"{holds}_{recovered}"] += 1
+    return counts
+
+
+def reproduce_command(theorem: str, cx: dict[str, Any], process_path: str) -> str:
+    parts = ["sith", "recover", theorem, "--process", process_path, "--seed", str(cx["seed"])]
+    for key, value in cx.get("options", {}).items():
+        parts += ["--set", f"{key}={value}"]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def build_report(result: SearchResult, run_dir: Path) -> dict[str, Any]:
+    store = ResultStore(run_dir)
+    space_options = list(result.space.get("learner_options", {}))
+    entries = {}
+    for label, items in (
+        ("counterexamples", result.counterexamples),
+        ("rejected", result.rejected),
+    ):
+        out = []
+        for cx in items:
+            d = cx.to_dict()
+            d["options"] = {k: d["params"][k] for k in space_options if k in d["params"]}
+            rel = f"counterexamples/{d['key']}.json"
+            write_atomic(run_dir / rel, canonical_json(d["process"]))
+            d["reproduce"] = reproduce_command(result.theorem, d, str(run_dir / rel))
+            out.append(d)
+        entries[label] = out
+    return {
+        "schema": SCHEMA,
+        "theorem": result.theorem,
+        "seed": result.seed,
+        "budget": result.budget,
+        "kinds": list(result.kinds),
+        "status": result.status,
+        "evaluations": result.evaluations,
+        "new_evaluations": result.new_evaluations,
+        "seconds": round(result.seconds, 2),
+        "counts": {
+            "gap": len(result.gaps),
+            "failure": len(result.failures),
+            "rejected": len(result.rejected),
+        },
+        "quadrants": quadrants(store, result.theorem),
+        "space": result.space,
+        **entries,
+    }
+
+
+def write_report(result: SearchResult, run_dir: Path, *, plots: bool = True) -> dict[str, Any]:
+    """Write report.json and report.md (and PNG figures when matplotlib is installed)."""
+    report = build_report(result, run_dir)
+    write_atomic(run_dir / "report.json", json.dumps(report, indent=2, sort_keys=True))
+    write_atomic(run_dir / "report.md", render_markdown(report))
+    if plots and result.status != "running":
+        render_plots(report, run_dir)
+    return report
+
+
+def load_report(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / "report.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no report.json in {run_dir} (is it a search's --out directory?)")
+    report = json.loads(path.read_text())
+    if report.get("schema") != SCHEMA:
+        raise ValueError(f"{path} has schema {report.get('schema')!r}, expected {SCHEMA!r}")
+    return report
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return "" if value is None else str(value)
+
+
+def _process_line(process: dict[str, Any]) -> str:
+    def short(spec):
+        if spec is None:
+            return "none"
+        args = ", ".join(
+            f"{k}={_fmt(v)}"
+            for k, v in spec.items()
+            if k != "type" and not isinstance(v, (list, dict))
+        )
+        return f"{spec['type']}({args})"
+
+    return (
+        f"latent {short(process['latent'])}, mixing {short(process['mixing'])}, "
+        f"conditional {short(process.get('conditional'))}"
+    )
+
+
+def _violations(cx: dict[str, Any]) -> str:
+    parts = [
+        e["assumption"] + ("" if e["statistic"] is None else f" ({_fmt(e['statistic'])})")
+        for e in cx["evidence"]
+        if e["verdict"] in ("violated", "inconclusive")
+    ]
+    return ", ".join(parts) or "none"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    q = report["quadrants"]
+    lines = [
+        f"# sith search: {report['theorem']}",
+        "",
+        f"Status **{report['status']}**: {report['evaluations']} evaluations "
+        f"(budget {report['budget']}, seed {report['seed']}) in {report['seconds']:.0f} s. "
+        f"Found **{report['counts']['gap']} gap(s)** and **{report['counts']['failure']} "
+        f"failure(s)**; {report['counts']['rejected']} candidate(s) rejected as noise.",
+        "",
+        "| | recovered | not recovered |",
+        "|---|---|---|",
+        f"| assumptions hold | {q['holds_recovered']} (consistent) | "
+        f"{q['holds_not_recovered']} (**failures**) |",
+        f"| assumptions violated | {q['violated_recovered']} (**gaps**) | "
+        f"{q['violated_not_recovered']} (consistent) |",
+        "",
+    ]
+    if not report["counterexamples"]:
+        lines += ["No counterexample survived re-evaluation within the budget.", ""]
+    for i, cx in enumerate(report["counterexamples"], 1):
+        claim = cx["claim_metric"]
+        spread = cx["spread"]
+        spread_text = (
+            f" (over {spread['n']} seeds: {spread['min']:.3f}–{spread['max']:.3f})"
+            if spread
+            else ""
+        )
+        lines += [
+            f"## {i}. {cx['kind']}: {_process_line(cx['process'])}",
+            "",
+            f"- violated assumptions: {_violations(cx)}",
+            f"- {claim['name']} = {_fmt(claim['value'])} (threshold {claim['threshold']})"
+            f"{spread_text}; recovered: {cx['recovered']}",
+            f"- searched parameters: {', '.join(f'{k}={_fmt(v)}' for k, v in cx['params'].items())}",
+            f"- reproduce: `{cx['reproduce']}`",
+            "",
+        ]
+    if report["rejected"]:
+        lines += ["## Rejected as measurement noise", ""]
+        for cx in report["rejected"]:
+            lines.append(
+                f"- {cx['kind']}: {_process_line(cx['process'])} "
+                f"(claim metric spread {cx['spread']})"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """A standalone HTML page (the Markdown's content, with tables)."""
+    rows = "".join(
+        f"<tr><td>{i}</td><td>{cx['kind']}</td><td>{html.escape(_process_line(cx['process']))}</td>"
+        f"<td>{html.escape(_violations(cx))}</td><td>{_fmt(cx['claim_metric']['value'])}</td>"
+        f"<td><code>{html.escape(cx['reproduce'])}</code></td></tr>"
+        for i, cx in enumerate(report["counterexamples"], 1)
+    )
+    q = report["quadrants"]
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>sith search: {html.escape(report['theorem'])}</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;"
+        "padding:4px 8px}table{border-collapse:collapse}</style></head><body>"
+        f"<h1>sith search: {html.escape(report['theorem'])}</h1>"
+        f"<p>Status <b>{report['status']}</b>: {report['evaluations']} evaluations, "
+        f"{report['counts']['gap']} gap(s), {report['counts']['failure']} failure(s).</p>"
+        "<table><tr><th></th><th>recovered</th><th>not recovered</th></tr>"
+        f"<tr><th>assumptions hold</th><td>{q['holds_recovered']}</td>"
+        f"<td>{q['holds_not_recovered']}</td></tr>"
+        f"<tr><th>assumptions violated</th><td>{q['violated_recovered']}</td>"
+        f"<td>{q['violated_not_recovered']}</td></tr></table>"
+        "<h2>Counterexamples</h2><table><tr><th>#</th><th>kind</th><th>process</th>"
+        f"<th>violated</th><th>claim metric</th><th>reproduce</th></tr>{rows}</table>"
+        "</body></html>"
+    )
+
+
+def render_plots(report: dict[str, Any], run_dir: Path) -> list[Path]:
+    """PNG figures (needs the ``plots`` extra): true vs recovered latents per counterexample,
+    and the claim metric against each numeric searched parameter. Returns written paths."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    import numpy as np
+
+    store = ResultStore(run_dir)
+    written = []
+    figures = run_dir / "figures"
+    figures.mkdir(exist_ok=True)
+    for i, cx in enumerate(report["counterexamples"], 1):
+        record = store.get(cx["key"])
+        sample = (record or {}).get("recovery", {}) or {}
+        sample = sample.get("sample") or {}
+        if not sample.get("z"):
+            continue
+        z, z_hat = np.asarray(sample["z"]), np.asarray(sample["z_hat"])
+        n = z.shape[1]
+        corr = np.abs(np.corrcoef(z.T, z_hat.T)[:n, n:])
+        fig, axes = plt.subplots(1, n, figsize=(3 * n, 3), squeeze=False)
+        for k in range(n):
+            j = int(np.nanargmax(corr[k])) if np.isfinite(corr[k]).any() else 0
+            axes[0, k].scatter(z[:, k], z_hat[:, j], s=4)
+            axes[0, k].set_xlabel(f"true z{k + 1}")
+            axes[0, k].set_ylabel(f"recovered ẑ{j + 1}")
+        fig.suptitle(
+            f"{cx['kind']} {i}: {cx['claim_metric']['name']} = {_fmt(cx['claim_metric']['value'])}"
+        )
+        fig.tight_layout()
+        path = figures / f"counterexample-{i}.png"
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
+        written.append(path)
+    records = [r for r in store if r.get("theorem") == report["theorem"] and r.get("recovery")]
+    numeric = sorted(
+        {
+            k
+            for r in records
+            for k, v in r["params"].items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+    )
+    if records and numeric:
+        fig, axes = plt.subplots(1, len(numeric), figsize=(3 * len(numeric), 3), squeeze=False)
+        for ax, key in zip(axes[0], numeric, strict=True):
+            for holds, colour in ((True, "tab:blue"), (False, "tab:red")):
+                pts = [
+                    (r["params"][key], r["recovery"]["claim_metric"]["value"])
+                    for r in records
+                    if r["holds"] is holds
+                    and key in r["params"]
+                    and r["recovery"]["claim_metric"]["value"] is not None
+                ]
+                if pts:
+                    xs, ys = zip(*pts, strict=True)
+                    ax.scatter(
+                        xs, ys, s=10, c=colour, label="assumptions hold" if holds else "violated"
+                    )
+            ax.set_xlabel(key)
+            ax.set_ylabel(records[0]["recovery"]["claim_metric"]["name"])
+        axes[0, 0].legend(fontsize=7)
+        fig.tight_layout()
+        path = figures / "metric-vs-parameters.png"
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_FILE",
+    "build_report",
+    "load_report",
+    "quadrants",
+    "render_html",
+    "render_markdown",
+    "render_plots",
+    "write_report",
+]

@@ -1,0 +1,167 @@
+"""Hypothesis strategies for theory objects, for searches and for users' own ``@given`` tests.
+
+Each strategy lists its options simplest first, so hypothesis shrinks toward small
+dimensions and the simplest families::
+
+    from hypothesis import given
+    from verification import strategies as sst
+
+    @given(sst.processes(dims=(2, 4), mixings=("linear", "mobius")))
+    def test_my_claim(process): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hypothesis import strategies as st
+
+import theory as th
+
+LATENTS = ("uniform-sphere", "laplace", "uniform", "normal", "generalized-normal", "segmented")
+MIXINGS = ("linear", "invertible-mlp", "mobius", "additive-coupling", "fold")
+CONDITIONALS = ("vmf", "normal", "laplace", "content-style", "none")
+
+
+def _check(names: Sequence[str], known: Sequence[str], what: str) -> tuple[str, ...]:
+    names = tuple(names)
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise ValueError(f"unknown {what} {bad or names!r}; choose from {', '.join(known)}")
+    return names
+
+
+def _range(bounds: tuple[float, float], name: str) -> tuple[float, float]:
+    low, high = bounds
+    if not low <= high:
+        raise ValueError(f"{name} range must have low <= high, got {bounds}")
+    return low, high
+
+
+def latents(n: int, families: Sequence[str] = LATENTS) -> st.SearchStrategy[th.latents.Latent]:
+    """Latent distributions of dimension n."""
+    families = _check(families, LATENTS, "latent families")
+    options = []
+    for family in families:
+        if family == "uniform-sphere":
+            if n >= 2:
+                options.append(st.just(th.latents.UniformSphere(n)))
+        elif family == "laplace":
+            options.append(st.just(th.latents.Laplace(n)))
+        elif family == "uniform":
+            options.append(st.just(th.latents.Uniform(n)))
+        elif family == "normal":
+            options.append(st.just(th.latents.Normal(n)))
+        elif family == "generalized-normal":
+            options.append(
+                st.sampled_from([0.5, 1.5, 3.0]).map(
+                    lambda beta: th.latents.GeneralizedNormal(n, beta=beta)
+                )
+            )
+        elif family == "segmented":
+            options.append(
+                st.builds(
+                    lambda k, spread, seed: th.latents.Segmented(
+                        n, n_segments=k, spread=spread, seed=seed
+                    ),
+                    st.integers(max(2, n + 1), 12),
+                    st.sampled_from([1.5, 0.5, 0.0]),
+                    st.integers(0, 3),
+                )
+            )
+    if not options:
+        raise ValueError(f"no latent family in {families} supports dimension {n}")
+    return st.one_of(options)
+
+
+def mixings(
+    n: int, classes: Sequence[str] = MIXINGS, depth: tuple[int, int] = (1, 3)
+) -> st.SearchStrategy[th.mixings.Mixing]:
+    """Mixing functions R^n -> R^n; seeds are drawn too."""
+    classes = _check(classes, MIXINGS, "mixing classes")
+    low, high = _range(depth, "depth")
+    seeds = st.integers(0, 9)
+    options = []
+    for cls in classes:
+        if cls == "linear":
+            options.append(seeds.map(lambda s: th.mixings.Linear.random(n, seed=s)))
+        elif cls == "invertible-mlp":
+            options.append(
+                st.builds(
+                    lambda d, s: th.mixings.InvertibleMLP(n, depth=d, seed=s),
+                    st.integers(low, high),
+                    seeds,
+                )
+            )
+        elif cls == "mobius":
+            options.append(seeds.map(lambda s: th.mixings.Mobius(n, seed=s)))
+        elif cls == "additive-coupling" and n >= 2:
+            options.append(
+                st.builds(
+                    lambda d, s: th.mixings.AdditiveCoupling(n, depth=d, seed=s),
+                    st.integers(max(1, low), high),
+                    seeds,
+                )
+            )
+        elif cls == "fold":
+            options.append(st.just(th.mixings.Fold(n)))
+    return st.one_of(options)
+
+
+def conditionals(
+    families: Sequence[str] = CONDITIONALS,
+    kappa: tuple[float, float] = (1.0, 50.0),
+    scale: tuple[float, float] = (0.05, 1.0),
+    content: int = 1,
+) -> st.SearchStrategy[th.conditionals.Conditional | None]:
+    """Positive-pair conditionals ("none" draws None: no augmentation)."""
+    families = _check(families, CONDITIONALS, "conditional families")
+    k_low, k_high = _range(kappa, "kappa")
+    s_low, s_high = _range(scale, "scale")
+    kappas = st.floats(k_low, k_high).map(lambda k: round(k, 2))
+    scales = st.floats(s_low, s_high).map(lambda s: round(s, 3))
+    options = []
+    for family in families:
+        if family == "vmf":
+            options.append(kappas.map(th.conditionals.VonMisesFisher))
+        elif family == "normal":
+            options.append(scales.map(th.conditionals.Normal))
+        elif family == "laplace":
+            options.append(scales.map(th.conditionals.Laplace))
+        elif family == "content-style":
+            options.append(
+                st.sampled_from([0.75, 0.5, 0.25]).map(
+                    lambda p: th.conditionals.ContentStyle(content=content, p=p)
+                )
+            )
+        elif family == "none":
+            options.append(st.none())
+    return st.one_of(options)
+
+
+def processes(
+    dims: tuple[int, int] = (2, 5),
+    latents_: Sequence[str] = LATENTS,
+    mixings_: Sequence[str] = MIXINGS,
+    conditionals_: Sequence[str] = CONDITIONALS,
+    *,
+    depth: tuple[int, int] = (1, 3),
+    kappa: tuple[float, float] = (1.0, 50.0),
+    scale: tuple[float, float] = (0.05, 1.0),
+    content: int = 1,
+) -> st.SearchStrategy[th.Process]:
+    """Whole data-generating processes, dimension first (so it shrinks first)."""
+    low, high = _range(dims, "dims")
+
+    @st.composite
+    def build(draw):
+        n = draw(st.integers(low, high))
+        latent = draw(latents(n, latents_))
+        mixing = draw(mixings(n, mixings_, depth))
+        conditional = draw(conditionals(conditionals_, kappa, scale, min(content, n)))
+        return th.Process(latent, mixing, conditional)
+
+    return build()
+
+
+__all__ = ["CONDITIONALS", "LATENTS", "MIXINGS", "conditionals", "latents", "mixings", "processes"]
