@@ -3,6 +3,8 @@ import os
 import torch
 from hypothesis import HealthCheck, settings
 
+pytest_plugins = ["pytester"]
+
 # torch work: no deadline; CI (CI=true) is derandomised by hypothesis's own "ci" profile,
 # which we extend rather than replace.
 settings.register_profile(

@@ -1,14 +1,62 @@
 """sith.verification — the numeric side: checks, learners, metrics, search.
 
-Public facade::
+Public facade (imported lazily, so ``import verification`` and the pytest plugin do
+not pull in torch until a function is used)::
 
-    from verification import check
+    from verification import check, recover, search
     check(th.assumptions.Conformal(), process)      # -> Evidence
     check(th.theorems.get("cl-ica"), process)       # -> EvidenceSet
+    recover(th.theorems.get("cl-ica"), process)     # -> RecoveryResult
+    search(th.theorems.get("cl-ica"), budget=40)    # -> SearchResult
 """
 
-from verification.checks import check
-from verification.evidence import Evidence, EvidenceSet
-from verification.recovery import RecoveryResult, recover
+from __future__ import annotations
 
-__all__ = ["Evidence", "EvidenceSet", "RecoveryResult", "check", "recover"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "check": "verification.checks",
+    "Evidence": "verification.evidence",
+    "EvidenceSet": "verification.evidence",
+    "recover": "verification.recovery",
+    "RecoveryResult": "verification.recovery",
+    "search": "verification.counterexample_search",
+    "SearchResult": "verification.counterexample_search",
+    "Counterexample": "verification.counterexample_search",
+    "SearchSpace": "verification.spaces",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from verification.checks import check
+    from verification.counterexample_search import Counterexample, SearchResult, search
+    from verification.evidence import Evidence, EvidenceSet
+    from verification.recovery import RecoveryResult, recover
+    from verification.spaces import SearchSpace
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in ("strategies", "metrics", "learners", "jacobians"):
+        return importlib.import_module(f"verification.{name}")
+    raise AttributeError(f"module 'verification' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*_LAZY, "strategies", "metrics", "learners", "jacobians"])
+
+
+__all__ = [
+    "Counterexample",
+    "Evidence",
+    "EvidenceSet",
+    "RecoveryResult",
+    "SearchResult",
+    "SearchSpace",
+    "check",
+    "recover",
+    "search",
+]

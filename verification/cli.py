@@ -352,8 +352,8 @@ def search_command(
       sith search cl-ica --budget 20 --dim 2..3 --vary conditional --out runs/clica
       sith search linear-ica --kinds failure --fail-on failure
     """
+    from verification.counterexample_search import search
     from verification.reports import load_report
-    from verification.search import search
     from verification.spaces import default_space
 
     try:

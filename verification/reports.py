@@ -16,7 +16,7 @@ from theory._spec import canonical_json
 from verification.store import ResultStore, write_atomic
 
 if TYPE_CHECKING:
-    from verification.search import SearchResult
+    from verification.counterexample_search import SearchResult
 
 SCHEMA = "sith.report/1"
 SCHEMA_FILE = Path(__file__).with_name("schemas") / "report.schema.json"

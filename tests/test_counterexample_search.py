@@ -10,8 +10,8 @@ from hypothesis import given, settings
 import theory as th
 from verification import strategies as sst
 from verification.cli import main
+from verification.counterexample_search import search
 from verification.reports import SCHEMA_FILE, load_report
-from verification.search import search
 from verification.spaces import SearchSpace
 
 # Conformal is violated by every random linear map, yet FastICA recovers Laplace sources.
