@@ -1,9 +1,11 @@
 """The paper's claims, enforced by its CI through sith's pytest plugin."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from paper import process, theorem, twist, unit_columns
 
 import theory as th
+from verification import strategies as sst
 from verification.learners import InfoNCE, TrainConfig
 
 box = th.Process(th.latents.Uniform(3), twist)
@@ -36,3 +38,11 @@ def test_gaussian_sources_defeat_linear_ica(sith):
     gauss = th.Process(th.latents.Normal(3), th.mixings.Linear.random(3, seed=0))
     sith.assert_violated("linear-ica", gauss)
     sith.assert_not_recovered("linear-ica", gauss)
+
+
+@settings(max_examples=5, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sst.processes(dims=(2, 3), latents_=("laplace",), mixings_=("linear", "mobius"),
+                     conditionals_=("none",)))
+def test_lemma_3_linear_and_mobius_maps_are_injective(sith, process):
+    sith.assert_holds(th.assumptions.Injective(), process)

@@ -62,7 +62,10 @@ class Learner:
 
     name: str = "learner"
 
-    def fit(self, process: th.Process, *, seed: int = 0) -> Fit:
+    def fit(self, process: th.Process, *, seed: int = 0,
+            monitor: Callable[[int, Callable], bool] | None = None) -> Fit:
+        """Train on data drawn from ``process``. ``monitor(step, encode)``, if given, is
+        called now and then and may stop training by returning True (not timed)."""
         raise NotImplementedError
 
     def config(self) -> dict[str, Any]:
@@ -96,45 +99,76 @@ def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, 
     return opt, sched
 
 
+Monitor = Callable[[int], bool]
+
+
 def train_loop(
     loss_fn: Callable[[int], torch.Tensor],
     params,
     config: TrainConfig,
+    monitor: Monitor | None = None,
+    monitor_every: int = 25,
 ) -> tuple[list[tuple[int, float]], int, float, Status, str]:
     """Run ``config.steps`` optimisation steps of ``loss_fn(step)``.
 
-    Stops early on a non-finite loss (status "diverged", keeping the curve so far) or
-    when ``config.time_budget`` is spent. Returns (curve, steps, seconds, status, message).
+    Stops early on a non-finite loss (status "diverged", keeping the curve so far), when
+    ``config.time_budget`` is spent, or when ``monitor(step)`` returns True (checked every
+    ``monitor_every`` steps; its own time is not counted: benchmarks use it to time
+    reaching a threshold). Returns (curve, steps, seconds, status, message).
     """
     params = list(params)
     opt, sched = make_optimizer(params, config)
     curve: list[tuple[int, float]] = []
-    start = time.perf_counter()
-    step = 0
-    running = 0.0
+    clock = _Clock()
+    running, since = 0.0, 0
     for step in range(1, config.steps + 1):
         loss = loss_fn(step)
         value = float(loss.detach())
         if not math.isfinite(value):
             curve.append((step, value))
-            return (
-                curve,
-                step,
-                time.perf_counter() - start,
-                "diverged",
-                (f"non-finite loss at step {step}"),
-            )
+            return curve, step, clock.elapsed(), "diverged", f"non-finite loss at step {step}"
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if sched is not None:
             sched.step()
-        running += value
+        running, since = running + value, since + 1
         if step % config.log_every == 0 or step == config.steps:
-            curve.append((step, running / (step - (curve[-1][0] if curve else 0))))
-            running = 0.0
-        if config.time_budget is not None and time.perf_counter() - start > config.time_budget:
-            if not curve or curve[-1][0] != step:
-                curve.append((step, value))
-            return curve, step, time.perf_counter() - start, "ok", "time budget reached"
-    return curve, step, time.perf_counter() - start, "ok", ""
+            curve.append((step, running / since))
+            running, since = 0.0, 0
+        if config.time_budget is not None and clock.elapsed() > config.time_budget:
+            if since:
+                curve.append((step, running / since))
+            return curve, step, clock.elapsed(), "ok", "time budget reached"
+        if monitor is not None and step % monitor_every == 0:
+            with clock.paused():
+                done = monitor(step)
+            if done:
+                if since:
+                    curve.append((step, running / since))
+                return curve, step, clock.elapsed(), "ok", "stopped by monitor"
+    return curve, config.steps, clock.elapsed(), "ok", ""
+
+
+class _Clock:
+    """Wall time that can be paused (monitor calls are not training time)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.excluded = 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start - self.excluded
+
+    def paused(self):
+        clock = self
+
+        class _Pause:
+            def __enter__(self):
+                self.t = time.perf_counter()
+
+            def __exit__(self, *exc):
+                clock.excluded += time.perf_counter() - self.t
+                return False
+
+        return _Pause()

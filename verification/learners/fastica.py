@@ -21,7 +21,7 @@ class FastICA(Learner):
     tol: float = 1e-5
     name = "fastica"
 
-    def fit(self, process: th.Process, *, seed: int = 0) -> Fit:
+    def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         import time
         import warnings
 

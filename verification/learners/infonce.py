@@ -56,7 +56,7 @@ class InfoNCE(Learner):
             return 1.0 / cond.kappa
         return 0.1 if self.critic == "cosine" else 1.0
 
-    def fit(self, process: th.Process, *, seed: int = 0) -> Fit:
+    def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         if process.conditional is None:
             raise ValueError("InfoNCE needs positive pairs: the process has no conditional")
         torch.manual_seed(seed)
@@ -84,11 +84,14 @@ class InfoNCE(Learner):
             x, x_pos = batch(step)
             return infonce_loss(model(x), model(x_pos), tau, self.critic, self.p)
 
-        curve, steps, seconds, status, message = train_loop(loss_fn, model.parameters(), self.train)
-        model.eval()
-
         def encode(x_new: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
                 return model(torch.as_tensor(x_new).float()).double()
+
+        watch = None if monitor is None else (lambda step: monitor(step, encode))
+        curve, steps, seconds, status, message = train_loop(
+            loss_fn, model.parameters(), self.train, watch
+        )
+        model.eval()
 
         return Fit(encode, curve, steps, seconds, status, message, {"tau": tau})

@@ -28,7 +28,7 @@ class TCL(Learner):
     )
     name = "tcl"
 
-    def fit(self, process: th.Process, *, seed: int = 0) -> Fit:
+    def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         latent = process.latent
         if not isinstance(latent, th.latents.Segmented):
             raise ValueError(
@@ -50,11 +50,12 @@ class TCL(Learner):
             return nn.functional.cross_entropy(logits, u[idx])
 
         params = [*features.parameters(), *classifier.parameters()]
-        curve, steps, seconds, status, message = train_loop(loss_fn, params, self.train)
-        features.eval()
-
         def encode(x_new: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
                 return features(torch.as_tensor(x_new).float()).abs().double()
+
+        watch = None if monitor is None else (lambda step: monitor(step, encode))
+        curve, steps, seconds, status, message = train_loop(loss_fn, params, self.train, watch)
+        features.eval()
 
         return Fit(encode, curve, steps, seconds, status, message)
