@@ -40,9 +40,16 @@ def test_gaussian_sources_defeat_linear_ica(sith):
     sith.assert_not_recovered("linear-ica", gauss)
 
 
-@settings(max_examples=5, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(sst.processes(dims=(2, 3), latents_=("laplace",), mixings_=("linear", "mobius"),
-                     conditionals_=("none",)))
+@settings(
+    max_examples=5,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    sst.processes(
+        dims=(2, 3), latents_=("laplace",), mixings_=("linear", "mobius"), conditionals_=("none",)
+    )
+)
 def test_lemma_3_linear_and_mobius_maps_are_injective(sith, process):
     sith.assert_holds(th.assumptions.Injective(), process)

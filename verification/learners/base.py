@@ -7,6 +7,8 @@ the training curve. It never sees the true latents of the held-out evaluation se
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -24,18 +26,22 @@ Status = Literal["ok", "diverged", "collapsed"]
 class TrainConfig:
     """Optimisation settings: the knobs a user sweeps as "inductive biases"."""
 
-    steps: int = 2000
+    steps: int | None = None  # None: the learner's default for the process
     batch_size: int = 512
-    lr: float = 3e-3
+    lr: float = 1e-2
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    schedule: Literal["cosine", "constant"] = "cosine"
+    schedule: Literal["warmup-cosine", "cosine", "constant"] = "warmup-cosine"
+    warmup: float = 0.02  # fraction of steps with a linear warm-up (warmup-cosine)
     weight_decay: float = 0.0
     time_budget: float | None = None  # seconds; stop early when exceeded
     log_every: int = 50
+    # torch intra-op threads while training: these models are small, one thread is as fast
+    # as two and does not collapse when other processes compete for the cores
+    threads: int | None = 1
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.batch_size < 2:
-            raise ValueError("steps must be >= 1 and batch_size >= 2")
+        if (self.steps is not None and self.steps < 1) or self.batch_size < 2:
+            raise ValueError("steps must be >= 1 (or None) and batch_size >= 2")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
 
@@ -62,8 +68,13 @@ class Learner:
 
     name: str = "learner"
 
-    def fit(self, process: th.Process, *, seed: int = 0,
-            monitor: Callable[[int, Callable], bool] | None = None) -> Fit:
+    def fit(
+        self,
+        process: th.Process,
+        *,
+        seed: int = 0,
+        monitor: Callable[[int, Callable], bool] | None = None,
+    ) -> Fit:
         """Train on data drawn from ``process``. ``monitor(step, encode)``, if given, is
         called now and then and may stop training by returning True (not timed)."""
         raise NotImplementedError
@@ -90,12 +101,24 @@ def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, 
         opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     else:
         raise ValueError(f"unknown optimizer {config.optimizer!r}; use adam, adamw or sgd")
-    if config.schedule == "cosine":
+    if config.schedule == "warmup-cosine":
+        warm = max(1, int(config.warmup * config.steps))
+        rest = max(1, config.steps - warm)
+
+        def factor(step: int) -> float:
+            if step < warm:
+                return (step + 1) / warm
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / rest)))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    elif config.schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
     elif config.schedule == "constant":
         sched = None
     else:
-        raise ValueError(f"unknown schedule {config.schedule!r}; use cosine or constant")
+        raise ValueError(
+            f"unknown schedule {config.schedule!r}; use warmup-cosine, cosine or constant"
+        )
     return opt, sched
 
 
@@ -108,15 +131,37 @@ def train_loop(
     config: TrainConfig,
     monitor: Monitor | None = None,
     monitor_every: int = 25,
+    converged: Callable[[float], bool] | None = None,
 ) -> tuple[list[tuple[int, float]], int, float, Status, str]:
     """Run ``config.steps`` optimisation steps of ``loss_fn(step)``.
 
     Stops early on a non-finite loss (status "diverged", keeping the curve so far), when
     ``config.time_budget`` is spent, or when ``monitor(step)`` returns True (checked every
     ``monitor_every`` steps; its own time is not counted: benchmarks use it to time
-    reaching a threshold). Returns (curve, steps, seconds, status, message).
+    reaching a threshold), or when ``converged(mean loss since the last log)`` is True.
+    Returns (curve, steps, seconds, status, message).
     """
-    params = list(params)
+    if config.steps is None:
+        raise ValueError("TrainConfig.steps must be resolved (an integer) before training")
+    with torch_threads(config.threads):
+        return _train_loop(loss_fn, list(params), config, monitor, monitor_every, converged)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Temporarily set torch's intra-op thread count (None: leave it as it is)."""
+    if n is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train_loop(loss_fn, params, config, monitor, monitor_every, converged):
     opt, sched = make_optimizer(params, config)
     curve: list[tuple[int, float]] = []
     clock = _Clock()
@@ -136,6 +181,8 @@ def train_loop(
         if step % config.log_every == 0 or step == config.steps:
             curve.append((step, running / since))
             running, since = 0.0, 0
+            if converged is not None and step < config.steps and converged(curve[-1][1]):
+                return curve, step, clock.elapsed(), "ok", f"converged at step {step}"
         if config.time_budget is not None and clock.elapsed() > config.time_budget:
             if since:
                 curve.append((step, running / since))
@@ -148,6 +195,11 @@ def train_loop(
                     curve.append((step, running / since))
                 return curve, step, clock.elapsed(), "ok", "stopped by monitor"
     return curve, config.steps, clock.elapsed(), "ok", ""
+
+
+def resolved(config: TrainConfig, default_steps: int) -> TrainConfig:
+    """A copy of ``config`` with ``steps`` filled in when it was left to the learner."""
+    return config if config.steps is not None else dataclasses.replace(config, steps=default_steps)
 
 
 class _Clock:

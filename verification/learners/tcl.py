@@ -15,17 +15,15 @@ import torch
 from torch import nn
 
 import theory as th
-from verification.learners.base import Fit, Learner, TrainConfig, train_loop
+from verification.learners.base import Fit, Learner, TrainConfig, resolved, train_loop
 from verification.learners.encoders import Encoder, EncoderConfig
 
 
 @dataclass
 class TCL(Learner):
-    n_train: int = 20_000
-    encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(width=64, depth=2))
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(steps=1500, batch_size=512, lr=3e-3)
-    )
+    n_train: int = 100_000
+    encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(width=128, depth=2))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, lr=1e-2))
     name = "tcl"
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
@@ -50,12 +48,15 @@ class TCL(Learner):
             return nn.functional.cross_entropy(logits, u[idx])
 
         params = [*features.parameters(), *classifier.parameters()]
+
         def encode(x_new: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
                 return features(torch.as_tensor(x_new).float()).abs().double()
 
         watch = None if monitor is None else (lambda step: monitor(step, encode))
-        curve, steps, seconds, status, message = train_loop(loss_fn, params, self.train, watch)
+        curve, steps, seconds, status, message = train_loop(
+            loss_fn, params, resolved(self.train, 3000), watch
+        )
         features.eval()
 
         return Fit(encode, curve, steps, seconds, status, message)
