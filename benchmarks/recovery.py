@@ -5,6 +5,9 @@ the claim metric on 2000 held-out samples every few steps (monitor time is not
 counted); the run stops when the threshold is reached or the learner's budget is spent.
 Prints median and worst seconds over the seeds and how many seeds got there.
 
+The negative control ``linear-ica-gauss-5`` (Gaussian sources: not identifiable) must
+not reach its threshold.
+
 Run: python benchmarks/recovery.py [--seeds 5] [--cases cl-ica-3 cl-ica-10 linear-ica-5]
 """
 
@@ -33,6 +36,8 @@ CASES = {
         0.95,
     ),
     "linear-ica-5": ("linear-ica", lambda: th.theorems.get("linear-ica").canonical_process(), 0.95),
+    "linear-ica-gauss-5": ("linear-ica", lambda: th.Process(
+        th.latents.Normal(5), th.mixings.Linear.random(5, seed=0)), 0.95),
     "content-style-4": (
         "content-style",
         lambda: th.theorems.get("content-style").canonical_process(),

@@ -103,3 +103,31 @@ def test_cli_recover_json():
 def test_cli_recover_bad_option():
     result = CliRunner().invoke(main, ["recover", "linear-ica", "--steps", "5"])
     assert result.exit_code == 2 and "does not apply" in result.output
+
+
+def test_jacobian_sign_penalty_sees_a_fold():
+    from verification.learners.encoders import Encoder, EncoderConfig
+    from verification.learners.infonce import jacobian_sign_penalty
+
+    x = torch.randn(256, 3)
+    model = Encoder(3, 3, EncoderConfig(whiten=False), x)  # starts linear: one det sign
+    assert float(jacobian_sign_penalty(model, x).detach()) == 0.0
+    with torch.no_grad():  # fold the first coordinate: h1 = |x1| (det J changes sign)
+        block = model.body[0]
+        block.linear.weight.copy_(torch.diag(torch.tensor([0.0, 1.0, 1.0])))
+        block.mlp[0].weight.zero_()
+        block.mlp[0].weight[0, 0], block.mlp[0].weight[1, 0] = 1.0, -1.0
+        block.mlp[0].bias.zero_()
+        block.mlp[-1].weight.zero_()
+        block.mlp[-1].weight[0, 0], block.mlp[-1].weight[0, 1] = 1.0, 1.0
+    assert float(jacobian_sign_penalty(model, x).detach()) > 0.01
+
+
+def test_temperature_scales_with_concentration():
+    learner = InfoNCE()
+    sphere = th.latents.UniformSphere(3)
+    mixing = th.mixings.InvertibleMLP(3)
+    for kappa, tau in ((10.0, 0.3), (2.0, 1.5), (100.0, 0.05)):
+        p = th.Process(sphere, mixing, th.conditionals.VonMisesFisher(kappa))
+        assert learner.resolved_tau(p) == pytest.approx(tau)
+    assert InfoNCE(tau=0.7).resolved_tau(p) == 0.7

@@ -86,7 +86,8 @@ class SearchSpace:
         return dataclasses.asdict(self)
 
 
-_INFONCE_OPTIONS = {"train.steps": (400, 200, 100, 50), "train.batch_size": (256, 128, 64, 32)}
+# learner budgets, canonical first: small ones are where finite-budget failures live
+_INFONCE_OPTIONS = {"train.steps": (400, 200, 100), "train.batch_size": (512, 256, 64)}
 
 DEFAULT_SPACES: dict[str, SearchSpace] = {
     "cl-ica": SearchSpace(

@@ -126,7 +126,7 @@ Monitor = Callable[[int], bool]
 
 
 def train_loop(
-    loss_fn: Callable[[int], torch.Tensor],
+    loss_fn: Callable[[int], torch.Tensor | tuple[torch.Tensor, torch.Tensor]],
     params,
     config: TrainConfig,
     monitor: Monitor | None = None,
@@ -167,8 +167,9 @@ def _train_loop(loss_fn, params, config, monitor, monitor_every, converged):
     clock = _Clock()
     running, since = 0.0, 0
     for step in range(1, config.steps + 1):
-        loss = loss_fn(step)
-        value = float(loss.detach())
+        out = loss_fn(step)  # a loss, or (loss to optimise, loss to log)
+        loss, logged = out if isinstance(out, tuple) else (out, out)
+        value = float(logged.detach())
         if not math.isfinite(value):
             curve.append((step, value))
             return curve, step, clock.elapsed(), "diverged", f"non-finite loss at step {step}"

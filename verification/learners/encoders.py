@@ -116,6 +116,10 @@ class Encoder(nn.Module):
         else:
             self.body = _mlp(n_in, n_out, config)
 
+    def pre(self, x: torch.Tensor) -> torch.Tensor:
+        """The output before normalisation onto the sphere."""
+        return self.body(self.whitening(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.body(self.whitening(x))
+        y = self.pre(x)
         return nn.functional.normalize(y, dim=-1) if self.normalize else y

@@ -8,8 +8,8 @@ diagonal; the negatives are the other pairs of the batch. Critics:
 With ``content`` set, the encoder has that many outputs (the content block).
 
 Defaults (measured on a 2-core CPU, docs/reproductions.md): whitened inputs, two stacked
-linear + zero-initialised-MLP blocks, tau = 0.3 (n <= 4) or 0.2 (n > 4) for the cosine
-critic (tau = 1/kappa stalls at n = 3), Adam lr 1e-2 with 2% warm-up and cosine decay,
+linear + zero-initialised-MLP blocks, tau = 3/kappa (n <= 4) or 2/kappa (n > 4) for the
+cosine critic (the "matched" tau = 1/kappa folds a latent direction), Adam lr 1e-2 with 2% warm-up and cosine decay,
 batch 512, fresh pairs every step, 400 steps at n <= 3 and 500 n steps above. Training
 stops early once the loss is within ``target_tolerance`` of the loss the true latents
 reach (a value that depends only on the process, not on the encoder).
@@ -45,16 +45,49 @@ def infonce_loss(
     )
 
 
+def concentration(conditional: th.conditionals.Conditional | None) -> float | None:
+    """kappa of a vMF conditional, or the equivalent 1 / variance of additive noise."""
+    if isinstance(conditional, th.conditionals.VonMisesFisher):
+        return float(conditional.kappa)
+    if isinstance(conditional, th.conditionals.Normal):
+        return 1.0 / conditional.scale**2
+    if isinstance(conditional, th.conditionals.Laplace):
+        return 1.0 / (2 * conditional.scale**2)
+    return None
+
+
+def jacobian_sign_penalty(model: Encoder, x: torch.Tensor, margin: float = 0.1) -> torch.Tensor:
+    """Penalise points where det J_f has the minority sign (f: the pre-normalised encoder).
+
+    A fold of a latent direction is a hypersurface where det J_f changes sign; pushing
+    det J_f(x) / geomean|det J_f| above ``margin`` with the batch's majority sign keeps f
+    orientation-preserving (or -reversing) everywhere early in training. Together with
+    a penalty pinning |f| near 1 this removes the folds that otherwise trap InfoNCE at
+    R² ≈ 1 - 1/n (measured at n = 10; docs/reproductions.md).
+    """
+    w = model.whitening(x).detach()
+    J = torch.func.vmap(torch.func.jacrev(lambda v: model.body(v[None])[0]))(w)
+    sign, logabs = torch.linalg.slogdet(J)
+    relative = sign * torch.exp(logabs - logabs.detach().mean())
+    majority = 1.0 if float(sign.detach().sum()) >= 0 else -1.0
+    return nn.functional.relu(margin - majority * relative).mean()
+
+
 @dataclass
 class InfoNCE(Learner):
     critic: Literal["cosine", "lp"] = "cosine"
-    tau: float | None = None  # None: 0.3 (n <= 4) / 0.2 (cosine), 1.0 (lp)
+    tau: float | None = None  # None: ~3/kappa (cosine, see resolved_tau), 1.0 (lp)
     p: float = 1.0
     content: int | None = None  # output dimension (content block size); None: latent dim
     n_train: int | None = None  # fixed training set size; None: fresh pairs every step
     early_stop: bool = True
     target_tolerance: float = 0.01
     restarts: int = 2  # retrain from a fresh init when the final loss suggests a fold
+    # early-training penalties against folds (cosine critic); None: on for n > 4, where
+    # folds were frequent; at n <= 4 restarts suffice and the penalties only slow training
+    fold_guard: bool | None = None
+    fold_guard_weights: tuple[float, float] = (0.3, 10.0)  # (norm, Jacobian sign)
+    fold_guard_fraction: float = 0.5  # the weights decay linearly to 0 over this fraction
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     name = "infonce"
@@ -66,11 +99,21 @@ class InfoNCE(Learner):
             raise ValueError(f"tau must be positive, got {self.tau}")
 
     def resolved_tau(self, process: th.Process) -> float:
+        """The temperature: explicit, else scaled to the positives' concentration.
+
+        Measured (docs/reproductions.md): tau = 1/kappa, the value that matches the critic
+        to a vMF conditional, makes the encoder fold a latent direction (R² ≈ 1 - 1/n);
+        tau ≈ 3/kappa (n <= 4) or 2/kappa (n > 4) recovers reliably.
+        """
         if self.tau is not None:
             return self.tau
         if self.critic == "lp":
             return 1.0
-        return 0.3 if process.dim <= 4 else 0.2
+        factor = 3.0 if process.dim <= 4 else 2.0
+        kappa = concentration(process.conditional)
+        if kappa is None:
+            return factor / 10.0
+        return float(np.clip(factor / kappa, 0.05, 2.0))
 
     @staticmethod
     def default_steps(process: th.Process) -> int:
@@ -136,9 +179,22 @@ class InfoNCE(Learner):
             idx = torch.randint(0, len(xs), (bs,), generator=gen)
             return xs[idx], xps[idx]
 
-        def loss_fn(step: int) -> torch.Tensor:
+        wanted = process.dim > 4 if self.fold_guard is None else self.fold_guard
+        guard = wanted and self.critic == "cosine" and n_out == x_ref.shape[1]
+        guard_steps = self.fold_guard_fraction * config.steps
+
+        def loss_fn(step: int):
             x, x_pos = batch()
-            return infonce_loss(model(x), model(x_pos), tau, self.critic, self.p)
+            if not guard or step > guard_steps:
+                return infonce_loss(model(x), model(x_pos), tau, self.critic, self.p)
+            f = model.pre(torch.cat([x, x_pos]))
+            h = nn.functional.normalize(f, dim=-1)
+            loss = infonce_loss(h[:bs], h[bs:], tau, self.critic, self.p)
+            weight = 1 - step / guard_steps
+            w_norm, w_det = self.fold_guard_weights
+            penalty = w_norm * ((f.norm(dim=-1) - 1) ** 2).mean()
+            penalty = penalty + w_det * jacobian_sign_penalty(model, x[:64])
+            return loss + weight * penalty, loss
 
         def encode(x_new: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
