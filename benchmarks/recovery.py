@@ -36,8 +36,11 @@ CASES = {
         0.95,
     ),
     "linear-ica-5": ("linear-ica", lambda: th.theorems.get("linear-ica").canonical_process(), 0.95),
-    "linear-ica-gauss-5": ("linear-ica", lambda: th.Process(
-        th.latents.Normal(5), th.mixings.Linear.random(5, seed=0)), 0.95),
+    "linear-ica-gauss-5": (
+        "linear-ica",
+        lambda: th.Process(th.latents.Normal(5), th.mixings.Linear.random(5, seed=0)),
+        0.95,
+    ),
     "content-style-4": (
         "content-style",
         lambda: th.theorems.get("content-style").canonical_process(),

@@ -9,7 +9,9 @@ def test_forward_reverse_and_finite_differences_agree():
     z = torch.randn(64, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     fwd = jacobian(g, z, mode="forward")
     rev = jacobian(g, z, mode="reverse")
+    per_sample = jacobian(g, z, batched=False)
     torch.testing.assert_close(fwd, rev)
+    torch.testing.assert_close(fwd, per_sample)
     torch.testing.assert_close(fwd, finite_difference_jacobian(g, z), rtol=1e-5, atol=1e-6)
 
 
@@ -17,6 +19,7 @@ def test_chunking_gives_the_same_result():
     g = th.mixings.Mobius(3)
     z = torch.randn(50, 3, dtype=torch.float64)
     torch.testing.assert_close(jacobian(g, z), jacobian(g, z, chunk_size=7))
+    torch.testing.assert_close(jacobian(g, z), jacobian(g, z, chunk_size=7, batched=False))
 
 
 def test_non_square_jacobian_shape():

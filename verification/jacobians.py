@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import torch
 from torch.func import hessian as _hessian
-from torch.func import jacfwd, jacrev, vmap
+from torch.func import jacfwd, jacrev, jvp, vjp, vmap
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -41,20 +41,47 @@ def jacobian(
     chunk_size: int | None = None,
     dtype: torch.dtype | None = torch.float64,
     mode: str = "auto",
+    batched: bool | None = None,
 ) -> torch.Tensor:
     """J[k] = ∂f/∂z at z[k]; shape (N, m, n). ``mode``: "auto", "forward" or "reverse".
 
+    ``batched``: f maps a batch (N, n) -> (N, m) row by row (every ``theory`` Mixing and
+    compiled sympy map does; None: True for Mixings). Then the Jacobian is taken over the
+    whole batch at once, vmapping only over the m (or n) basis directions: one ``vjp``
+    of the batch with m cotangents (reverse) or n ``jvp`` tangents (forward). Otherwise
+    f is a per-sample function and the transform is vmapped over samples.
     ``chunk_size=None`` chunks only when the result would exceed 2^24 entries.
     """
     z = _prepare(z, dtype)
     m = f(z[:1]).shape[-1]
+    n = z.shape[1]
     if mode == "auto":
-        mode = "forward" if z.shape[1] <= m else "reverse"
-    chunk_size = chunk_size or _auto_chunk(len(z), z.shape[1] * m)
+        mode = "forward" if n < m else "reverse"
     if mode not in ("forward", "reverse"):
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
-    transform = jacfwd if mode == "forward" else jacrev
-    return vmap(transform(f), chunk_size=chunk_size)(z)
+    if batched is None:
+        from theory.mixings import Mixing
+
+        batched = isinstance(f, Mixing)
+    chunk_size = chunk_size or _auto_chunk(len(z), n * m)
+    if not batched:
+        transform = jacfwd if mode == "forward" else jacrev
+        return vmap(transform(f), chunk_size=chunk_size)(z)
+    step = chunk_size or len(z)
+    parts = [_batched_jacobian(f, z[i : i + step], m, mode) for i in range(0, len(z), step)]
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def _batched_jacobian(f: Fn, z: torch.Tensor, m: int, mode: str) -> torch.Tensor:
+    """Jacobian of a row-wise batched f over a whole batch, vmapping over basis directions."""
+    if mode == "reverse":
+        y, pull = vjp(f, z)
+        basis = torch.eye(m, dtype=y.dtype, device=y.device)
+        rows = vmap(lambda u: pull(u.expand_as(y))[0])(basis)  # (m, N, n)
+        return rows.permute(1, 0, 2)
+    basis = torch.eye(z.shape[1], dtype=z.dtype, device=z.device)
+    cols = vmap(lambda v: jvp(f, (z,), (v.expand_as(z),))[1])(basis)  # (n, N, m)
+    return cols.permute(1, 2, 0)
 
 
 def hessian(
