@@ -59,9 +59,7 @@ def time_to_threshold(case: str, seed: int, mixing_seed: int) -> tuple[float, fl
         spec = process.mixing.to_dict() | {"seed": mixing_seed}
         process = th.Process(process.latent, th.mixings.Mixing.from_dict(spec), process.conditional)
     z, x = process.sample(2000, np.random.default_rng([seed, TEST_STREAM]))
-    learner = L.get(theorem.learner)
-    if theorem.claim.content and hasattr(learner, "content"):
-        learner.content = theorem.claim.content
+    learner = L.for_theorem(theorem)
     best = {"value": float("nan")}
 
     def claim_value(encode) -> float:

@@ -164,6 +164,17 @@ def test_non_finite_output_is_a_clear_error():
 
 def test_names_resolve_and_unknown_names_fail():
     p = box(th.mixings.Linear.random(2))
-    assert isinstance(check("linear-mixing", p), Evidence)
+    evidence = check("linear-mixing", p)
+    assert isinstance(evidence, Evidence) and evidence.verdict == "proved"
     with pytest.raises(KeyError, match="unknown assumption or theorem"):
         check("no-such-thing", p)
+
+
+def test_float_round_off_is_not_a_violation():
+    """An orthogonal matrix with float entries: residuals are ~1e-16, not violations."""
+    q = torch.linalg.qr(
+        torch.randn(3, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    )[0]
+    p = box(th.mixings.Linear(q.tolist()))
+    for assumption in (A.Conformal(), A.OrthogonalColumns(), A.VolumePreserving()):
+        assert check(assumption, p, **FAST).satisfied, assumption.name

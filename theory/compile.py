@@ -72,7 +72,8 @@ class SympyTorchPrinter(TorchPrinter):
         return f"torch.sign(_t({self._print(expr.args[0])}))"
 
     def _print_Heaviside(self, expr):
-        return f"torch.heaviside(_t({self._print(expr.args[0])}), _t(0.5))"
+        arg = f"_t({self._print(expr.args[0])})"
+        return f"torch.heaviside({arg}, torch.full_like({arg}, 0.5))"
 
     def _print_Exp1(self, expr):
         return repr(math.e)

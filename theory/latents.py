@@ -302,7 +302,7 @@ class Segmented(Latent):
         return -1.0 / self.scales if self.base == "laplace" else -0.5 / self.scales**2
 
     def sample_with_segments(self, n: int, seed: RNG = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """Samples z (n, dim) and their segment labels u (n,), balanced across segments."""
+        """Samples z (n, dim) and their segment labels u (n,), drawn uniformly at random."""
         rng = as_rng(seed)
         u = rng.integers(0, self.n_segments, size=n)
         scale = self.scales[u]

@@ -74,13 +74,20 @@ class Linear(Mixing):
 
     @classmethod
     def random(cls, n: int, seed: int = 0, max_condition: float = 10.0) -> Linear:
-        """A random square matrix with condition number at most ``max_condition``."""
+        """A random square matrix U diag(s) V^T with condition number <= ``max_condition``.
+
+        U, V are Haar-random orthogonal matrices and s is log-uniform in
+        [1, max_condition] (with both ends attained), so the bound holds by construction.
+        """
         _check_n(n)
+        if not max_condition >= 1:
+            raise ValueError(f"max_condition must be >= 1, got {max_condition}")
         rng = as_rng(seed)
-        while True:
-            a = rng.standard_normal((n, n))
-            if np.linalg.cond(a) <= max_condition:
-                return cls(a.tolist())
+        u, v = _random_orthogonal(n, rng), _random_orthogonal(n, rng)
+        s = np.exp(rng.uniform(0.0, np.log(max_condition), n))
+        if n > 1:
+            s[0], s[-1] = 1.0, max_condition
+        return cls((u * s) @ v.T)
 
     @property
     def n_in(self) -> int:
@@ -348,7 +355,33 @@ class Symbolic(Mixing):
 
     @classmethod
     def _from_params(cls, params):
-        return cls([sp.sympify(e) for e in params["exprs"]], list(params["symbols"]))
+        return cls([parse_srepr(e) for e in params["exprs"]], list(params["symbols"]))
+
+
+def parse_srepr(text: str) -> sp.Expr:
+    """Rebuild an expression from sympy's ``srepr`` without running arbitrary code.
+
+    Every name must be a public sympy class or function and no attribute access is
+    allowed, so a process JSON from someone else cannot execute code when loaded.
+    """
+    import io
+    import tokenize
+
+    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    for token, following in zip(tokens, [*tokens[1:], None], strict=True):
+        if token.type == tokenize.NAME:
+            keyword = following is not None and following.string == "="
+            allowed = (
+                keyword
+                or token.string in ("True", "False", "None")
+                or (not token.string.startswith("_") and hasattr(sp, token.string))
+            )
+            if not allowed or token.string.startswith("_"):
+                raise ValueError(f"not a sympy srepr: unexpected name {token.string!r}")
+        if token.type == tokenize.OP and token.string not in ("(", ")", ",", "=", "-", "[", "]"):
+            raise ValueError(f"not a sympy srepr: unexpected operator {token.string!r}")
+    namespace = {name: getattr(sp, name) for name in dir(sp) if not name.startswith("_")}
+    return eval(text, {"__builtins__": {}}, namespace)
 
 
 __all__ = [

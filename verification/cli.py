@@ -10,6 +10,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 import click
+from hypothesis.errors import InvalidArgument
 from rich.console import Console
 from rich.table import Table
 
@@ -63,6 +64,8 @@ def _load_process(spec: str | None, target) -> th.Process:
                 return th.Process.from_json(handle.read())
         except FileNotFoundError:
             _fail(f"file not found: {spec}")
+        except OSError as err:
+            _fail(f"cannot read {spec}: {err.strerror or err}")
         except (ValueError, KeyError, TypeError) as err:
             _fail(f"{spec} is not a valid process JSON: {err}")
     try:
@@ -70,7 +73,10 @@ def _load_process(spec: str | None, target) -> th.Process:
     except LoadError as err:
         _fail(str(err))
     if callable(obj) and not isinstance(obj, th.Process):
-        obj = obj()
+        try:
+            obj = obj()
+        except Exception as err:  # the user's factory failed: one line, not a traceback
+            _fail(f"calling {spec} failed: {type(err).__name__}: {err}")
     if not isinstance(obj, th.Process):
         _fail(f"{spec} is a {type(obj).__name__}, not a theory.Process")
     return obj
@@ -94,8 +100,8 @@ def main() -> None:
 @click.option(
     "--process",
     "process_spec",
-    metavar="FILE.py:ATTR",
-    help="The Process to check (an object or a function returning one).",
+    metavar="FILE.py:ATTR|FILE.json",
+    help="The Process to check (an object, a function returning one, or a process JSON).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option(
@@ -113,8 +119,17 @@ def main() -> None:
     type=click.FloatRange(0),
     help="Seconds for each exact sympy attempt.",
 )
+@click.option(
+    "--adversarial-steps",
+    default=60,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Steps of the adversarial search that tries to break a Jacobian condition.",
+)
 @click.option("--quiet", is_flag=True, help="No output; the exit code says it all.")
-def check_command(name, process_spec, as_json, n_points, seed, time_limit, quiet):
+def check_command(
+    name, process_spec, as_json, n_points, seed, time_limit, adversarial_steps, quiet
+):
     """Check assumption or theorem NAME on a process.
 
     Exit code 0 when every assumption is proved or holds, 1 when one is violated or
@@ -131,7 +146,14 @@ def check_command(name, process_spec, as_json, n_points, seed, time_limit, quiet
         _fail(err.args[0])
     process = _load_process(process_spec, target)
     try:
-        result = check(target, process, n_points=n_points, seed=seed, time_limit=time_limit)
+        result = check(
+            target,
+            process,
+            n_points=n_points,
+            seed=seed,
+            time_limit=time_limit,
+            adversarial_steps=adversarial_steps,
+        )
     except (ValueError, TypeError) as err:
         _fail(f"cannot check {name}: {err}")
     items = list(result) if isinstance(result, EvidenceSet) else [result]
@@ -220,7 +242,7 @@ def recover_command(
         _fail(err.args[0])
     process = _load_process(process_spec, theorem)
     try:
-        learner = learners.get(theorem.learner)
+        learner = learners.for_theorem(theorem)
         train = getattr(learner, "train", None)
         overrides = {"steps": steps, "batch_size": batch_size, "lr": lr, "time_budget": time_budget}
         for key, value in overrides.items():
@@ -228,8 +250,6 @@ def recover_command(
                 if train is None:
                     _fail(f"--{key.replace('_', '-')} does not apply to learner {learner.name}")
                 setattr(train, key, value)
-        if theorem.claim.content and hasattr(learner, "content"):
-            learner.content = theorem.claim.content
         apply_options(learner, _parse_settings(settings_))
         result = recover(theorem, process, seed=seed, learner=learner)
     except (ValueError, TypeError) as err:
@@ -396,8 +416,8 @@ def search_command(
                 reseeds=reseeds,
                 on_record=progress.update if progress else None,
             )
-    except FileExistsError as err:
-        _fail(str(err))
+    except (FileExistsError, ValueError, InvalidArgument) as err:
+        _fail(str(err).splitlines()[0])
     report = load_report(out)
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -409,6 +429,8 @@ def search_command(
         "any": result.counterexamples,
         "none": [],
     }[fail_on]
+    if result.status == "interrupted":
+        sys.exit(130)  # the conventional code for Ctrl-C, whatever --fail-on says
     sys.exit(1 if found else 0)
 
 

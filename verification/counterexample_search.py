@@ -136,9 +136,7 @@ class Evaluator:
         self.on_record = on_record
 
     def spec(self, candidate: Candidate, seed: int) -> tuple[dict[str, Any], L.Learner]:
-        learner = L.get(self.theorem.learner)
-        if self.theorem.claim.content and hasattr(learner, "content"):
-            learner.content = self.theorem.claim.content
+        learner = L.for_theorem(self.theorem)
         apply_options(learner, candidate.learner_options)
         spec = {
             "theorem": self.theorem.name,
@@ -159,7 +157,8 @@ class Evaluator:
         record = self.store.get(key)
         if record is None:
             record = self._evaluate(candidate, spec, learner, key, seed)
-            self.store.put(key, record)
+            if not record.get("transient"):
+                self.store.put(key, record)
             self.new += 1
             fresh = True
         else:
@@ -177,10 +176,12 @@ class Evaluator:
             result = recover(
                 self.theorem, candidate.process, seed=seed, learner=learner, fast_metrics=True
             )
-        except (ValueError, RuntimeError) as err:  # an invalid combination, not a bug
+        except (ValueError, RuntimeError) as err:  # an invalid combination, or numerics
             return {
                 **record,
                 "error": f"{type(err).__name__}: {err}",
+                # a RuntimeError (e.g. out of memory) may not recur: keep it out of the store
+                "transient": isinstance(err, RuntimeError),
                 "kind": None,
                 "evidence": [],
                 "violated": [],
@@ -195,8 +196,6 @@ class Evaluator:
         kind = (
             "gap" if (not holds and recovered) else "failure" if (holds and not recovered) else None
         )
-        if result.status != "ok" and kind == "failure":
-            kind = "failure"  # a diverged/collapsed run under valid assumptions is a failure
         return {
             **record,
             "evidence": [e.to_dict() for e in evidence],
@@ -254,6 +253,7 @@ def search(
     if budget < 1:
         raise ValueError(f"budget must be at least 1, got {budget}")
     space = space or default_space(theorem)
+    space.validate()
     run_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="sith-search-"))
     if (
         not resume

@@ -1,8 +1,10 @@
 """Batched Jacobians and Hessians with ``torch.func`` (no Python loop over samples).
 
-``jacobian(f, z)`` evaluates J_f at every row of z with ``vmap(jacfwd)`` when the
-input dimension is at most the output dimension (forward mode costs n passes) and
-``vmap(jacrev)`` otherwise (reverse mode costs m passes). ``chunk_size`` bounds memory.
+``jacobian(f, z)`` evaluates J_f at every row of z: forward mode (n tangent passes)
+when the input dimension is below the output dimension, reverse mode (m cotangent
+passes) otherwise; for square maps reverse mode measured faster. Row-wise batched maps
+(every Mixing) are differentiated over the whole batch at once, vmapping only over the
+basis directions; other functions are vmapped over samples. ``chunk_size`` bounds memory.
 Checks run in float64 (``dtype``); training code may pass float32.
 """
 

@@ -173,9 +173,10 @@ class Sith:
         for cx in result.counterexamples:
             d = cx.to_dict()
             claim = d["claim_metric"]
+            value = "n/a" if claim["value"] is None else f"{claim['value']:.4f}"
             lines.append(
-                f"  {cx.kind}: violated={d['violated']} {claim['name']}="
-                f"{claim['value']:.4f} (threshold {claim['threshold']}); process "
+                f"  {cx.kind}: violated={d['violated']} {claim['name']}={value} "
+                f"(threshold {claim['threshold']}, training {d['status']}); process "
                 f"{json.dumps(d['process'])}"
             )
         self._record(
@@ -196,8 +197,7 @@ class Sith:
                 f"sith found {len(result.counterexamples)} counterexample(s) of "
                 f"{result.theorem} in {result.evaluations} evaluations:\n"
                 + "\n".join(lines)
-                + f"\nreport: {result.out}/report.md\nreproduce: "
-                + f"sith search {result.theorem} --seed {result.seed} --budget {result.budget}"
+                + f"\nreport, with a reproduce command per counterexample: {result.out}/report.md"
             )
         return result
 
@@ -246,6 +246,10 @@ class Sith:
                         str(path),
                         "--seed",
                         str(kwargs.get("seed", self.seed)),
+                        "--n-points",
+                        str(kwargs.get("n_points", self.profile["n_points"])),
+                        "--adversarial-steps",
+                        str(kwargs.get("adversarial_steps", self.profile["adversarial_steps"])),
                     ]
                 )
             )

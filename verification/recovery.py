@@ -165,11 +165,12 @@ def recover(
     """
     if isinstance(theorem, str):
         theorem = th.theorems.get(theorem)
+    if not isinstance(theorem, th.Theorem):
+        raise TypeError(f"theorem must be a theory.Theorem or a name, got {type(theorem).__name__}")
     process = process if process is not None else theorem.canonical_process()
-    if learner is None:
-        learner = L.get(theorem.learner)
-        if theorem.claim.content and isinstance(learner, L.InfoNCE):
-            learner.content = theorem.claim.content
+    if not isinstance(process, th.Process):
+        raise TypeError(f"process must be a theory.Process, got {type(process).__name__}")
+    learner = learner if learner is not None else L.for_theorem(theorem)
     start = time.perf_counter()
     fit = learner.fit(process, seed=seed)
     z, x = process.sample(n_test, np.random.default_rng([seed, TEST_STREAM]))
@@ -178,7 +179,7 @@ def recover(
     metrics: dict[str, float] = {}
     sample: dict[str, list] = {}
     if status == "ok":
-        z_hat = fit.encode(x.float() if x.dtype != torch.float64 else x)
+        z_hat = fit.encode(x)
         if not torch.isfinite(z_hat).all():
             status, message = "diverged", "the encoder outputs non-finite values"
         elif _collapsed(z_hat):

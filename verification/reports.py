@@ -114,7 +114,7 @@ def load_report(run_dir: str | Path) -> dict[str, Any]:
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
-    return "" if value is None else str(value)
+    return "n/a" if value is None else str(value)
 
 
 def _process_line(process: dict[str, Any]) -> str:

@@ -75,6 +75,19 @@ class SearchSpace:
         )
         return st.builds(Candidate, processes, options)
 
+    def validate(self) -> None:
+        """Raise ValueError naming the problem if some dimension has no valid process."""
+        low, high = self.dims
+        if not 1 <= low <= high:
+            raise ValueError(f"dims must satisfy 1 <= low <= high, got {self.dims}")
+        for n in range(low, high + 1):
+            sst.latents(n, self.latents)
+            sst.mixings(n, self.mixings, self.depth)
+        sst.conditionals(self.conditionals, self.kappa, self.scale, self.content)
+        for key, values in self.learner_options.items():
+            if not values:
+                raise ValueError(f"learner option {key!r} has no values")
+
     def narrow(self, **changes: Any) -> SearchSpace:
         """A copy with some ranges replaced, e.g. ``space.narrow(dims=(2, 3))``."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
@@ -132,17 +145,28 @@ def default_space(theorem: th.Theorem) -> SearchSpace:
 
 
 def apply_options(learner, options: dict[str, Any]) -> None:
-    """Set dotted options like ``train.steps`` on a learner (validated)."""
+    """Set dotted options like ``train.steps`` on a learner, re-validating each config.
+
+    Only leaf values can be set (not a whole sub-config), and the config's own checks
+    run again, so ``train.steps=0`` is refused just as ``TrainConfig(steps=0)`` is.
+    """
     for key, value in options.items():
         target = learner
         *path, leaf = key.split(".")
         for part in path:
-            if not hasattr(target, part):
+            if part.startswith("_") or not hasattr(target, part):
                 raise ValueError(f"learner {learner.name} has no option {key!r}")
             target = getattr(target, part)
-        if not hasattr(target, leaf) or leaf.startswith("_"):
+        if leaf.startswith("_") or not hasattr(target, leaf):
             raise ValueError(f"learner {learner.name} has no option {key!r}")
+        if dataclasses.is_dataclass(getattr(target, leaf)):
+            raise ValueError(f"{key!r} is a group of options; set its fields, e.g. {key}.steps")
         setattr(target, leaf, value)
+        if dataclasses.is_dataclass(target) and hasattr(target, "__post_init__"):
+            try:
+                target.__post_init__()
+            except (ValueError, TypeError) as err:
+                raise ValueError(f"invalid value for {key!r}: {err}") from None
 
 
 __all__ = ["DEFAULT_SPACES", "Candidate", "SearchSpace", "apply_options", "default_space"]

@@ -6,7 +6,7 @@ dimensions and the simplest families::
     from hypothesis import given
     from verification import strategies as sst
 
-    @given(sst.processes(dims=(2, 4), mixings=("linear", "mobius")))
+    @given(sst.processes(dims=(2, 4), mixings_=("linear", "mobius")))
     def test_my_claim(process): ...
 """
 
@@ -64,7 +64,7 @@ def latents(n: int, families: Sequence[str] = LATENTS) -> st.SearchStrategy[th.l
                     lambda k, spread, seed: th.latents.Segmented(
                         n, n_segments=k, spread=spread, seed=seed
                     ),
-                    st.integers(max(2, n + 1), 12),
+                    st.integers(max(2, n + 1), max(12, n + 1)),
                     st.sampled_from([1.5, 0.5, 0.0]),
                     st.integers(0, 3),
                 )

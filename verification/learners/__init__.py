@@ -23,6 +23,14 @@ def get(name: str) -> Learner:
     return LEARNERS[name]()
 
 
+def for_theorem(theorem) -> Learner:
+    """The theorem's default learner, sized to its claim (e.g. the content block)."""
+    learner = get(theorem.learner)
+    if theorem.claim.content and hasattr(learner, "content"):
+        learner.content = theorem.claim.content
+    return learner
+
+
 __all__ = [
     "LEARNERS",
     "TCL",
@@ -33,6 +41,7 @@ __all__ = [
     "InfoNCE",
     "Learner",
     "TrainConfig",
+    "for_theorem",
     "get",
     "infonce_loss",
 ]
