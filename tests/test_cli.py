@@ -84,3 +84,28 @@ def test_catalogue_listings():
     result = run("assumptions")
     assert result.exit_code == 0 and "conformal" in result.output
     assert run("--version").exit_code == 0
+
+
+def test_out_writes_the_json_result(spec, tmp_path):
+    out = tmp_path / "evidence.json"
+    result = run("check", "volume-preserving", "--process", f"{spec}:process", "--out", out)
+    assert result.exit_code == 0
+    assert json.loads(out.read_text())["evidence"][0]["verdict"] == "proved"
+
+
+def test_process_json_and_bad_process_json(spec, tmp_path):
+    import theory as th
+
+    path = tmp_path / "p.json"
+    path.write_text(th.theorems.get("cl-ica").canonical_process().to_json())
+    assert run("check", "injective", "--process", path, "--n-points", "64").exit_code == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"latent": {"type": "Nope"}}')
+    result = run("check", "injective", "--process", bad)
+    assert result.exit_code == 2 and "not a valid process JSON" in result.output
+    evil = tmp_path / "evil.json"
+    data = json.loads(path.read_text())
+    data["mixing"] = {"type": "Symbolic", "exprs": ["__import__('os').getcwd()"], "symbols": ["z1"]}
+    evil.write_text(json.dumps(data))
+    result = run("check", "injective", "--process", evil)
+    assert result.exit_code == 2 and "unexpected name" in result.output

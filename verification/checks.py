@@ -133,6 +133,11 @@ def _try_sympy(fn, ctx: CheckContext):
         return None
 
 
+def _proved(name: str, tolerance: float, message: str) -> Evidence:
+    """Evidence for a statement sympy decided exactly."""
+    return Evidence(name, "proved", 0.0, tolerance, 0, None, "sympy", message)
+
+
 def _point(z: torch.Tensor) -> list[float]:
     return [float(v) for v in z.detach().reshape(-1)]
 
@@ -174,16 +179,7 @@ def _(assumption: A.JacobianAssumption, ctx: CheckContext) -> Evidence:
     name, tol = assumption.name, assumption.tolerance
     outcome = _try_sympy(lambda: _prove_jacobian(assumption, ctx), ctx)
     if outcome == "proved":
-        return Evidence(
-            name,
-            "proved",
-            0.0,
-            tol,
-            0,
-            None,
-            "sympy",
-            f"{assumption.statement(ctx.process.dim)} holds identically",
-        )
+        return _proved(name, tol, f"{assumption.statement(ctx.process.dim)} holds identically")
     mixing, n, m = ctx.process.mixing, ctx.process.dim, ctx.process.mixing.n_out
     J = sp.MatrixSymbol("J", m, n)
     residual = compile_matrix_statement(assumption.residual(J), J)
@@ -400,7 +396,7 @@ def _(assumption: A.LinearMixing, ctx: CheckContext) -> Evidence:
     if form is not None:
         exact = sp.Matrix(form).jacobian(ctx.symbols)
         if not exact.free_symbols & set(ctx.symbols):
-            return Evidence(name, "proved", 0.0, tol, 0, None, "sympy", "the Jacobian is constant")
+            return _proved(name, tol, "the Jacobian is constant")
     J = jacobian(ctx.process.mixing, ctx.z)
     spread = (J - J[:1]).flatten(1).norm(dim=-1) / J[0].norm().clamp_min(1e-300)
     worst = int(spread.argmax())
@@ -467,16 +463,7 @@ def _(assumption: A.Factorized, ctx: CheckContext) -> Evidence:
         )
     outcome = _try_sympy(lambda: _prove_factorized(latent, ctx.symbols), ctx)
     if outcome is not None and outcome[0] == "proved":
-        return Evidence(
-            name,
-            "proved",
-            0.0,
-            tol,
-            0,
-            None,
-            "sympy",
-            "mixed partial derivatives of log p vanish identically",
-        )
+        return _proved(name, tol, "mixed partial derivatives of log p vanish identically")
     if outcome is not None and outcome[0] == "violated":
         i, j, value = outcome[1]
         return Evidence(

@@ -40,6 +40,33 @@ def _console() -> Console:
     return Console(highlight=False, width=None if tty else 140, no_color=not tty)
 
 
+seed_option = click.option(
+    "--seed", default=0, show_default=True, type=int, help="Seed for every draw."
+)
+quiet_option = click.option("--quiet", is_flag=True, help="No output; the exit code says it all.")
+out_file_option = click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    help="Also write the JSON result to this file.",
+)
+
+
+def process_option(help_text: str):
+    return click.option(
+        "--process",
+        "process_spec",
+        metavar="FILE.py:ATTR|FILE.json",
+        help=f"{help_text} A theory.Process, a function returning one, or a process JSON.",
+    )
+
+
+def _write_json(path: str | None, payload: dict) -> None:
+    if path:
+        with open(path, "w") as handle:
+            json.dump(payload, handle, indent=2)
+
+
 class BadInput(click.ClickException):
     """Bad user input: one clear line on stderr, exit code 2."""
 
@@ -97,12 +124,7 @@ def main() -> None:
 
 @main.command("check")
 @click.argument("name")
-@click.option(
-    "--process",
-    "process_spec",
-    metavar="FILE.py:ATTR|FILE.json",
-    help="The Process to check (an object, a function returning one, or a process JSON).",
-)
+@process_option("The Process to check (default for a theorem: its canonical process).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option(
     "--n-points",
@@ -111,7 +133,7 @@ def main() -> None:
     type=click.IntRange(2),
     help="Sampled points per numeric check.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed for every draw.")
+@seed_option
 @click.option(
     "--time-limit",
     default=2.0,
@@ -126,9 +148,10 @@ def main() -> None:
     type=click.IntRange(0),
     help="Steps of the adversarial search that tries to break a Jacobian condition.",
 )
-@click.option("--quiet", is_flag=True, help="No output; the exit code says it all.")
+@out_file_option
+@quiet_option
 def check_command(
-    name, process_spec, as_json, n_points, seed, time_limit, adversarial_steps, quiet
+    name, process_spec, as_json, n_points, seed, time_limit, adversarial_steps, out_file, quiet
 ):
     """Check assumption or theorem NAME on a process.
 
@@ -157,12 +180,13 @@ def check_command(
     except (ValueError, TypeError) as err:
         _fail(f"cannot check {name}: {err}")
     items = list(result) if isinstance(result, EvidenceSet) else [result]
+    payload = {
+        "target": name,
+        "process": process.to_dict(),
+        "evidence": [e.to_dict() for e in items],
+    }
+    _write_json(out_file, payload)
     if as_json:
-        payload = {
-            "target": name,
-            "process": process.to_dict(),
-            "evidence": [e.to_dict() for e in items],
-        }
         click.echo(json.dumps(payload, indent=2))
     elif not quiet:
         _print_evidence(name, process, items)
@@ -197,13 +221,8 @@ def _short(witness: dict) -> str:
 
 @main.command("recover")
 @click.argument("name")
-@click.option(
-    "--process",
-    "process_spec",
-    metavar="FILE.py:ATTR",
-    help="The Process to learn from (default: the theorem's canonical process).",
-)
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed for every draw.")
+@process_option("The Process to learn from (default: the theorem's canonical process).")
+@seed_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a summary.")
 @click.option("--steps", type=click.IntRange(1), help="Training steps (learner default if unset).")
 @click.option("--batch-size", type=click.IntRange(2), help="Training batch size.")
@@ -220,9 +239,20 @@ def _short(witness: dict) -> str:
     metavar="KEY=VALUE",
     help="Set a learner option, e.g. --set train.steps=200 --set encoder.width=64.",
 )
-@click.option("--quiet", is_flag=True, help="No output; the exit code says it all.")
+@out_file_option
+@quiet_option
 def recover_command(
-    name, process_spec, seed, as_json, steps, batch_size, lr, time_budget, settings_, quiet
+    name,
+    process_spec,
+    seed,
+    as_json,
+    steps,
+    batch_size,
+    lr,
+    time_budget,
+    settings_,
+    out_file,
+    quiet,
 ):
     """Train NAME's learner on a process and measure recovery up to its claim.
 
@@ -254,6 +284,7 @@ def recover_command(
         result = recover(theorem, process, seed=seed, learner=learner)
     except (ValueError, TypeError) as err:
         _fail(f"cannot recover {name}: {err}")
+    _write_json(out_file, result.to_dict())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     elif not quiet:
@@ -320,7 +351,7 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
     type=click.IntRange(1),
     help="Number of evaluations (process + learner + seed) to spend.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed for every draw.")
+@seed_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
