@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 import theory as th
+from theory._spec import digest
 from verification._loading import LoadError, load_attribute
 from verification.checks import DEFAULT_POINTS, check, resolve
 from verification.evidence import Evidence, EvidenceSet
@@ -356,7 +357,8 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
     "--out",
     type=click.Path(file_okay=False),
     default=None,
-    help="Run directory for the result store and reports (default: runs/NAME-sSEED).",
+    help="Run directory for the result store and reports (default: runs/NAME-sSEED-HASH, "
+    "one per distinct search, resumed when it exists).",
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option(
@@ -432,7 +434,17 @@ def search_command(
         if "learner" not in axes:
             changes["learner_options"] = {k: v[:1] for k, v in space.learner_options.items()}
     space = space.narrow(**changes)
-    out = out or f"runs/{name}-s{seed}"
+    if out is None:
+        # one directory per distinct search: rerunning the same command resumes it
+        # (finished evaluations are reused, the report is the same), so it is idempotent
+        config = {
+            "space": space.to_dict(),
+            "budget": budget,
+            "kinds": kinds_tuple,
+            "reseeds": reseeds,
+        }
+        out = f"runs/{name}-s{seed}-{digest(config, length=8)}"
+        resume = True
     progress = None if quiet or as_json else _SearchProgress(budget)
     try:
         with progress or _nullcontext():
