@@ -178,3 +178,15 @@ def test_float_round_off_is_not_a_violation():
     p = box(th.mixings.Linear(q.tolist()))
     for assumption in (A.Conformal(), A.OrthogonalColumns(), A.VolumePreserving()):
         assert check(assumption, p, **FAST).satisfied, assumption.name
+
+
+def test_off_main_thread_the_sympy_attempt_is_skipped_and_said():
+    import threading
+
+    g = th.mixings.Symbolic([z1 + z2**3, z2], [z1, z2])
+    p = th.Process(th.latents.Uniform(2), g)
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(e=check(A.VolumePreserving(), p, **FAST)))
+    thread.start()
+    thread.join()
+    assert out["e"].verdict == "holds" and "sympy attempt skipped" in out["e"].message

@@ -14,6 +14,10 @@ class TimeLimitExceeded(Exception):
     pass
 
 
+class NoTimeLimitHere(TimeLimitExceeded):
+    """No way to bound the call here (not the main thread, or no SIGALRM)."""
+
+
 def time_limited(fn: Callable[[], T], seconds: float) -> T:
     """Call ``fn`` and abort it after ``seconds`` (SIGALRM; main thread on Unix only).
 
@@ -25,7 +29,7 @@ def time_limited(fn: Callable[[], T], seconds: float) -> T:
         return fn()
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if not usable or seconds <= 0:
-        raise TimeLimitExceeded("no time limit available here")
+        raise NoTimeLimitHere("no time limit available here (not the main thread?)")
 
     def _raise(signum, frame):
         raise TimeLimitExceeded(f"exceeded {seconds} s")

@@ -23,7 +23,7 @@ from torch.func import grad, jacfwd, jacrev, vmap
 import theory as th
 from theory import assumptions as A
 from theory.compile import compile_matrix_statement
-from verification._timelimit import TimeLimitExceeded, time_limited
+from verification._timelimit import NoTimeLimitHere, TimeLimitExceeded, time_limited
 from verification.evidence import Evidence, EvidenceSet
 from verification.jacobians import jacobian
 
@@ -109,14 +109,12 @@ def resolve(target: th.Assumption | th.Theorem | str) -> th.Assumption | th.Theo
 
 def _timed(assumption: th.Assumption, ctx: CheckContext) -> Evidence:
     start = time.perf_counter()
+    ctx._cache.pop("sympy_skipped", None)
     evidence = _check_assumption(assumption, ctx)
-    return Evidence(
-        **{
-            **evidence.to_dict(),
-            "seconds": time.perf_counter() - start,
-            "statistic": evidence.statistic,
-        }
-    )
+    message = evidence.message
+    if ctx._cache.get("sympy_skipped"):
+        message += " (exact sympy attempt skipped: no time limit off the main thread)"
+    return dataclasses.replace(evidence, seconds=time.perf_counter() - start, message=message)
 
 
 def _try_sympy(fn, ctx: CheckContext):
@@ -127,6 +125,9 @@ def _try_sympy(fn, ctx: CheckContext):
     """
     try:
         return time_limited(fn, ctx.time_limit)
+    except NoTimeLimitHere:
+        ctx._cache["sympy_skipped"] = True
+        return None
     except TimeLimitExceeded:
         return None
     except Exception:
