@@ -29,13 +29,13 @@ def test_linear_ica_laplace_recovered_gaussian_not():
     gaussian = th.Process(th.latents.Normal(5), th.mixings.Linear.random(5, seed=0))
     result = recover(t, gaussian, seed=0)
     assert not result.recovered
-    assert result.claim_value < laplace.claim_value - 0.1
+    assert result.claim_metric < laplace.claim_metric - 0.1
 
 
 def test_infonce_recovers_sphere_latents_small_budget():
     fast = InfoNCE(train=TrainConfig(steps=300, batch_size=256))
     result = recover("cl-ica", seed=0, learner=fast)
-    assert result.status == "ok" and result.claim_value > 0.9
+    assert result.status == "ok" and result.claim_metric > 0.9
     assert result.curve[0][1] > result.curve[-1][1]  # the loss went down
 
 

@@ -312,8 +312,8 @@ def _print_recovery(result) -> None:
     op = "≥" if result.higher_is_better else "≤"
     console = _console()
     console.print(
-        f"{result.theorem}: {verdict}  {result.claim_metric} = "
-        f"{result.claim_value:.4f} (claim: {op} {result.threshold})  "
+        f"{result.theorem}: {verdict}  {result.claim_name} = "
+        f"{result.claim_metric:.4f} (claim: {op} {result.threshold})  "
         f"status={result.status}  {result.steps} steps in {result.train_seconds:.1f} s"
     )
     if result.message:

@@ -262,11 +262,11 @@ class Sith:
         results = [self.recover(theorem, process, seed=base + k, **kwargs) for k in range(seeds)]
         ok = [r.recovered == want for r in results]
         passed = all(ok)
-        values = [r.claim_value for r in results]
+        values = [r.claim_metric for r in results]
         self._record(
             "recovers" if want else "not-recovered",
             theorem.name,
-            f"{results[0].claim_metric}=" + ", ".join(f"{v:.4f}" for v in values),
+            f"{results[0].claim_name}=" + ", ".join(f"{v:.4f}" for v in values),
             passed,
             {"results": [r.to_dict() | {"sample": None} for r in results]},
             start,
@@ -277,8 +277,8 @@ class Sith:
             for r in results:
                 metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(r.metrics.items()))
                 lines.append(
-                    f"  seed {r.seed}: recovered={r.recovered} {r.claim_metric}="
-                    f"{r.claim_value:.4f} (threshold {r.threshold}) status={r.status} "
+                    f"  seed {r.seed}: recovered={r.recovered} {r.claim_name}="
+                    f"{r.claim_metric:.4f} (threshold {r.threshold}) status={r.status} "
                     f"{r.message}\n    metrics: {metrics}"
                 )
             bad = next(r for r, good in zip(results, ok, strict=True) if not good)

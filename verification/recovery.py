@@ -31,8 +31,8 @@ class RecoveryResult:
     learner: dict[str, Any]
     seed: int
     metrics: dict[str, float]
-    claim_metric: str
-    claim_value: float
+    claim_name: str  # the claim's metric, e.g. "r2_linear"
+    claim_metric: float  # its held-out value
     threshold: float
     higher_is_better: bool
     recovered: bool
@@ -59,8 +59,8 @@ class RecoveryResult:
             "seed": self.seed,
             "recovered": self.recovered,
             "claim_metric": {
-                "name": self.claim_metric,
-                "value": num(self.claim_value),
+                "name": self.claim_name,
+                "value": num(self.claim_metric),
                 "threshold": self.threshold,
                 "higher_is_better": self.higher_is_better,
             },
@@ -198,8 +198,8 @@ def recover(
         learner=learner.config(),
         seed=seed,
         metrics=metrics,
-        claim_metric=claim.metric,
-        claim_value=value,
+        claim_name=claim.metric,
+        claim_metric=value,
         threshold=claim.threshold,
         higher_is_better=claim.higher_is_better,
         recovered=status == "ok" and claim.passes(value),
