@@ -146,9 +146,9 @@ def test_same_seed_same_report(tmp_path):
 @given(
     sst.processes(
         dims=(2, 3),
-        latents_=("laplace", "uniform"),
-        mixings_=("linear", "mobius"),
-        conditionals_=("none",),
+        latent_families=("laplace", "uniform"),
+        mixing_classes=("linear", "mobius"),
+        conditional_families=("none",),
     )
 )
 def test_strategies_in_a_users_given_test(process):

@@ -210,8 +210,8 @@ class AdditiveCoupling(Mixing):
     """
 
     n: int
-    depth: int = 2
     seed: int = 0
+    depth: int = 2
     hidden: int = 8
     layers: list[tuple] = field(init=False, repr=False)
 

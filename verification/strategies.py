@@ -6,7 +6,7 @@ dimensions and the simplest families::
     from hypothesis import given
     from verification import strategies as sst
 
-    @given(sst.processes(dims=(2, 4), mixings_=("linear", "mobius")))
+    @given(sst.processes(dims=(2, 4), mixing_classes=("linear", "mobius")))
     def test_my_claim(process): ...
 """
 
@@ -141,9 +141,9 @@ def conditionals(
 
 def processes(
     dims: tuple[int, int] = (2, 5),
-    latents_: Sequence[str] = LATENTS,
-    mixings_: Sequence[str] = MIXINGS,
-    conditionals_: Sequence[str] = CONDITIONALS,
+    latent_families: Sequence[str] = LATENTS,
+    mixing_classes: Sequence[str] = MIXINGS,
+    conditional_families: Sequence[str] = CONDITIONALS,
     *,
     depth: tuple[int, int] = (1, 3),
     kappa: tuple[float, float] = (1.0, 50.0),
@@ -156,9 +156,9 @@ def processes(
     @st.composite
     def build(draw):
         n = draw(st.integers(low, high))
-        latent = draw(latents(n, latents_))
-        mixing = draw(mixings(n, mixings_, depth))
-        conditional = draw(conditionals(conditionals_, kappa, scale, min(content, n)))
+        latent = draw(latents(n, latent_families))
+        mixing = draw(mixings(n, mixing_classes, depth))
+        conditional = draw(conditionals(conditional_families, kappa, scale, min(content, n)))
         return th.Process(latent, mixing, conditional)
 
     return build()

@@ -48,7 +48,10 @@ def test_gaussian_sources_defeat_linear_ica(sith):
 )
 @given(
     sst.processes(
-        dims=(2, 3), latents_=("laplace",), mixings_=("linear", "mobius"), conditionals_=("none",)
+        dims=(2, 3),
+        latent_families=("laplace",),
+        mixing_classes=("linear", "mobius"),
+        conditional_families=("none",),
     )
 )
 def test_lemma_3_linear_and_mobius_maps_are_injective(sith, process):
