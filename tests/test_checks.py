@@ -81,6 +81,7 @@ def test_singular_linear_map_is_not_injective():
     a = torch.tensor(e.witness["z"], dtype=torch.float64)
     b = torch.tensor(e.witness["z_prime"], dtype=torch.float64)
     torch.testing.assert_close(p.mixing(a), p.mixing(b))
+    assert (a - b).norm() > 1e-4 and bool(p.latent.support.contains(torch.stack([a, b])).all())
 
 
 def test_linear_mixing_check():

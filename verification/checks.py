@@ -136,7 +136,16 @@ def _try_sympy(fn, ctx: CheckContext):
 
 def _proved(name: str, tolerance: float, message: str) -> Evidence:
     """Evidence for a statement sympy decided exactly."""
-    return Evidence(name, "proved", 0.0, tolerance, 0, None, "sympy", message)
+    return Evidence(
+        assumption=name,
+        verdict="proved",
+        statistic=0.0,
+        tolerance=tolerance,
+        n_points=0,
+        witness=None,
+        method="sympy",
+        message=message,
+    )
 
 
 def _point(z: torch.Tensor) -> list[float]:
@@ -213,27 +222,27 @@ def _sampled_and_adversarial(name, violation, tol, ctx: CheckContext) -> Evidenc
     finite = torch.isfinite(stats)
     if finite.float().mean() < 0.9:
         return Evidence(
-            name,
-            "inconclusive",
-            None,
-            tol,
-            len(z),
-            None,
-            "sampled",
-            f"the statistic is not finite at {int((~finite).sum())} of {len(z)} "
+            assumption=name,
+            verdict="inconclusive",
+            statistic=None,
+            tolerance=tol,
+            n_points=len(z),
+            witness=None,
+            method="sampled",
+            message=f"the statistic is not finite at {int((~finite).sum())} of {len(z)} "
             "points (non-differentiable mixing or a vanishing normaliser)",
         )
     worst = int(torch.where(finite, stats, -torch.inf).argmax())
     if stats[worst] > tol:
         return Evidence(
-            name,
-            "violated",
-            float(stats[worst]),
-            tol,
-            len(z),
-            {"z": _point(z[worst])},
-            "sampled",
-            "violated at a sampled point",
+            assumption=name,
+            verdict="violated",
+            statistic=float(stats[worst]),
+            tolerance=tol,
+            n_points=len(z),
+            witness={"z": _point(z[worst])},
+            method="sampled",
+            message="violated at a sampled point",
         )
     # adversarial: gradient ascent from the worst points and fresh ones, plus jitter
     order = torch.where(finite, stats, -torch.inf).argsort(descending=True)
@@ -254,24 +263,24 @@ def _sampled_and_adversarial(name, violation, tol, ctx: CheckContext) -> Evidenc
             best_val, best_z = float(vals[i]), starts[i].clone()
         if best_val > tol:
             return Evidence(
-                name,
-                "violated",
-                best_val,
-                tol,
-                len(z) + len(starts),
-                {"z": _point(best_z)},
-                "adversarial",
-                f"violated at a point found by adversarial search after {k + 1} steps",
+                assumption=name,
+                verdict="violated",
+                statistic=best_val,
+                tolerance=tol,
+                n_points=len(z) + len(starts),
+                witness={"z": _point(best_z)},
+                method="adversarial",
+                message=f"violated at a point found by adversarial search after {k + 1} steps",
             )
     return Evidence(
-        name,
-        "holds",
-        best_val,
-        tol,
-        len(z) + len(starts),
-        None,
-        "sampled+adversarial",
-        f"held at {len(z)} sampled points and {ctx.adversarial_steps} adversarial "
+        assumption=name,
+        verdict="holds",
+        statistic=best_val,
+        tolerance=tol,
+        n_points=len(z) + len(starts),
+        witness=None,
+        method="sampled+adversarial",
+        message=f"held at {len(z)} sampled points and {ctx.adversarial_steps} adversarial "
         "steps; this is evidence, not proof",
     )
 
@@ -285,14 +294,14 @@ def _(assumption: A.Injective, ctx: CheckContext) -> Evidence:
     mixing, n, m = ctx.process.mixing, ctx.process.dim, ctx.process.mixing.n_out
     if m < n:
         return Evidence(
-            name,
-            "violated",
-            0.0,
-            tol,
-            0,
-            None,
-            "dimension",
-            f"g maps R^{n} to R^{m} with m < n: it cannot be injective",
+            assumption=name,
+            verdict="violated",
+            statistic=0.0,
+            tolerance=tol,
+            n_points=0,
+            witness=None,
+            method="dimension",
+            message=f"g maps R^{n} to R^{m} with m < n: it cannot be injective",
         )
     z = ctx.z
     J = jacobian(mixing, z)
@@ -301,41 +310,57 @@ def _(assumption: A.Injective, ctx: CheckContext) -> Evidence:
     worst = int(ratio.argmin())
     if ratio[worst] < 1e-10:
         null = torch.linalg.svd(J[worst]).Vh[-1]
-        partner = z[worst] + 0.1 * ctx.process.latent.support.scale * null
+        partner = _step_inside(ctx.process.latent.support, z[worst], null)
         return Evidence(
-            name,
-            "violated",
-            float(ratio[worst]),
-            tol,
-            len(z),
-            {"z": _point(z[worst]), "null_direction": _point(null), "z_prime": _point(partner)},
-            "jacobian-rank",
-            "the Jacobian is rank-deficient (σ_min/σ_max ≈ 0)",
+            assumption=name,
+            verdict="violated",
+            statistic=float(ratio[worst]),
+            tolerance=tol,
+            n_points=len(z),
+            witness={
+                "z": _point(z[worst]),
+                "null_direction": _point(null),
+                "z_prime": _point(partner),
+            },
+            method="jacobian-rank",
+            message="the Jacobian is rank-deficient (σ_min/σ_max ≈ 0)",
         )
     lipschitz = float(sv[:, 0].median())
     pair, stat = _collision_search(ctx, lipschitz)
     if pair is not None and stat < tol:
         return Evidence(
-            name,
-            "violated",
-            stat,
-            tol,
-            len(z),
-            pair,
-            "collision-search",
-            "found z ≠ z' with g(z) = g(z') (relative gap below tolerance)",
+            assumption=name,
+            verdict="violated",
+            statistic=stat,
+            tolerance=tol,
+            n_points=len(z),
+            witness=pair,
+            method="collision-search",
+            message="found z ≠ z' with g(z) = g(z') (relative gap below tolerance)",
         )
     return Evidence(
-        name,
-        "holds",
-        stat,
-        tol,
-        len(z),
-        None,
-        "jacobian-rank+collision-search",
-        f"full-rank Jacobian at {len(z)} points (min σ_min/σ_max = "
+        assumption=name,
+        verdict="holds",
+        statistic=stat,
+        tolerance=tol,
+        n_points=len(z),
+        witness=None,
+        method="jacobian-rank+collision-search",
+        message=f"full-rank Jacobian at {len(z)} points (min σ_min/σ_max = "
         f"{float(ratio.min()):.3g}) and no collision found; evidence, not proof",
     )
+
+
+def _step_inside(support, z: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """z + t·direction for the largest t (of a few, either sign) that stays in the support.
+
+    Along a null direction of a linear map this is an exact collision partner of z."""
+    for t in (0.1, 0.03, 0.01, 1e-3):
+        for sign in (1.0, -1.0):
+            candidate = z + sign * t * support.scale * direction
+            if bool(support.contains(candidate[None])[0]):
+                return candidate
+    return z + 1e-3 * support.scale * direction
 
 
 def _collision_search(ctx: CheckContext, lipschitz: float, n_pairs: int = 64, steps: int = 150):
@@ -403,24 +428,24 @@ def _(assumption: A.LinearMixing, ctx: CheckContext) -> Evidence:
     worst = int(spread.argmax())
     if spread[worst] > tol:
         return Evidence(
-            name,
-            "violated",
-            float(spread[worst]),
-            tol,
-            len(J),
-            {"z": _point(ctx.z[0]), "z_prime": _point(ctx.z[worst])},
-            "sampled",
-            "the Jacobian differs between these two points",
+            assumption=name,
+            verdict="violated",
+            statistic=float(spread[worst]),
+            tolerance=tol,
+            n_points=len(J),
+            witness={"z": _point(ctx.z[0]), "z_prime": _point(ctx.z[worst])},
+            method="sampled",
+            message="the Jacobian differs between these two points",
         )
     return Evidence(
-        name,
-        "holds",
-        float(spread[worst]),
-        tol,
-        len(J),
-        None,
-        "sampled",
-        f"the Jacobian is the same at {len(J)} sampled points",
+        assumption=name,
+        verdict="holds",
+        statistic=float(spread[worst]),
+        tolerance=tol,
+        n_points=len(J),
+        witness=None,
+        method="sampled",
+        message=f"the Jacobian is the same at {len(J)} sampled points",
     )
 
 
@@ -452,14 +477,14 @@ def _(assumption: A.Factorized, ctx: CheckContext) -> Evidence:
     if not latent.support.is_product:
         stat, witness = _dependence_statistic(ctx.z)
         return Evidence(
-            name,
-            "violated",
-            stat,
-            tol,
-            len(ctx.z),
-            witness,
-            "support",
-            f"the support ({type(latent.support).__name__}) is not a product set, "
+            assumption=name,
+            verdict="violated",
+            statistic=stat,
+            tolerance=tol,
+            n_points=len(ctx.z),
+            witness=witness,
+            method="support",
+            message=f"the support ({type(latent.support).__name__}) is not a product set, "
             "so the coordinates are dependent",
         )
     outcome = _try_sympy(lambda: _prove_factorized(latent, ctx.symbols), ctx)
@@ -468,14 +493,14 @@ def _(assumption: A.Factorized, ctx: CheckContext) -> Evidence:
     if outcome is not None and outcome[0] == "violated":
         i, j, value = outcome[1]
         return Evidence(
-            name,
-            "violated",
-            abs(value),
-            tol,
-            0,
-            {"pair": [i, j], "mixed_partial": value},
-            "sympy",
-            f"∂²log p/∂z{i + 1}∂z{j + 1} = {value:.4g} everywhere",
+            assumption=name,
+            verdict="violated",
+            statistic=abs(value),
+            tolerance=tol,
+            n_points=0,
+            witness={"pair": [i, j], "mixed_partial": value},
+            method="sympy",
+            message=f"∂²log p/∂z{i + 1}∂z{j + 1} = {value:.4g} everywhere",
         )
     logp = latent.log_density(ctx.symbols)
     if logp is not None:
@@ -492,36 +517,36 @@ def _(assumption: A.Factorized, ctx: CheckContext) -> Evidence:
         worst = int(per_point.argmax())
         if per_point[worst] > tol:
             return Evidence(
-                name,
-                "violated",
-                float(per_point[worst]),
-                tol,
-                len(H),
-                {"z": _point(ctx.z[worst])},
-                "hessian",
-                "the log-density Hessian has nonzero off-diagonal entries",
+                assumption=name,
+                verdict="violated",
+                statistic=float(per_point[worst]),
+                tolerance=tol,
+                n_points=len(H),
+                witness={"z": _point(ctx.z[worst])},
+                method="hessian",
+                message="the log-density Hessian has nonzero off-diagonal entries",
             )
         return Evidence(
-            name,
-            "holds",
-            float(per_point[worst]),
-            tol,
-            len(H),
-            None,
-            "hessian",
-            f"log-density Hessian diagonal at {len(H)} sampled points",
+            assumption=name,
+            verdict="holds",
+            statistic=float(per_point[worst]),
+            tolerance=tol,
+            n_points=len(H),
+            witness=None,
+            method="hessian",
+            message=f"log-density Hessian diagonal at {len(H)} sampled points",
         )
     stat, witness = _dependence_statistic(ctx.fresh(max(ctx.n_points, 20000), 2))
     verdict = "violated" if stat > 6.0 else "holds"
     return Evidence(
-        name,
-        verdict,
-        stat,
-        6.0,
-        max(ctx.n_points, 20000),
-        witness,
-        "sample-dependence",
-        "largest z-score of correlations between z_i, z_j and between z_i², z_j²",
+        assumption=name,
+        verdict=verdict,
+        statistic=stat,
+        tolerance=6.0,
+        n_points=max(ctx.n_points, 20000),
+        witness=witness,
+        method="sample-dependence",
+        message="largest z-score of correlations between z_i, z_j and between z_i², z_j²",
     )
 
 
@@ -551,14 +576,14 @@ def _(assumption: A.NonGaussian, ctx: CheckContext) -> Evidence:
         verdict = "proved" if count <= limit else "violated"
         idx = [i for i, gauss in enumerate(gaussian) if gauss]
         return Evidence(
-            name,
-            verdict,
-            float(count),
-            float(limit),
-            0,
-            None if verdict == "proved" else {"gaussian_components": idx},
-            "family",
-            f"{count} Gaussian component(s) (log-density quadratic in exactly those coordinates)",
+            assumption=name,
+            verdict=verdict,
+            statistic=float(count),
+            tolerance=float(limit),
+            n_points=0,
+            witness=None if verdict == "proved" else {"gaussian_components": idx},
+            method="family",
+            message=f"{count} Gaussian component(s) (log-density quadratic in exactly those coordinates)",
         )
     n_samples = max(ctx.n_points, 20000)
     z = ctx.fresh(n_samples, 3)
@@ -571,24 +596,24 @@ def _(assumption: A.NonGaussian, ctx: CheckContext) -> Evidence:
     idx = [i for i, gauss in enumerate(gaussian_like) if gauss]
     if count <= limit:
         return Evidence(
-            name,
-            "holds",
-            float(count),
-            float(limit),
-            n_samples,
-            None,
-            "moments",
-            f"skewness or excess kurtosis is significantly nonzero in all but {count} component(s)",
+            assumption=name,
+            verdict="holds",
+            statistic=float(count),
+            tolerance=float(limit),
+            n_points=n_samples,
+            witness=None,
+            method="moments",
+            message=f"skewness or excess kurtosis is significantly nonzero in all but {count} component(s)",
         )
     return Evidence(
-        name,
-        "violated",
-        float(count),
-        float(limit),
-        n_samples,
-        {"gaussian_components": idx},
-        "moments",
-        f"{count} components have skewness and excess kurtosis consistent with a "
+        assumption=name,
+        verdict="violated",
+        statistic=float(count),
+        tolerance=float(limit),
+        n_points=n_samples,
+        witness={"gaussian_components": idx},
+        method="moments",
+        message=f"{count} components have skewness and excess kurtosis consistent with a "
         "Gaussian (|z-score| < 5)",
     )
 
@@ -598,14 +623,14 @@ def _(assumption: A.UniformOnSphere, ctx: CheckContext) -> Evidence:
     latent = ctx.process.latent
     ok = isinstance(latent, th.latents.UniformSphere)
     return Evidence(
-        assumption.name,
-        "proved" if ok else "violated",
-        None,
-        None,
-        0,
-        None,
-        "family",
-        f"the latent is {latent.family}" + ("" if ok else ", not uniform on the sphere"),
+        assumption=assumption.name,
+        verdict="proved" if ok else "violated",
+        statistic=None,
+        tolerance=None,
+        n_points=0,
+        witness=None,
+        method="family",
+        message=f"the latent is {latent.family}" + ("" if ok else ", not uniform on the sphere"),
     )
 
 
@@ -615,14 +640,14 @@ def _(assumption: A.ConditionalFamily, ctx: CheckContext) -> Evidence:
     family = None if cond is None else cond.family
     ok = family == assumption.family
     return Evidence(
-        f"{assumption.name}",
-        "proved" if ok else "violated",
-        None,
-        None,
-        0,
-        None,
-        "family",
-        f"the conditional is {family}, required: {assumption.family}",
+        assumption=f"{assumption.name}",
+        verdict="proved" if ok else "violated",
+        statistic=None,
+        tolerance=None,
+        n_points=0,
+        witness=None,
+        method="family",
+        message=f"the conditional is {family}, required: {assumption.family}",
     )
 
 
@@ -632,14 +657,14 @@ def _(assumption: A.ContentInvariance, ctx: CheckContext) -> Evidence:
     cond = ctx.process.conditional
     if cond is None:
         return Evidence(
-            name,
-            "violated",
-            None,
-            0.0,
-            0,
-            None,
-            "conditional",
-            "the process has no conditional (no augmentation)",
+            assumption=name,
+            verdict="violated",
+            statistic=None,
+            tolerance=0.0,
+            n_points=0,
+            witness=None,
+            method="conditional",
+            message="the process has no conditional (no augmentation)",
         )
     content = assumption.content
     if content is None:
@@ -651,49 +676,49 @@ def _(assumption: A.ContentInvariance, ctx: CheckContext) -> Evidence:
     if content is None:
         invariant = int((~changed.any(0)).sum())
         return Evidence(
-            name,
-            "violated" if invariant == 0 else "holds",
-            float(invariant),
-            None,
-            len(z),
-            None,
-            "sampled",
-            f"no content block declared; {invariant} coordinate(s) never changed",
+            assumption=name,
+            verdict="violated" if invariant == 0 else "holds",
+            statistic=float(invariant),
+            tolerance=None,
+            n_points=len(z),
+            witness=None,
+            method="sampled",
+            message=f"no content block declared; {invariant} coordinate(s) never changed",
         )
     content_change = float((z_pos - z)[:, :content].abs().max()) if content else 0.0
     style_rate = changed[:, content:].double().mean(0) if content < n else torch.ones(1)
     if content_change > 1e-12:
         i = int((z_pos - z)[:, :content].abs().amax(1).argmax())
         return Evidence(
-            name,
-            "violated",
-            content_change,
-            0.0,
-            len(z),
-            {"z": _point(z[i]), "z_prime": _point(z_pos[i])},
-            "sampled",
-            f"the content block (first {content} coordinates) changes",
+            assumption=name,
+            verdict="violated",
+            statistic=content_change,
+            tolerance=0.0,
+            n_points=len(z),
+            witness={"z": _point(z[i]), "z_prime": _point(z_pos[i])},
+            method="sampled",
+            message=f"the content block (first {content} coordinates) changes",
         )
     if float(style_rate.min()) == 0.0:
         return Evidence(
-            name,
-            "violated",
-            0.0,
-            0.0,
-            len(z),
-            None,
-            "sampled",
-            "some style coordinate never changes: it is indistinguishable from content",
+            assumption=name,
+            verdict="violated",
+            statistic=0.0,
+            tolerance=0.0,
+            n_points=len(z),
+            witness=None,
+            method="sampled",
+            message="some style coordinate never changes: it is indistinguishable from content",
         )
     return Evidence(
-        name,
-        "holds",
-        content_change,
-        0.0,
-        len(z),
-        None,
-        "sampled",
-        f"content unchanged at {len(z)} pairs; each style coordinate changed in "
+        assumption=name,
+        verdict="holds",
+        statistic=content_change,
+        tolerance=0.0,
+        n_points=len(z),
+        witness=None,
+        method="sampled",
+        message=f"content unchanged at {len(z)} pairs; each style coordinate changed in "
         f"≥ {float(style_rate.min()):.0%} of them",
     )
 
@@ -704,41 +729,41 @@ def _(assumption: A.SufficientVariability, ctx: CheckContext) -> Evidence:
     latent = ctx.process.latent
     if not hasattr(latent, "natural_parameters"):
         return Evidence(
-            name,
-            "violated",
-            0.0,
-            tol,
-            0,
-            None,
-            "family",
-            f"{latent.family} has no auxiliary variable modulating it",
+            assumption=name,
+            verdict="violated",
+            statistic=0.0,
+            tolerance=tol,
+            n_points=0,
+            witness=None,
+            method="family",
+            message=f"{latent.family} has no auxiliary variable modulating it",
         )
     eta = latent.natural_parameters()
     diffs = eta[1:] - eta[:1]
     n = latent.dim
     if diffs.shape[0] < n:
         return Evidence(
-            name,
-            "violated",
-            0.0,
-            tol,
-            0,
-            None,
-            "rank",
-            f"{eta.shape[0]} segments give at most rank {diffs.shape[0]} < n = {n}",
+            assumption=name,
+            verdict="violated",
+            statistic=0.0,
+            tolerance=tol,
+            n_points=0,
+            witness=None,
+            method="rank",
+            message=f"{eta.shape[0]} segments give at most rank {diffs.shape[0]} < n = {n}",
         )
     sv = np.linalg.svd(diffs, compute_uv=False)
     stat = float(sv[-1] / sv[0]) if sv[0] > 0 else 0.0
     verdict = "holds" if stat > tol else "violated"
     return Evidence(
-        name,
-        verdict,
-        stat,
-        tol,
-        eta.shape[0],
-        None,
-        "rank",
-        f"σ_min/σ_max of [η(u) − η(u₀)] is {stat:.3g} (rank condition, n = {n})",
+        assumption=name,
+        verdict=verdict,
+        statistic=stat,
+        tolerance=tol,
+        n_points=eta.shape[0],
+        witness=None,
+        method="rank",
+        message=f"σ_min/σ_max of [η(u) − η(u₀)] is {stat:.3g} (rank condition, n = {n})",
     )
 
 
