@@ -108,4 +108,4 @@ def test_process_json_and_bad_process_json(spec, tmp_path):
     data["mixing"] = {"type": "Symbolic", "exprs": ["__import__('os').getcwd()"], "symbols": ["z1"]}
     evil.write_text(json.dumps(data))
     result = run("check", "injective", "--process", evil)
-    assert result.exit_code == 2 and "unexpected name" in result.output
+    assert result.exit_code == 2 and "is not allowed" in result.output

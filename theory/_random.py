@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from theory.errors import InvalidArgument
+
 RNG = int | np.random.Generator
 
 
@@ -17,8 +19,10 @@ def as_rng(seed: RNG) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if seed < 0:
+            raise InvalidArgument(f"seed must be a non-negative integer, got {seed}")
         return np.random.default_rng(int(seed))
-    raise TypeError(f"seed must be an int or a numpy Generator, got {type(seed).__name__}")
+    raise InvalidArgument(f"seed must be an int or a numpy Generator, got {type(seed).__name__}")
 
 
 def tensor(array: np.ndarray, dtype: torch.dtype = torch.float64) -> torch.Tensor:

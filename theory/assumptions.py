@@ -20,6 +20,7 @@ from typing import ClassVar
 import sympy as sp
 
 from theory._spec import Spec
+from theory.errors import InvalidArgument, UnknownName
 
 
 class Assumption(Spec):
@@ -118,7 +119,7 @@ class VolumePreserving(JacobianAssumption):
 
     def statement(self, n, m=None):
         if m is not None and m != n:
-            raise ValueError("volume preservation needs a square Jacobian")
+            raise InvalidArgument("volume preservation needs a square Jacobian")
         return super().statement(n, m)
 
 
@@ -141,7 +142,7 @@ class JacobianCondition(JacobianAssumption):
         tolerance: float = 1e-6,
     ) -> None:
         if not callable(residual):
-            raise TypeError("residual must be a function of the Jacobian matrix symbol J")
+            raise InvalidArgument("residual must be a function of the Jacobian matrix symbol J")
         self.name = name  # type: ignore[misc]
         self.cite = cite  # type: ignore[misc]
         self.description = description  # type: ignore[misc]
@@ -352,7 +353,7 @@ CATALOGUE: dict[str, type[Assumption]] = {
 def get(name: str) -> Assumption:
     """A catalogue assumption by name, with default parameters."""
     if name not in CATALOGUE:
-        raise KeyError(f"unknown assumption {name!r}; known: {', '.join(sorted(CATALOGUE))}")
+        raise UnknownName(f"unknown assumption {name!r}; known: {', '.join(sorted(CATALOGUE))}")
     return CATALOGUE[name]()
 
 

@@ -27,6 +27,8 @@ import torch
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.pytorch import TorchPrinter
 
+from theory.errors import InvalidArgument
+
 
 class UnsupportedFunctionError(ValueError):
     """A sympy expression uses a function with no torch translation."""
@@ -170,7 +172,7 @@ def compile_exprs(
     free = set().union(*(e.free_symbols for e in exprs)) - set(symbols)
     if free:
         names = ", ".join(sorted(map(str, free)))
-        raise ValueError(f"expressions use symbols that are not inputs: {names}")
+        raise InvalidArgument(f"expressions use symbols that are not inputs: {names}")
     source = to_source(exprs, symbols)
     namespace = _namespace()
     exec(compile(source, f"<sith-compiled-{next(_counter)}>", "exec"), namespace)

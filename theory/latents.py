@@ -16,8 +16,11 @@ import sympy as sp
 import torch
 from scipy import stats
 
+from theory import _validate as valid
 from theory._random import RNG, as_rng, tensor
+from theory._resources import require_memory
 from theory._spec import Spec
+from theory.errors import InvalidArgument
 from theory.supports import Box, ProductSupport, RealSpace, Sphere, Support
 
 
@@ -26,9 +29,15 @@ def latent_symbols(n: int, start: int = 1) -> tuple[sp.Symbol, ...]:
     return tuple(sp.Symbol(f"z{i}", real=True) for i in range(start, start + n))
 
 
-def _check_dim(n: int) -> None:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"latent dimension must be a positive integer, got {n!r}")
+def _check_dim(owner: str, n, minimum: int = 1) -> int:
+    return valid.positive_int(owner, "n", n, minimum=minimum)
+
+
+def _check_interval(owner: str, low, high) -> None:
+    valid.bounded_float(owner, "low", low)
+    valid.bounded_float(owner, "high", high)
+    if not high > low:
+        raise InvalidArgument(f"{owner}: needs high > low, got low={low!r}, high={high!r}")
 
 
 class Latent(Spec):
@@ -54,7 +63,7 @@ class Latent(Spec):
     def sample(self, n: int, seed: RNG = 0) -> torch.Tensor:
         """Draw ``n`` samples, shape (n, dim), float64."""
         if n < 1:
-            raise ValueError(f"number of samples must be positive, got {n}")
+            raise InvalidArgument(f"number of samples must be positive, got {n}")
         return tensor(self._draw(as_rng(seed), int(n)))
 
     def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -84,13 +93,11 @@ class Normal(Latent):
     cov: list[list[float]] | None = None
 
     def __post_init__(self) -> None:
-        _check_dim(self.n)
+        self.n = _check_dim("Normal", self.n)
         if self.cov is not None:
-            cov = np.asarray(self.cov, dtype=float)
-            if cov.shape != (self.n, self.n):
-                raise ValueError(f"cov must be {self.n}x{self.n}, got shape {cov.shape}")
+            cov = valid.finite_matrix("Normal", "cov", self.cov, shape=(self.n, self.n))
             if not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov).min() <= 0:
-                raise ValueError("cov must be symmetric positive definite")
+                raise InvalidArgument("Normal: cov must be symmetric positive definite")
             self.cov = cov.tolist()
 
     def _cov(self) -> np.ndarray:
@@ -132,9 +139,8 @@ class Laplace(Latent):
     scale: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_dim(self.n)
-        if self.scale <= 0:
-            raise ValueError(f"scale must be positive, got {self.scale}")
+        self.n = _check_dim("Laplace", self.n)
+        valid.positive_float("Laplace", "scale", self.scale)
 
     def _draw(self, rng, n):
         return rng.laplace(0.0, self.scale, size=(n, self.n))
@@ -159,9 +165,10 @@ class GeneralizedNormal(Latent):
     scale: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_dim(self.n)
-        if self.beta <= 0 or self.scale <= 0:
-            raise ValueError(f"beta and scale must be positive, got {self.beta}, {self.scale}")
+        self.n = _check_dim("GeneralizedNormal", self.n)
+        # beta >= 0.1 keeps draws finite: |z| ~ scale * Gamma(1/beta)^(1/beta)
+        valid.finite_float("GeneralizedNormal", "beta", self.beta, low=0.1, high=1000.0)
+        valid.positive_float("GeneralizedNormal", "scale", self.scale)
 
     def _draw(self, rng, n):
         return stats.gennorm.rvs(self.beta, scale=self.scale, size=(n, self.n), random_state=rng)
@@ -184,8 +191,8 @@ class Uniform(Latent):
     high: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_dim(self.n)
-        Box(self.n, self.low, self.high)  # validates
+        self.n = _check_dim("Uniform", self.n)
+        _check_interval("Uniform", self.low, self.high)
 
     @property
     def support(self) -> Support:
@@ -209,9 +216,7 @@ class UniformSphere(Latent):
     n: int
 
     def __post_init__(self) -> None:
-        _check_dim(self.n)
-        if self.n < 2:
-            raise ValueError("UniformSphere needs n >= 2")
+        self.n = _check_dim("UniformSphere", self.n, minimum=2)
 
     @property
     def support(self) -> Support:
@@ -229,11 +234,19 @@ class Product(Latent):
     blocks: tuple[Latent, ...]
 
     def __post_init__(self) -> None:
+        if isinstance(self.blocks, (str, bytes, dict)) or not hasattr(self.blocks, "__iter__"):
+            raise InvalidArgument(
+                f"Product: blocks must be a sequence of Latents, got {self.blocks!r:.80}"
+            )
         self.blocks = tuple(
             b if isinstance(b, Latent) else Latent.from_dict(b) for b in self.blocks
         )
         if not self.blocks or not all(isinstance(b, Latent) for b in self.blocks):
-            raise ValueError("Product needs at least one Latent block")
+            raise InvalidArgument("Product: blocks must be a non-empty sequence of Latents")
+        if self.dim > valid.MAX_DIM:
+            raise InvalidArgument(
+                f"Product: blocks must have total dimension <= {valid.MAX_DIM}, got {self.dim}"
+            )
 
     @property
     def dim(self) -> int:
@@ -270,6 +283,9 @@ class Product(Latent):
         return None if any(p is None for p in parts) else [g for p in parts for g in p]
 
 
+MAX_SPREAD = 50.0  # Segmented.spread: exp(2 * 50) is far from overflowing
+
+
 @dataclass
 class Segmented(Latent):
     """Nonstationary sources with an observed auxiliary segment label u.
@@ -289,11 +305,19 @@ class Segmented(Latent):
     scales: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _check_dim(self.n)
-        if self.base not in ("laplace", "normal"):
-            raise ValueError(f"base must be 'laplace' or 'normal', got {self.base!r}")
-        if self.n_segments < 1 or self.spread < 0:
-            raise ValueError("n_segments must be >= 1 and spread >= 0")
+        self.n = _check_dim("Segmented", self.n)
+        self.n_segments = valid.positive_int(
+            "Segmented", "n_segments", self.n_segments, maximum=valid.MAX_SEGMENTS
+        )
+        valid.one_of("Segmented", "base", self.base, ("laplace", "normal"))
+        # scales = exp(U[-spread, spread]) and eta = -1/(2 scales^2) stay finite
+        valid.finite_float("Segmented", "spread", self.spread, low=0.0, high=MAX_SPREAD)
+        self.seed = valid.seed("Segmented", "seed", self.seed)
+        require_memory(
+            16 * self.n_segments * self.n,
+            f"Segmented(n={self.n}, n_segments={self.n_segments}) (segment scales)",
+            "use fewer segments",
+        )
         rng = as_rng(self.seed)
         self.scales = np.exp(rng.uniform(-self.spread, self.spread, (self.n_segments, self.n)))
 

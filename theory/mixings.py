@@ -14,9 +14,13 @@ import numpy as np
 import sympy as sp
 import torch
 
+from theory import _validate as valid
 from theory._random import as_rng
+from theory._resources import require_memory
+from theory._safe_expr import parse_srepr
 from theory._spec import Spec
 from theory.compile import compile_exprs
+from theory.errors import InvalidArgument, UnsafeInput
 from theory.latents import latent_symbols
 
 
@@ -37,7 +41,7 @@ class Mixing(Spec):
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         if z.shape[-1] != self.n_in:
-            raise ValueError(
+            raise InvalidArgument(
                 f"{self.family} expects inputs of dimension {self.n_in}, got {z.shape[-1]}"
             )
         return self.forward(z)
@@ -50,9 +54,8 @@ class Mixing(Spec):
         return None
 
 
-def _check_n(n: int, minimum: int = 1) -> None:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < minimum:
-        raise ValueError(f"dimension must be an integer >= {minimum}, got {n!r}")
+def _check_n(owner: str, n, minimum: int = 1, maximum: int = valid.MAX_DIM, why: str = "") -> int:
+    return valid.positive_int(owner, "n", n, minimum=minimum, maximum=maximum, why=why)
 
 
 def _param(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
@@ -66,9 +69,7 @@ class Linear(Mixing):
     matrix: list[list[float]]
 
     def __post_init__(self) -> None:
-        a = np.asarray(self.matrix, dtype=float)
-        if a.ndim != 2 or a.size == 0 or not np.isfinite(a).all():
-            raise ValueError(f"matrix must be a finite 2-D array, got shape {a.shape}")
+        a = valid.finite_matrix("Linear", "matrix", self.matrix)
         self.matrix = a.tolist()
         self._a = a
 
@@ -79,9 +80,9 @@ class Linear(Mixing):
         U, V are Haar-random orthogonal matrices and s is log-uniform in
         [1, max_condition] (with both ends attained), so the bound holds by construction.
         """
-        _check_n(n)
-        if not max_condition >= 1:
-            raise ValueError(f"max_condition must be >= 1, got {max_condition}")
+        n = _check_n("Linear.random", n)
+        seed = valid.seed("Linear.random", "seed", seed)
+        valid.finite_float("Linear.random", "max_condition", max_condition, low=1.0, high=1e12)
         rng = as_rng(seed)
         u, v = _random_orthogonal(n, rng), _random_orthogonal(n, rng)
         s = np.exp(rng.uniform(0.0, np.log(max_condition), n))
@@ -105,8 +106,31 @@ class Linear(Mixing):
         return list(sp.Matrix(self._a) * z)
 
 
-def _condition_threshold(n: int, rng: np.random.Generator, quantile: float) -> float:
-    conds = np.linalg.cond(rng.standard_normal((1000, n, n)))
+_CALIBRATION_DRAWS = 1000  # random matrices whose condition numbers set the threshold
+_CHUNK_BYTES = 32 * 2**20  # memory for one chunk of them
+MAX_MLP_DIM = 512  # 1000 SVDs of n x n matrices, ~n^3 each: about a minute at n = 512
+
+
+def _calibration_chunk(n: int) -> int:
+    return max(1, min(_CALIBRATION_DRAWS, _CHUNK_BYTES // (8 * n * n)))
+
+
+def _condition_threshold(
+    n: int, rng: np.random.Generator, quantile: float, chunk: int | None = None
+) -> float:
+    """The ``quantile`` of cond(W) over 1000 random n x n matrices with N(0, 1) entries.
+
+    The matrices are drawn ``chunk`` at a time (default: about 32 MiB each time), so memory
+    is O(chunk n^2), not O(1000 n^2). ``Generator.standard_normal`` fills its output in C
+    order from one stream, so consecutive draws of (k, n, n) give exactly the numbers of a
+    single (1000, n, n) draw, and the threshold and the generator state after it are the
+    same as unchunked (tested).
+    """
+    chunk = _calibration_chunk(n) if chunk is None else chunk
+    conds = np.empty(_CALIBRATION_DRAWS)
+    for start in range(0, _CALIBRATION_DRAWS, chunk):
+        k = min(chunk, _CALIBRATION_DRAWS - start)
+        conds[start : start + k] = np.linalg.cond(rng.standard_normal((k, n, n)))
     return float(np.quantile(conds, quantile))
 
 
@@ -128,11 +152,29 @@ class InvertibleMLP(Mixing):
     weights: list[np.ndarray] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        _check_n(self.n)
-        if self.depth < 1:
-            raise ValueError(f"depth must be >= 1, got {self.depth}")
-        if not 0 < self.negative_slope <= 1:
-            raise ValueError("negative_slope must be in (0, 1] for invertibility")
+        owner = "InvertibleMLP"
+        self.n = _check_n(
+            owner,
+            self.n,
+            maximum=MAX_MLP_DIM,
+            why="construction takes 1000 SVDs of n x n matrices, ~n^3 each: "
+            "about a minute at the cap",
+        )
+        self.depth = valid.positive_int(owner, "depth", self.depth, maximum=valid.MAX_DEPTH)
+        self.seed = valid.seed(owner, "seed", self.seed)
+        # (0, 1] for invertibility
+        valid.finite_float(
+            owner, "negative_slope", self.negative_slope, low=0.0, high=1.0, low_open=True
+        )
+        # a low quantile means ~1/quantile redraws per layer
+        valid.finite_float(owner, "cond_quantile", self.cond_quantile, low=0.01, high=1.0)
+        n2 = 8 * self.n * self.n
+        require_memory(
+            (self.depth + 4 + 3 * _calibration_chunk(self.n)) * n2,
+            f"InvertibleMLP(n={self.n}, depth={self.depth}) (weights and condition-number "
+            "calibration)",
+            "use a smaller n",
+        )
         rng = as_rng(self.seed)
         threshold = _condition_threshold(self.n, rng, self.cond_quantile)
         self.weights = []
@@ -180,7 +222,8 @@ class Mobius(Mixing):
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _check_n(self.n)
+        self.n = _check_n("Mobius", self.n)
+        self.seed = valid.seed("Mobius", "seed", self.seed)
         rng = as_rng(self.seed)
         direction = rng.standard_normal(self.n)
         self._pole = 3 * np.sqrt(self.n) * direction / np.linalg.norm(direction)
@@ -216,7 +259,16 @@ class AdditiveCoupling(Mixing):
     layers: list[tuple] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        _check_n(self.n, minimum=2)
+        owner = "AdditiveCoupling"
+        self.n = _check_n(owner, self.n, minimum=2)
+        self.seed = valid.seed(owner, "seed", self.seed)
+        self.depth = valid.positive_int(owner, "depth", self.depth, maximum=valid.MAX_DEPTH)
+        self.hidden = valid.positive_int(owner, "hidden", self.hidden, maximum=valid.MAX_HIDDEN)
+        require_memory(
+            8 * self.depth * (self.hidden * (self.n + 1) + self.hidden),
+            f"AdditiveCoupling(n={self.n}, depth={self.depth}, hidden={self.hidden}) (weights)",
+            "use a smaller depth or hidden",
+        )
         rng = as_rng(self.seed)
         self.layers = []
         half = self.n // 2
@@ -261,6 +313,9 @@ class Polar(Mixing):
 
     offset: float = 2.0
 
+    def __post_init__(self) -> None:
+        valid.bounded_float("Polar", "offset", self.offset)
+
     @property
     def n_in(self) -> int:
         return 2
@@ -286,7 +341,7 @@ class Fold(Mixing):
     n: int = 2
 
     def __post_init__(self) -> None:
-        _check_n(self.n)
+        self.n = _check_n("Fold", self.n)
 
     def forward(self, z):
         return torch.cat([z[..., :1] ** 2, z[..., 1:]], dim=-1)
@@ -311,9 +366,9 @@ class Symbolic(Mixing):
         self.exprs = [sp.sympify(e) for e in self.exprs]
         self.symbols = [sp.Symbol(s, real=True) if isinstance(s, str) else s for s in self.symbols]
         if not self.symbols or not all(isinstance(s, sp.Symbol) for s in self.symbols):
-            raise ValueError("symbols must be a non-empty list of sympy Symbols")
+            raise InvalidArgument("symbols must be a non-empty list of sympy Symbols")
         if len(set(self.symbols)) != len(self.symbols):
-            raise ValueError("symbols must be distinct")
+            raise InvalidArgument("symbols must be distinct")
         # sympy symbols created without assumptions differ from real ones: unify by name
         real = {s: sp.Symbol(s.name, real=True) for s in self.symbols}
         by_name = {s.name: real[s] for s in self.symbols}
@@ -355,33 +410,13 @@ class Symbolic(Mixing):
 
     @classmethod
     def _from_params(cls, params):
-        return cls([parse_srepr(e) for e in params["exprs"]], list(params["symbols"]))
-
-
-def parse_srepr(text: str) -> sp.Expr:
-    """Rebuild an expression from sympy's ``srepr`` without running arbitrary code.
-
-    Every name must be a public sympy class or function and no attribute access is
-    allowed, so a process JSON from someone else cannot execute code when loaded.
-    """
-    import io
-    import tokenize
-
-    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    for token, following in zip(tokens, [*tokens[1:], None], strict=True):
-        if token.type == tokenize.NAME:
-            keyword = following is not None and following.string == "="
-            allowed = (
-                keyword
-                or token.string in ("True", "False", "None")
-                or (not token.string.startswith("_") and hasattr(sp, token.string))
-            )
-            if not allowed or token.string.startswith("_"):
-                raise ValueError(f"not a sympy srepr: unexpected name {token.string!r}")
-        if token.type == tokenize.OP and token.string not in ("(", ")", ",", "=", "-", "[", "]"):
-            raise ValueError(f"not a sympy srepr: unexpected operator {token.string!r}")
-    namespace = {name: getattr(sp, name) for name in dir(sp) if not name.startswith("_")}
-    return eval(text, {"__builtins__": {}}, namespace)
+        """Rebuild from a file: expressions are parsed by a whitelist, never evaluated as code."""
+        exprs, symbols = params.get("exprs"), params.get("symbols")
+        if not isinstance(exprs, list) or not all(isinstance(e, str) for e in exprs):
+            raise UnsafeInput("Symbolic: 'exprs' must be a list of sympy srepr strings")
+        if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
+            raise UnsafeInput("Symbolic: 'symbols' must be a list of symbol names")
+        return cls([parse_srepr(e) for e in exprs], list(symbols))
 
 
 __all__ = [

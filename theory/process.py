@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from theory._json import load_json
 from theory._random import RNG, as_rng
 from theory._spec import canonical_json, digest
 from theory.conditionals import Conditional
+from theory.errors import InvalidArgument, InvalidProcess, SithError
 from theory.latents import Latent
 from theory.mixings import Mixing
 
@@ -27,13 +28,15 @@ class Process:
 
     def __post_init__(self) -> None:
         if not isinstance(self.latent, Latent):
-            raise TypeError(f"latent must be a theory.latents.Latent, got {self.latent!r}")
+            raise InvalidArgument(f"latent must be a theory.latents.Latent, got {self.latent!r}")
         if not isinstance(self.mixing, Mixing):
-            raise TypeError(f"mixing must be a theory.mixings.Mixing, got {self.mixing!r}")
+            raise InvalidArgument(f"mixing must be a theory.mixings.Mixing, got {self.mixing!r}")
         if self.conditional is not None and not isinstance(self.conditional, Conditional):
-            raise TypeError(f"conditional must be a Conditional or None, got {self.conditional!r}")
+            raise InvalidArgument(
+                f"conditional must be a Conditional or None, got {self.conditional!r}"
+            )
         if self.latent.dim != self.mixing.n_in:
-            raise ValueError(
+            raise InvalidArgument(
                 f"dimension mismatch: the latent has dimension {self.latent.dim} but the "
                 f"mixing {self.mixing.family} takes inputs of dimension {self.mixing.n_in}"
             )
@@ -50,7 +53,7 @@ class Process:
     def sample_pairs(self, n: int, seed: RNG = 0):
         """(z, z', x, x') for positive pairs; requires a conditional."""
         if self.conditional is None:
-            raise ValueError("this process has no conditional: positive pairs are undefined")
+            raise InvalidArgument("this process has no conditional: positive pairs are undefined")
         rng = as_rng(seed)
         z = self.latent.sample(n, rng)
         z_pos = self.conditional.sample(z, rng, support=self.latent.support)
@@ -61,7 +64,7 @@ class Process:
         x = self.mixing(z)
         if not torch.isfinite(x).all():
             bad = (~torch.isfinite(x)).any(dim=-1).nonzero()[0, 0]
-            raise ValueError(
+            raise InvalidProcess(
                 f"mixing {self.mixing.family} produced a non-finite output at z = {z[bad].tolist()}"
             )
         return x
@@ -82,19 +85,40 @@ class Process:
         return digest(self.to_dict())
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Process:
+    def from_dict(cls, data: Any) -> Process:
+        """Rebuild a process from :meth:`to_dict` output (untrusted data: validated)."""
+        if not isinstance(data, dict):
+            kind = "null" if data is None else type(data).__name__
+            raise InvalidProcess(f"a process must be a JSON object, got {kind}")
         if data.get("schema", SCHEMA) != SCHEMA:
-            raise ValueError(f"unsupported process schema {data.get('schema')!r}")
+            raise InvalidProcess(
+                f"unsupported process schema {data.get('schema')!r}; expected {SCHEMA!r}"
+            )
+        unknown = sorted(set(data) - {"schema", "latent", "mixing", "conditional"})
+        if unknown:
+            raise InvalidProcess(
+                f"unknown process key(s) {', '.join(map(repr, unknown))}; "
+                "expected latent, mixing, conditional (and schema)"
+            )
+        for key in ("latent", "mixing"):
+            if key not in data:
+                raise InvalidProcess(f"a process needs a {key!r} entry")
         cond = data.get("conditional")
-        return cls(
-            latent=Latent.from_dict(data["latent"]),
-            mixing=Mixing.from_dict(data["mixing"]),
-            conditional=None if cond is None else Conditional.from_dict(cond),
-        )
+        try:
+            return cls(
+                latent=Latent.from_dict(data["latent"]),
+                mixing=Mixing.from_dict(data["mixing"]),
+                conditional=None if cond is None else Conditional.from_dict(cond),
+            )
+        except SithError:
+            raise
+        except (TypeError, ValueError) as err:  # an incoherent combination
+            raise InvalidProcess(str(err)) from None
 
     @classmethod
-    def from_json(cls, text: str) -> Process:
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str | bytes) -> Process:
+        """Parse a process JSON file's text: data only, never code (see ``_json``)."""
+        return cls.from_dict(load_json(text, what="process JSON"))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Process) and self.to_json() == other.to_json()

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
+from theory import _validate as valid
 from theory._spec import Spec
+from theory.errors import InvalidArgument
 
 
 class Support(Spec):
@@ -40,6 +42,9 @@ class Support(Spec):
 class RealSpace(Support):
     dim: int
 
+    def __post_init__(self) -> None:
+        self.dim = valid.positive_int("RealSpace", "dim", self.dim)
+
     @property
     def is_product(self) -> bool:
         return True
@@ -55,8 +60,11 @@ class Box(Support):
     high: float = 1.0
 
     def __post_init__(self) -> None:
+        self.dim = valid.positive_int("Box", "dim", self.dim)
+        valid.bounded_float("Box", "low", self.low)
+        valid.bounded_float("Box", "high", self.high)
         if not self.high > self.low:
-            raise ValueError(f"Box needs high > low, got low={self.low}, high={self.high}")
+            raise InvalidArgument(f"Box: needs high > low, got low={self.low}, high={self.high}")
 
     @property
     def is_product(self) -> bool:
@@ -76,6 +84,9 @@ class Sphere(Support):
 
     dim: int
 
+    def __post_init__(self) -> None:
+        self.dim = valid.positive_int("Sphere", "dim", self.dim)
+
     @property
     def is_product(self) -> bool:
         return self.dim == 1
@@ -89,9 +100,19 @@ class ProductSupport(Support):
     blocks: tuple[Support, ...]
 
     def __post_init__(self) -> None:
+        if isinstance(self.blocks, (str, bytes, dict)) or not hasattr(self.blocks, "__iter__"):
+            raise InvalidArgument(
+                f"ProductSupport: blocks must be a sequence of Supports, got {self.blocks!r:.80}"
+            )
         self.blocks = tuple(
             b if isinstance(b, Support) else Support.from_dict(b) for b in self.blocks
         )
+        if not self.blocks or not all(isinstance(b, Support) for b in self.blocks):
+            raise InvalidArgument("ProductSupport: blocks must be a non-empty sequence of Supports")
+        if self.dim > valid.MAX_DIM:
+            raise InvalidArgument(
+                f"ProductSupport: blocks must have total dimension <= {valid.MAX_DIM}, got {self.dim}"
+            )
 
     @property
     def dim(self) -> int:  # type: ignore[override]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from theory import assumptions as A
 from theory import claims as C
 from theory import conditionals, latents, mixings
+from theory.errors import InvalidArgument, UnknownName
 from theory.process import Process
 
 
@@ -31,13 +32,13 @@ class Theorem:
         self.assumptions = tuple(self.assumptions)
         for a in self.assumptions:
             if not isinstance(a, A.Assumption):
-                raise TypeError(f"theorem {self.name!r}: {a!r} is not an Assumption")
+                raise InvalidArgument(f"theorem {self.name!r}: {a!r} is not an Assumption")
         if not isinstance(self.claim, C.Claim):
-            raise TypeError(f"theorem {self.name!r}: claim must be a theory.claims.Claim")
+            raise InvalidArgument(f"theorem {self.name!r}: claim must be a theory.claims.Claim")
 
     def canonical_process(self) -> Process:
         if self.canonical is None:
-            raise ValueError(f"theorem {self.name!r} has no canonical process; pass one")
+            raise InvalidArgument(f"theorem {self.name!r} has no canonical process; pass one")
         return self.canonical()
 
     def to_dict(self) -> dict:
@@ -56,14 +57,14 @@ _CATALOGUE: dict[str, Theorem] = {}
 def register(theorem: Theorem, *, replace: bool = False) -> Theorem:
     """Add a theorem to the catalogue (so the CLI and ``get`` find it)."""
     if theorem.name in _CATALOGUE and not replace:
-        raise ValueError(f"a theorem named {theorem.name!r} is already registered")
+        raise InvalidArgument(f"a theorem named {theorem.name!r} is already registered")
     _CATALOGUE[theorem.name] = theorem
     return theorem
 
 
 def get(name: str) -> Theorem:
     if name not in _CATALOGUE:
-        raise KeyError(f"unknown theorem {name!r}; known: {', '.join(names())}")
+        raise UnknownName(f"unknown theorem {name!r}; known: {', '.join(names())}")
     return _CATALOGUE[name]
 
 

@@ -1,13 +1,28 @@
-"""Run a (sympy) computation with a wall-clock limit."""
+"""Run a (sympy) computation with a wall-clock limit that cannot be swallowed.
+
+The computation runs in a forked child process; the parent waits for its answer at most
+``seconds`` and kills the child (SIGKILL) when the time is up. Unlike a SIGALRM timer
+this works off the main thread, cannot be swallowed by code that catches exceptions
+(a gc callback, a broad ``except``), and leaves the caller's own timers and signal
+handlers (pytest-timeout, a user's watchdog) untouched.
+
+The child's answer comes back as JSON, so ``fn`` must return JSON-able values (tuples
+come back as lists). An exception in the child comes back as :class:`ChildError` with
+its type and message.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import select
 import signal
-import threading
+import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any
 
-T = TypeVar("T")
+from theory.errors import InvalidArgument
 
 
 class TimeLimitExceeded(Exception):
@@ -15,29 +30,86 @@ class TimeLimitExceeded(Exception):
 
 
 class NoTimeLimitHere(TimeLimitExceeded):
-    """No way to bound the call here (not the main thread, or no SIGALRM)."""
+    """No way to bound the call on this platform (no ``os.fork``)."""
 
 
-def time_limited(fn: Callable[[], T], seconds: float) -> T:
-    """Call ``fn`` and abort it after ``seconds`` (SIGALRM; main thread on Unix only).
+class ChildError(Exception):
+    """The computation raised in the child; the message is 'TypeName: message'."""
 
-    Elsewhere (worker threads, Windows) the call runs without a limit only when
-    ``seconds`` is infinite; otherwise TimeLimitExceeded is raised at once, so a
-    symbolic attempt is skipped rather than allowed to hang.
+
+def time_limited(fn: Callable[[], Any], seconds: float) -> Any:
+    """Return ``fn()``, computed in a child process killed after ``seconds``.
+
+    ``seconds = inf`` runs ``fn`` in this process, without a limit.
     """
-    if seconds == float("inf"):
+    if not isinstance(seconds, (int, float)) or math.isnan(seconds) or seconds < 0:
+        raise InvalidArgument(f"time limit must be a number >= 0 (or inf), got {seconds!r}")
+    if seconds == math.inf:
         return fn()
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or seconds <= 0:
-        raise NoTimeLimitHere("no time limit available here (not the main thread?)")
-
-    def _raise(signum, frame):
-        raise TimeLimitExceeded(f"exceeded {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    if seconds == 0:
+        raise TimeLimitExceeded("time limit is 0 s")
+    if not hasattr(os, "fork"):
+        raise NoTimeLimitHere("no os.fork on this platform: cannot bound the computation")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, answer, and leave without running any cleanup
+        code = 0
+        try:
+            os.close(read_end)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            try:
+                answer = ["ok", fn()]
+            except BaseException as err:
+                answer = ["error", f"{type(err).__name__}: {err}"]
+            try:
+                payload = json.dumps(answer, allow_nan=True).encode()
+            except (TypeError, ValueError) as err:
+                payload = json.dumps(["error", f"unserialisable result: {err}"]).encode()
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(write_end, view) :]
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
     try:
-        return fn()
+        payload = _read_until(read_end, time.monotonic() + seconds)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        os.close(read_end)
+        _reap(pid)
+    if payload is None:
+        raise TimeLimitExceeded(f"exceeded {seconds:g} s")
+    if not payload:
+        raise ChildError("the computation's process died without an answer")
+    status, value = json.loads(payload)
+    if status == "error":
+        raise ChildError(value)
+    return value
+
+
+def _read_until(fd: int, deadline: float) -> bytes | None:
+    """Everything written to ``fd`` until EOF, or None when ``deadline`` passes first."""
+    chunks = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            return None
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _reap(pid: int) -> None:
+    """Kill the child if it still runs, and collect it (no zombie left behind)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except ChildProcessError:  # already collected
+        pass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -22,8 +23,15 @@ from torch.func import grad, jacfwd, jacrev, vmap
 
 import theory as th
 from theory import assumptions as A
+from theory._resources import require_memory
 from theory.compile import compile_matrix_statement
-from verification._timelimit import NoTimeLimitHere, TimeLimitExceeded, time_limited
+from theory.errors import InvalidArgument, UnknownName
+from verification._timelimit import (
+    ChildError,
+    NoTimeLimitHere,
+    TimeLimitExceeded,
+    time_limited,
+)
 from verification.evidence import Evidence, EvidenceSet
 from verification.jacobians import jacobian
 
@@ -82,15 +90,42 @@ def check(
     each sympy attempt (seconds); ``n_points`` sampled points; ``seed`` fixes every draw.
     """
     if not isinstance(process, th.Process):
-        raise TypeError(f"process must be a theory.Process, got {type(process).__name__}")
-    if n_points < 2:
-        raise ValueError(f"n_points must be at least 2, got {n_points}")
+        raise InvalidArgument(f"process must be a theory.Process, got {type(process).__name__}")
+    if isinstance(n_points, bool) or not isinstance(n_points, numbers.Integral) or n_points < 2:
+        raise InvalidArgument(f"n_points must be an integer >= 2, got {n_points!r}")
+    if not isinstance(time_limit, numbers.Real) or not time_limit >= 0:
+        raise InvalidArgument(f"time_limit must be a number of seconds >= 0, got {time_limit!r}")
+    if isinstance(adversarial_steps, bool) or not isinstance(adversarial_steps, numbers.Integral):
+        raise InvalidArgument(f"adversarial_steps must be an integer, got {adversarial_steps!r}")
+    if adversarial_steps < 0:
+        raise InvalidArgument(f"adversarial_steps must be >= 0, got {adversarial_steps}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise InvalidArgument(f"seed must be an integer >= 0, got {seed!r}")
     target = resolve(target)
+    _require_check_memory(process, n_points)
     ctx = CheckContext(process, n_points, seed, time_limit, adversarial_steps)
     ctx.x  # noqa: B018 -- evaluate g once: non-finite outputs fail here, clearly
     if isinstance(target, th.Theorem):
         return EvidenceSet(target.name, tuple(_timed(a, ctx) for a in target.assumptions))
     return _timed(target, ctx)
+
+
+def _require_check_memory(process: th.Process, n_points: int) -> None:
+    """Refuse (ResourceLimit) an ``n_points`` whose dense per-point arrays cannot fit.
+
+    A cheap upper estimate of the largest allocations: samples z and x (and copies), the
+    batched Jacobians (n_points, m, n) with the vmapped statistic's and the SVD's copies,
+    and the log-density Hessians (n_points, n, n). The collision search is linear in
+    n_points (nearest neighbours, not a dense distance matrix).
+    """
+    n, m = process.dim, process.mixing.n_out
+    per_point = 8 * (4 * (n + m) + 6 * m * n + 4 * n * n)
+    require_memory(
+        int(n_points) * per_point,
+        f"check(n_points={n_points}) on a process with n={n}, m={m} (samples, batched "
+        "Jacobians and Hessians)",
+        "use a smaller n_points",
+    )
 
 
 def resolve(target: th.Assumption | th.Theorem | str) -> th.Assumption | th.Theorem:
@@ -103,35 +138,37 @@ def resolve(target: th.Assumption | th.Theorem | str) -> th.Assumption | th.Theo
         if target in A.names():
             return A.get(target)
         known = ", ".join(A.names() + th.theorems.names())
-        raise KeyError(f"unknown assumption or theorem {target!r}; known: {known}")
-    raise TypeError(f"cannot check a {type(target).__name__}; pass an Assumption or Theorem")
+        raise UnknownName(f"unknown assumption or theorem {target!r}; known: {known}")
+    raise InvalidArgument(f"cannot check a {type(target).__name__}; pass an Assumption or Theorem")
 
 
 def _timed(assumption: th.Assumption, ctx: CheckContext) -> Evidence:
     start = time.perf_counter()
-    ctx._cache.pop("sympy_skipped", None)
+    ctx._cache.pop("sympy_note", None)
     evidence = _check_assumption(assumption, ctx)
     message = evidence.message
-    if ctx._cache.get("sympy_skipped"):
-        message += " (exact sympy attempt skipped: no time limit off the main thread)"
+    if ctx._cache.get("sympy_note") and evidence.verdict != "proved":
+        message += f" (exact sympy attempt: {ctx._cache['sympy_note']})"
     return dataclasses.replace(evidence, seconds=time.perf_counter() - start, message=message)
 
 
 def _try_sympy(fn, ctx: CheckContext):
     """Run a symbolic attempt within the time limit; None when it gives up.
 
-    Any sympy error means "no exact answer", never a crash: the numeric checks decide.
-    Off the main thread no time limit is available, so the attempt is skipped.
+    The attempt runs in a child process killed at ``ctx.time_limit`` (see
+    ``verification._timelimit``), so it can neither hang a check nor be swallowed. Any
+    sympy error means "no exact answer", never a crash: the numeric checks decide, and
+    the Evidence message says why the exact attempt gave none.
     """
     try:
         return time_limited(fn, ctx.time_limit)
-    except NoTimeLimitHere:
-        ctx._cache["sympy_skipped"] = True
-        return None
+    except NoTimeLimitHere as err:
+        ctx._cache["sympy_note"] = f"skipped, {err}"
     except TimeLimitExceeded:
-        return None
-    except Exception:
-        return None
+        ctx._cache["sympy_note"] = f"undecided within the {ctx.time_limit:g} s time limit"
+    except ChildError as err:
+        ctx._cache["sympy_note"] = f"failed with {err}"
+    return None
 
 
 def _proved(name: str, tolerance: float, message: str) -> Evidence:
@@ -179,7 +216,7 @@ def _point(z: torch.Tensor) -> list[float]:
 
 @functools.singledispatch
 def _check_assumption(assumption: th.Assumption, ctx: CheckContext) -> Evidence:
-    raise TypeError(f"no check is implemented for assumption {type(assumption).__name__}")
+    raise InvalidArgument(f"no check is implemented for assumption {type(assumption).__name__}")
 
 
 # --- Jacobian conditions ------------------------------------------------------------
@@ -388,6 +425,39 @@ def _step_inside(support, z: torch.Tensor, direction: torch.Tensor) -> torch.Ten
     return z + 1e-3 * support.scale * direction
 
 
+COLLISION_NEIGHBOURS = 12
+
+
+def _collision_candidates(
+    z: torch.Tensor, x: torch.Tensor, min_sep: float, n_pairs: int, k: int = COLLISION_NEIGHBOURS
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Start pairs (i, j) for the collision search, in memory linear in len(z).
+
+    Candidates are the k nearest neighbours of every x_i (a k-d tree on x, not a dense
+    distance matrix), deduplicated as i < j; pairs closer than 10 ``min_sep`` in z are
+    ranked last. The ``n_pairs`` with the smallest ||x_i - x_j|| / ||z_i - z_j|| are
+    returned: near in x-space, far apart in z-space.
+    """
+    from scipy.spatial import cKDTree
+
+    size = len(z)
+    k = min(k, size - 1)
+    xs = x.detach().cpu().numpy()
+    _, neighbours = cKDTree(xs).query(xs, k=k + 1)  # k + 1: each point finds itself
+    rows = np.repeat(np.arange(size, dtype=np.int64), k + 1)
+    cols = neighbours.reshape(-1).astype(np.int64)
+    first, second = np.minimum(rows, cols), np.maximum(rows, cols)
+    distinct = first != second
+    keys = np.unique(first[distinct] * size + second[distinct])  # sorted: deterministic
+    i, j = torch.from_numpy(keys // size), torch.from_numpy(keys % size)
+    dx = (x[i] - x[j]).norm(dim=-1)
+    dz = (z[i] - z[j]).norm(dim=-1)
+    ratio = dx / dz.clamp_min(1e-300)
+    ratio[dz < 10 * min_sep] = torch.inf
+    order = torch.from_numpy(np.argsort(ratio.cpu().numpy(), kind="stable")[:n_pairs])
+    return i[order], j[order]
+
+
 def _collision_search(ctx: CheckContext, lipschitz: float, n_pairs: int = 64, steps: int = 150):
     """Search for g(z) = g(w), z != w; returns (witness, statistic).
 
@@ -398,13 +468,7 @@ def _collision_search(ctx: CheckContext, lipschitz: float, n_pairs: int = 64, st
     g = ctx.process.mixing
     z, x = ctx.z, ctx.x
     min_sep = 1e-3 * support.scale
-    # candidate pairs: nearest neighbours in x-space that are far apart in z-space
-    dx = torch.cdist(x, x)
-    dz = torch.cdist(z, z)
-    ratio = dx / dz.clamp_min(1e-300)
-    ratio[dz < 10 * min_sep] = torch.inf
-    flat = ratio.flatten().argsort()[: 2 * n_pairs : 2]  # each pair appears twice
-    i, j = flat // len(z), flat % len(z)
+    i, j = _collision_candidates(z, x, min_sep, n_pairs)
     a, b = z[i].clone().requires_grad_(True), z[j].clone().requires_grad_(True)
     opt = torch.optim.Adam([a, b], lr=0.01 * support.scale)
     for _ in range(steps):

@@ -5,21 +5,33 @@ Thin by design: every command calls the same functions a Python user calls.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import sys
+import threading
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import click
-from hypothesis.errors import InvalidArgument
 from rich.console import Console
 from rich.table import Table
 
 import theory as th
+from theory._json import load_json
 from theory._spec import digest
-from verification._loading import LoadError, load_attribute
+from theory.errors import SithError
+from verification._loading import import_from_env, import_user, load_attribute
 from verification.checks import DEFAULT_POINTS, check, resolve
 from verification.evidence import Evidence, EvidenceSet
 from verification.spaces import apply_options
+from verification.store import write_atomic
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 VERDICT_STYLE = {
     "proved": "bold green",
@@ -42,7 +54,11 @@ def _console() -> Console:
 
 
 seed_option = click.option(
-    "--seed", default=0, show_default=True, type=int, help="Seed for every draw."
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 2**32 - 1),
+    help="Seed for every draw (0 to 2**32 - 1).",
 )
 quiet_option = click.option("--quiet", is_flag=True, help="No output; the exit code says it all.")
 out_file_option = click.option(
@@ -62,16 +78,28 @@ def process_option(help_text: str):
     )
 
 
+def _prepare_out(path: str | None) -> None:
+    """Make sure ``--out FILE`` can be written, before any computation starts."""
+    if not path:
+        return
+    parent = Path(path).resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        _fail(f"--out: cannot create the folder {parent}: {err.strerror or err}")
+    if not os.access(parent, os.W_OK):
+        _fail(f"--out: the folder {parent} is not writable")
+
+
 def _write_json(path: str | None, payload: dict) -> None:
     if path:
-        with open(path, "w") as handle:
-            json.dump(payload, handle, indent=2)
+        write_atomic(Path(path), json.dumps(payload, indent=2))
 
 
 class BadInput(click.ClickException):
     """Bad user input: one clear line on stderr, exit code 2."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
 
 def _fail(message: str) -> None:
@@ -88,21 +116,21 @@ def _load_process(spec: str | None, target) -> th.Process:
         )
     if spec.endswith(".json"):
         try:
-            with open(spec) as handle:
-                return th.Process.from_json(handle.read())
+            data = Path(spec).read_bytes()
         except FileNotFoundError:
             _fail(f"file not found: {spec}")
         except OSError as err:
             _fail(f"cannot read {spec}: {err.strerror or err}")
-        except (ValueError, KeyError, TypeError) as err:
+        try:
+            return th.Process.from_dict(load_json(data, what=spec))
+        except SithError as err:
             _fail(f"{spec} is not a valid process JSON: {err}")
-    try:
-        obj = load_attribute(spec)
-    except LoadError as err:
-        _fail(str(err))
+    obj = load_attribute(spec)
     if callable(obj) and not isinstance(obj, th.Process):
         try:
             obj = obj()
+        except SithError:
+            raise
         except Exception as err:  # the user's factory failed: one line, not a traceback
             _fail(f"calling {spec} failed: {type(err).__name__}: {err}")
     if not isinstance(obj, th.Process):
@@ -110,17 +138,78 @@ def _load_process(spec: str | None, target) -> th.Process:
     return obj
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class SithGroup(click.Group):
+    """The ``sith`` group, with one top-level handler for every way a command can end.
+
+    - bad input (any :class:`SithError`, a usage error): one line on stderr, exit 2;
+    - Ctrl-C (or SIGTERM): exit 130, after the command kept what it finished;
+    - anything else is a bug in sith: one line naming it, exit 3, and a hint to rerun
+      with ``--debug`` for the traceback.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv
+        try:
+            return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Exit as err:
+            sys.exit(err.exit_code)
+        except click.UsageError as err:  # one line, as every other refusal
+            hint = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+            click.echo(f"Error: {_one_line(err.format_message())}{hint}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            click.echo(f"Error: {_one_line(err.format_message())}", err=True)
+            sys.exit(err.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except SithError as err:
+            click.echo(f"Error: {_one_line(err)}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except Exception as err:
+            if debug:
+                raise
+            click.echo(
+                f"Internal error (a bug in sith): {type(err).__name__}: {_one_line(err)} "
+                "(rerun with --debug for the traceback, and please report it)",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= 2000 else text[:2000] + " ..."
+
+
+@click.group(cls=SithGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), "--version", prog_name="sith")
-def main() -> None:
+@click.option(
+    "--import",
+    "imports",
+    multiple=True,
+    metavar="FILE.py|MODULE",
+    help="Import a paper's module first (its theorems, assumptions, mixings, learners); "
+    f"repeatable. Also read from $SITH_IMPORT (separated by '{os.pathsep}').",
+)
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
+def main(imports, debug) -> None:
     """sith: state identifiability assumptions, check them, measure the gap.
+
+    Exit codes: 0 success, 1 a negative answer (violated / not recovered / a
+    counterexample with --fail-on), 2 bad input, 3 an internal error, 130 interrupted.
 
     \b
     Examples:
       sith theorems
       sith check cl-ica                              # canonical process of the theorem
       sith check conformal --process spec.py:process --json
+      sith --import paper.py check my-theorem
     """
+    import_from_env()
+    for target in imports:
+        import_user(target)
 
 
 @main.command("check")
@@ -164,22 +253,17 @@ def check_command(
       sith check cl-ica
       sith check injective --process my_spec.py:process --json
     """
-    try:
-        target = resolve(name)
-    except KeyError as err:
-        _fail(err.args[0])
+    target = resolve(name)
+    _prepare_out(out_file)
     process = _load_process(process_spec, target)
-    try:
-        result = check(
-            target,
-            process,
-            n_points=n_points,
-            seed=seed,
-            time_limit=time_limit,
-            adversarial_steps=adversarial_steps,
-        )
-    except (ValueError, TypeError) as err:
-        _fail(f"cannot check {name}: {err}")
+    result = check(
+        target,
+        process,
+        n_points=n_points,
+        seed=seed,
+        time_limit=time_limit,
+        adversarial_steps=adversarial_steps,
+    )
     items = list(result) if isinstance(result, EvidenceSet) else [result]
     payload = {
         "target": name,
@@ -267,24 +351,18 @@ def recover_command(
     from verification import learners
     from verification.recovery import recover
 
-    try:
-        theorem = th.theorems.get(name)
-    except KeyError as err:
-        _fail(err.args[0])
+    theorem = th.theorems.get(name)
+    learner = learners.for_theorem(theorem)
+    overrides = {"steps": steps, "batch_size": batch_size, "lr": lr, "time_budget": time_budget}
+    options = {f"train.{k}": v for k, v in overrides.items() if v is not None}
+    if options and getattr(learner, "train", None) is None:
+        flags = ", ".join("--" + k.split(".")[1].replace("_", "-") for k in options)
+        verb = "does" if len(options) == 1 else "do"
+        _fail(f"{flags} {verb} not apply to learner {learner.name}: it has no training loop")
+    apply_options(learner, {**options, **_parse_settings(settings_)})
+    _prepare_out(out_file)
     process = _load_process(process_spec, theorem)
-    try:
-        learner = learners.for_theorem(theorem)
-        train = getattr(learner, "train", None)
-        overrides = {"steps": steps, "batch_size": batch_size, "lr": lr, "time_budget": time_budget}
-        for key, value in overrides.items():
-            if value is not None:
-                if train is None:
-                    _fail(f"--{key.replace('_', '-')} does not apply to learner {learner.name}")
-                setattr(train, key, value)
-        apply_options(learner, _parse_settings(settings_))
-        result = recover(theorem, process, seed=seed, learner=learner)
-    except (ValueError, TypeError) as err:
-        _fail(f"cannot recover {name}: {err}")
+    result = recover(theorem, process, seed=seed, learner=learner)
     _write_json(out_file, result.to_dict())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
@@ -294,15 +372,18 @@ def recover_command(
 
 
 def _parse_settings(items: tuple[str, ...]) -> dict:
-    """KEY=VALUE pairs; values parsed as JSON where possible (numbers, booleans)."""
+    """KEY=VALUE pairs; values parsed as JSON where possible (numbers, booleans, null),
+    otherwise kept as strings. Non-finite numbers are refused."""
     out = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             _fail(f"--set expects KEY=VALUE, got {item!r}")
         try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
+            out[key] = load_json(raw, what=f"--set {key}")
+        except SithError as err:
+            if "non-finite" in str(err) or "overflows" in str(err):
+                _fail(f"--set {key}: {raw} is not a finite number")
             out[key] = raw
     return out
 
@@ -388,10 +469,29 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
     show_default=True,
     help="Exit 1 when such counterexamples are found (for CI).",
 )
+@click.option(
+    "--evaluation-time-limit",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True, max=1e7),
+    help="Seconds one evaluation (checks + training) may take; past it, an error row.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON.")
 @click.option("--quiet", is_flag=True, help="No progress or table.")
 def search_command(
-    name, budget, seed, out, resume, kinds, dims, vary, reseeds, fail_on, as_json, quiet
+    name,
+    budget,
+    seed,
+    out,
+    resume,
+    kinds,
+    dims,
+    vary,
+    reseeds,
+    fail_on,
+    evaluation_time_limit,
+    as_json,
+    quiet,
 ):
     """Search for gaps and failures of theorem NAME around its canonical process.
 
@@ -409,11 +509,8 @@ def search_command(
     from verification.reports import load_report
     from verification.spaces import default_space
 
-    try:
-        theorem = th.theorems.get(name)
-        space = default_space(theorem)
-    except (KeyError, ValueError) as err:
-        _fail(err.args[0])
+    theorem = th.theorems.get(name)
+    space = default_space(theorem)
     kinds_tuple = tuple(k.strip() for k in kinds.split(",") if k.strip())
     if not kinds_tuple or set(kinds_tuple) - {"gap", "failure"}:
         _fail(f"--kinds expects gap, failure or gap,failure; got {kinds!r}")
@@ -446,35 +543,57 @@ def search_command(
         out = f"runs/{name}-s{seed}-{digest(config, length=8)}"
         resume = True
     progress = None if quiet or as_json else _SearchProgress(budget)
-    try:
-        with progress or _nullcontext():
-            result = search(
-                theorem,
-                space,
-                budget=budget,
-                seed=seed,
-                kinds=kinds_tuple,
-                out=out,
-                resume=resume,
-                reseeds=reseeds,
-                on_record=progress.update if progress else None,
-            )
-    except (FileExistsError, ValueError, InvalidArgument) as err:
-        _fail(str(err).splitlines()[0])
+    with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
+        result = search(
+            theorem,
+            space,
+            budget=budget,
+            seed=seed,
+            kinds=kinds_tuple,
+            out=out,
+            resume=resume,
+            reseeds=reseeds,
+            on_record=progress.update if progress else None,
+            evaluation_time_limit=evaluation_time_limit,
+        )
     report = load_report(out)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     elif not quiet:
         _print_search(report, out)
+    if result.status == "interrupted":  # the conventional codes, whatever --fail-on says
+        sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
+    if result.evaluations and result.quadrants.get("errors") == result.evaluations:
+        first = result.errors[0]["error"] if result.errors else "unknown"
+        _fail(f"every evaluation failed; the first with {first}")
     found = {
         "gap": result.gaps,
         "failure": result.failures,
         "any": result.counterexamples,
         "none": [],
     }[fail_on]
-    if result.status == "interrupted":
-        sys.exit(130)  # the conventional code for Ctrl-C, whatever --fail-on says
     sys.exit(1 if found else 0)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While the block runs, SIGTERM stops it like Ctrl-C (keeping what finished).
+
+    Yields a list that is non-empty once SIGTERM arrived (for the exit code 143)."""
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def handler(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _nullcontext:
@@ -594,16 +713,15 @@ def report_command(run_dir, fmt, out_file):
     """
     from verification.reports import load_report, render_html, render_markdown
 
+    _prepare_out(out_file)
+    report = load_report(run_dir)
+    render = {"md": render_markdown, "html": render_html, "json": lambda r: json.dumps(r, indent=2)}
     try:
-        report = load_report(run_dir)
-    except (FileNotFoundError, ValueError) as err:
-        _fail(str(err))
-    text = {"md": render_markdown, "html": render_html, "json": lambda r: json.dumps(r, indent=2)}[
-        fmt
-    ](report)
+        text = render[fmt](report)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        _fail(f"{run_dir}/report.json is malformed: {type(err).__name__}: {err}")
     if out_file:
-        with open(out_file, "w") as handle:
-            handle.write(text)
+        write_atomic(Path(out_file), text)
     else:
         click.echo(text)
 

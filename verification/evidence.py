@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from theory.errors import InvalidArgument
+
 Verdict = Literal["proved", "holds", "violated", "inconclusive"]
 VERDICTS: tuple[str, ...] = ("proved", "holds", "violated", "inconclusive")
 
@@ -32,7 +34,7 @@ class Evidence:
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+            raise InvalidArgument(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
     @property
     def satisfied(self) -> bool:

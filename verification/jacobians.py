@@ -16,13 +16,15 @@ import torch
 from torch.func import hessian as _hessian
 from torch.func import jacfwd, jacrev, jvp, vjp, vmap
 
+from theory.errors import InvalidArgument
+
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
 
 def _prepare(z: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
     z = torch.as_tensor(z)
     if z.ndim != 2:
-        raise ValueError(f"points must have shape (N, n), got {tuple(z.shape)}")
+        raise InvalidArgument(f"points must have shape (N, n), got {tuple(z.shape)}")
     return z.to(dtype) if dtype is not None else z
 
 
@@ -60,7 +62,7 @@ def jacobian(
     if mode == "auto":
         mode = "forward" if n < m else "reverse"
     if mode not in ("forward", "reverse"):
-        raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
+        raise InvalidArgument(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
     if batched is None:
         from theory.mixings import Mixing
 

@@ -41,6 +41,8 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 from sklearn.metrics.pairwise import rbf_kernel
 
+from theory.errors import InvalidArgument
+
 if TYPE_CHECKING:
     import torch
 
@@ -84,16 +86,16 @@ def _as_array(x: Array, name: str = "input") -> np.ndarray:
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} could not be converted to a float array: {exc}") from exc
+        raise InvalidArgument(f"{name} could not be converted to a float array: {exc}") from exc
     if arr.ndim != 2:
-        raise ValueError(
+        raise InvalidArgument(
             f"{name} must be 2-D with shape (N, d), got {arr.ndim}-D array of shape {arr.shape}"
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must be non-empty, got shape {arr.shape}")
+        raise InvalidArgument(f"{name} must be non-empty, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name} contains {n_bad} non-finite values (NaN or inf)")
+        raise InvalidArgument(f"{name} contains {n_bad} non-finite values (NaN or inf)")
     return arr
 
 
@@ -104,22 +106,22 @@ def _as_pair(
     a = _as_array(z, names[0])
     b = _as_array(z_hat, names[1])
     if a.shape[0] != b.shape[0]:
-        raise ValueError(
+        raise InvalidArgument(
             f"{names[0]} and {names[1]} must have the same number of samples, "
             f"got {a.shape[0]} and {b.shape[0]}"
         )
     if a.shape[0] < min_samples:
-        raise ValueError(f"need at least {min_samples} samples, got {a.shape[0]}")
+        raise InvalidArgument(f"need at least {min_samples} samples, got {a.shape[0]}")
     return a, b
 
 
 def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded random train/test split of ``range(n)``; both parts get >= 2 samples."""
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+        raise InvalidArgument(f"test_fraction must lie in (0, 1), got {test_fraction}")
     n_test = round(n * test_fraction)
     if n_test < 2 or n - n_test < 2:
-        raise ValueError(
+        raise InvalidArgument(
             f"not enough samples for a train/test split: N={n} with test_fraction="
             f"{test_fraction} gives {n - n_test} train and {n_test} test samples (need >= 2 each)"
         )
@@ -181,7 +183,7 @@ def _correlation_matrix(a: np.ndarray, b: np.ndarray, method: str) -> np.ndarray
         a = rankdata(a, axis=0)
         b = rankdata(b, axis=0)
     elif method != "pearson":
-        raise ValueError(f"method must be 'pearson' or 'spearman', got {method!r}")
+        raise InvalidArgument(f"method must be 'pearson' or 'spearman', got {method!r}")
     corr = _standardise(a).T @ _standardise(b) / a.shape[0]
     return np.clip(corr, -1.0, 1.0)
 
@@ -282,7 +284,7 @@ def r2_nonlinear(
     "Self-Supervised Learning with Data Augmentations Provably Isolates Content from Style".
     """
     if max_train < 4:
-        raise ValueError(f"max_train must be >= 4, got {max_train}")
+        raise InvalidArgument(f"max_train must be >= 4, got {max_train}")
     a, b = _as_pair(z, z_hat)
     return _kernel_ridge_r2(a, b, test_fraction=test_fraction, seed=seed, max_train=max_train)
 
@@ -364,14 +366,18 @@ def block_r2(
     a, b = _as_pair(z, z_hat)
     idx = np.asarray(block)
     if idx.ndim != 1 or idx.size == 0:
-        raise ValueError(f"block must be a non-empty 1-D sequence of column indices, got {block}")
+        raise InvalidArgument(
+            f"block must be a non-empty 1-D sequence of column indices, got {block}"
+        )
     if not np.issubdtype(idx.dtype, np.integer):
-        raise ValueError(f"block must contain integer column indices, got dtype {idx.dtype}")
+        raise InvalidArgument(f"block must contain integer column indices, got dtype {idx.dtype}")
     d = a.shape[1]
     if idx.min() < 0 or idx.max() >= d:
-        raise ValueError(f"block indices must lie in [0, {d}) for z with {d} columns, got {block}")
+        raise InvalidArgument(
+            f"block indices must lie in [0, {d}) for z with {d} columns, got {block}"
+        )
     if np.unique(idx).size != idx.size:
-        raise ValueError(f"block indices must be unique, got {block}")
+        raise InvalidArgument(f"block indices must be unique, got {block}")
     target = a[:, idx]
     if nonlinear:
         return r2_nonlinear(target, b, test_fraction=test_fraction, seed=seed)
@@ -398,14 +404,16 @@ def amari_distance(A: Array, B: Array) -> float:
     b = _as_array(B, "B")
     for name, m in (("A", a), ("B", b)):
         if m.shape[0] != m.shape[1]:
-            raise ValueError(f"{name} must be square, got shape {m.shape}")
+            raise InvalidArgument(f"{name} must be square, got shape {m.shape}")
     if a.shape != b.shape:
-        raise ValueError(f"A and B must have the same size, got {a.shape} and {b.shape}")
+        raise InvalidArgument(f"A and B must have the same size, got {a.shape} and {b.shape}")
     d = a.shape[0]
     r = np.abs(a @ b)
     row_max, col_max = r.max(axis=1), r.max(axis=0)
     if np.any(row_max == 0) or np.any(col_max == 0):
-        raise ValueError("P = A @ B has an all-zero row or column; the Amari index is undefined")
+        raise InvalidArgument(
+            "P = A @ B has an all-zero row or column; the Amari index is undefined"
+        )
     if d == 1:
         return 0.0
     rows = (r.sum(axis=1) / row_max - 1.0).sum()
@@ -434,7 +442,7 @@ def procrustes_error(z: Array, z_hat: Array, *, test_fraction: float = 0.5, seed
     """
     a, b = _as_pair(z, z_hat)
     if a.shape[1] != b.shape[1]:
-        raise ValueError(
+        raise InvalidArgument(
             f"procrustes_error requires z and z_hat of the same dimension, "
             f"got {a.shape[1]} and {b.shape[1]}"
         )
@@ -447,7 +455,7 @@ def procrustes_error(z: Array, z_hat: Array, *, test_fraction: float = 0.5, seed
     a_te, b_te = a[test] - a_mean, b[test] - b_mean
     denom = float(np.linalg.norm(a_te))
     if denom == 0:
-        raise ValueError("z has zero variance on the test split; relative error is undefined")
+        raise InvalidArgument("z has zero variance on the test split; relative error is undefined")
     return float(np.linalg.norm(a_te - s * b_te @ q) / denom)
 
 
@@ -517,7 +525,7 @@ def mutual_knn(x: Array, y: Array, *, k: int = 10) -> float:
     a, b = _as_pair(x, y, names=("x", "y"))
     n = a.shape[0]
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k < n:
-        raise ValueError(f"k must be an integer with 1 <= k < N={n}, got {k!r}")
+        raise InvalidArgument(f"k must be an integer with 1 <= k < N={n}, got {k!r}")
     nx = _knn_indices(a, k)
     ny = _knn_indices(b, k)
     chunk = max(1, _KNN_BLOCK_ENTRIES // (k * k))

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 import theory as th
+from theory.errors import InvalidArgument
 from verification import learners as L
 from verification import metrics as M
 
@@ -166,10 +167,12 @@ def recover(
     if isinstance(theorem, str):
         theorem = th.theorems.get(theorem)
     if not isinstance(theorem, th.Theorem):
-        raise TypeError(f"theorem must be a theory.Theorem or a name, got {type(theorem).__name__}")
+        raise InvalidArgument(
+            f"theorem must be a theory.Theorem or a name, got {type(theorem).__name__}"
+        )
     process = process if process is not None else theorem.canonical_process()
     if not isinstance(process, th.Process):
-        raise TypeError(f"process must be a theory.Process, got {type(process).__name__}")
+        raise InvalidArgument(f"process must be a theory.Process, got {type(process).__name__}")
     learner = learner if learner is not None else L.for_theorem(theorem)
     start = time.perf_counter()
     fit = learner.fit(process, seed=seed)
@@ -189,7 +192,7 @@ def recover(
             sample = {"z": _rows(z[:SAMPLE_ROWS]), "z_hat": _rows(z_hat[:SAMPLE_ROWS])}
     value = metrics.get(claim.metric, float("nan"))
     if status == "ok" and claim.metric not in metrics:
-        raise ValueError(
+        raise InvalidArgument(
             f"claim metric {claim.metric!r} was not computed; available: {sorted(metrics)}"
         )
     return RecoveryResult(

@@ -12,7 +12,9 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from theory._json import load_json
 from theory._spec import canonical_json
+from theory.errors import InvalidArgument
 from verification.store import ResultStore, write_atomic
 
 if TYPE_CHECKING:
@@ -20,30 +22,6 @@ if TYPE_CHECKING:
 
 SCHEMA = "sith.report/1"
 SCHEMA_FILE = Path(__file__).with_name("schemas") / "report.schema.json"
-
-
-def quadrants(store: ResultStore, theorem: str) -> dict[str, int]:
-    """Counts of every stored evaluation of ``theorem`` by quadrant."""
-    counts = dict.fromkeys(
-        (
-            "holds_recovered",
-            "holds_not_recovered",
-            "violated_recovered",
-            "violated_not_recovered",
-            "errors",
-        ),
-        0,
-    )
-    for record in store:
-        if record.get("theorem") != theorem:
-            continue
-        if record.get("holds") is None:
-            counts["errors"] += 1
-            continue
-        holds = "holds" if record["holds"] else "violated"
-        recovered = "recovered" if record["recovered"] else "not_recovered"
-        counts[f"{holds}_{recovered}"] += 1
-    return counts
 
 
 def reproduce_command(theorem: str, cx: dict[str, Any], process_path: str) -> str:
@@ -54,7 +32,6 @@ def reproduce_command(theorem: str, cx: dict[str, Any], process_path: str) -> st
 
 
 def build_report(result: SearchResult, run_dir: Path) -> dict[str, Any]:
-    store = ResultStore(run_dir)
     space_options = list(result.space.get("learner_options", {}))
     entries = {}
     for label, items in (
@@ -85,8 +62,10 @@ def build_report(result: SearchResult, run_dir: Path) -> dict[str, Any]:
             "failure": len(result.failures),
             "rejected": len(result.rejected),
         },
-        "quadrants": quadrants(store, result.theorem),
+        "quadrants": result.quadrants,
+        "errors": result.errors,
         "space": result.space,
+        "evaluated": sorted(result.evaluated),
         **entries,
     }
 
@@ -101,14 +80,60 @@ def write_report(result: SearchResult, run_dir: Path, *, plots: bool = True) -> 
     return report
 
 
+REQUIRED = {
+    "theorem": str,
+    "seed": int,
+    "budget": int,
+    "kinds": list,
+    "status": str,
+    "evaluations": int,
+    "seconds": (int, float),
+    "counts": dict,
+    "quadrants": dict,
+    "counterexamples": list,
+    "rejected": list,
+    "space": dict,
+}
+CX_REQUIRED = {
+    "kind": str,
+    "key": str,
+    "process": dict,
+    "evidence": list,
+    "claim_metric": dict,
+    "params": dict,
+    "spread": dict,
+    "reproduce": str,
+}
+
+
 def load_report(run_dir: str | Path) -> dict[str, Any]:
+    """Read RUN_DIR/report.json, checking the structure the renderers rely on."""
     path = Path(run_dir) / "report.json"
     if not path.is_file():
-        raise FileNotFoundError(f"no report.json in {run_dir} (is it a search's --out directory?)")
-    report = json.loads(path.read_text())
-    if report.get("schema") != SCHEMA:
-        raise ValueError(f"{path} has schema {report.get('schema')!r}, expected {SCHEMA!r}")
+        raise InvalidArgument(f"no report.json in {run_dir} (is it a search's --out directory?)")
+    try:
+        report = load_json(path.read_bytes(), what=str(path))
+    except OSError as err:
+        raise InvalidArgument(f"cannot read {path}: {err.strerror or err}") from None
+    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
+        found = report.get("schema") if isinstance(report, dict) else type(report).__name__
+        raise InvalidArgument(
+            f"{path} is not a sith report (schema {found!r}, expected {SCHEMA!r})"
+        )
+    _require_fields(report, REQUIRED, str(path))
+    for label in ("counterexamples", "rejected"):
+        for i, cx in enumerate(report[label]):
+            if not isinstance(cx, dict):
+                raise InvalidArgument(f"{path}: {label}[{i}] is not an object")
+            _require_fields(cx, CX_REQUIRED, f"{path}: {label}[{i}]")
     return report
+
+
+def _require_fields(data: dict, fields: dict[str, type | tuple], where: str) -> None:
+    for key, kind in fields.items():
+        value = data.get(key)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            raise InvalidArgument(f"{where}: field {key!r} is missing or malformed")
 
 
 def _fmt(value: Any) -> str:
@@ -193,31 +218,40 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def render_html(report: dict[str, Any]) -> str:
-    """A standalone HTML page (the Markdown's content, with tables)."""
+    """A standalone HTML page (the Markdown's content, with tables).
+
+    Every value from the report is escaped: a report is data from a run directory that
+    may come from someone else.
+    """
+    e = _escape
     rows = "".join(
-        f"<tr><td>{i}</td><td>{cx['kind']}</td><td>{html.escape(_process_line(cx['process']))}</td>"
-        f"<td>{html.escape(_violations(cx))}</td><td>{_fmt(cx['claim_metric']['value'])}</td>"
-        f"<td><code>{html.escape(cx['reproduce'])}</code></td></tr>"
+        f"<tr><td>{i}</td><td>{e(cx['kind'])}</td><td>{e(_process_line(cx['process']))}</td>"
+        f"<td>{e(_violations(cx))}</td><td>{e(_fmt(cx['claim_metric'].get('value')))}</td>"
+        f"<td><code>{e(cx['reproduce'])}</code></td></tr>"
         for i, cx in enumerate(report["counterexamples"], 1)
     )
-    q = report["quadrants"]
+    q, counts = report["quadrants"], report["counts"]
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>sith search: {html.escape(report['theorem'])}</title>"
+        f"<title>sith search: {e(report['theorem'])}</title>"
         "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;"
         "padding:4px 8px}table{border-collapse:collapse}</style></head><body>"
-        f"<h1>sith search: {html.escape(report['theorem'])}</h1>"
-        f"<p>Status <b>{report['status']}</b>: {report['evaluations']} evaluations, "
-        f"{report['counts']['gap']} gap(s), {report['counts']['failure']} failure(s).</p>"
+        f"<h1>sith search: {e(report['theorem'])}</h1>"
+        f"<p>Status <b>{e(report['status'])}</b>: {e(report['evaluations'])} evaluations, "
+        f"{e(counts.get('gap'))} gap(s), {e(counts.get('failure'))} failure(s).</p>"
         "<table><tr><th></th><th>recovered</th><th>not recovered</th></tr>"
-        f"<tr><th>assumptions hold</th><td>{q['holds_recovered']}</td>"
-        f"<td>{q['holds_not_recovered']}</td></tr>"
-        f"<tr><th>assumptions violated</th><td>{q['violated_recovered']}</td>"
-        f"<td>{q['violated_not_recovered']}</td></tr></table>"
+        f"<tr><th>assumptions hold</th><td>{e(q.get('holds_recovered'))}</td>"
+        f"<td>{e(q.get('holds_not_recovered'))}</td></tr>"
+        f"<tr><th>assumptions violated</th><td>{e(q.get('violated_recovered'))}</td>"
+        f"<td>{e(q.get('violated_not_recovered'))}</td></tr></table>"
         "<h2>Counterexamples</h2><table><tr><th>#</th><th>kind</th><th>process</th>"
         f"<th>violated</th><th>claim metric</th><th>reproduce</th></tr>{rows}</table>"
         "</body></html>"
     )
+
+
+def _escape(value: Any) -> str:
+    return html.escape(str(value), quote=True)
 
 
 def render_plots(report: dict[str, Any], run_dir: Path) -> list[Path]:
@@ -259,7 +293,8 @@ def render_plots(report: dict[str, Any], run_dir: Path) -> list[Path]:
         fig.savefig(path, dpi=80)
         plt.close(fig)
         written.append(path)
-    records = [r for r in store if r.get("theorem") == report["theorem"] and r.get("recovery")]
+    evaluated = report.get("evaluated") or []
+    records = [r for r in map(store.get, evaluated) if r and r.get("recovery")]
     numeric = sorted(
         {
             k
@@ -300,7 +335,6 @@ __all__ = [
     "SCHEMA_FILE",
     "build_report",
     "load_report",
-    "quadrants",
     "render_html",
     "render_markdown",
     "render_plots",

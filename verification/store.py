@@ -2,19 +2,28 @@
 
 Keys are hashes of the evaluation's canonical JSON (theorem, process, learner config,
 seed), so a resumed search finds finished work and an interrupted one loses nothing
-but the evaluation in flight. Writes are atomic (temp file + rename).
+but the evaluation in flight. Writes are atomic (a hidden temp file, then a rename), so
+a reader never sees half a record; leftover temp files of a killed writer are ignored.
+A record that cannot be read (not UTF-8, not JSON, not the record its name says) is
+reported with its path and treated as missing, so it is recomputed, never trusted.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from theory._json import load_json
 from theory._spec import canonical_json, digest
+from theory.errors import SithError
+
+
+class CorruptRecordWarning(UserWarning):
+    """A store file could not be read; it is ignored (and recomputed when needed)."""
 
 
 class ResultStore:
@@ -32,33 +41,48 @@ class ResultStore:
 
     def get(self, key: str) -> dict[str, Any] | None:
         path = self.path(key)
-        if not path.exists():
-            return None
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError:  # a torn file from a crash: treat as missing
-            return None
+        return _read(path, key) if path.exists() else None
 
     def put(self, key: str, record: dict[str, Any]) -> None:
-        write_atomic(self.path(key), canonical_json(record))
+        write_atomic(self.path(key), canonical_json({**record, "key": key}))
+
+    def _files(self) -> list[Path]:
+        return sorted(p for p in self.dir.glob("*.json") if not p.name.startswith("."))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        for path in sorted(self.dir.glob("*.json")):
-            try:
-                yield json.loads(path.read_text())
-            except json.JSONDecodeError:
-                continue
+        for path in self._files():
+            record = _read(path, path.stem)
+            if record is not None:
+                yield record
 
     def __len__(self) -> int:
-        return sum(1 for _ in self.dir.glob("*.json"))
+        return len(self._files())
+
+
+def _read(path: Path, key: str) -> dict[str, Any] | None:
+    try:
+        record = load_json(path.read_bytes(), what=str(path))
+        if not isinstance(record, dict) or record.get("key") != key:
+            raise SithError(f"{path} is not the record its name says")
+    except (OSError, SithError) as err:
+        warnings.warn(
+            f"ignoring unreadable store record {path}: {err}", CorruptRecordWarning, stacklevel=3
+        )
+        return None
+    return record
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
-__all__ = ["ResultStore", "write_atomic"]
+__all__ = ["CorruptRecordWarning", "ResultStore", "write_atomic"]

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from hypothesis import strategies as st
 
 import theory as th
+from theory.errors import InvalidArgument
 
 LATENTS = ("uniform-sphere", "laplace", "uniform", "normal", "generalized-normal", "segmented")
 MIXINGS = ("linear", "invertible-mlp", "mobius", "additive-coupling", "fold")
@@ -27,14 +28,14 @@ def _check(names: Sequence[str], known: Sequence[str], what: str) -> tuple[str, 
     names = tuple(names)
     bad = [n for n in names if n not in known]
     if bad or not names:
-        raise ValueError(f"unknown {what} {bad or names!r}; choose from {', '.join(known)}")
+        raise InvalidArgument(f"unknown {what} {bad or names!r}; choose from {', '.join(known)}")
     return names
 
 
 def _range(bounds: tuple[float, float], name: str) -> tuple[float, float]:
     low, high = bounds
     if not low <= high:
-        raise ValueError(f"{name} range must have low <= high, got {bounds}")
+        raise InvalidArgument(f"{name} range must have low <= high, got {bounds}")
     return low, high
 
 
@@ -70,7 +71,7 @@ def latents(n: int, families: Sequence[str] = LATENTS) -> st.SearchStrategy[th.l
                 )
             )
     if not options:
-        raise ValueError(f"no latent family in {families} supports dimension {n}")
+        raise InvalidArgument(f"no latent family in {families} supports dimension {n}")
     return st.one_of(options)
 
 

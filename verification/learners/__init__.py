@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from theory.errors import UnknownName
 from verification.learners.base import Fit, Learner, TrainConfig
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.fastica import FastICA
@@ -19,7 +20,7 @@ LEARNERS = {
 
 def get(name: str) -> Learner:
     if name not in LEARNERS:
-        raise KeyError(f"unknown learner {name!r}; known: {', '.join(sorted(LEARNERS))}")
+        raise UnknownName(f"unknown learner {name!r}; known: {', '.join(sorted(LEARNERS))}")
     return LEARNERS[name]()
 
 

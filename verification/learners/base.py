@@ -18,8 +18,10 @@ from typing import Any, Literal
 import torch
 
 import theory as th
+from theory.errors import InvalidArgument
 
 Status = Literal["ok", "diverged", "collapsed"]
+MAX_SAMPLES = 10**8  # training set sizes
 
 
 @dataclass
@@ -40,10 +42,33 @@ class TrainConfig:
     threads: int | None = 1
 
     def __post_init__(self) -> None:
-        if (self.steps is not None and self.steps < 1) or self.batch_size < 2:
-            raise ValueError("steps must be >= 1 (or None) and batch_size >= 2")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        problems = [
+            (self.steps is not None and not 1 <= self.steps <= 10**8, "steps must be >= 1"),
+            (not 2 <= self.batch_size <= 10**7, "batch_size must be in [2, 10**7]"),
+            (not 0 < self.lr <= 1e3, "lr must be in (0, 1000]"),
+            (
+                self.optimizer not in ("adam", "adamw", "sgd"),
+                "optimizer must be adam, adamw or sgd",
+            ),
+            (
+                self.schedule not in ("warmup-cosine", "cosine", "constant"),
+                "schedule must be warmup-cosine, cosine or constant",
+            ),
+            (not 0 <= self.warmup <= 1, "warmup must be a fraction in [0, 1]"),
+            (not 0 <= self.weight_decay <= 1e3, "weight_decay must be in [0, 1000]"),
+            (
+                self.time_budget is not None and not 0 < self.time_budget <= 1e7,
+                "time_budget must be a positive number of seconds (or None)",
+            ),
+            (not 1 <= self.log_every <= 10**8, "log_every must be >= 1"),
+            (
+                self.threads is not None and not 1 <= self.threads <= 1024,
+                "threads must be >= 1 (or None)",
+            ),
+        ]
+        for bad, message in problems:
+            if bad:
+                raise InvalidArgument(message)
 
 
 @dataclass
@@ -100,7 +125,7 @@ def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, 
     elif config.optimizer == "adam":
         opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     else:
-        raise ValueError(f"unknown optimizer {config.optimizer!r}; use adam, adamw or sgd")
+        raise InvalidArgument(f"unknown optimizer {config.optimizer!r}; use adam, adamw or sgd")
     if config.schedule == "warmup-cosine":
         warm = max(1, int(config.warmup * config.steps))
         rest = max(1, config.steps - warm)
@@ -116,7 +141,7 @@ def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, 
     elif config.schedule == "constant":
         sched = None
     else:
-        raise ValueError(
+        raise InvalidArgument(
             f"unknown schedule {config.schedule!r}; use warmup-cosine, cosine or constant"
         )
     return opt, sched
@@ -142,7 +167,7 @@ def train_loop(
     Returns (curve, steps, seconds, status, message).
     """
     if config.steps is None:
-        raise ValueError("TrainConfig.steps must be resolved (an integer) before training")
+        raise InvalidArgument("TrainConfig.steps must be resolved (an integer) before training")
     with torch_threads(config.threads):
         return _train_loop(loss_fn, list(params), config, monitor, monitor_every, converged)
 

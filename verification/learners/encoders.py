@@ -17,6 +17,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from theory.errors import InvalidArgument
+
 ACTIVATIONS = {
     "relu": nn.ReLU,
     "leaky_relu": lambda: nn.LeakyReLU(0.2),
@@ -45,11 +47,13 @@ class EncoderConfig:
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; use {sorted(ACTIVATIONS)}")
+            raise InvalidArgument(
+                f"unknown activation {self.activation!r}; use {sorted(ACTIVATIONS)}"
+            )
         if self.width < 1 or self.depth < 0 or self.blocks < 1:
-            raise ValueError("width and blocks must be >= 1 and depth >= 0")
+            raise InvalidArgument("width and blocks must be >= 1 and depth >= 0")
         if self.init not in ("default", "orthogonal"):
-            raise ValueError(f"unknown init {self.init!r}; use default or orthogonal")
+            raise InvalidArgument(f"unknown init {self.init!r}; use default or orthogonal")
 
 
 class Whitening(nn.Module):

@@ -9,7 +9,8 @@ import torch
 from sklearn.decomposition import FastICA as _SkFastICA
 
 import theory as th
-from verification.learners.base import Fit, Learner
+from theory import _validate as valid
+from verification.learners.base import MAX_SAMPLES, Fit, Learner
 
 
 @dataclass
@@ -20,6 +21,11 @@ class FastICA(Learner):
     max_iter: int = 1000
     tol: float = 1e-5
     name = "fastica"
+
+    def __post_init__(self) -> None:
+        valid.positive_int("FastICA", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
+        valid.positive_int("FastICA", "max_iter", self.max_iter, maximum=10**6)
+        valid.finite_float("FastICA", "tol", self.tol, low=0, low_open=True, high=1.0)
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         import time

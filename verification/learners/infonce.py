@@ -25,7 +25,9 @@ import torch
 from torch import nn
 
 import theory as th
-from verification.learners.base import Fit, Learner, TrainConfig, resolved, train_loop
+from theory import _validate as valid
+from theory.errors import InvalidArgument
+from verification.learners.base import MAX_SAMPLES, Fit, Learner, TrainConfig, resolved, train_loop
 from verification.learners.encoders import Encoder, EncoderConfig
 
 FOLD_GAP = 0.05  # final loss this far above the true latents' loss: a likely fold
@@ -94,9 +96,19 @@ class InfoNCE(Learner):
 
     def __post_init__(self) -> None:
         if self.critic not in ("cosine", "lp"):
-            raise ValueError(f"critic must be 'cosine' or 'lp', got {self.critic!r}")
-        if self.tau is not None and not self.tau > 0:
-            raise ValueError(f"tau must be positive, got {self.tau}")
+            raise InvalidArgument(f"critic must be 'cosine' or 'lp', got {self.critic!r}")
+        if self.tau is not None:
+            valid.positive_float("InfoNCE", "tau", self.tau)
+        valid.positive_float("InfoNCE", "p", self.p, maximum=100.0)
+        if self.content is not None:
+            valid.positive_int("InfoNCE", "content", self.content)
+        if self.n_train is not None:
+            valid.positive_int("InfoNCE", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
+        valid.finite_float("InfoNCE", "target_tolerance", self.target_tolerance, low=0, high=1e3)
+        valid.positive_int("InfoNCE", "restarts", self.restarts, minimum=0, maximum=100)
+        valid.probability("InfoNCE", "fold_guard_fraction", self.fold_guard_fraction)
+        for weight in self.fold_guard_weights:
+            valid.finite_float("InfoNCE", "fold_guard_weights", weight, low=0, high=1e6)
 
     def resolved_tau(self, process: th.Process) -> float:
         """The temperature: explicit, else scaled to the positives' concentration.
@@ -132,9 +144,9 @@ class InfoNCE(Learner):
         """Train; if the final loss suggests a fold, retrain from a fresh initialisation
         (up to ``restarts`` times) and keep the run with the lowest final loss."""
         if process.conditional is None:
-            raise ValueError("InfoNCE needs positive pairs: the process has no conditional")
+            raise InvalidArgument("InfoNCE needs positive pairs: the process has no conditional")
         if self.content is not None and not 1 <= self.content <= process.dim:
-            raise ValueError(f"content must be in 1..{process.dim}, got {self.content}")
+            raise InvalidArgument(f"content must be in 1..{process.dim}, got {self.content}")
         tau = self.resolved_tau(process)
         config = resolved(self.train, self.default_steps(process))
         # the true latents' loss is comparable only when the encoder output is z-shaped

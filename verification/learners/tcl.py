@@ -15,7 +15,9 @@ import torch
 from torch import nn
 
 import theory as th
-from verification.learners.base import Fit, Learner, TrainConfig, resolved, train_loop
+from theory import _validate as valid
+from theory.errors import InvalidArgument
+from verification.learners.base import MAX_SAMPLES, Fit, Learner, TrainConfig, resolved, train_loop
 from verification.learners.encoders import Encoder, EncoderConfig
 
 
@@ -26,10 +28,13 @@ class TCL(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, lr=1e-2))
     name = "tcl"
 
+    def __post_init__(self) -> None:
+        valid.positive_int("TCL", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
+
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         latent = process.latent
         if not isinstance(latent, th.latents.Segmented):
-            raise ValueError(
+            raise InvalidArgument(
                 "tcl needs a latent with segment labels (theory.latents.Segmented), "
                 f"got {latent.family}"
             )
