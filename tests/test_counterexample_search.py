@@ -1,19 +1,23 @@
 """Counterexample search on tiny, fast planted cases (FastICA learner: milliseconds)."""
 
 import json
+from dataclasses import dataclass
 
 import jsonschema
 import pytest
+import torch
 from click.testing import CliRunner
 from hypothesis import given, settings
 
 import theory as th
 from theory.errors import RunDirectoryError
+from verification import learners as L
 from verification import strategies as sst
 from verification.cli import main
 from verification.counterexample_search import search
 from verification.reports import SCHEMA_FILE, load_report
 from verification.spaces import SearchSpace
+from verification.store import CorruptRecordWarning, ResultStore
 
 # Conformal is violated by every random linear map, yet FastICA recovers Laplace sources.
 PLANTED_GAP = th.Theorem(
@@ -236,3 +240,80 @@ def test_cli_search_bad_options(tmp_path, args, message):
 def test_cli_report_missing_directory(tmp_path):
     result = run("report", tmp_path / "nothing")
     assert result.exit_code == 2 and "no report.json" in result.output
+
+
+@dataclass
+class _LinearOnly(L.Learner):
+    """Inverts a linear mixing exactly; on any other map it learns nothing (noise).
+
+    With Conformal as the assumption, a linear map is a gap and a Möbius map (conformal)
+    a failure, both by construction: the kind of a counterexample is its mixing's."""
+
+    name = "linear-only"
+
+    def fit(self, process, *, seed=0, monitor=None):
+        mixing = process.mixing
+        if isinstance(mixing, th.mixings.Linear):
+            inverse = torch.linalg.inv(torch.tensor(mixing.matrix, dtype=torch.float64))
+            return L.Fit(lambda x: x.double() @ inverse.T, [(1, 0.0)], 1)
+        gen = torch.Generator().manual_seed(seed)
+        return L.Fit(
+            lambda x: torch.randn(len(x), process.dim, generator=gen, dtype=torch.float64),
+            [(1, 0.0)],
+            1,
+        )
+
+
+def test_shrinking_never_turns_a_counterexample_into_another_kind(tmp_path, monkeypatch):
+    monkeypatch.setitem(L.LEARNERS, "linear-only", _LinearOnly)
+    theorem = th.Theorem(
+        "planted-both",
+        (th.assumptions.Conformal(),),
+        "linear-only",
+        th.claims.permutation_scaling(0.9),
+        cite="test",
+    )
+    space = SearchSpace(
+        dims=(2, 3),
+        latents=("laplace",),
+        mixings=("mobius", "linear"),  # shrinking moves toward Möbius: a failure
+        conditionals=("none",),
+    )
+    result = search(theorem, space, budget=30, seed=0, out=tmp_path / "r", reseeds=1)
+    assert {c.kind for c in result.counterexamples} == {"gap", "failure"}
+    for cx in [*result.counterexamples, *result.rejected]:
+        assert cx.record["params"]["mixing"] == cx.found_as["mixing"]
+        assert cx.kind == ("gap" if cx.found_as["mixing"] == "Linear" else "failure")
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    run_dir = tmp_path / "run"
+    search(PLANTED_GAP, LAPLACE_SPACE, budget=3, seed=0, out=run_dir, reseeds=0)
+    with pytest.raises(RunDirectoryError, match="seed differ"):
+        search(PLANTED_GAP, LAPLACE_SPACE, budget=3, seed=1, out=run_dir, reseeds=0, resume=True)
+    with pytest.raises(RunDirectoryError, match="space"):
+        wider = LAPLACE_SPACE.narrow(latents=("laplace", "normal"))
+        search(PLANTED_GAP, wider, budget=3, seed=0, out=run_dir, reseeds=0, resume=True)
+    longer = search(
+        PLANTED_GAP, LAPLACE_SPACE, budget=5, seed=0, out=run_dir, reseeds=0, resume=True
+    )  # a larger budget continues the same search
+    assert longer.status == "complete"
+
+
+def test_the_store_ignores_temp_files_and_names_unreadable_records(tmp_path):
+    run_dir = tmp_path / "run"
+    first = search(PLANTED_GAP, LAPLACE_SPACE, budget=3, seed=0, out=run_dir, reseeds=0)
+    store = ResultStore(run_dir)
+    records = sorted(store.dir.glob("*.json"))
+    (store.dir / ".tmp-leftover.json").write_text(records[0].read_text())  # a killed writer
+    assert len(store) == len(records) and len(list(store)) == len(records)
+    records[0].write_bytes(b"\xff\xfe not utf-8")
+    tampered = json.loads(records[1].read_text())
+    tampered["seed"] = 99  # no longer the record its name says
+    records[1].write_text(json.dumps(tampered))
+    with pytest.warns(CorruptRecordWarning, match=records[0].name):
+        again = search(
+            PLANTED_GAP, LAPLACE_SPACE, budget=3, seed=0, out=run_dir, reseeds=0, resume=True
+        )
+    assert again.new_evaluations == 2  # exactly the two unreadable records, recomputed
+    assert again.quadrants == first.quadrants

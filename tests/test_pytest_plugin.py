@@ -17,7 +17,7 @@ my_map = th.mixings.Symbolic([z[0] * sp.exp(z[1] / 4), z[1]], list(z))
 process = th.Process(th.latents.Laplace(2), my_map)
 fold = th.Process(th.latents.Uniform(2), th.mixings.Fold(2))
 laplace = th.Process(th.latents.Laplace(3), th.mixings.Linear.random(3, seed=0))
-gauss = th.Process(th.latents.Normal(3), th.mixings.Linear.random(3, seed=0))
+gauss = th.Process(th.latents.Normal(6), th.mixings.Linear.random(6, seed=0))
 """
 
 

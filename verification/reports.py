@@ -168,6 +168,14 @@ def _violations(cx: dict[str, Any]) -> str:
     return ", ".join(parts) or "none"
 
 
+def _shrink_note(cx: dict[str, Any]) -> str:
+    found = cx.get("found_as") or {}
+    origin = f"found as {', '.join(f'{k}={_fmt(v)}' for k, v in found.items())}; " if found else ""
+    if cx.get("minimal", True):
+        return origin + "shrunk to the end"
+    return origin + "shrinking stopped when the budget ran out: it may not be minimal"
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     q = report["quadrants"]
     lines = [
@@ -203,6 +211,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"- {claim['name']} = {_fmt(claim['value'])} (threshold {claim['threshold']})"
             f"{spread_text}; recovered: {cx['recovered']}",
             f"- searched parameters: {', '.join(f'{k}={_fmt(v)}' for k, v in cx['params'].items())}",
+            f"- {_shrink_note(cx)}",
             f"- reproduce: `{cx['reproduce']}`",
             "",
         ]
@@ -227,7 +236,7 @@ def render_html(report: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{i}</td><td>{e(cx['kind'])}</td><td>{e(_process_line(cx['process']))}</td>"
         f"<td>{e(_violations(cx))}</td><td>{e(_fmt(cx['claim_metric'].get('value')))}</td>"
-        f"<td><code>{e(cx['reproduce'])}</code></td></tr>"
+        f"<td><code>{e(cx['reproduce'])}</code></td><td>{e(_shrink_note(cx))}</td></tr>"
         for i, cx in enumerate(report["counterexamples"], 1)
     )
     q, counts = report["quadrants"], report["counts"]
@@ -245,7 +254,8 @@ def render_html(report: dict[str, Any]) -> str:
         f"<tr><th>assumptions violated</th><td>{e(q.get('violated_recovered'))}</td>"
         f"<td>{e(q.get('violated_not_recovered'))}</td></tr></table>"
         "<h2>Counterexamples</h2><table><tr><th>#</th><th>kind</th><th>process</th>"
-        f"<th>violated</th><th>claim metric</th><th>reproduce</th></tr>{rows}</table>"
+        f"<th>violated</th><th>claim metric</th><th>reproduce</th><th>shrinking</th></tr>"
+        f"{rows}</table>"
         "</body></html>"
     )
 

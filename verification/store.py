@@ -62,14 +62,24 @@ class ResultStore:
 def _read(path: Path, key: str) -> dict[str, Any] | None:
     try:
         record = load_json(path.read_bytes(), what=str(path))
-        if not isinstance(record, dict) or record.get("key") != key:
-            raise SithError(f"{path} is not the record its name says")
+        if not isinstance(record, dict) or record.get("key") != key or not _intact(record):
+            raise SithError("it is not the record its name says")
     except (OSError, SithError) as err:
         warnings.warn(
             f"ignoring unreadable store record {path}: {err}", CorruptRecordWarning, stacklevel=3
         )
         return None
     return record
+
+
+def _intact(record: dict[str, Any]) -> bool:
+    """Does the record's own spec (theorem, process, learner, seed) hash to its key?
+
+    Records written by other tools (no spec fields) are taken as they are."""
+    spec_fields = ("theorem", "process", "learner", "seed")
+    if not all(k in record for k in spec_fields):
+        return True
+    return ResultStore.key({k: record[k] for k in spec_fields}) == record["key"]
 
 
 def write_atomic(path: Path, text: str) -> None:

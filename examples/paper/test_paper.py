@@ -35,7 +35,7 @@ def test_theorem_1_recovers(sith):
 
 @pytest.mark.sith(budget=4, kinds=["gap"])
 def test_gaussian_sources_defeat_linear_ica(sith):
-    gauss = th.Process(th.latents.Normal(3), th.mixings.Linear.random(3, seed=0))
+    gauss = th.Process(th.latents.Normal(6), th.mixings.Linear.random(6, seed=0))
     sith.assert_violated("linear-ica", gauss)
     sith.assert_not_recovered("linear-ica", gauss)
 

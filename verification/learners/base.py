@@ -45,7 +45,7 @@ class TrainConfig:
         problems = [
             (self.steps is not None and not 1 <= self.steps <= 10**8, "steps must be >= 1"),
             (not 2 <= self.batch_size <= 10**7, "batch_size must be in [2, 10**7]"),
-            (not 0 < self.lr <= 1e3, "lr must be in (0, 1000]"),
+            (not 0 < self.lr < math.inf, "lr must be a finite positive number"),
             (
                 self.optimizer not in ("adam", "adamw", "sgd"),
                 "optimizer must be adam, adamw or sgd",
@@ -55,7 +55,7 @@ class TrainConfig:
                 "schedule must be warmup-cosine, cosine or constant",
             ),
             (not 0 <= self.warmup <= 1, "warmup must be a fraction in [0, 1]"),
-            (not 0 <= self.weight_decay <= 1e3, "weight_decay must be in [0, 1000]"),
+            (not 0 <= self.weight_decay < math.inf, "weight_decay must be finite and >= 0"),
             (
                 self.time_budget is not None and not 0 < self.time_budget <= 1e7,
                 "time_budget must be a positive number of seconds (or None)",
