@@ -17,6 +17,8 @@ from click.testing import CliRunner
 import theory as th
 from verification.cli import main
 
+pytestmark = pytest.mark.timeout(60)  # every hostile input is refused fast
+
 CANONICAL = th.theorems.get("linear-ica").canonical_process().to_dict()
 
 

@@ -23,6 +23,8 @@ from theory._safe_expr import ASSUMPTIONS, ATOMS, CONSTANTS, FUNCTIONS, parse_sr
 from theory.compile import compile_exprs
 from theory.errors import UnsafeInput
 
+pytestmark = pytest.mark.timeout(60)  # every hostile input is refused fast
+
 z1, z2, z3 = sp.symbols("z1 z2 z3", real=True)
 w = sp.Symbol("w")  # no assumptions
 p = sp.Symbol("p", positive=True)

@@ -21,7 +21,10 @@ import pytest
 
 from verification.reports import SCHEMA_FILE
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(os.name != "posix", reason="POSIX signals"),
+]
 
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
 SEARCH = ["search", "linear-ica", "--budget", "60", "--dim", "2..3", "--reseeds", "1", "--quiet"]

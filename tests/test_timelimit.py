@@ -15,6 +15,8 @@ from theory.errors import InvalidArgument
 from verification import check
 from verification._timelimit import ChildError, TimeLimitExceeded, time_limited
 
+pytestmark = pytest.mark.timeout(60)  # no case may hang
+
 z1, z2 = sp.symbols("z1 z2", real=True)
 FAST = {"n_points": 64, "adversarial_steps": 5}
 

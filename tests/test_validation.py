@@ -20,6 +20,8 @@ from theory import _validate as valid
 from theory.errors import InvalidArgument, ResourceLimit
 from verification import check
 
+pytestmark = pytest.mark.timeout(60)  # every hostile input is refused fast
+
 L, C, M, S = th.latents, th.conditionals, th.mixings, th.supports
 INF, NAN = float("inf"), float("nan")
 
