@@ -97,7 +97,7 @@ class Spec:
         if not dataclasses.is_dataclass(target):
             raise InvalidProcess(f"{cls.kind} type {name!r} cannot be built from a file")
         params = {k: v for k, v in data.items() if k != "type"}
-        accepted = {f.name for f in dataclasses.fields(target) if f.init}
+        accepted = target.file_fields()
         unknown = sorted(set(params) - accepted)
         if unknown:
             raise InvalidProcess(
@@ -110,6 +110,11 @@ class Spec:
             raise
         except (TypeError, ValueError, ArithmeticError, KeyError, IndexError) as err:
             raise InvalidProcess(f"{cls.kind} {name}: {type(err).__name__}: {err}") from None
+
+    @classmethod
+    def file_fields(cls) -> set[str]:
+        """The keys a file may give (default: the dataclass's init fields)."""
+        return {f.name for f in dataclasses.fields(cls) if f.init}
 
     @classmethod
     def _from_params(cls, params: dict[str, Any]) -> Spec:

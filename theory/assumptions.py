@@ -13,6 +13,7 @@ Users define their own Jacobian condition from a sympy statement::
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -148,6 +149,8 @@ class JacobianCondition(JacobianAssumption):
         self.description = description  # type: ignore[misc]
         self.tolerance = tolerance
         self._residual, self._normaliser = residual, normaliser
+        # the module that stated it (a reproduce line imports it)
+        self.module = sys._getframe(1).f_globals.get("__name__", "__main__")
         self.statement(2)  # fail early on a statement sympy cannot build
 
     def residual(self, J):
@@ -332,7 +335,7 @@ class SufficientVariability(Assumption):
         return sp.Eq(sp.Function("rank")(L), n)
 
 
-CATALOGUE: dict[str, type[Assumption]] = {
+CATALOGUE: dict[str, type[Assumption] | Assumption] = {
     cls.name: cls
     for cls in (
         Injective,
@@ -354,7 +357,26 @@ def get(name: str) -> Assumption:
     """A catalogue assumption by name, with default parameters."""
     if name not in CATALOGUE:
         raise UnknownName(f"unknown assumption {name!r}; known: {', '.join(sorted(CATALOGUE))}")
-    return CATALOGUE[name]()
+    entry = CATALOGUE[name]
+    return entry() if isinstance(entry, type) else entry
+
+
+def register(assumption: Assumption | type[Assumption], *, replace: bool = False):
+    """Add an assumption (an instance, or a class with default parameters) to the catalogue,
+    so ``get`` and ``sith check NAME`` find it. An existing name is refused unless
+    ``replace=True``. Checking it needs a check: ``verification.register_check``."""
+    is_class = isinstance(assumption, type) and issubclass(assumption, Assumption)
+    if not is_class and not isinstance(assumption, Assumption):
+        raise InvalidArgument(f"register expects an Assumption, got {assumption!r}")
+    name = assumption.name
+    if not isinstance(name, str) or not name:
+        raise InvalidArgument(f"an assumption needs a name, got {name!r}")
+    if name in CATALOGUE and not replace and CATALOGUE[name] is not assumption:
+        raise InvalidArgument(
+            f"an assumption named {name!r} is already registered; pass replace=True"
+        )
+    CATALOGUE[name] = assumption
+    return assumption
 
 
 def names() -> list[str]:
@@ -379,4 +401,5 @@ __all__ = [
     "VolumePreserving",
     "get",
     "names",
+    "register",
 ]

@@ -8,6 +8,7 @@ exist, used for proofs and to cross-check autodiff.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +21,7 @@ from theory._resources import require_memory
 from theory._safe_expr import parse_srepr
 from theory._spec import Spec
 from theory.compile import compile_exprs
-from theory.errors import InvalidArgument, UnsafeInput
+from theory.errors import InvalidArgument, InvalidProcess, UnsafeInput
 from theory.latents import latent_symbols
 
 
@@ -419,6 +420,137 @@ class Symbolic(Mixing):
         return cls([parse_srepr(e) for e in exprs], list(symbols))
 
 
+@dataclass(eq=False)
+class Torch(Mixing):
+    """Any torch code as a mixing: an ``nn.Module`` or a function z -> x, batched over rows.
+
+    ``Torch(module_or_function, n, m=None, name=None)``: ``n`` inputs, ``m`` outputs
+    (found by a probe call when None). It runs in the dtype of z (a module's parameters
+    are copied to it), so every check (float64 autodiff Jacobians), ``recover`` and
+    ``search`` use it; having no symbolic form, it is never ``proved``.
+
+    Its JSON names it (``name``, default the function's or class's qualified name) and
+    carries a digest of the code and weights, so two different networks never share a
+    hash (nor cached results). A file cannot carry code: rebuilding a process that holds
+    a Torch mixing finds it among the Torch mixings built in this process (the module that
+    defines it must be imported: ``--import``) and checks the digest.
+    """
+
+    fn: object
+    n: int
+    m: int | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not callable(self.fn):
+            raise InvalidArgument(
+                f"Torch: expected a torch.nn.Module or a function z -> x, got {self.fn!r}"
+            )
+        self.n = valid.positive_int("Torch", "n", self.n)
+        if self.name is None:  # "<module that built it>.<function or class name>"
+            target = self.fn if not isinstance(self.fn, torch.nn.Module) else type(self.fn)
+            caller = sys._getframe(2).f_globals.get("__name__", "__main__")
+            self.name = f"{caller}.{getattr(target, '__qualname__', type(target).__name__)}"
+        if not isinstance(self.name, str) or not self.name:
+            raise InvalidArgument(f"Torch: name must be a non-empty string, got {self.name!r}")
+        self._copies: dict[torch.dtype, object] = {}
+        out = self._probe()
+        if self.m is None:
+            self.m = int(out.shape[-1])
+        self.m = valid.positive_int("Torch", "m", self.m)
+        if out.shape != (4, self.m):
+            raise InvalidArgument(
+                f"Torch {self.name}: inputs of shape (4, {self.n}) gave outputs of shape "
+                f"{tuple(out.shape)}, expected (4, {self.m}); the function must map rows"
+            )
+        self.digest = _torch_digest(self.fn, self.name)
+        _TORCH_MIXINGS[(self.name, self.digest)] = self
+
+    def _probe(self) -> torch.Tensor:
+        z = torch.linspace(-0.5, 0.5, 4 * self.n, dtype=torch.float64).reshape(4, self.n)
+        try:
+            out = self.forward(z)
+        except Exception as err:
+            raise InvalidArgument(
+                f"Torch {self.name}: calling it on a batch of shape (4, {self.n}) failed: "
+                f"{type(err).__name__}: {err}"
+            ) from None
+        if not isinstance(out, torch.Tensor) or out.ndim != 2:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise InvalidArgument(
+                f"Torch {self.name}: inputs of shape (4, {self.n}) gave outputs of shape "
+                f"{shape}; expected a 2-D tensor with one row per input row"
+            )
+        return out
+
+    @property
+    def n_out(self) -> int:
+        return self.m
+
+    def _for_dtype(self, dtype: torch.dtype):
+        if not isinstance(self.fn, torch.nn.Module):
+            return self.fn
+        if dtype not in self._copies:
+            import copy
+
+            module = copy.deepcopy(self.fn).to(dtype)
+            module.requires_grad_(False)
+            self._copies[dtype] = module.eval()
+        return self._copies[dtype]
+
+    def forward(self, z):
+        return self._for_dtype(z.dtype)(z)
+
+    def params(self):
+        return {"name": self.name, "n": self.n, "m": self.m, "digest": self.digest}
+
+    @classmethod
+    def file_fields(cls) -> set[str]:
+        return {"name", "n", "m", "digest"}
+
+    @classmethod
+    def _from_params(cls, params):
+        key = (params.get("name"), params.get("digest"))
+        if key in _TORCH_MIXINGS:
+            return _TORCH_MIXINGS[key]
+        names = sorted({name for name, _ in _TORCH_MIXINGS})
+        module = str(params.get("name", "")).rsplit(".", 1)[0]
+        raise InvalidProcess(
+            f"Torch mixing {params.get('name')!r} (digest {params.get('digest')}) is not built "
+            f"in this process; import the module that defines it (CLI: sith --import {module} "
+            f"...). Torch mixings built here: {', '.join(names) or 'none'}"
+        )
+
+
+_TORCH_MIXINGS: dict[tuple[str, str], Torch] = {}
+
+
+def _torch_digest(fn, name: str) -> str:
+    """sha256 of what determines the map: its name, code and weights."""
+    import hashlib
+
+    h = hashlib.sha256(name.encode())
+    if isinstance(fn, torch.nn.Module):
+        h.update(type(fn).__qualname__.encode())
+        for key, tensor in sorted(fn.state_dict().items()):
+            h.update(key.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    else:
+        code = getattr(fn, "__code__", None)
+        if code is not None:
+            h.update(code.co_code)
+            h.update(repr(code.co_consts).encode())
+        for cell in getattr(fn, "__closure__", None) or ():
+            value = cell.cell_contents
+            if isinstance(value, torch.Tensor):
+                h.update(value.detach().cpu().contiguous().numpy().tobytes())
+            elif isinstance(value, torch.nn.Module):
+                h.update(_torch_digest(value, name).encode())
+            elif isinstance(value, (int, float, str, bool)):
+                h.update(repr(value).encode())
+    return h.hexdigest()[:16]
+
+
 __all__ = [
     "AdditiveCoupling",
     "Fold",
@@ -428,4 +560,5 @@ __all__ = [
     "Mobius",
     "Polar",
     "Symbolic",
+    "Torch",
 ]

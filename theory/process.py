@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,21 @@ class Process:
         if not isinstance(self.latent, Latent):
             raise InvalidArgument(f"latent must be a theory.latents.Latent, got {self.latent!r}")
         if not isinstance(self.mixing, Mixing):
-            raise InvalidArgument(f"mixing must be a theory.mixings.Mixing, got {self.mixing!r}")
+            hint = (
+                "; wrap torch code with theory.mixings.Torch(fn_or_module, n)"
+                if callable(self.mixing)
+                else ""
+            )
+            raise InvalidArgument(
+                f"mixing must be a theory.mixings.Mixing, got {self.mixing!r}{hint}"
+            )
+        for part in (self.latent, self.mixing, self.conditional):
+            if part is not None and not dataclasses.is_dataclass(part):
+                raise InvalidArgument(
+                    f"{type(part).__name__} must be a dataclass (decorate it with "
+                    "@dataclasses.dataclass): its fields are what defines it, in its JSON and "
+                    "its hash"
+                )
         if self.conditional is not None and not isinstance(self.conditional, Conditional):
             raise InvalidArgument(
                 f"conditional must be a Conditional or None, got {self.conditional!r}"

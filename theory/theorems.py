@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from theory import assumptions as A
 from theory import claims as C
@@ -16,25 +18,42 @@ from theory.process import Process
 class Theorem:
     """If every assumption holds, the learner recovers z up to the claim's indeterminacy.
 
-    ``learner`` names a learner of ``verification.learners`` (e.g. "infonce", "fastica");
+    ``learner`` names a registered learner of ``verification.learners`` (e.g. "infonce",
+    "fastica"), or is a learner instance, or ``(name, {option: value})`` (e.g.
+    ``("infonce", {"tau": 0.1})``): the learner's configuration is part of the theorem.
     ``canonical`` builds the process the paper studies (used as a default everywhere).
     """
 
     name: str
     assumptions: tuple[A.Assumption, ...]
-    learner: str
+    learner: Any
     claim: C.Claim
     cite: str = ""
     summary: str = ""
     canonical: Callable[[], Process] | None = field(default=None, repr=False)
+    # the module that stated the theorem (a reproduce line imports it); found, not given
+    module: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not self.module:
+            self.module = sys._getframe(2).f_globals.get("__name__", "__main__")
         self.assumptions = tuple(self.assumptions)
         for a in self.assumptions:
             if not isinstance(a, A.Assumption):
                 raise InvalidArgument(f"theorem {self.name!r}: {a!r} is not an Assumption")
         if not isinstance(self.claim, C.Claim):
             raise InvalidArgument(f"theorem {self.name!r}: claim must be a theory.claims.Claim")
+
+    @property
+    def learner_label(self) -> str:
+        """The learner's name (with its options when the theorem sets any)."""
+        spec = self.learner
+        if isinstance(spec, str):
+            return spec
+        if isinstance(spec, tuple) and len(spec) == 2:
+            options = ", ".join(f"{k}={v}" for k, v in dict(spec[1]).items())
+            return f"{spec[0]}({options})"
+        return getattr(spec, "name", type(spec).__name__)
 
     def canonical_process(self) -> Process:
         if self.canonical is None:
@@ -45,7 +64,7 @@ class Theorem:
         return {
             "name": self.name,
             "assumptions": [a.to_dict() for a in self.assumptions],
-            "learner": self.learner,
+            "learner": self.learner_label,
             "claim": self.claim.to_dict(),
             "cite": self.cite,
         }
@@ -55,11 +74,33 @@ _CATALOGUE: dict[str, Theorem] = {}
 
 
 def register(theorem: Theorem, *, replace: bool = False) -> Theorem:
-    """Add a theorem to the catalogue (so the CLI and ``get`` find it)."""
-    if theorem.name in _CATALOGUE and not replace:
-        raise InvalidArgument(f"a theorem named {theorem.name!r} is already registered")
+    """Add a theorem to the catalogue, so ``get``, the CLI and searches find it by name.
+
+    An existing name is refused unless ``replace=True``. The module that registers it is
+    remembered, so a "reproduce" line can carry the ``--import`` it needs.
+    """
+    if not isinstance(theorem, Theorem):
+        raise InvalidArgument(f"register expects a theory.Theorem, got {type(theorem).__name__}")
+    if theorem.name in _CATALOGUE and not replace and _CATALOGUE[theorem.name] is not theorem:
+        raise InvalidArgument(
+            f"a theorem named {theorem.name!r} is already registered; pass replace=True"
+        )
     _CATALOGUE[theorem.name] = theorem
+    _DEFINED_IN[theorem.name] = _caller_module()
     return theorem
+
+
+_DEFINED_IN: dict[str, str] = {}
+
+
+def defined_in(name: str) -> str:
+    """The module that registered theorem ``name`` ("theory.theorems" for the classics)."""
+    return _DEFINED_IN.get(name, __name__)
+
+
+def _caller_module() -> str:
+    frame = sys._getframe(2)
+    return frame.f_globals.get("__name__", "__main__")
 
 
 def get(name: str) -> Theorem:

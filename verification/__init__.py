@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 _LAZY = {
     "check": "verification.checks",
+    "register_check": "verification.checks",
+    "CheckContext": "verification.checks",
     "Evidence": "verification.evidence",
     "EvidenceSet": "verification.evidence",
     "recover": "verification.recovery",
@@ -27,8 +29,10 @@ _LAZY = {
     "SearchSpace": "verification.spaces",
 }
 
+_SUBMODULES = ("strategies", "metrics", "learners", "jacobians", "errors", "spaces", "testing")
+
 if TYPE_CHECKING:  # pragma: no cover
-    from verification.checks import check
+    from verification.checks import CheckContext, check, register_check
     from verification.counterexample_search import Counterexample, SearchResult, search
     from verification.evidence import Evidence, EvidenceSet
     from verification.recovery import RecoveryResult, recover
@@ -40,16 +44,17 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
-    if name in ("strategies", "metrics", "learners", "jacobians"):
+    if name in _SUBMODULES:
         return importlib.import_module(f"verification.{name}")
     raise AttributeError(f"module 'verification' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*_LAZY, "strategies", "metrics", "learners", "jacobians"])
+    return sorted([*_LAZY, *_SUBMODULES])
 
 
 __all__ = [
+    "CheckContext",
     "Counterexample",
     "Evidence",
     "EvidenceSet",
@@ -58,5 +63,6 @@ __all__ = [
     "SearchSpace",
     "check",
     "recover",
+    "register_check",
     "search",
 ]

@@ -6,9 +6,12 @@ like any other interruption (exit 130, one line), not with a traceback from an i
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def main() -> None:
@@ -18,7 +21,21 @@ def main() -> None:
         cli()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        sys.exit(EXIT_INTERRUPTED)
+        exit_now(EXIT_INTERRUPTED)
+    except SystemExit as done:
+        if done.code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+            exit_now(done.code)
+        raise
+
+
+def exit_now(code: int) -> None:
+    """Flush and leave with ``code``. After Ctrl-C, Python may end the process by SIGINT
+    itself (when the interrupt passed through C code that marks it unhandled), which
+    would turn exit code 130 into death by signal; ``os._exit`` keeps the code."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

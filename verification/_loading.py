@@ -40,7 +40,30 @@ def import_user(target: str) -> ModuleType:
         found = None
     if found is None:
         raise LoadError(f"no module named {target!r} (is it installed, or a .py file?)")
-    return _run_import(lambda: importlib.import_module(target), target)
+    module = _run_import(lambda: importlib.import_module(target), target)
+    if target not in _IMPORTED_MODULES:
+        _IMPORTED_MODULES.append(target)
+    return module
+
+
+ENTRY_POINT_GROUP = "sith.catalogue"
+
+
+def load_catalogue_entry_points() -> list[str]:
+    """Load every ``sith.catalogue`` entry point of the installed packages (as pytest
+    loads ``pytest11``): each names a module (or an object in one) that registers
+    theorems, assumptions, checks, mixings, learners or search spaces when imported; a
+    callable entry is called with no arguments. Returns the names loaded."""
+    from importlib.metadata import entry_points
+
+    loaded = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        label = f"entry point {entry.name!r} ({entry.value})"
+        value = _run_import(entry.load, label)
+        if callable(value) and not isinstance(value, ModuleType):
+            _run_import(value, label)
+        loaded.append(entry.name)
+    return loaded
 
 
 def import_from_env(environ: dict[str, str] | None = None) -> list[ModuleType]:
@@ -84,6 +107,27 @@ def _import_file(path: Path) -> ModuleType:
     _LOADED_FILES[name] = resolved
     return module
 
+
+def loaded_file(module: str) -> str | None:
+    """The file a user module was imported from by :func:`import_user`, if it was."""
+    path = _LOADED_FILES.get(module)
+    return None if path is None else str(path)
+
+
+def find_user_object(name: str, kind: type) -> Any | None:
+    """A module-level object of ``kind`` whose ``.name`` is ``name``, in the modules the
+    user imported (``--import`` / ``--process``): a paper's theorem or assumption need
+    not be registered for ``sith check|recover NAME`` to find it."""
+    for module_name in list(_LOADED_FILES) + list(_IMPORTED_MODULES):
+        module = sys.modules.get(module_name)
+        for value in vars(module).values() if module is not None else ():
+            if isinstance(value, kind) and getattr(value, "name", None) == name:
+                return value
+    return None
+
+
+# modules this process imported by name through import_user
+_IMPORTED_MODULES: list[str] = []
 
 # modules this process imported from files: another file of the same name replaces one
 # (tests, or a user loading specs from several folders), a real module is never replaced

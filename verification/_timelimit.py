@@ -24,6 +24,8 @@ from typing import Any
 
 from theory.errors import InvalidArgument
 
+_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
 
 class TimeLimitExceeded(Exception):
     pass
@@ -51,12 +53,22 @@ def time_limited(fn: Callable[[], Any], seconds: float) -> Any:
     if not hasattr(os, "fork"):
         raise NoTimeLimitHere("no os.fork on this platform: cannot bound the computation")
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    # Ctrl-C / SIGTERM are held while forking: a KeyboardInterrupt raised inside the
+    # interpreter's at-fork handlers would be swallowed ("Exception ignored"), and the
+    # stop lost. They are delivered right after, at a safe point.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
     if pid == 0:  # the child: compute, answer, and leave without running any cleanup
         code = 0
         try:
             os.close(read_end)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            for signum in _HELD_SIGNALS:
+                signal.signal(signum, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             try:
                 answer = ["ok", fn()]
             except BaseException as err:
@@ -72,6 +84,7 @@ def time_limited(fn: Callable[[], Any], seconds: float) -> Any:
             code = 1
         finally:
             os._exit(code)
+    signal.pthread_sigmask(signal.SIG_SETMASK, held)
     os.close(write_end)
     try:
         payload = _read_until(read_end, time.monotonic() + seconds)

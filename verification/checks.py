@@ -216,7 +216,56 @@ def _point(z: torch.Tensor) -> list[float]:
 
 @functools.singledispatch
 def _check_assumption(assumption: th.Assumption, ctx: CheckContext) -> Evidence:
-    raise InvalidArgument(f"no check is implemented for assumption {type(assumption).__name__}")
+    raise InvalidArgument(
+        f"no check is registered for assumption {assumption.name!r} "
+        f"({type(assumption).__name__}); register one with verification.register_check"
+    )
+
+
+def register_check(assumption_type: type, *, replace: bool = False):
+    """Decorator: register ``fn(assumption, ctx: CheckContext) -> Evidence`` as the check
+    of ``assumption_type`` (and its subclasses without a check of their own).
+
+    ``ctx`` gives the process, sample points (``ctx.z``, ``ctx.x``), ``ctx.seed`` and the
+    settings. A type that already has its own check is refused unless ``replace=True``::
+
+        @verification.register_check(MyAssumption)
+        def check_mine(assumption, ctx):
+            ...
+            return Evidence(assumption.name, "holds", statistic, tolerance, n_points)
+    """
+    if not isinstance(assumption_type, type) or not issubclass(assumption_type, th.Assumption):
+        raise InvalidArgument(
+            f"register_check expects an Assumption subclass, got {assumption_type!r}"
+        )
+    if assumption_type in _check_assumption.registry and not replace:
+        raise InvalidArgument(
+            f"{assumption_type.__name__} already has a check; pass replace=True to replace it"
+        )
+
+    def decorator(fn):
+        if not callable(fn):
+            raise InvalidArgument(f"a check must be a function, got {fn!r}")
+
+        def checked(assumption, ctx):
+            evidence = fn(assumption, ctx)
+            if not isinstance(evidence, Evidence):
+                raise InvalidArgument(
+                    f"the check of {assumption.name!r} returned {type(evidence).__name__}, "
+                    "not Evidence"
+                )
+            return evidence
+
+        _check_assumption.register(assumption_type, checked)
+        return fn
+
+    return decorator
+
+
+def has_check(assumption: th.Assumption | type) -> bool:
+    """Is there a registered check for this assumption (or its type)?"""
+    cls = assumption if isinstance(assumption, type) else type(assumption)
+    return _check_assumption.dispatch(cls) is not _check_assumption.registry[object]
 
 
 # --- Jacobian conditions ------------------------------------------------------------
@@ -836,4 +885,4 @@ def _(assumption: A.SufficientVariability, ctx: CheckContext) -> Evidence:
     )
 
 
-__all__ = ["CheckContext", "check", "resolve"]
+__all__ = ["CheckContext", "check", "has_check", "register_check", "resolve"]

@@ -21,8 +21,14 @@ from rich.table import Table
 import theory as th
 from theory._json import load_json
 from theory._spec import digest
-from theory.errors import SithError
-from verification._loading import import_from_env, import_user, load_attribute
+from theory.errors import SithError, UnknownName
+from verification._loading import (
+    find_user_object,
+    import_from_env,
+    import_user,
+    load_attribute,
+    load_catalogue_entry_points,
+)
 from verification.checks import DEFAULT_POINTS, check, resolve
 from verification.evidence import Evidence, EvidenceSet
 from verification.spaces import apply_options
@@ -207,9 +213,23 @@ def main(imports, debug) -> None:
       sith check conformal --process spec.py:process --json
       sith --import paper.py check my-theorem
     """
+    load_catalogue_entry_points()
     import_from_env()
     for target in imports:
         import_user(target)
+
+
+def _named(name: str, lookup, *kinds: type):
+    """A catalogue entry by name, else a theorem/assumption of that name defined in a
+    module the user imported (``--import``, ``--process``), registered or not."""
+    try:
+        return lookup(name)
+    except UnknownName:
+        for kind in kinds:
+            found = find_user_object(name, kind)
+            if found is not None:
+                return found
+        raise
 
 
 @main.command("check")
@@ -253,9 +273,10 @@ def check_command(
       sith check cl-ica
       sith check injective --process my_spec.py:process --json
     """
-    target = resolve(name)
+    process = _load_process(process_spec, None) if process_spec else None
+    target = _named(name, resolve, th.Theorem, th.Assumption)
     _prepare_out(out_file)
-    process = _load_process(process_spec, target)
+    process = process or _load_process(process_spec, target)
     result = check(
         target,
         process,
@@ -351,7 +372,8 @@ def recover_command(
     from verification import learners
     from verification.recovery import recover
 
-    theorem = th.theorems.get(name)
+    process = _load_process(process_spec, None) if process_spec else None
+    theorem = _named(name, th.theorems.get, th.Theorem)
     learner = learners.for_theorem(theorem)
     overrides = {"steps": steps, "batch_size": batch_size, "lr": lr, "time_budget": time_budget}
     options = {f"train.{k}": v for k, v in overrides.items() if v is not None}
@@ -361,7 +383,7 @@ def recover_command(
         _fail(f"{flags} {verb} not apply to learner {learner.name}: it has no training loop")
     apply_options(learner, {**options, **_parse_settings(settings_)})
     _prepare_out(out_file)
-    process = _load_process(process_spec, theorem)
+    process = process or _load_process(process_spec, theorem)
     result = recover(theorem, process, seed=seed, learner=learner)
     _write_json(out_file, result.to_dict())
     if as_json:
@@ -509,7 +531,7 @@ def search_command(
     from verification.reports import load_report
     from verification.spaces import default_space
 
-    theorem = th.theorems.get(name)
+    theorem = _named(name, th.theorems.get, th.Theorem)
     space = default_space(theorem)
     kinds_tuple = tuple(k.strip() for k in kinds.split(",") if k.strip())
     if not kinds_tuple or set(kinds_tuple) - {"gap", "failure"}:
@@ -739,7 +761,7 @@ def theorems_command(as_json):
         table.add_column(column, overflow="fold")
     for t in items:
         table.add_row(
-            t.name, ", ".join(a.name for a in t.assumptions), t.learner, str(t.claim), t.cite
+            t.name, ", ".join(a.name for a in t.assumptions), t.learner_label, str(t.claim), t.cite
         )
     _console().print(table)
 

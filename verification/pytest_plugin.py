@@ -18,7 +18,6 @@ Options: ``--sith-seed``, ``--sith-budget`` (a factor scaling every search budge
 from __future__ import annotations
 
 import json
-import shlex
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -203,6 +202,7 @@ class Sith:
 
     # --- internals -----------------------------------------------------------------
     def _assert_evidence(self, target, process, *, want_satisfied: bool, **kwargs):
+        from verification import _reproduce as reproduce
         from verification.checks import resolve
         from verification.evidence import EvidenceSet
 
@@ -237,25 +237,26 @@ class Sith:
                 f"expected {name} {expectation}:\n"
                 + "\n".join(lines)
                 + "\nreproduce: "
-                + shlex.join(
-                    [
-                        "sith",
-                        "check",
-                        name,
-                        "--process",
-                        str(path),
-                        "--seed",
-                        str(kwargs.get("seed", self.seed)),
+                + reproduce.command(
+                    "check",
+                    name,
+                    process_path=str(path),
+                    seed=kwargs.get("seed", self.seed),
+                    process=process.to_dict(),
+                    defined_in=[_module_of(target)],
+                    extra=[
                         "--n-points",
                         str(kwargs.get("n_points", self.profile["n_points"])),
                         "--adversarial-steps",
                         str(kwargs.get("adversarial_steps", self.profile["adversarial_steps"])),
-                    ]
+                    ],
                 )
             )
         return result
 
     def _assert_recovery(self, theorem, process, seeds: int, *, want: bool, **kwargs):
+        from verification import _reproduce as reproduce
+
         start = time.perf_counter()
         theorem = _theorem(theorem)
         base = kwargs.pop("seed", self.seed)
@@ -287,16 +288,13 @@ class Sith:
                 f"expected {theorem.name} to be {expectation} on {seeds} seed(s):\n"
                 + "\n".join(lines)
                 + "\nreproduce: "
-                + shlex.join(
-                    [
-                        "sith",
-                        "recover",
-                        theorem.name,
-                        "--process",
-                        str(path),
-                        "--seed",
-                        str(bad.seed),
-                    ]
+                + reproduce.command(
+                    "recover",
+                    theorem.name,
+                    process_path=str(path),
+                    seed=bad.seed,
+                    process=json.loads(path.read_text()),
+                    defined_in=[_module_of(theorem)],
                 )
             )
         return results
@@ -314,6 +312,11 @@ class Sith:
         self._node.user_properties.append(
             (f"sith:{kind}:{target}", f"{'pass' if passed else 'fail'}: {outcome}")
         )
+
+
+def _module_of(obj) -> str:
+    """The module that defined a theorem or assumption (for the reproduce line's --import)."""
+    return getattr(obj, "module", "") or type(obj).__module__
 
 
 def _theorem(theorem):

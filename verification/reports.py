@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import html
 import json
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from theory._json import load_json
 from theory._spec import canonical_json
 from theory.errors import InvalidArgument
+from theory.theorems import defined_in
+from verification import _reproduce as reproduce
 from verification.store import ResultStore, write_atomic
 
 if TYPE_CHECKING:
@@ -22,13 +23,6 @@ if TYPE_CHECKING:
 
 SCHEMA = "sith.report/1"
 SCHEMA_FILE = Path(__file__).with_name("schemas") / "report.schema.json"
-
-
-def reproduce_command(theorem: str, cx: dict[str, Any], process_path: str) -> str:
-    parts = ["sith", "recover", theorem, "--process", process_path, "--seed", str(cx["seed"])]
-    for key, value in cx.get("options", {}).items():
-        parts += ["--set", f"{key}={value}"]
-    return " ".join(shlex.quote(p) for p in parts)
 
 
 def build_report(result: SearchResult, run_dir: Path) -> dict[str, Any]:
@@ -44,7 +38,15 @@ def build_report(result: SearchResult, run_dir: Path) -> dict[str, Any]:
             d["options"] = {k: d["params"][k] for k in space_options if k in d["params"]}
             rel = f"counterexamples/{d['key']}.json"
             write_atomic(run_dir / rel, canonical_json(d["process"]))
-            d["reproduce"] = reproduce_command(result.theorem, d, str(run_dir / rel))
+            d["reproduce"] = reproduce.command(
+                "recover",
+                result.theorem,
+                process_path=str(run_dir / rel),
+                seed=d["seed"],
+                process=d["process"],
+                defined_in=[defined_in(result.theorem)],
+                options=d["options"],
+            )
             out.append(d)
         entries[label] = out
     return {

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import theory as th
 from theory.errors import InvalidArgument, UnknownName
 from verification import strategies as sst
+from verification.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -141,11 +142,27 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
 }
 
 
+SPACES = Registry("search space", DEFAULT_SPACES)
+
+
+def register_space(theorem: str | th.Theorem, space: SearchSpace, *, replace: bool = False):
+    """Register ``space`` as the default search space of ``theorem`` (a name or Theorem),
+    so ``sith search NAME`` and ``search(theorem)`` use it. It is validated now."""
+    name = theorem.name if isinstance(theorem, th.Theorem) else theorem
+    if not isinstance(space, SearchSpace):
+        raise InvalidArgument(f"register_space expects a SearchSpace, got {space!r}")
+    space.validate()
+    return SPACES.register(name, space, replace=replace)
+
+
 def default_space(theorem: th.Theorem) -> SearchSpace:
-    """The theorem's default space; a theorem without one gets its canonical process only."""
-    if theorem.name in DEFAULT_SPACES:
-        return DEFAULT_SPACES[theorem.name]
-    raise UnknownName(f"theorem {theorem.name!r} has no default search space; pass space= (Python)")
+    """The theorem's default (registered) search space."""
+    if theorem.name in SPACES:
+        return SPACES[theorem.name]
+    raise UnknownName(
+        f"theorem {theorem.name!r} has no default search space; register one with "
+        "verification.spaces.register_space (or pass space= in Python)"
+    )
 
 
 def apply_options(learner, options: dict[str, Any]) -> None:
@@ -252,4 +269,12 @@ def _fits(value: Any, annotation: Any) -> bool:
     return True  # an annotation this checker does not know: the config's own checks decide
 
 
-__all__ = ["DEFAULT_SPACES", "Candidate", "SearchSpace", "apply_options", "default_space"]
+__all__ = [
+    "DEFAULT_SPACES",
+    "SPACES",
+    "Candidate",
+    "SearchSpace",
+    "apply_options",
+    "default_space",
+    "register_space",
+]

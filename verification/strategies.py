@@ -12,16 +12,63 @@ dimensions and the simplest families::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
 import theory as th
 from theory.errors import InvalidArgument
+from verification.registry import Registry
 
 LATENTS = ("uniform-sphere", "laplace", "uniform", "normal", "generalized-normal", "segmented")
 MIXINGS = ("linear", "invertible-mlp", "mobius", "additive-coupling", "fold")
 CONDITIONALS = ("vmf", "normal", "laplace", "content-style", "none")
+
+
+@dataclass(frozen=True)
+class MixingFamily:
+    """A user's mixing family: ``factory(n, seed) -> Mixing`` for n in ``dims``."""
+
+    factory: Callable[[int, int], th.mixings.Mixing]
+    dims: tuple[int, int] = (1, 4096)
+
+
+MIXING_FAMILIES = Registry("mixing family")
+
+
+def register_mixing(
+    name: str,
+    factory: Callable[[int, int], th.mixings.Mixing],
+    *,
+    dims: tuple[int, int] = (1, 4096),
+    replace: bool = False,
+) -> MixingFamily:
+    """Make a mixing family searchable by name (in ``SearchSpace(mixings=...)``).
+
+    ``factory(n, seed)`` returns a mixing R^n -> R^n (seeds 0..9 are drawn; a fixed map
+    may ignore the seed); ``dims`` are the dimensions it exists in (e.g. ``(3, 3)`` for
+    a paper's 3-d map). A built-in name, or a registered one, is refused unless
+    ``replace=True`` (built-ins cannot be replaced).
+    """
+    if name in MIXINGS:
+        raise InvalidArgument(f"{name!r} is a built-in mixing class; choose another name")
+    if not callable(factory):
+        raise InvalidArgument(f"a mixing family needs a factory(n, seed), got {factory!r}")
+    low, high = _range(dims, "dims")
+    family = MixingFamily(factory, (int(low), int(high)))
+    MIXING_FAMILIES.register(name, family, replace=replace)
+    return family
+
+
+def _registered_mixing(name: str, n: int, seed: int) -> th.mixings.Mixing:
+    mixing = MIXING_FAMILIES[name].factory(n, seed)
+    if not isinstance(mixing, th.mixings.Mixing) or mixing.n_in != n:
+        raise InvalidArgument(
+            f"mixing family {name!r}: factory({n}, {seed}) returned {mixing!r}, not a Mixing "
+            f"of dimension {n}"
+        )
+    return mixing
 
 
 def _check(names: Sequence[str], known: Sequence[str], what: str) -> tuple[str, ...]:
@@ -79,7 +126,7 @@ def mixings(
     n: int, classes: Sequence[str] = MIXINGS, depth: tuple[int, int] = (1, 3)
 ) -> st.SearchStrategy[th.mixings.Mixing]:
     """Mixing functions R^n -> R^n; seeds are drawn too."""
-    classes = _check(classes, MIXINGS, "mixing classes")
+    classes = _check(classes, (*MIXINGS, *MIXING_FAMILIES), "mixing classes")
     low, high = _range(depth, "depth")
     seeds = st.integers(0, 9)
     options = []
@@ -106,6 +153,12 @@ def mixings(
             )
         elif cls == "fold":
             options.append(st.just(th.mixings.Fold(n)))
+        elif cls in MIXING_FAMILIES:
+            family_low, family_high = MIXING_FAMILIES[cls].dims
+            if family_low <= n <= family_high:
+                options.append(seeds.map(lambda s, cls=cls: _registered_mixing(cls, n, s)))
+    if not options:
+        raise InvalidArgument(f"no mixing class in {classes} supports dimension {n}")
     return st.one_of(options)
 
 

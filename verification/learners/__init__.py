@@ -2,32 +2,71 @@
 
 from __future__ import annotations
 
-from theory.errors import UnknownName
+import copy
+
+from theory.errors import InvalidArgument
 from verification.learners.base import Fit, Learner, TrainConfig
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.fastica import FastICA
 from verification.learners.infonce import InfoNCE, infonce_loss
 from verification.learners.tcl import TCL
+from verification.registry import Registry
 
-LEARNERS = {
-    "infonce": InfoNCE,
-    "infonce-lp": lambda: InfoNCE(critic="lp"),
-    "infonce-content": lambda: InfoNCE(critic="lp"),
-    "fastica": FastICA,
-    "tcl": TCL,
-}
+LEARNERS = Registry(
+    "learner",
+    {
+        "infonce": InfoNCE,
+        "infonce-lp": lambda: InfoNCE(critic="lp"),
+        "infonce-content": lambda: InfoNCE(critic="lp"),
+        "fastica": FastICA,
+        "tcl": TCL,
+    },
+)
+
+
+def register(name: str, factory=None, *, replace: bool = False):
+    """Register a learner factory (a Learner class, or a function returning a Learner).
+
+    Usable as a decorator (``@learners.register("my-learner")``); an existing name is
+    refused unless ``replace=True``. Theorems, ``--learner`` and searches find it by name.
+    """
+    if factory is None:
+        return LEARNERS.register(name, replace=replace)
+    return LEARNERS.register(name, factory, replace=replace)
 
 
 def get(name: str) -> Learner:
-    if name not in LEARNERS:
-        raise UnknownName(f"unknown learner {name!r}; known: {', '.join(sorted(LEARNERS))}")
-    return LEARNERS[name]()
+    """A fresh learner with its defaults."""
+    learner = LEARNERS.get(name)()
+    if not isinstance(learner, Learner):
+        raise InvalidArgument(
+            f"learner factory {name!r} returned {type(learner).__name__}, not a Learner"
+        )
+    return learner
+
+
+def resolve(spec) -> Learner:
+    """A fresh learner from a theorem's ``learner``: a registered name, a Learner
+    instance (copied, so a run never changes the theorem), or ``(name, {option: value})``."""
+    if isinstance(spec, str):
+        return get(spec)
+    if isinstance(spec, Learner):
+        return copy.deepcopy(spec)
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):
+        from verification.spaces import apply_options
+
+        learner = get(spec[0])
+        apply_options(learner, dict(spec[1]))
+        return learner
+    raise InvalidArgument(
+        f"a theorem's learner must be a learner name, a Learner, or (name, options); got {spec!r}"
+    )
 
 
 def for_theorem(theorem) -> Learner:
-    """The theorem's default learner, sized to its claim (e.g. the content block)."""
-    learner = get(theorem.learner)
-    if theorem.claim.content and hasattr(learner, "content"):
+    """The theorem's learner, sized to its claim (e.g. the content block)."""
+    learner = resolve(theorem.learner)
+    if theorem.claim.content and getattr(learner, "content", 0) is None:
         learner.content = theorem.claim.content
     return learner
 
@@ -45,4 +84,6 @@ __all__ = [
     "for_theorem",
     "get",
     "infonce_loss",
+    "register",
+    "resolve",
 ]
