@@ -29,7 +29,7 @@ _LAZY = {
     "SearchSpace": "verification.spaces",
 }
 
-_SUBMODULES = ("strategies", "metrics", "learners", "jacobians", "errors", "spaces", "testing")
+_SUBMODULES = ("strategies", "metrics", "learners", "jacobians", "errors", "spaces", "registry")
 
 if TYPE_CHECKING:  # pragma: no cover
     from verification.checks import CheckContext, check, register_check
