@@ -192,3 +192,15 @@ def test_torch_code_gets_a_hint_and_plain_subclasses_a_clear_error():
         th.Process(th.latents.Laplace(2), NotADataclass())
     with pytest.raises(InvalidArgument, match="outputs of shape"):
         th.mixings.Torch(lambda z: z.sum(), 2)
+
+
+def test_the_public_facades_agree():
+    """As hypothesis's _check_exports: __all__, the lazy table and __dir__ name the same
+    things, and every one of them resolves."""
+    import theory
+
+    assert set(v.__all__) <= set(dir(v))
+    for name in dir(v):
+        assert getattr(v, name) is not None, name
+    for name in theory.__all__:
+        assert getattr(theory, name) is not None, name
