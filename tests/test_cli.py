@@ -109,3 +109,25 @@ def test_process_json_and_bad_process_json(spec, tmp_path):
     evil.write_text(json.dumps(data))
     result = run("check", "injective", "--process", evil)
     assert result.exit_code == 2 and "is not allowed" in result.output
+
+
+def test_learners_lists_every_registered_learner_with_its_options():
+    result = run("learners", "--json")
+    assert result.exit_code == 0, result.output
+    items = {item["name"]: item for item in json.loads(result.output)}
+    assert {"fastica", "infonce", "tcl"} <= set(items)
+    assert "n_train" in items["fastica"]["options"]
+    assert "train.steps" in items["infonce"]["options"]
+
+
+def test_recover_with_another_learner():
+    result = run("recover", "linear-ica", "--learner", "fastica", "--set", "n_train=2000", "--json")
+    assert result.exit_code in (0, 1), result.output
+    assert json.loads(result.output)["learner"]["name"] == "fastica"
+
+
+def test_recover_with_an_unknown_learner_is_one_line():
+    result = run("recover", "linear-ica", "--learner", "no-such-learner")
+    assert result.exit_code == 2
+    assert "unknown learner 'no-such-learner'" in result.output
+    assert "Traceback" not in result.output

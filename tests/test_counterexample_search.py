@@ -10,14 +10,12 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 
 import theory as th
-from theory.errors import RunDirectoryError
+from theory.errors import InvalidArgument, RunDirectoryError, UnknownName
 from verification import learners as L
 from verification import strategies as sst
+from verification._search import SCHEMA_FILE, CorruptRecordWarning, ResultStore, load_report, search
 from verification.cli import main
-from verification.counterexample_search import search
-from verification.reports import SCHEMA_FILE, load_report
 from verification.spaces import SearchSpace
-from verification.store import CorruptRecordWarning, ResultStore
 
 # Conformal is violated by every random linear map, yet FastICA recovers Laplace sources.
 PLANTED_GAP = th.Theorem(
@@ -60,9 +58,9 @@ def test_finds_and_shrinks_a_planted_gap(tmp_path):
     )
     assert result.gaps and not result.failures
     cx = result.gaps[0]
-    assert cx.record["violated"] == ["conformal"] and cx.record["recovered"]
+    assert list(cx.evaluation.violated) == ["conformal"] and cx.evaluation.recovered
     assert cx.confirmed and cx.minimal
-    assert cx.record["params"]["dim"] <= cx.found_as["dim"]  # shrinking never grows it
+    assert cx.evaluation.params["dim"] <= cx.found_as["dim"]  # shrinking never grows it
     report = load_report(tmp_path / "gap")
     jsonschema.validate(report, SCHEMA)
     assert report["counterexamples"][0]["kind"] == "gap"
@@ -81,8 +79,8 @@ def test_finds_a_planted_failure(tmp_path):
     )
     assert result.failures and not result.gaps
     cx = result.failures[0]
-    assert cx.confirmed and cx.record["holds"] and not cx.record["recovered"]
-    assert cx.record["params"]["dim"] <= cx.found_as["dim"]
+    assert cx.confirmed and cx.evaluation.holds and not cx.evaluation.recovered
+    assert cx.evaluation.params["dim"] <= cx.found_as["dim"]
     assert cx.spread()["n"] == 2
 
 
@@ -114,8 +112,8 @@ def test_resume_skips_finished_work_and_gives_the_same_report(tmp_path):
     assert first.new_evaluations > 0
     again = search(PLANTED_GAP, LAPLACE_SPACE, budget=6, seed=1, out=run, reseeds=1, resume=True)
     assert again.new_evaluations == 0
-    assert [c.record["key"] for c in again.counterexamples] == [
-        c.record["key"] for c in first.counterexamples
+    assert [c.evaluation.key for c in again.counterexamples] == [
+        c.evaluation.key for c in first.counterexamples
     ]
     with pytest.raises(RunDirectoryError, match="resume"):
         search(PLANTED_GAP, LAPLACE_SPACE, budget=6, seed=1, out=run)
@@ -125,8 +123,8 @@ def test_interruption_keeps_a_valid_report(tmp_path):
     run = tmp_path / "run"
     seen = set()
 
-    def interrupt_after_three(record, fresh):
-        seen.add(record["key"])
+    def interrupt_after_three(evaluation, fresh):
+        seen.add(evaluation.key)
         if len(seen) == 3:
             raise KeyboardInterrupt
 
@@ -282,7 +280,7 @@ def test_shrinking_never_turns_a_counterexample_into_another_kind(tmp_path, monk
     result = search(theorem, space, budget=30, seed=0, out=tmp_path / "r", reseeds=1)
     assert {c.kind for c in result.counterexamples} == {"gap", "failure"}
     for cx in [*result.counterexamples, *result.rejected]:
-        assert cx.record["params"]["mixing"] == cx.found_as["mixing"]
+        assert cx.evaluation.params["mixing"] == cx.found_as["mixing"]
         assert cx.kind == ("gap" if cx.found_as["mixing"] == "Linear" else "failure")
 
 
@@ -317,3 +315,64 @@ def test_the_store_ignores_temp_files_and_names_unreadable_records(tmp_path):
         )
     assert again.new_evaluations == 2  # exactly the two unreadable records, recomputed
     assert again.quadrants == first.quadrants
+
+
+def test_bad_learner_options_and_metrics_fail_before_any_evaluation(tmp_path):
+    bad_option = LAPLACE_SPACE.narrow(learner_options={"n_train": (3000,), "no_such": (1,)})
+    with pytest.raises(InvalidArgument, match="no_such"):
+        search(PLANTED_GAP, bad_option, budget=2, out=tmp_path / "a")
+    bad_value = LAPLACE_SPACE.narrow(learner_options={"n_train": (3000, -5)})
+    with pytest.raises(InvalidArgument, match="n_train"):
+        search(PLANTED_GAP, bad_value, budget=2, out=tmp_path / "b")
+    unknown_metric = th.Theorem(
+        "bad-metric",
+        (th.assumptions.LinearMixing(),),
+        "fastica",
+        th.claims.Claim("made up", "no-such-metric", 0.9),
+        cite="test",
+    )
+    with pytest.raises(UnknownName, match="no-such-metric"):
+        search(unknown_metric, LAPLACE_SPACE, budget=2, out=tmp_path / "c")
+    assert not any((tmp_path / d).exists() for d in "abc")  # nothing was started
+
+
+@dataclass
+class _Buggy(L.Learner):
+    """A learner with a bug: a ValueError from deep inside its fit."""
+
+    name = "buggy"
+
+    def fit(self, process, *, seed=0, monitor=None):
+        raise ValueError("shapes (3,) and (4,) not aligned")
+
+
+def test_a_bug_is_never_filed_as_an_invalid_combination(tmp_path, monkeypatch):
+    monkeypatch.setitem(L.LEARNERS, "buggy", _Buggy)
+    theorem = th.Theorem(
+        "buggy-theorem",
+        (th.assumptions.LinearMixing(),),
+        "buggy",
+        th.claims.permutation_scaling(0.9),
+        cite="test",
+    )
+    with pytest.raises(ValueError, match="not aligned"):
+        search(theorem, LAPLACE_SPACE.narrow(learner_options={}), budget=2, out=tmp_path / "r")
+
+
+def test_an_incoherent_candidate_is_a_stored_error_row(tmp_path):
+    # InfoNCE needs positive pairs: a process without a conditional is an invalid
+    # combination (InvalidProcess), recorded once and never retried
+    theorem = th.Theorem(
+        "pairs-needed",
+        (th.assumptions.LinearMixing(),),
+        ("infonce", {"train.steps": 5}),
+        th.claims.permutation_scaling(0.9),
+        cite="test",
+    )
+    result = search(theorem, LAPLACE_SPACE.narrow(learner_options={}), budget=2, out=tmp_path / "r")
+    assert result.quadrants["errors"] == result.evaluations >= 1
+    assert all("InvalidProcess" in e["error"] for e in result.errors)
+    again = search(
+        theorem, LAPLACE_SPACE.narrow(learner_options={}), budget=2, out=tmp_path / "r", resume=True
+    )
+    assert again.new_evaluations == 0

@@ -73,6 +73,25 @@ def test_a_papers_theorem_through_check_recover_and_search(tmp_path):
         assert again.returncode in (0, 1), again.stderr  # runs: recovered or not
 
 
+def test_a_papers_theorem_in_its_own_pytest_suite_prints_a_reproduce_line_that_runs(pytester):
+    pytester.makepyfile(
+        test_ima=f"""
+import sys
+sys.path.insert(0, {str(PAPER.parent)!r})
+import ima_paper  # states and registers ima-ica
+
+def test_ima_claimed_not_recovered(sith):
+    sith.assert_not_recovered("ima-ica")  # wrong on purpose: the paper's claim holds
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    line = next(x for x in result.outlines if "reproduce: sith " in x).split("reproduce: ", 1)[1]
+    assert "--import" in line and "ima_paper" in line
+    again = run_as_printed(line, cwd=pytester.path)
+    assert again.returncode == 0, again.stderr  # recovered, exactly as the failure said
+
+
 def test_imports_come_from_the_environment_too(tmp_path):
     listed = sith("theorems", env={"SITH_IMPORT": str(PAPER)})
     assert listed.returncode == 0 and "ima-ica" in listed.stdout

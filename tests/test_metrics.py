@@ -255,7 +255,8 @@ def test_recovery_metrics_and_registry() -> None:
     assert abs(out["mcc"] - 1.0) < 1e-9 and out["r2_linear"] > 0.999
     narrow = recovery_metrics(z, z_hat[:, :2])
     assert "procrustes_error" not in narrow and "block_r2" not in narrow
-    assert set(METRICS) == expected | {"amari_distance"}
+    built_in = {k for k, info in METRICS.items() if info.fn.__module__ == "verification.metrics"}
+    assert built_in == expected | {"amari_distance", "block_r2_style", "r2_sufficient_stats"}
     assert all(isinstance(info, MetricInfo) and info.name == key for key, info in METRICS.items())
     assert not METRICS["procrustes_error"].higher_is_better
     assert not METRICS["amari_distance"].higher_is_better
@@ -293,3 +294,112 @@ def test_bad_input_raises(call, match: str) -> None:
     z = _laplace(100, 2)
     with pytest.raises(ValueError, match=match):
         call(z)
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+@pytest.fixture
+def metrics_registry():
+    """METRICS, restored after the test (registrations do not leak into other tests)."""
+    from verification import metrics as M
+
+    saved = dict(M.METRICS)
+    yield M.METRICS
+    M.METRICS.clear()
+    M.METRICS.update(saved)
+
+
+def test_register_metric_as_decorator_and_call(metrics_registry) -> None:
+    from verification.metrics import compute_metrics, register_metric
+
+    @register_metric("max_abs_corr", higher_is_better=True)
+    def max_abs_corr(z, z_hat):
+        """Largest absolute correlation between any true and estimated column."""
+        d = z.shape[1]
+        return float(np.abs(np.corrcoef(z.T, z_hat.T)[:d, d:]).max())
+
+    assert max_abs_corr.__name__ == "max_abs_corr"  # the decorator returns the function
+    info = metrics_registry["max_abs_corr"]
+    assert info.higher_is_better and info.description.startswith("Largest absolute")
+    register_metric("seeded", lambda z, z_hat, seed: float(seed), higher_is_better=False)
+    z = _laplace(200, 2)
+    out = compute_metrics(["max_abs_corr", "seeded", "mcc"], z, 2 * z, seed=5)
+    assert out == {"max_abs_corr": pytest.approx(1.0), "seeded": 5.0, "mcc": pytest.approx(1.0)}
+    assert list(out) == ["max_abs_corr", "seeded", "mcc"]
+    assert "max_abs_corr" in metrics_registry.names()
+
+
+def test_register_metric_refuses_silent_overrides(metrics_registry) -> None:
+    from verification.metrics import register_metric
+
+    def constant(z, z_hat):
+        return 1.0
+
+    with pytest.raises(ValueError, match="'mcc' is already registered; pass replace=True"):
+        register_metric("mcc", constant, higher_is_better=True)
+    assert metrics_registry["mcc"].fn is not constant
+    register_metric("mcc", constant, higher_is_better=True, replace=True)
+    assert metrics_registry["mcc"].fn is constant
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"name": "", "fn": lambda z, z_hat: 0.0}, "non-empty name"),
+        ({"name": "x", "fn": "not a function"}, "expected a function"),
+        ({"name": "x", "fn": lambda z: 0.0}, r"cannot be called as fn\(z, z_hat"),
+        ({"name": "x", "fn": lambda z, z_hat, *, other: 0.0}, "cannot be called"),
+        ({"name": "x", "fn": lambda z, z_hat: 0.0, "higher_is_better": 1}, "True or False"),
+    ],
+)
+def test_register_metric_validates_at_once(metrics_registry, kwargs, match) -> None:
+    from verification.metrics import register_metric
+
+    kwargs.setdefault("higher_is_better", True)
+    with pytest.raises(ValueError, match=match):
+        register_metric(**kwargs)
+    assert "x" not in metrics_registry
+
+
+def test_metrics_registry_only_holds_metric_info(metrics_registry) -> None:
+    with pytest.raises(ValueError, match="use register_metric"):
+        metrics_registry.register("plain", lambda z, z_hat: 0.0)
+
+
+def test_unknown_metric_is_one_line_listing_the_choices() -> None:
+    from theory.errors import UnknownName
+    from verification.metrics import compute_metrics, metric_info
+
+    z = _laplace(50, 2)
+    with pytest.raises(UnknownName, match=r"unknown metric 'nope'; known: .*mcc") as info:
+        compute_metrics(["mcc", "nope"], z, z)
+    assert "\n" not in str(info.value)
+    with pytest.raises(UnknownName):
+        metric_info("r2")
+
+
+def test_a_metric_must_return_a_number_or_none(metrics_registry) -> None:
+    from verification.metrics import compute_metrics, register_metric
+
+    register_metric("words", lambda z, z_hat: "high", higher_is_better=True)
+    register_metric("absent", lambda z, z_hat: None, higher_is_better=True)
+    register_metric("np", lambda z, z_hat: np.float32(0.5), higher_is_better=True)
+    z = _laplace(50, 2)
+    with pytest.raises(ValueError, match="metric 'words' returned str, not a number"):
+        compute_metrics(["words"], z, z)
+    out = compute_metrics(["absent", "np"], z, z)
+    assert out == {"np": 0.5} and type(out["np"]) is float
+
+
+def test_check_claim_metric() -> None:
+    import theory as th
+    from theory.errors import UnknownName
+    from verification.metrics import check_claim_metric
+
+    assert check_claim_metric(th.claims.affine()).name == "r2_linear"
+    with pytest.raises(UnknownName, match="claim's metric 'nope' is not registered; known: "):
+        check_claim_metric(th.claims.Claim("x", "nope", 0.5))
+    backwards = th.claims.Claim("orthogonal", "procrustes_error", 0.1)  # higher_is_better=True
+    with pytest.raises(ValueError, match="'procrustes_error' is lower-is-better"):
+        check_claim_metric(backwards, where="theorem 't'")

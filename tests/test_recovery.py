@@ -2,12 +2,14 @@
 
 import json
 import math
+from dataclasses import dataclass
 
 import pytest
 import torch
 from click.testing import CliRunner
 
 import theory as th
+from theory.errors import InvalidArgument, UnknownName
 from verification import recover
 from verification.cli import main
 from verification.learners import TCL, Fit, InfoNCE, Learner, TrainConfig, infonce_loss
@@ -131,3 +133,180 @@ def test_temperature_scales_with_concentration():
         p = th.Process(sphere, mixing, th.conditionals.VonMisesFisher(kappa))
         assert learner.resolved_tau(p) == pytest.approx(tau)
     assert InfoNCE(tau=0.7).resolved_tau(p) == 0.7
+
+
+# ------------------------------------------------- claim metrics from the registry
+
+
+@pytest.fixture
+def registries():
+    """METRICS and LEARNERS, restored after the test."""
+    from verification import learners as L
+    from verification import metrics as M
+
+    saved = dict(M.METRICS), dict(L.LEARNERS)
+    yield M.METRICS, L.LEARNERS
+    for registry, items in zip((M.METRICS, L.LEARNERS), saved, strict=True):
+        registry.clear()
+        registry.update(items)
+
+
+def _ica_process():
+    return th.Process(th.latents.Laplace(3), th.mixings.Linear.random(3, seed=0))
+
+
+def test_a_registered_metric_decides_a_users_claim(registries):
+    from verification.metrics import mcc_matching, register_metric
+
+    seen = {}
+
+    @register_metric("worst-matched-corr", higher_is_better=True)
+    def worst(z, z_hat, seed, fit):
+        """Smallest matched absolute correlation."""
+        seen.update(seed=seed, fit=fit)
+        m = mcc_matching(z, z_hat)
+        return float(abs(m.correlation[m.row_ind, m.col_ind]).min())
+
+    theorem = th.Theorem(
+        "ica-worst",
+        (),
+        ("fastica", {"n_train": 2000}),
+        th.claims.Claim("permutation+scaling", "worst-matched-corr", 0.9),
+    )
+    for fast in (False, True):
+        result = recover(theorem, _ica_process(), seed=1, fast_metrics=fast)
+        assert result.claim_name == "worst-matched-corr" and result.recovered
+        assert result.claim_metric == result.metrics["worst-matched-corr"] > 0.9
+        assert result.claim_metric <= result.metrics["mcc"] + 1e-12
+        assert seen["seed"] == 1 and "unmixing" in seen["fit"].extras
+    assert result.to_dict()["claim_metric"]["name"] == "worst-matched-corr"
+
+
+class _Tripwire:
+    """Everything that would generate data or train raises."""
+
+    @staticmethod
+    def canonical():
+        raise AssertionError("the canonical process was built")
+
+
+@dataclass
+class _NeverTrain(Learner):
+    steps: int = 10
+    name = "never-train"
+
+    def fit(self, process, *, seed=0, monitor=None):
+        raise AssertionError("training started")
+
+
+@pytest.fixture
+def no_compute(monkeypatch, registries):
+    """A registered learner that must not train, and a Process that must not sample."""
+    registries[1].register("never-train", _NeverTrain)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("data was generated")
+
+    for method in ("sample", "sample_pairs", "observe"):
+        monkeypatch.setattr(th.Process, method, refuse)
+
+
+def _theorem(learner="never-train", claim=None):
+    return th.Theorem(
+        "tripwire",
+        (),
+        learner,
+        claim or th.claims.affine(),
+        canonical=_Tripwire.canonical,
+    )
+
+
+@pytest.mark.parametrize(
+    ("theorem", "kwargs", "error", "match"),
+    [
+        (
+            _theorem(claim=th.claims.Claim("affine", "r2-linear", 0.9)),
+            {},
+            UnknownName,
+            r"theorem 'tripwire': the claim's metric 'r2-linear' is not registered; "
+            r"known: .*r2_linear",
+        ),
+        (
+            _theorem(claim=th.claims.Claim("orthogonal", "procrustes_error", 0.1)),
+            {},
+            InvalidArgument,
+            "'procrustes_error' is lower-is-better, but the claim says higher_is_better=True",
+        ),
+        (_theorem("no-such-learner"), {}, UnknownName, "unknown learner 'no-such-learner'"),
+        (
+            _theorem(("never-train", {"stpes": 5})),
+            {},
+            InvalidArgument,
+            "learner never-train has no option 'stpes'; options: steps",
+        ),
+        (
+            _theorem(("never-train", {"steps": "5"})),
+            {},
+            InvalidArgument,
+            "invalid value for 'steps': expected int",
+        ),
+        (_theorem(), {"learner": "no-such-learner"}, UnknownName, "unknown learner"),
+        (_theorem(), {"learner": 42}, InvalidArgument, "learner must be a Learner"),
+        (
+            _theorem(),
+            {"learner": ("never-train", {"steps": 0.5})},
+            InvalidArgument,
+            "expected int",
+        ),
+        (_theorem(), {"learner_options": {"steps": True}}, InvalidArgument, "expected int"),
+        (_theorem(), {"learner_options": {"train.steps": 5}}, InvalidArgument, "no option"),
+        (_theorem(), {"learner_options": [("steps", 5)]}, InvalidArgument, "must be a dict"),
+        (
+            _theorem(),
+            {"learner": InfoNCE(), "learner_options": {"train.stepz": 5}},
+            InvalidArgument,
+            "learner infonce has no option 'train.stepz'",
+        ),
+        (_theorem(), {"seed": -1}, InvalidArgument, "seed must be an integer >= 0"),
+        (_theorem(), {"n_test": 2}, InvalidArgument, "n_test must be an integer >= 4"),
+    ],
+)
+def test_recover_refuses_before_any_compute(no_compute, theorem, kwargs, error, match):
+    with pytest.raises(error, match=match) as info:
+        recover(theorem, **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_the_tripwires_fire(no_compute):
+    with pytest.raises(AssertionError, match="canonical process was built"):
+        recover(_theorem())
+    with pytest.raises(AssertionError, match="data was generated"):
+        th.theorems.get("linear-ica").canonical_process().sample(3)
+    with pytest.raises(AssertionError, match="training started"):
+        recover(_theorem(), th.theorems.get("cl-ica").canonical_process())
+
+
+def test_learner_options_apply_to_a_copy():
+    from verification.learners import FastICA
+
+    learner = FastICA()
+    result = recover(
+        "linear-ica", _ica_process(), learner=learner, learner_options={"n_train": 1000}
+    )
+    assert result.learner["n_train"] == 1000 and learner.n_train == 10_000
+    named = recover("linear-ica", _ica_process(), learner=("fastica", {"n_train": 800}))
+    assert named.learner["n_train"] == 800 and named.recovered
+
+
+def test_fastica_reports_non_finite_training_data():
+    from verification.learners import FastICA
+
+    class Broken(th.Process):
+        def observe(self, z):
+            x = super().observe(z)
+            x[::3, 0] = math.nan
+            return x
+
+    p = _ica_process()
+    fit = FastICA(n_train=500).fit(Broken(p.latent, p.mixing), seed=0)
+    assert fit.status == "diverged" and "non-finite" in fit.message

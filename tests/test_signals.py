@@ -19,7 +19,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from verification.reports import SCHEMA_FILE
+from verification._search import SCHEMA_FILE
 
 pytestmark = [
     pytest.mark.timeout(300),

@@ -23,17 +23,34 @@ _LAZY = {
     "EvidenceSet": "verification.evidence",
     "recover": "verification.recovery",
     "RecoveryResult": "verification.recovery",
-    "search": "verification.counterexample_search",
-    "SearchResult": "verification.counterexample_search",
-    "Counterexample": "verification.counterexample_search",
+    "search": "verification._search",
+    "SearchResult": "verification._search",
+    "Counterexample": "verification._search",
+    "Evaluation": "verification._search",
+    "load_report": "verification._search",
     "SearchSpace": "verification.spaces",
 }
 
-_SUBMODULES = ("strategies", "metrics", "learners", "jacobians", "errors", "spaces", "registry")
+_SUBMODULES = (
+    "strategies",
+    "metrics",
+    "learners",
+    "jacobians",
+    "errors",
+    "spaces",
+    "registry",
+    "testing",
+)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from verification._search import (
+        Counterexample,
+        Evaluation,
+        SearchResult,
+        load_report,
+        search,
+    )
     from verification.checks import CheckContext, check, register_check
-    from verification.counterexample_search import Counterexample, SearchResult, search
     from verification.evidence import Evidence, EvidenceSet
     from verification.recovery import RecoveryResult, recover
     from verification.spaces import SearchSpace
@@ -56,12 +73,14 @@ def __dir__() -> list[str]:
 __all__ = [
     "CheckContext",
     "Counterexample",
+    "Evaluation",
     "Evidence",
     "EvidenceSet",
     "RecoveryResult",
     "SearchResult",
     "SearchSpace",
     "check",
+    "load_report",
     "recover",
     "register_check",
     "search",

@@ -6,6 +6,7 @@ Thin by design: every command calls the same functions a Python user calls.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ import theory as th
 from theory._json import load_json
 from theory._spec import digest
 from theory.errors import SithError, UnknownName
+from verification._files import write_atomic
 from verification._loading import (
     find_user_object,
     import_from_env,
@@ -32,7 +34,6 @@ from verification._loading import (
 from verification.checks import DEFAULT_POINTS, check, resolve
 from verification.evidence import Evidence, EvidenceSet
 from verification.spaces import apply_options
-from verification.store import write_atomic
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
@@ -339,6 +340,12 @@ def _short(witness: dict) -> str:
     help="Stop training after this many seconds.",
 )
 @click.option(
+    "--learner",
+    "learner_name",
+    metavar="NAME",
+    help="Train this registered learner instead of the theorem's (see `sith learners`).",
+)
+@click.option(
     "--set",
     "settings_",
     multiple=True,
@@ -356,6 +363,7 @@ def recover_command(
     batch_size,
     lr,
     time_budget,
+    learner_name,
     settings_,
     out_file,
     quiet,
@@ -368,12 +376,16 @@ def recover_command(
     Examples:
       sith recover cl-ica --seed 0
       sith recover linear-ica --process spec.py:p --json
+      sith recover cl-ica --learner infonce-lp --set tau=0.2
     """
     from verification import learners
     from verification.recovery import recover
 
     process = _load_process(process_spec, None) if process_spec else None
     theorem = _named(name, th.theorems.get, th.Theorem)
+    if learner_name is not None:
+        learners.LEARNERS.get(learner_name)  # an unknown name fails here, in milliseconds
+        theorem = dataclasses.replace(theorem, learner=learner_name)
     learner = learners.for_theorem(theorem)
     overrides = {"steps": steps, "batch_size": batch_size, "lr": lr, "time_budget": time_budget}
     options = {f"train.{k}": v for k, v in overrides.items() if v is not None}
@@ -527,8 +539,7 @@ def search_command(
       sith search cl-ica --budget 20 --dim 2..3 --vary conditional --out runs/clica
       sith search linear-ica --kinds failure --fail-on failure
     """
-    from verification.counterexample_search import search
-    from verification.reports import load_report
+    from verification._search import RunDirectory, build_report, search
     from verification.spaces import default_space
 
     theorem = _named(name, th.theorems.get, th.Theorem)
@@ -578,7 +589,7 @@ def search_command(
             on_record=progress.update if progress else None,
             evaluation_time_limit=evaluation_time_limit,
         )
-    report = load_report(out)
+    report = build_report(result, RunDirectory(out).counterexample_path)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     elif not quiet:
@@ -654,23 +665,22 @@ class _SearchProgress:
     def __exit__(self, *exc):
         return self.progress.__exit__(*exc)
 
-    def update(self, record: dict, fresh: bool) -> None:
+    def update(self, evaluation, fresh: bool) -> None:
         self.done += 1
-        if record.get("kind") in self.counts:
-            self.counts[record["kind"]] += 1
+        if evaluation.kind in self.counts:
+            self.counts[evaluation.kind] += 1
         found = f"gap-like {self.counts['gap']}, failure-like {self.counts['failure']}"
         if self.tty:
             self.progress.update(self.task, completed=min(self.done, self.budget), found=found)
         else:
-            claim = (record.get("recovery") or {}).get("claim_metric", {})
-            value = claim.get("value")
+            claim, value, params = evaluation.claim or {}, evaluation.claim_value, evaluation.params
             click.echo(
                 f"[{self.done}] {'new' if fresh else 'cached'} "
-                f"{record['params'].get('dim')}-d {record['params'].get('latent')}/"
-                f"{record['params'].get('mixing')}/{record['params'].get('conditional')}: "
-                f"violated={record.get('violated')} "
+                f"{params.get('dim')}-d {params.get('latent')}/"
+                f"{params.get('mixing')}/{params.get('conditional')}: "
+                f"violated={list(evaluation.violated)} "
                 f"{claim.get('name')}={'' if value is None else f'{value:.3f}'} "
-                f"kind={record.get('kind')}",
+                f"kind={evaluation.kind}",
                 err=True,
             )
 
@@ -699,16 +709,16 @@ def _print_search(report: dict, out: str) -> None:
         "reproduce",
     ):
         table.add_column(column, overflow="fold")
-    from verification.reports import _process_line, _violations
+    from verification._search.reports import process_line, violations_line
 
     for i, cx in enumerate(report["counterexamples"], 1):
         claim = cx["claim_metric"]
         table.add_row(
             str(i),
             cx["kind"],
-            _violations(cx),
+            violations_line(cx),
             f"{claim['name']}={claim['value']:.3f}",
-            _process_line(cx["process"]),
+            process_line(cx["process"]),
             cx["reproduce"],
         )
     console.print(table)
@@ -733,7 +743,7 @@ def report_command(run_dir, fmt, out_file):
     Examples:
       sith report runs/cl-ica-s0 --format html --out report.html
     """
-    from verification.reports import load_report, render_html, render_markdown
+    from verification._search.reports import load_report, render_html, render_markdown
 
     _prepare_out(out_file)
     report = load_report(run_dir)
@@ -784,6 +794,30 @@ def assumptions_command(as_json):
         table.add_column(column, overflow="fold")
     for a in items:
         table.add_row(a.name, a.description, a.cite)
+    _console().print(table)
+
+
+@main.command("learners")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def learners_command(as_json):
+    """List the registered learners and the options `--set` accepts for each."""
+    from verification import learners
+    from verification.spaces import option_names
+
+    items = []
+    for name in learners.LEARNERS.names():
+        learner = learners.get(name)
+        items.append(
+            {"name": name, "class": type(learner).__name__, "options": option_names(learner)}
+        )
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    table = Table(title="learners")
+    for column in ("name", "class", "options (--set KEY=VALUE)"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(item["name"], item["class"], ", ".join(item["options"]))
     _console().print(table)
 
 

@@ -7,6 +7,7 @@ threshold on samples the learner never saw (a separate seeded stream).
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 import theory as th
-from theory.errors import InvalidArgument
+from theory.errors import InvalidArgument, InvalidProcess
 from verification import learners as L
 from verification import metrics as M
 
@@ -81,27 +82,11 @@ class RecoveryResult:
 
 def sufficient_statistics(latent: th.latents.Latent, z: torch.Tensor) -> torch.Tensor:
     """t(z) of the exponential family the latent is modulated in (|z| or z²)."""
-    if isinstance(latent, th.latents.Segmented) and latent.base == "normal":
-        return z**2
-    return z.abs()
+    return M.sufficient_statistics(latent, z)
 
 
-def _fast_metrics(z, z_hat, seed, content, claim_metric) -> dict[str, float]:
-    """The cheap metrics plus whatever the claim needs."""
-    out = {
-        "mcc": M.mcc(z, z_hat),
-        "r2_linear": M.r2_linear(z, z_hat, seed=seed),
-        "cka_linear": M.linear_cka(z, z_hat),
-    }
-    if z.shape[1] == z_hat.shape[1]:
-        out["procrustes_error"] = M.procrustes_error(z, z_hat, seed=seed)
-    if content is not None:
-        out["block_r2"] = M.block_r2(z, z_hat, content, seed=seed)
-    if claim_metric == "r2_nonlinear":
-        out["r2_nonlinear"] = M.r2_nonlinear(z, z_hat, seed=seed)
-    if claim_metric == "mcc_spearman":
-        out["mcc_spearman"] = M.mcc(z, z_hat, method="spearman")
-    return out
+# the cheap metrics a search computes (fast=True), before the claim's and the derived ones
+FAST = ("mcc", "r2_linear", "cka_linear", "procrustes_error", "block_r2")
 
 
 def score(
@@ -116,32 +101,21 @@ def score(
 ) -> dict[str, float]:
     """Held-out metrics for (z, z_hat), including the theorem's claim metric.
 
-    ``fast=True`` skips the expensive metrics the claim does not need (kernel ridge R²,
-    mutual k-NN); searches use it.
+    The standard metrics (``verification.metrics.STANDARD``), then the claim's metric
+    (any registered one, e.g. a user's), then the diagnostics that need the process or
+    the fit (``verification.metrics.DERIVED``), each where it applies. ``fast=True``
+    computes only the cheap standard ones (no kernel ridge R², no mutual k-NN) besides
+    the claim's; searches use it.
     """
     claim = theorem.claim
+    M.check_claim_metric(claim, where=f"theorem {theorem.name!r}")
     content = list(range(claim.content)) if claim.content else None
-    if fast:
-        out = _fast_metrics(z, z_hat, seed, content, claim.metric)
-    else:
-        out = M.recovery_metrics(z, z_hat, seed=seed, content=content)
-    if content is not None and claim.content < process.dim:
-        out["block_r2_style"] = M.block_r2(
-            z, z_hat, list(range(claim.content, process.dim)), seed=seed
-        )
-    if isinstance(process.latent, th.latents.Segmented):
-        out["r2_sufficient_stats"] = M.r2_linear(
-            sufficient_statistics(process.latent, z), z_hat, seed=seed
-        )
-    if (
-        fit is not None
-        and "unmixing" in fit.extras
-        and isinstance(process.mixing, th.mixings.Linear)
-    ):
-        a = np.asarray(process.mixing.matrix)
-        if a.shape[0] == a.shape[1]:
-            out["amari_distance"] = M.amari_distance(fit.extras["unmixing"], a)
-    return out
+    base = FAST if fast else M.STANDARD
+    names = [*base]
+    if claim.metric not in names and claim.metric not in M.DERIVED:
+        names.append(claim.metric)
+    names += M.DERIVED
+    return M.compute_metrics(names, z, z_hat, seed=seed, content=content, process=process, fit=fit)
 
 
 def _collapsed(z_hat: torch.Tensor) -> bool:
@@ -154,15 +128,30 @@ def recover(
     process: th.Process | None = None,
     *,
     seed: int = 0,
-    learner: L.Learner | None = None,
+    learner: L.Learner | str | tuple | None = None,
+    learner_options: dict[str, Any] | None = None,
     n_test: int = 4000,
     fast_metrics: bool = False,
 ) -> RecoveryResult:
     """Train ``theorem``'s learner on ``process`` (default: canonical) and score it.
 
-    Never raises for training trouble: divergence (NaN loss) or collapse (constant
-    representation) come back as ``status="diverged"``/``"collapsed"``, recovered=False,
-    with whatever was measured.
+    Arguments:
+        theorem: a :class:`theory.Theorem` or the name of a catalogue theorem.
+        process: the data-generating process; default: the theorem's canonical one.
+        seed: seeds training and the held-out samples (a separate stream).
+        learner: a Learner (used as given), a registered learner name, or
+            ``(name, {option: value})``; default: the theorem's learner.
+        learner_options: dotted options (``{"train.steps": 200}``) set on a copy of the
+            learner, validated like ``sith recover --set``.
+        n_test: number of held-out samples the metrics are computed on.
+        fast_metrics: skip the expensive metrics the claim does not need.
+
+    Everything that can be refused is refused before any data is generated or any
+    training starts: the theorem, the claim's metric (it must be registered, see
+    ``verification.metrics.register_metric``, with the claim's direction), the learner
+    (name, options and their types) and the process. Never raises for training trouble:
+    divergence (NaN loss) or collapse (constant representation) come back as
+    ``status="diverged"``/``"collapsed"``, recovered=False, with whatever was measured.
     """
     if isinstance(theorem, str):
         theorem = th.theorems.get(theorem)
@@ -170,10 +159,14 @@ def recover(
         raise InvalidArgument(
             f"theorem must be a theory.Theorem or a name, got {type(theorem).__name__}"
         )
+    M.check_claim_metric(theorem.claim, where=f"theorem {theorem.name!r}")
+    for what, value, low in (("seed", seed, 0), ("n_test", n_test, 4)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise InvalidArgument(f"{what} must be an integer >= {low}, got {value!r}")
+    learner = _learner(theorem, learner, learner_options)
     process = process if process is not None else theorem.canonical_process()
     if not isinstance(process, th.Process):
         raise InvalidArgument(f"process must be a theory.Process, got {type(process).__name__}")
-    learner = learner if learner is not None else L.for_theorem(theorem)
     start = time.perf_counter()
     fit = learner.fit(process, seed=seed)
     z, x = process.sample(n_test, np.random.default_rng([seed, TEST_STREAM]))
@@ -191,8 +184,8 @@ def recover(
             metrics = score(theorem, process, z, z_hat, seed=seed, fit=fit, fast=fast_metrics)
             sample = {"z": _rows(z[:SAMPLE_ROWS]), "z_hat": _rows(z_hat[:SAMPLE_ROWS])}
     value = metrics.get(claim.metric, float("nan"))
-    if status == "ok" and claim.metric not in metrics:
-        raise InvalidArgument(
+    if status == "ok" and claim.metric not in metrics:  # e.g. a block claim, no block
+        raise InvalidProcess(
             f"claim metric {claim.metric!r} was not computed; available: {sorted(metrics)}"
         )
     return RecoveryResult(
@@ -217,6 +210,30 @@ def recover(
 
 
 SAMPLE_ROWS = 200
+
+
+def _learner(theorem: th.Theorem, spec: Any, options: dict[str, Any] | None) -> L.Learner:
+    """The learner to train, resolved and configured (nothing is trained or sampled)."""
+    if options is not None and not isinstance(options, dict):
+        raise InvalidArgument(f"learner_options must be a dict of KEY: VALUE, got {options!r}")
+    if spec is None:
+        learner = L.for_theorem(theorem)
+    elif isinstance(spec, L.Learner):
+        learner = copy.deepcopy(spec) if options else spec
+    elif isinstance(spec, (str, tuple)):
+        learner = L.resolve(spec)
+        if theorem.claim.content and getattr(learner, "content", 0) is None:
+            learner.content = theorem.claim.content
+    else:
+        raise InvalidArgument(
+            "learner must be a Learner, a registered learner name or (name, {option: value}); "
+            f"got {type(spec).__name__}"
+        )
+    if options:
+        from verification.spaces import apply_options
+
+        apply_options(learner, options)
+    return learner
 
 
 def _rows(t: torch.Tensor) -> list[list[float]]:

@@ -177,17 +177,22 @@ def apply_options(learner, options: dict[str, Any]) -> None:
     """
     if not isinstance(options, dict):
         raise InvalidArgument(f"options must be a dict of KEY: VALUE, got {options!r}")
-    for key, value in options.items():
-        target, leaf = _option_target(learner, key)
-        _check_type(key, value, typing.get_type_hints(type(target)).get(leaf, Any))
-        previous = getattr(target, leaf)
-        setattr(target, leaf, value)
-        try:
-            if hasattr(target, "__post_init__"):
-                target.__post_init__()
-        except (ValueError, TypeError) as err:
+    undo: list[tuple[Any, str, Any]] = []
+    try:
+        for key, value in options.items():
+            target, leaf = _option_target(learner, key)
+            _check_type(key, value, typing.get_type_hints(type(target)).get(leaf, Any))
+            undo.append((target, leaf, getattr(target, leaf)))
+            setattr(target, leaf, value)
+            try:
+                if hasattr(target, "__post_init__"):
+                    target.__post_init__()
+            except (ValueError, TypeError) as err:
+                raise InvalidArgument(f"invalid value for {key!r}: {err}") from None
+    except InvalidArgument:
+        for target, leaf, previous in reversed(undo):  # all or nothing
             setattr(target, leaf, previous)
-            raise InvalidArgument(f"invalid value for {key!r}: {err}") from None
+        raise
 
 
 def option_names(learner) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from theory.errors import InvalidArgument
-from verification.learners.base import Fit, Learner, TrainConfig
+from verification.learners.base import Fit, Learner, TrainConfig, data_problem, failed_fit
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.fastica import FastICA
 from verification.learners.infonce import InfoNCE, infonce_loss
@@ -81,6 +81,8 @@ __all__ = [
     "InfoNCE",
     "Learner",
     "TrainConfig",
+    "data_problem",
+    "failed_fit",
     "for_theorem",
     "get",
     "infonce_loss",

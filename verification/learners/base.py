@@ -117,6 +117,30 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def data_problem(x: torch.Tensor, what: str = "training observations") -> str | None:
+    """Why ``x`` cannot be trained on, or None: non-finite values, or values so large that
+    their second moments (what whitening and the losses compute) overflow ``x.dtype``."""
+    finite = torch.isfinite(x)
+    if not finite.all():
+        return f"the {what} contain {int((~finite).sum())} non-finite values (NaN or inf)"
+    centred = x - x.mean(0)
+    if not torch.isfinite(centred.square().sum(0)).all():
+        return f"the {what} are too large for {x.dtype} training (their variance overflows)"
+    return None
+
+
+def failed_fit(
+    n_out: int, message: str, *, status: Status = "diverged", seconds: float = 0.0
+) -> Fit:
+    """A Fit for training that could not start or run (``status`` says how; its encoder
+    outputs NaN, and recover never uses it)."""
+
+    def encode(x: torch.Tensor) -> torch.Tensor:
+        return torch.full((len(x), n_out), math.nan, dtype=torch.float64)
+
+    return Fit(encode, [], 0, seconds, status, message)
+
+
 def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, Any]:
     if config.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)

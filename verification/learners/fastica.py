@@ -10,7 +10,7 @@ from sklearn.decomposition import FastICA as _SkFastICA
 
 import theory as th
 from theory import _validate as valid
-from verification.learners.base import MAX_SAMPLES, Fit, Learner
+from verification.learners.base import MAX_SAMPLES, Fit, Learner, data_problem, failed_fit
 
 
 @dataclass
@@ -35,6 +35,9 @@ class FastICA(Learner):
 
         start = time.perf_counter()
         _, x = process.sample(self.n_train, np.random.default_rng([seed, 11]))
+        problem = data_problem(x)
+        if problem is not None:
+            return failed_fit(process.dim, problem, seconds=time.perf_counter() - start)
         ica = _SkFastICA(
             n_components=process.dim,
             whiten="unit-variance",

@@ -26,8 +26,17 @@ from torch import nn
 
 import theory as th
 from theory import _validate as valid
-from theory.errors import InvalidArgument
-from verification.learners.base import MAX_SAMPLES, Fit, Learner, TrainConfig, resolved, train_loop
+from theory.errors import InvalidArgument, InvalidProcess
+from verification.learners.base import (
+    MAX_SAMPLES,
+    Fit,
+    Learner,
+    TrainConfig,
+    data_problem,
+    failed_fit,
+    resolved,
+    train_loop,
+)
 from verification.learners.encoders import Encoder, EncoderConfig
 
 FOLD_GAP = 0.05  # final loss this far above the true latents' loss: a likely fold
@@ -144,9 +153,9 @@ class InfoNCE(Learner):
         """Train; if the final loss suggests a fold, retrain from a fresh initialisation
         (up to ``restarts`` times) and keep the run with the lowest final loss."""
         if process.conditional is None:
-            raise InvalidArgument("InfoNCE needs positive pairs: the process has no conditional")
+            raise InvalidProcess("InfoNCE needs positive pairs: the process has no conditional")
         if self.content is not None and not 1 <= self.content <= process.dim:
-            raise InvalidArgument(f"content must be in 1..{process.dim}, got {self.content}")
+            raise InvalidProcess(f"content must be in 1..{process.dim}, got {self.content}")
         tau = self.resolved_tau(process)
         config = resolved(self.train, self.default_steps(process))
         # the true latents' loss is comparable only when the encoder output is z-shaped
@@ -176,6 +185,9 @@ class InfoNCE(Learner):
         n_out = self.content or process.dim
         bs = config.batch_size
         _, _, x_ref, _ = process.sample_pairs(10_000, rng)
+        problem = data_problem(x_ref.float())
+        if problem is not None:
+            return failed_fit(n_out, problem)
         model = Encoder(
             x_ref.shape[1], n_out, self.encoder, x_ref.float(), normalize=self.critic == "cosine"
         )

@@ -16,8 +16,17 @@ from torch import nn
 
 import theory as th
 from theory import _validate as valid
-from theory.errors import InvalidArgument
-from verification.learners.base import MAX_SAMPLES, Fit, Learner, TrainConfig, resolved, train_loop
+from theory.errors import InvalidProcess
+from verification.learners.base import (
+    MAX_SAMPLES,
+    Fit,
+    Learner,
+    TrainConfig,
+    data_problem,
+    failed_fit,
+    resolved,
+    train_loop,
+)
 from verification.learners.encoders import Encoder, EncoderConfig
 
 
@@ -34,7 +43,7 @@ class TCL(Learner):
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         latent = process.latent
         if not isinstance(latent, th.latents.Segmented):
-            raise InvalidArgument(
+            raise InvalidProcess(
                 "tcl needs a latent with segment labels (theory.latents.Segmented), "
                 f"got {latent.family}"
             )
@@ -42,6 +51,9 @@ class TCL(Learner):
         z, u = latent.sample_with_segments(self.n_train, np.random.default_rng([seed, 12]))
         x = process.observe(z).float()
         n = process.dim
+        problem = data_problem(x)
+        if problem is not None:
+            return failed_fit(n, problem)
         features = Encoder(x.shape[1], n, self.encoder, x)
         classifier = nn.Linear(n, latent.n_segments)
         gen = torch.Generator().manual_seed(seed)

@@ -1,32 +1,31 @@
 """Search reports: one canonical, versioned JSON; Markdown, HTML and plots rendered from it.
 
-``report.json`` (schema ``sith.report/1``) is rebuilt from the result store after every
-counterexample and at the end, so an interrupted run always leaves a valid report.
+``build_report`` turns a :class:`SearchResult` into the ``sith.report/1`` document; it
+reads nothing from disk. The renderers take that document (so ``sith report`` can
+re-render a report.json written anywhere); the plots take the result itself. Writing
+files is the run directory's job (``rundir.RunDirectory.write_report``).
 """
 
 from __future__ import annotations
 
 import html
-import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from theory._json import load_json
-from theory._spec import canonical_json
 from theory.errors import InvalidArgument
 from theory.theorems import defined_in
 from verification import _reproduce as reproduce
-from verification.store import ResultStore, write_atomic
-
-if TYPE_CHECKING:
-    from verification.counterexample_search import SearchResult
+from verification._search.records import SearchResult
 
 SCHEMA = "sith.report/1"
-SCHEMA_FILE = Path(__file__).with_name("schemas") / "report.schema.json"
+SCHEMA_FILE = Path(__file__).parent.parent / "schemas" / "report.schema.json"
 
 
-def build_report(result: SearchResult, run_dir: Path) -> dict[str, Any]:
-    space_options = list(result.space.get("learner_options", {}))
+def build_report(result: SearchResult, process_path: Callable[[str], Path]) -> dict[str, Any]:
+    """The report document of ``result``; ``process_path(key)`` is where the run directory
+    keeps each counterexample's process (the input of its reproduce line)."""
     entries = {}
     for label, items in (
         ("counterexamples", result.counterexamples),
@@ -35,13 +34,11 @@ def build_report(result: SearchResult, run_dir: Path) -> dict[str, Any]:
         out = []
         for cx in items:
             d = cx.to_dict()
-            d["options"] = {k: d["params"][k] for k in space_options if k in d["params"]}
-            rel = f"counterexamples/{d['key']}.json"
-            write_atomic(run_dir / rel, canonical_json(d["process"]))
+            d["options"] = {k: d["params"][k] for k in result.learner_options if k in d["params"]}
             d["reproduce"] = reproduce.command(
                 "recover",
                 result.theorem,
-                process_path=str(run_dir / rel),
+                process_path=str(process_path(d["key"])),
                 seed=d["seed"],
                 process=d["process"],
                 defined_in=[defined_in(result.theorem)],
@@ -70,16 +67,6 @@ def build_report(result: SearchResult, run_dir: Path) -> dict[str, Any]:
         "evaluated": sorted(result.evaluated),
         **entries,
     }
-
-
-def write_report(result: SearchResult, run_dir: Path, *, plots: bool = True) -> dict[str, Any]:
-    """Write report.json and report.md (and PNG figures when matplotlib is installed)."""
-    report = build_report(result, run_dir)
-    write_atomic(run_dir / "report.json", json.dumps(report, indent=2, sort_keys=True))
-    write_atomic(run_dir / "report.md", render_markdown(report))
-    if plots and result.status != "running":
-        render_plots(report, run_dir)
-    return report
 
 
 REQUIRED = {
@@ -144,7 +131,7 @@ def _fmt(value: Any) -> str:
     return "n/a" if value is None else str(value)
 
 
-def _process_line(process: dict[str, Any]) -> str:
+def process_line(process: dict[str, Any]) -> str:
     def short(spec):
         if spec is None:
             return "none"
@@ -161,7 +148,7 @@ def _process_line(process: dict[str, Any]) -> str:
     )
 
 
-def _violations(cx: dict[str, Any]) -> str:
+def violations_line(cx: dict[str, Any]) -> str:
     parts = [
         e["assumption"] + ("" if e["statistic"] is None else f" ({_fmt(e['statistic'])})")
         for e in cx["evidence"]
@@ -170,7 +157,7 @@ def _violations(cx: dict[str, Any]) -> str:
     return ", ".join(parts) or "none"
 
 
-def _shrink_note(cx: dict[str, Any]) -> str:
+def shrink_note(cx: dict[str, Any]) -> str:
     found = cx.get("found_as") or {}
     origin = f"found as {', '.join(f'{k}={_fmt(v)}' for k, v in found.items())}; " if found else ""
     if cx.get("minimal", True):
@@ -207,13 +194,13 @@ def render_markdown(report: dict[str, Any]) -> str:
             else ""
         )
         lines += [
-            f"## {i}. {cx['kind']}: {_process_line(cx['process'])}",
+            f"## {i}. {cx['kind']}: {process_line(cx['process'])}",
             "",
-            f"- violated assumptions: {_violations(cx)}",
+            f"- violated assumptions: {violations_line(cx)}",
             f"- {claim['name']} = {_fmt(claim['value'])} (threshold {claim['threshold']})"
             f"{spread_text}; recovered: {cx['recovered']}",
             f"- searched parameters: {', '.join(f'{k}={_fmt(v)}' for k, v in cx['params'].items())}",
-            f"- {_shrink_note(cx)}",
+            f"- {shrink_note(cx)}",
             f"- reproduce: `{cx['reproduce']}`",
             "",
         ]
@@ -221,7 +208,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["## Rejected as measurement noise", ""]
         for cx in report["rejected"]:
             lines.append(
-                f"- {cx['kind']}: {_process_line(cx['process'])} "
+                f"- {cx['kind']}: {process_line(cx['process'])} "
                 f"(claim metric spread {cx['spread']})"
             )
         lines.append("")
@@ -236,9 +223,9 @@ def render_html(report: dict[str, Any]) -> str:
     """
     e = _escape
     rows = "".join(
-        f"<tr><td>{i}</td><td>{e(cx['kind'])}</td><td>{e(_process_line(cx['process']))}</td>"
-        f"<td>{e(_violations(cx))}</td><td>{e(_fmt(cx['claim_metric'].get('value')))}</td>"
-        f"<td><code>{e(cx['reproduce'])}</code></td><td>{e(_shrink_note(cx))}</td></tr>"
+        f"<tr><td>{i}</td><td>{e(cx['kind'])}</td><td>{e(process_line(cx['process']))}</td>"
+        f"<td>{e(violations_line(cx))}</td><td>{e(_fmt(cx['claim_metric'].get('value')))}</td>"
+        f"<td><code>{e(cx['reproduce'])}</code></td><td>{e(shrink_note(cx))}</td></tr>"
         for i, cx in enumerate(report["counterexamples"], 1)
     )
     q, counts = report["quadrants"], report["counts"]
@@ -266,7 +253,7 @@ def _escape(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render_plots(report: dict[str, Any], run_dir: Path) -> list[Path]:
+def render_plots(result: SearchResult, figures: Path) -> list[Path]:
     """PNG figures (needs the ``plots`` extra): true vs recovered latents per counterexample,
     and the claim metric against each numeric searched parameter. Returns written paths."""
     try:
@@ -278,14 +265,10 @@ def render_plots(report: dict[str, Any], run_dir: Path) -> list[Path]:
         return []
     import numpy as np
 
-    store = ResultStore(run_dir)
     written = []
-    figures = run_dir / "figures"
-    figures.mkdir(exist_ok=True)
-    for i, cx in enumerate(report["counterexamples"], 1):
-        record = store.get(cx["key"])
-        sample = (record or {}).get("recovery", {}) or {}
-        sample = sample.get("sample") or {}
+    figures.mkdir(parents=True, exist_ok=True)
+    for i, cx in enumerate(result.counterexamples, 1):
+        sample = (cx.evaluation.recovery or {}).get("sample") or {}
         if not sample.get("z"):
             continue
         z, z_hat = np.asarray(sample["z"]), np.asarray(sample["z_hat"])
@@ -297,21 +280,19 @@ def render_plots(report: dict[str, Any], run_dir: Path) -> list[Path]:
             axes[0, k].scatter(z[:, k], z_hat[:, j], s=4)
             axes[0, k].set_xlabel(f"true z{k + 1}")
             axes[0, k].set_ylabel(f"recovered ẑ{j + 1}")
-        fig.suptitle(
-            f"{cx['kind']} {i}: {cx['claim_metric']['name']} = {_fmt(cx['claim_metric']['value'])}"
-        )
+        claim = cx.evaluation.claim or {}
+        fig.suptitle(f"{cx.kind} {i}: {claim.get('name')} = {_fmt(claim.get('value'))}")
         fig.tight_layout()
         path = figures / f"counterexample-{i}.png"
         fig.savefig(path, dpi=80)
         plt.close(fig)
         written.append(path)
-    evaluated = report.get("evaluated") or []
-    records = [r for r in map(store.get, evaluated) if r and r.get("recovery")]
+    records = [e for e in result.records if e.claim_value is not None]
     numeric = sorted(
         {
             k
-            for r in records
-            for k, v in r["params"].items()
+            for e in records
+            for k, v in e.params.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)
         }
     )
@@ -320,11 +301,9 @@ def render_plots(report: dict[str, Any], run_dir: Path) -> list[Path]:
         for ax, key in zip(axes[0], numeric, strict=True):
             for holds, colour in ((True, "tab:blue"), (False, "tab:red")):
                 pts = [
-                    (r["params"][key], r["recovery"]["claim_metric"]["value"])
-                    for r in records
-                    if r["holds"] is holds
-                    and key in r["params"]
-                    and r["recovery"]["claim_metric"]["value"] is not None
+                    (e.params[key], e.claim_value)
+                    for e in records
+                    if e.holds is holds and key in e.params
                 ]
                 if pts:
                     xs, ys = zip(*pts, strict=True)
@@ -332,7 +311,7 @@ def render_plots(report: dict[str, Any], run_dir: Path) -> list[Path]:
                         xs, ys, s=10, c=colour, label="assumptions hold" if holds else "violated"
                     )
             ax.set_xlabel(key)
-            ax.set_ylabel(records[0]["recovery"]["claim_metric"]["name"])
+            ax.set_ylabel(records[0].claim["name"])
         axes[0, 0].legend(fontsize=7)
         fig.tight_layout()
         path = figures / "metric-vs-parameters.png"
@@ -347,8 +326,9 @@ __all__ = [
     "SCHEMA_FILE",
     "build_report",
     "load_report",
+    "process_line",
     "render_html",
     "render_markdown",
     "render_plots",
-    "write_report",
+    "violations_line",
 ]

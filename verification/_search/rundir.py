@@ -6,7 +6,7 @@
     OUT/.lock                    held (flock) while a search runs here; names its pid
     OUT/evaluations/KEY.json     the result store, one record per evaluation
     OUT/counterexamples/KEY.json the process of each counterexample (reproduce input)
-    OUT/report.json, report.md   rewritten after every evaluation (atomic)
+    OUT/report.json, report.md   rewritten after every new evaluation (atomic)
     OUT/figures/*.png            at the end (plots extra)
 
 Resuming is allowed only with the same settings (theorem, seed, kinds, reseeds, search
@@ -26,7 +26,9 @@ from typing import Any
 from theory._json import load_json
 from theory._spec import canonical_json
 from theory.errors import RunDirectoryError, SithError
-from verification.store import ResultStore, write_atomic
+from verification._search.records import SearchResult
+from verification._search.reports import build_report, render_markdown, render_plots
+from verification._search.store import ResultStore, write_atomic
 
 try:  # POSIX advisory locks; elsewhere the directory is not locked
     import fcntl
@@ -43,6 +45,7 @@ class RunDirectory:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self._lock_fd: int | None = None
+        self._store: ResultStore | None = None
 
     # --- layout ---------------------------------------------------------------------
     @property
@@ -66,7 +69,24 @@ class RunDirectory:
 
     @property
     def store(self) -> ResultStore:
-        return ResultStore(self.root)
+        if self._store is None:
+            self._store = ResultStore(self.root)
+        return self._store
+
+    # --- reports --------------------------------------------------------------------
+    def write_report(self, result: SearchResult, *, plots: bool = True) -> dict[str, Any]:
+        """Write each counterexample's process, report.json and report.md (and PNG
+        figures at the end, when matplotlib is installed); return the report."""
+        report = build_report(result, self.counterexample_path)
+        for cx in (*result.counterexamples, *result.rejected):
+            path = self.counterexample_path(cx.evaluation.key)
+            if not path.exists():
+                write_atomic(path, canonical_json(cx.evaluation.process))
+        write_atomic(self.report_json, json.dumps(report, indent=2, sort_keys=True))
+        write_atomic(self.report_md, render_markdown(report))
+        if plots and result.status != "running":
+            render_plots(result, self.figures)
+        return report
 
     # --- ownership ------------------------------------------------------------------
     def open(self, settings: dict[str, Any], *, resume: bool) -> RunDirectory:
@@ -116,7 +136,7 @@ class RunDirectory:
 
     def _claim(self, settings: dict[str, Any], resume: bool) -> None:
         previous = self.read_settings()
-        has_work = any(self.store._files())
+        has_work = bool(self.store.keys())
         if (previous is not None or has_work) and not resume:
             raise RunDirectoryError(
                 f"{self.root} already holds a search; pass resume=True (--resume) to "

@@ -1,0 +1,62 @@
+"""Counterexample search, bottom to top (each module imports only those above it):
+
+- ``records``   typed records: :class:`Evaluation` (frozen, ``to_dict``/``from_dict``),
+                :class:`Counterexample`, :class:`SearchResult`
+- ``store``     the result store: one atomic JSON file per evaluation
+- ``reports``   the ``sith.report/1`` document built from a result, and its renderers
+- ``rundir``    the run directory: its layout, settings, lock, and report files
+- ``evaluator`` one candidate -> one Evaluation (checks + recovery), through the store
+- ``driver``    :func:`search`: hypothesis rounds, targeting, shrinking, re-seeding
+
+The search spaces and their hypothesis strategies are public modules of their own
+(``verification.spaces``, ``verification.strategies``). The package name is private
+so that no submodule can shadow the public function ``verification.search``.
+"""
+
+from verification._search.driver import search
+from verification._search.evaluator import CHECK_SETTINGS, Evaluator
+from verification._search.records import (
+    EVALUATION_SCHEMA,
+    KINDS,
+    QUADRANTS,
+    Counterexample,
+    Evaluation,
+    SearchResult,
+    spec_key,
+)
+from verification._search.reports import (
+    SCHEMA,
+    SCHEMA_FILE,
+    build_report,
+    load_report,
+    render_html,
+    render_markdown,
+    render_plots,
+)
+from verification._search.rundir import SETTINGS_SCHEMA, RunDirectory
+from verification._search.store import CorruptRecordWarning, ResultStore, write_atomic
+
+__all__ = [
+    "CHECK_SETTINGS",
+    "EVALUATION_SCHEMA",
+    "KINDS",
+    "QUADRANTS",
+    "SCHEMA",
+    "SCHEMA_FILE",
+    "SETTINGS_SCHEMA",
+    "CorruptRecordWarning",
+    "Counterexample",
+    "Evaluation",
+    "Evaluator",
+    "ResultStore",
+    "RunDirectory",
+    "SearchResult",
+    "build_report",
+    "load_report",
+    "render_html",
+    "render_markdown",
+    "render_plots",
+    "search",
+    "spec_key",
+    "write_atomic",
+]

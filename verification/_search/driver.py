@@ -1,0 +1,283 @@
+"""Counterexample search: hunt gaps and failures of a theorem with hypothesis.
+
+For a theorem T and a process P, the four quadrants are (assumptions hold?) x
+(claim recovered?). A **gap** is violated-and-recovered (T's assumptions were not
+necessary here); a **failure** is holds-and-not-recovered (finite samples, batch size,
+optimisation or architecture defeat T's promise). The search tests the properties
+"recovered ⇒ assumptions hold" and "assumptions hold ⇒ recovered" with hypothesis:
+
+- ``target()`` pushes toward high recovery where assumptions are violated and low
+  recovery where they hold;
+- every counterexample is shrunk by hypothesis to a minimal process (smallest dimension,
+  simplest family, first-listed options);
+- the search goes on after each one, collecting distinct counterexamples (by kind,
+  violated assumptions and families) until the budget of evaluations is spent;
+- each counterexample is re-evaluated with fresh seeds and kept only if it holds up
+  (measurement noise is reported as "rejected", with the spread).
+
+Every evaluation is written to the result store as it finishes, so an interrupted
+search keeps its work and ``resume=True`` skips it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
+from hypothesis import seed as hypothesis_seed
+
+import theory as th
+from theory.errors import InvalidArgument
+from verification import learners as L
+from verification._search.evaluator import Evaluator
+from verification._search.records import KINDS, Counterexample, Evaluation, SearchResult
+from verification._search.rundir import SETTINGS_SCHEMA, RunDirectory
+from verification.metrics import check_claim_metric
+from verification.spaces import Candidate, SearchSpace, apply_options, default_space
+
+
+class _Found(Exception):
+    def __init__(self, evaluation: Evaluation) -> None:
+        super().__init__(evaluation.key)
+        self.evaluation = evaluation
+
+
+def search(
+    theorem: th.Theorem | str,
+    space: SearchSpace | None = None,
+    budget: int = 40,
+    seed: int = 0,
+    kinds: Sequence[str] = KINDS,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    reseeds: int = 2,
+    on_record: Callable[[Evaluation, bool], None] | None = None,
+    evaluation_time_limit: float | None = 600.0,
+) -> SearchResult:
+    """Search ``space`` around ``theorem`` for gaps and failures within ``budget`` evaluations.
+
+    ``out``: run directory (result store + report); a temporary one when None. It is
+    locked while the search runs, and records the search's settings.
+    ``resume``: reuse an existing run directory's finished evaluations; it must hold a
+    search with the same settings (only ``budget`` may change). Without ``resume`` an
+    existing run directory is an error, so nothing is silently mixed.
+    ``reseeds``: fresh-seed re-evaluations that a counterexample must survive.
+    ``on_record(evaluation, fresh)``: called after every evaluation (progress bars).
+    ``evaluation_time_limit``: seconds for one evaluation (None: no limit).
+    The report is rewritten after every evaluation, so any stop (Ctrl-C, SIGTERM, even
+    SIGKILL) leaves a valid report of what finished; KeyboardInterrupt stops the search
+    and returns what was finished (status "interrupted").
+    """
+    if isinstance(theorem, str):
+        theorem = th.theorems.get(theorem)
+    if not isinstance(theorem, th.Theorem):
+        raise InvalidArgument(f"theorem must be a theory.Theorem or a name, got {theorem!r}")
+    kinds = tuple(kinds)
+    if not kinds or set(kinds) - set(KINDS):
+        raise InvalidArgument(f"kinds must be a non-empty subset of {KINDS}, got {kinds}")
+    _require_int("budget", budget, minimum=1)
+    _require_int("seed", seed, minimum=0)
+    _require_int("reseeds", reseeds, minimum=0)
+    if evaluation_time_limit is not None and not (
+        isinstance(evaluation_time_limit, (int, float)) and 0 < evaluation_time_limit < math.inf
+    ):
+        raise InvalidArgument(
+            f"evaluation_time_limit must be a positive number of seconds or None, "
+            f"got {evaluation_time_limit!r}"
+        )
+    space = space or default_space(theorem)
+    space.validate()
+    _validate_before_compute(theorem, space)
+    run = RunDirectory(out if out is not None else tempfile.mkdtemp(prefix="sith-search-"))
+    settings_record = {
+        "schema": SETTINGS_SCHEMA,
+        "theorem": theorem.name,
+        "seed": seed,
+        "budget": budget,
+        "kinds": list(kinds),
+        "reseeds": reseeds,
+        "space": space.to_dict(),
+    }
+    with run.open(settings_record, resume=resume):
+        return _run_search(
+            theorem,
+            space,
+            budget,
+            seed,
+            kinds,
+            reseeds,
+            run,
+            on_record,
+            evaluation_time_limit,
+        )
+
+
+def _validate_before_compute(theorem: th.Theorem, space: SearchSpace) -> None:
+    """Refuse, in milliseconds, what would make every evaluation fail: an unregistered
+    claim metric, an unknown learner, an option or option value it does not accept."""
+    check_claim_metric(theorem.claim, where=f"theorem {theorem.name!r}")
+    L.for_theorem(theorem)
+    for key, values in space.learner_options.items():
+        for value in values:
+            apply_options(L.for_theorem(theorem), {key: value})
+
+
+def _require_int(name: str, value: Any, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InvalidArgument(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _run_search(
+    theorem: th.Theorem,
+    space: SearchSpace,
+    budget: int,
+    seed: int,
+    kinds: tuple[str, ...],
+    reseeds: int,
+    run: RunDirectory,
+    on_record: Callable[[Evaluation, bool], None] | None,
+    time_limit: float | None,
+) -> SearchResult:
+    found: dict[tuple, Counterexample] = {}
+    rejected: list[Counterexample] = []
+    start = time.perf_counter()
+
+    def snapshot(status: str) -> SearchResult:
+        return SearchResult(
+            theorem=theorem.name,
+            seed=seed,
+            budget=budget,
+            kinds=kinds,
+            space=space.to_dict(),
+            counterexamples=list(found.values()),
+            rejected=list(rejected),
+            new_evaluations=evaluate.new,
+            seconds=time.perf_counter() - start,
+            status=status,
+            out=run.root,
+            records=tuple(evaluate.records.values()),
+            learner_options=tuple(space.learner_options),
+        )
+
+    def after_each(evaluation: Evaluation, fresh: bool) -> None:
+        if fresh:  # keep report.json current: any stop leaves a valid report
+            run.write_report(snapshot("running"), plots=False)
+        if on_record is not None:
+            on_record(evaluation, fresh)
+
+    evaluate = Evaluator(theorem, run.store, seed, after_each, time_limit)
+
+    def exhausted() -> bool:
+        # distinct evaluations touched (cached or new): a resumed search replays the same
+        # candidates from the store and stops exactly where an uninterrupted one would
+        return len(evaluate.records) >= budget
+
+    def run_round(round_index: int) -> Counterexample | None:
+        # the first counterexample of a round fixes its kind: shrinking may only move to
+        # smaller cases of the same kind (a gap must never shrink into a failure)
+        state: dict[str, Any] = {"kind": None, "found_as": None, "cut": False}
+
+        @settings(
+            max_examples=max(1, budget),
+            database=None,
+            deadline=None,
+            derandomize=False,
+            phases=(Phase.generate, Phase.target, Phase.shrink),
+            verbosity=Verbosity.quiet,
+            suppress_health_check=list(HealthCheck),
+            report_multiple_bugs=False,
+            print_blob=False,
+        )
+        @hypothesis_seed(seed * 1000 + round_index)
+        @given(space.strategy())
+        def prop(candidate: Candidate) -> None:
+            if evaluate.cached(candidate) is None and exhausted():
+                state["cut"] = state["cut"] or state["kind"] is not None
+                return
+            evaluation = evaluate(candidate)
+            if evaluation.failed:
+                return  # evaluation error: not a counterexample
+            value = evaluation.claim_value
+            if value is not None and state["kind"] is None:
+                signed = value if evaluation.claim["higher_is_better"] else -value
+                if "gap" in kinds and not evaluation.holds:
+                    target(signed, label="recovery where assumptions are violated")
+                if "failure" in kinds and evaluation.holds:
+                    target(-signed, label="non-recovery where assumptions hold")
+            kind, signature = evaluation.kind, evaluation.signature()
+            if (
+                kind in kinds
+                and kind == (state["kind"] or kind)
+                and signature not in found
+                and signature not in {r.evaluation.signature() for r in rejected}
+            ):
+                if state["kind"] is None:
+                    state["kind"], state["found_as"] = kind, evaluation.params
+                raise _Found(evaluation)
+
+        try:
+            prop()
+        except _Found as hit:
+            return Counterexample(
+                hit.evaluation.kind,
+                hit.evaluation,
+                minimal=not state["cut"],
+                found_as=state["found_as"] or {},
+            )
+        return None
+
+    status = "complete"
+    try:
+        for round_index in range(budget):
+            cx = run_round(round_index)
+            if cx is None:
+                break
+            candidate = Candidate(
+                th.Process.from_dict(cx.evaluation.process), _options_of(cx.evaluation, space)
+            )
+            for k in range(1, reseeds + 1):
+                cx.reseeds.append(evaluate(candidate, seed + 1000 * k))
+            cx.confirmed = all(r.kind == cx.kind for r in cx.reseeds)
+            if cx.confirmed:
+                found[cx.evaluation.signature()] = cx
+            else:
+                rejected.append(cx)
+            run.write_report(snapshot("running"), plots=False)
+            if exhausted():
+                break
+    except KeyboardInterrupt:
+        status = "interrupted"
+    result = snapshot(status)
+    with _sigint_deferred():  # a second Ctrl-C must not tear the final report
+        run.write_report(result)
+    return result
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Ignore SIGINT while the block runs (main thread only), then restore the handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _options_of(evaluation: Evaluation, space: SearchSpace) -> dict[str, Any]:
+    return {k: evaluation.params[k] for k in space.learner_options if k in evaluation.params}
+
+
+__all__ = ["search"]

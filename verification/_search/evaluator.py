@@ -1,0 +1,135 @@
+"""The evaluator: one candidate process -> one :class:`Evaluation`, through the store.
+
+An evaluation checks the theorem's assumptions on the process (bounded sympy attempts,
+sampled and adversarial numerics) and trains the theorem's learner on it, then files
+the pair into a quadrant. A finished evaluation is stored at once, so a search that is
+interrupted or resumed never repeats it.
+
+Errors are sorted, never swallowed: an incoherent candidate (:class:`InvalidProcess`,
+e.g. a learner that needs positive pairs on a process without them) is a stored error
+row; running out of time or memory is an error row that is not stored (a later run with
+more resources retries it); anything else is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import theory as th
+from theory.errors import EvaluationTimeout, InvalidProcess, ResourceLimit
+from verification import learners as L
+from verification._search.records import Evaluation, spec_key
+from verification._search.store import ResultStore
+from verification.checks import check
+from verification.recovery import recover
+from verification.spaces import Candidate, apply_options
+
+# how thoroughly each candidate's assumptions are checked during a search
+CHECK_SETTINGS = {"n_points": 256, "time_limit": 0.5, "adversarial_steps": 20}
+TRANSIENT = (EvaluationTimeout, ResourceLimit, MemoryError)
+
+
+class Evaluator:
+    """Evaluates candidates through ``store``, remembering every evaluation it touched.
+
+    ``time_limit`` bounds one evaluation's wall-clock time: the exact sympy attempts are
+    bounded by ``CHECK_SETTINGS`` and training by the learner's time budget, which is
+    capped at what is left. ``on_record(evaluation, fresh)`` runs after each one.
+    """
+
+    def __init__(
+        self,
+        theorem: th.Theorem,
+        store: ResultStore,
+        seed: int,
+        on_record: Callable[[Evaluation, bool], None] | None = None,
+        time_limit: float | None = None,
+    ) -> None:
+        self.theorem, self.store, self.seed = theorem, store, seed
+        self.new = 0
+        self.records: dict[str, Evaluation] = {}  # every evaluation touched, by key
+        self.on_record = on_record
+        self.time_limit = time_limit
+
+    def spec(self, candidate: Candidate, seed: int) -> tuple[dict[str, Any], L.Learner]:
+        learner = L.for_theorem(self.theorem)
+        apply_options(learner, candidate.learner_options)
+        spec = {
+            "theorem": self.theorem.name,
+            "process": candidate.process.to_dict(),
+            "learner": learner.config(),
+            "seed": seed,
+        }
+        return spec, learner
+
+    def cached(self, candidate: Candidate, seed: int | None = None) -> Evaluation | None:
+        spec, _ = self.spec(candidate, self.seed if seed is None else seed)
+        return self.store.get(spec_key(spec))
+
+    def __call__(self, candidate: Candidate, seed: int | None = None) -> Evaluation:
+        seed = self.seed if seed is None else seed
+        spec, learner = self.spec(candidate, seed)
+        key = spec_key(spec)
+        evaluation = self.store.get(key)
+        fresh = evaluation is None
+        if evaluation is None:
+            evaluation = self._evaluate(candidate, spec, learner, key)
+            if not evaluation.transient:
+                self.store.put(evaluation)
+            self.new += 1
+        self.records[key] = evaluation
+        if self.on_record is not None:
+            self.on_record(evaluation, fresh)
+        return evaluation
+
+    def _evaluate(self, candidate, spec, learner, key) -> Evaluation:
+        start = time.perf_counter()
+        base = {**spec, "key": key, "params": candidate.params()}
+        try:
+            evidence = check(self.theorem, candidate.process, seed=spec["seed"], **CHECK_SETTINGS)
+            self._cap_training_time(learner, time.perf_counter() - start)
+            result = recover(
+                self.theorem,
+                candidate.process,
+                seed=spec["seed"],
+                learner=learner,
+                fast_metrics=True,
+            )
+            elapsed = time.perf_counter() - start
+            if self.time_limit is not None and elapsed >= self.time_limit:
+                raise EvaluationTimeout(
+                    f"the evaluation took {elapsed:.1f} s, past its limit of {self.time_limit:g} s"
+                )
+        except (InvalidProcess, *TRANSIENT) as err:
+            return Evaluation(
+                **base,
+                error=f"{type(err).__name__}: {err}",
+                transient=isinstance(err, TRANSIENT),
+                seconds=time.perf_counter() - start,
+            )
+        violated = tuple(e.assumption for e in evidence if not e.satisfied)
+        holds, recovered = not violated, result.recovered
+        kind = "gap" if not holds and recovered else "failure" if holds and not recovered else None
+        return Evaluation(
+            **base,
+            evidence=tuple(e.to_dict() for e in evidence),
+            violated=violated,
+            holds=holds,
+            recovered=recovered,
+            kind=kind,
+            recovery=result.to_dict(),
+            seconds=time.perf_counter() - start,
+        )
+
+    def _cap_training_time(self, learner: L.Learner, spent: float) -> None:
+        train = getattr(learner, "train", None)
+        if self.time_limit is None or train is None:
+            return
+        left = max(self.time_limit - spent, 1e-3)
+        if train.time_budget is None or train.time_budget > left:
+            train.time_budget = left
+
+
+__all__ = ["CHECK_SETTINGS", "Evaluator"]

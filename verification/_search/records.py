@@ -1,0 +1,283 @@
+"""Typed records at the bottom of the search: one evaluation, a counterexample, a result.
+
+An :class:`Evaluation` is a pure function of (theorem, process, learner configuration,
+seed), named by the hash of that spec. It is written to the result store as soon as it
+finishes and read back as data (``from_dict`` checks its shape; nothing in it is code).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from theory._spec import digest
+from theory.errors import InvalidArgument
+
+EVALUATION_SCHEMA = "sith.eval/1"
+KINDS = ("gap", "failure")
+QUADRANTS = (
+    "holds_recovered",
+    "holds_not_recovered",
+    "violated_recovered",
+    "violated_not_recovered",
+    "errors",
+)
+SPEC_FIELDS = ("theorem", "process", "learner", "seed")
+
+
+def spec_key(spec: Mapping[str, Any]) -> str:
+    """The store key of an evaluation spec (theorem, process, learner config, seed)."""
+    return digest(dict(spec), length=20)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation of a theorem on a process: its checks, its recovery, its quadrant.
+
+    ``kind`` is ``"gap"`` (assumptions violated, claim recovered), ``"failure"``
+    (assumptions hold, claim not recovered) or None. ``error`` is set when the
+    evaluation could not be made (``holds`` and ``recovered`` are then None);
+    ``transient`` errors (time or memory) are never stored, so a later run retries them.
+    """
+
+    key: str
+    theorem: str
+    process: dict[str, Any]
+    learner: dict[str, Any]
+    seed: int
+    params: dict[str, Any]
+    evidence: tuple[dict[str, Any], ...] = ()
+    violated: tuple[str, ...] = ()
+    holds: bool | None = None
+    recovered: bool | None = None
+    kind: str | None = None
+    recovery: dict[str, Any] | None = None
+    error: str | None = None
+    transient: bool = False
+    seconds: float = 0.0
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in SPEC_FIELDS}
+
+    @property
+    def failed(self) -> bool:
+        """No verdict: the evaluation raised (see ``error``)."""
+        return self.holds is None
+
+    @property
+    def claim(self) -> dict[str, Any] | None:
+        """The claim metric's record (name, value, threshold, higher_is_better)."""
+        return None if self.recovery is None else self.recovery["claim_metric"]
+
+    @property
+    def claim_value(self) -> float | None:
+        return None if self.claim is None else self.claim["value"]
+
+    @property
+    def quadrant(self) -> str:
+        if self.failed:
+            return "errors"
+        holds = "holds" if self.holds else "violated"
+        return f"{holds}_{'recovered' if self.recovered else 'not_recovered'}"
+
+    def signature(self) -> tuple:
+        """What makes two counterexamples distinct: kind, violated assumptions, families."""
+        p = self.params
+        return (
+            self.kind,
+            tuple(sorted(self.violated)),
+            p.get("latent"),
+            p.get("conditional"),
+            p.get("mixing"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": EVALUATION_SCHEMA,
+            "key": self.key,
+            **self.spec,
+            "params": self.params,
+            "evidence": list(self.evidence),
+            "violated": list(self.violated),
+            "holds": self.holds,
+            "recovered": self.recovered,
+            "kind": self.kind,
+            "recovery": self.recovery,
+            "error": self.error,
+            "transient": self.transient,
+            "seconds": round(self.seconds, 4),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Evaluation:
+        """Rebuild a stored evaluation, checking its shape and that its key is its spec's."""
+        if not isinstance(data, dict) or data.get("schema") != EVALUATION_SCHEMA:
+            found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+            raise InvalidArgument(f"not a sith evaluation record (schema {found!r})")
+        types = {
+            "key": str,
+            "theorem": str,
+            "process": dict,
+            "learner": dict,
+            "seed": int,
+            "params": dict,
+            "evidence": list,
+            "violated": list,
+        }
+        for name, kind in types.items():
+            value = data.get(name)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise InvalidArgument(f"evaluation record: field {name!r} is missing or malformed")
+        for name in ("holds", "recovered"):
+            if data.get(name) not in (True, False, None):
+                raise InvalidArgument(f"evaluation record: field {name!r} must be a bool or null")
+        if data.get("kind") not in (*KINDS, None):
+            raise InvalidArgument(f"evaluation record: unknown kind {data.get('kind')!r}")
+        recovery = data.get("recovery")
+        if recovery is not None and not (
+            isinstance(recovery, dict) and isinstance(recovery.get("claim_metric"), dict)
+        ):
+            raise InvalidArgument("evaluation record: field 'recovery' is malformed")
+        if (data["holds"] is None) != (recovery is None):
+            raise InvalidArgument("evaluation record: a verdict needs a recovery, and only then")
+        seconds = data.get("seconds", 0.0)
+        if not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+            raise InvalidArgument("evaluation record: field 'seconds' is malformed")
+        evaluation = cls(
+            key=data["key"],
+            theorem=data["theorem"],
+            process=data["process"],
+            learner=data["learner"],
+            seed=data["seed"],
+            params=data["params"],
+            evidence=tuple(data["evidence"]),
+            violated=tuple(data["violated"]),
+            holds=data["holds"],
+            recovered=data["recovered"],
+            kind=data["kind"],
+            recovery=recovery,
+            error=data.get("error"),
+            transient=bool(data.get("transient", False)),
+            seconds=float(seconds),
+        )
+        if spec_key(evaluation.spec) != evaluation.key:
+            raise InvalidArgument("evaluation record: its key is not the hash of its spec")
+        return evaluation
+
+
+@dataclass
+class Counterexample:
+    """A gap or failure, with the fresh-seed re-evaluations it had to survive."""
+
+    kind: str
+    evaluation: Evaluation
+    reseeds: list[Evaluation] = field(default_factory=list)
+    confirmed: bool = True
+    # shrinking ran to the end (False: the budget ran out first, so it may not be minimal)
+    minimal: bool = True
+    found_as: dict[str, Any] = field(default_factory=dict)  # params before shrinking
+
+    @property
+    def claim_values(self) -> list[float]:
+        return [
+            e.claim_value for e in (self.evaluation, *self.reseeds) if e.claim_value is not None
+        ]
+
+    def spread(self) -> dict[str, float]:
+        values = self.claim_values
+        if not values:
+            return {}
+        return {
+            "mean": statistics.fmean(values),
+            "min": min(values),
+            "max": max(values),
+            "std": statistics.pstdev(values),
+            "n": len(values),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        e = self.evaluation
+        return {
+            "kind": self.kind,
+            "key": e.key,
+            "confirmed": self.confirmed,
+            "process": e.process,
+            "learner": e.learner,
+            "params": e.params,
+            "seed": e.seed,
+            "evidence": list(e.evidence),
+            "violated": list(e.violated),
+            "recovered": e.recovered,
+            "claim_metric": e.claim,
+            "metrics": e.recovery["metrics"] if e.recovery else {},
+            "status": e.recovery["train"]["status"] if e.recovery else None,
+            "spread": self.spread(),
+            "reseeds": [r.seed for r in self.reseeds],
+            "minimal": self.minimal,
+            "found_as": self.found_as,
+        }
+
+
+@dataclass
+class SearchResult:
+    """What a search found, and every evaluation it touched (cached or new)."""
+
+    theorem: str
+    seed: int
+    budget: int
+    kinds: tuple[str, ...]
+    space: dict[str, Any]
+    counterexamples: list[Counterexample]
+    rejected: list[Counterexample]
+    new_evaluations: int
+    seconds: float
+    status: str  # "running" | "complete" | "interrupted"
+    out: Path | None = None
+    records: tuple[Evaluation, ...] = ()
+    learner_options: tuple[str, ...] = ()  # the searched learner options, by name
+
+    @property
+    def evaluations(self) -> int:
+        return len(self.records)
+
+    @property
+    def evaluated(self) -> list[str]:
+        """Store keys of every evaluation."""
+        return [e.key for e in self.records]
+
+    @property
+    def gaps(self) -> list[Counterexample]:
+        return [c for c in self.counterexamples if c.kind == "gap"]
+
+    @property
+    def failures(self) -> list[Counterexample]:
+        return [c for c in self.counterexamples if c.kind == "failure"]
+
+    @property
+    def quadrants(self) -> dict[str, int]:
+        """Counts of the evaluations this search touched, by quadrant."""
+        counts = dict.fromkeys(QUADRANTS, 0)
+        for e in self.records:
+            counts[e.quadrant] += 1
+        return counts
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        """The first few evaluation errors, with their keys."""
+        return [{"key": e.key, "error": e.error} for e in self.records if e.error][:5]
+
+
+__all__ = [
+    "EVALUATION_SCHEMA",
+    "KINDS",
+    "QUADRANTS",
+    "Counterexample",
+    "Evaluation",
+    "SearchResult",
+    "spec_key",
+]

@@ -1,0 +1,227 @@
+"""The machinery every check shares: the context, the entry point and the registry.
+
+``check`` validates its arguments, refuses an ``n_points`` whose arrays cannot fit,
+builds one ``CheckContext`` (process, sample points, settings), and hands each
+assumption to the decider registered for its type (``register_check``), timing it.
+``_try_sympy`` runs a decider's exact attempt in a time-limited child process.
+
+The section modules (``jacobian``, ``injective``, ``density``, ``conditional``) import
+from here and from ``_evidence``, never from the package ``__init__``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import numbers
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+import torch
+
+import theory as th
+from theory import assumptions as A
+from theory._resources import require_memory
+from theory.errors import InvalidArgument, UnknownName
+from verification._timelimit import (
+    ChildError,
+    NoTimeLimitHere,
+    TimeLimitExceeded,
+    time_limited,
+)
+from verification.evidence import Evidence, EvidenceSet
+
+DEFAULT_POINTS = 1024
+
+
+@dataclass
+class CheckContext:
+    """Shared state of one check: the process, sample points and settings."""
+
+    process: th.Process
+    n_points: int = DEFAULT_POINTS
+    seed: int = 0
+    time_limit: float = 2.0
+    adversarial_steps: int = 60
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def z(self) -> torch.Tensor:
+        if "z" not in self._cache:
+            self._cache["z"] = self.process.latent.sample(self.n_points, self.seed)
+        return self._cache["z"]
+
+    @property
+    def x(self) -> torch.Tensor:
+        if "x" not in self._cache:
+            self._cache["x"] = self.process.observe(self.z)
+        return self._cache["x"]
+
+    def fresh(self, n: int, offset: int) -> torch.Tensor:
+        return self.process.latent.sample(n, np.random.default_rng([self.seed, offset]))
+
+    @property
+    def symbols(self) -> tuple[sp.Symbol, ...]:
+        return th.latents.latent_symbols(self.process.dim)
+
+    @property
+    def sympy_form(self) -> list[sp.Expr] | None:
+        if "form" not in self._cache:
+            self._cache["form"] = self.process.mixing.sympy_form(self.symbols)
+        return self._cache["form"]
+
+
+def check(
+    target: th.Assumption | th.Theorem | str,
+    process: th.Process,
+    *,
+    n_points: int = DEFAULT_POINTS,
+    seed: int = 0,
+    time_limit: float = 2.0,
+    adversarial_steps: int = 60,
+) -> Evidence | EvidenceSet:
+    """Check an assumption (-> Evidence) or every assumption of a theorem (-> EvidenceSet).
+
+    ``target`` may be a catalogue name ("conformal", "cl-ica"). ``time_limit`` bounds
+    each sympy attempt (seconds); ``n_points`` sampled points; ``seed`` fixes every draw.
+    """
+    if not isinstance(process, th.Process):
+        raise InvalidArgument(f"process must be a theory.Process, got {type(process).__name__}")
+    if isinstance(n_points, bool) or not isinstance(n_points, numbers.Integral) or n_points < 2:
+        raise InvalidArgument(f"n_points must be an integer >= 2, got {n_points!r}")
+    if not isinstance(time_limit, numbers.Real) or not time_limit >= 0:
+        raise InvalidArgument(f"time_limit must be a number of seconds >= 0, got {time_limit!r}")
+    if isinstance(adversarial_steps, bool) or not isinstance(adversarial_steps, numbers.Integral):
+        raise InvalidArgument(f"adversarial_steps must be an integer, got {adversarial_steps!r}")
+    if adversarial_steps < 0:
+        raise InvalidArgument(f"adversarial_steps must be >= 0, got {adversarial_steps}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise InvalidArgument(f"seed must be an integer >= 0, got {seed!r}")
+    target = resolve(target)
+    _require_check_memory(process, n_points)
+    ctx = CheckContext(process, n_points, seed, time_limit, adversarial_steps)
+    ctx.x  # noqa: B018 -- evaluate g once: non-finite outputs fail here, clearly
+    if isinstance(target, th.Theorem):
+        return EvidenceSet(target.name, tuple(_timed(a, ctx) for a in target.assumptions))
+    return _timed(target, ctx)
+
+
+def _require_check_memory(process: th.Process, n_points: int) -> None:
+    """Refuse (ResourceLimit) an ``n_points`` whose dense per-point arrays cannot fit.
+
+    A cheap upper estimate of the largest allocations: samples z and x (and copies), the
+    batched Jacobians (n_points, m, n) with the vmapped statistic's and the SVD's copies,
+    and the log-density Hessians (n_points, n, n). The collision search is linear in
+    n_points (nearest neighbours, not a dense distance matrix).
+    """
+    n, m = process.dim, process.mixing.n_out
+    per_point = 8 * (4 * (n + m) + 6 * m * n + 4 * n * n)
+    require_memory(
+        int(n_points) * per_point,
+        f"check(n_points={n_points}) on a process with n={n}, m={m} (samples, batched "
+        "Jacobians and Hessians)",
+        "use a smaller n_points",
+    )
+
+
+def resolve(target: th.Assumption | th.Theorem | str) -> th.Assumption | th.Theorem:
+    """A catalogue name -> the assumption or theorem it names."""
+    if isinstance(target, (th.Assumption, th.Theorem)):
+        return target
+    if isinstance(target, str):
+        if target in th.theorems.names():
+            return th.theorems.get(target)
+        if target in A.names():
+            return A.get(target)
+        known = ", ".join(A.names() + th.theorems.names())
+        raise UnknownName(f"unknown assumption or theorem {target!r}; known: {known}")
+    raise InvalidArgument(f"cannot check a {type(target).__name__}; pass an Assumption or Theorem")
+
+
+def _timed(assumption: th.Assumption, ctx: CheckContext) -> Evidence:
+    start = time.perf_counter()
+    ctx._cache.pop("sympy_note", None)
+    evidence = _check_assumption(assumption, ctx)
+    message = evidence.message
+    if ctx._cache.get("sympy_note") and evidence.verdict != "proved":
+        message += f" (exact sympy attempt: {ctx._cache['sympy_note']})"
+    return dataclasses.replace(evidence, seconds=time.perf_counter() - start, message=message)
+
+
+def _try_sympy(fn, ctx: CheckContext):
+    """Run a symbolic attempt within the time limit; None when it gives up.
+
+    The attempt runs in a child process killed at ``ctx.time_limit`` (see
+    ``verification._timelimit``), so it can neither hang a check nor be swallowed. Any
+    sympy error means "no exact answer", never a crash: the numeric checks decide, and
+    the Evidence message says why the exact attempt gave none.
+    """
+    try:
+        return time_limited(fn, ctx.time_limit)
+    except NoTimeLimitHere as err:
+        ctx._cache["sympy_note"] = f"skipped, {err}"
+    except TimeLimitExceeded:
+        ctx._cache["sympy_note"] = f"undecided within the {ctx.time_limit:g} s time limit"
+    except ChildError as err:
+        ctx._cache["sympy_note"] = f"failed with {err}"
+    return None
+
+
+# --- the registry: one decider per assumption type ----------------------------------
+
+
+@functools.singledispatch
+def _check_assumption(assumption: th.Assumption, ctx: CheckContext) -> Evidence:
+    raise InvalidArgument(
+        f"no check is registered for assumption {assumption.name!r} "
+        f"({type(assumption).__name__}); register one with verification.register_check"
+    )
+
+
+def register_check(assumption_type: type, *, replace: bool = False):
+    """Decorator: register ``fn(assumption, ctx: CheckContext) -> Evidence`` as the check
+    of ``assumption_type`` (and its subclasses without a check of their own).
+
+    ``ctx`` gives the process, sample points (``ctx.z``, ``ctx.x``), ``ctx.seed`` and the
+    settings. A type that already has its own check is refused unless ``replace=True``::
+
+        @verification.register_check(MyAssumption)
+        def check_mine(assumption, ctx):
+            ...
+            return Evidence(assumption.name, "holds", statistic, tolerance, n_points)
+    """
+    if not isinstance(assumption_type, type) or not issubclass(assumption_type, th.Assumption):
+        raise InvalidArgument(
+            f"register_check expects an Assumption subclass, got {assumption_type!r}"
+        )
+    if assumption_type in _check_assumption.registry and not replace:
+        raise InvalidArgument(
+            f"{assumption_type.__name__} already has a check; pass replace=True to replace it"
+        )
+
+    def decorator(fn):
+        if not callable(fn):
+            raise InvalidArgument(f"a check must be a function, got {fn!r}")
+
+        @functools.wraps(fn)  # the registry shows the decider's own name
+        def checked(assumption, ctx):
+            evidence = fn(assumption, ctx)
+            if not isinstance(evidence, Evidence):
+                raise InvalidArgument(
+                    f"the check of {assumption.name!r} returned {type(evidence).__name__}, "
+                    "not Evidence"
+                )
+            return evidence
+
+        _check_assumption.register(assumption_type, checked)
+        return fn
+
+    return decorator
+
+
+def has_check(assumption: th.Assumption | type) -> bool:
+    """Is there a registered check for this assumption (or its type)?"""
+    cls = assumption if isinstance(assumption, type) else type(assumption)
+    return _check_assumption.dispatch(cls) is not _check_assumption.registry[object]

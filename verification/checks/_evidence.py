@@ -1,0 +1,195 @@
+"""The one way the built-in checks build Evidence.
+
+Every decider returns one of these, so each verdict carries the fields its meaning
+needs (see the verdicts in ``verification.evidence``):
+
+- ``proved``: decided exactly (sympy, or the declared family of the process);
+- ``holds``: survived the numeric attempts; never a proof, and never with a witness;
+- ``violated``: with the witness where there is one (a point, a pair, an index);
+- ``inconclusive``: the numerics could not decide; the message says why;
+- ``decided``: a threshold decision, ``violated`` (with the witness) when the statistic
+  exceeds the tolerance (for a lower bound: when it does not), else ``holds``;
+- ``settled``: a yes/no decision, ``proved`` or ``holds`` when yes, else ``violated``.
+
+``point`` turns a latent vector into a witness entry (a plain list of floats).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from verification.evidence import Evidence
+
+Witness = dict[str, Any] | None
+
+
+def point(z: torch.Tensor) -> list[float]:
+    """A witness point: the entries of ``z`` as plain floats."""
+    return [float(v) for v in z.detach().reshape(-1)]
+
+
+def proved(
+    name: str,
+    message: str,
+    *,
+    tolerance: float | None = None,
+    statistic: float | None = 0.0,
+    method: str = "sympy",
+) -> Evidence:
+    """An exact proof: by sympy (the default), or by ``method`` (e.g. "family")."""
+    return Evidence(
+        assumption=name,
+        verdict="proved",
+        statistic=statistic,
+        tolerance=tolerance,
+        n_points=0,
+        witness=None,
+        method=method,
+        message=message,
+    )
+
+
+def holds(
+    name: str,
+    message: str,
+    *,
+    statistic: float | None,
+    tolerance: float | None,
+    n_points: int,
+    method: str,
+) -> Evidence:
+    """Held at ``n_points`` (and whatever search ``method`` names): evidence, not proof."""
+    return Evidence(
+        assumption=name,
+        verdict="holds",
+        statistic=statistic,
+        tolerance=tolerance,
+        n_points=n_points,
+        witness=None,
+        method=method,
+        message=message,
+    )
+
+
+def violated(
+    name: str,
+    message: str,
+    *,
+    statistic: float | None,
+    tolerance: float | None,
+    n_points: int,
+    method: str,
+    witness: Witness = None,
+) -> Evidence:
+    """Violated, with the witness and the size of the violation (``statistic``)."""
+    return Evidence(
+        assumption=name,
+        verdict="violated",
+        statistic=statistic,
+        tolerance=tolerance,
+        n_points=n_points,
+        witness=witness,
+        method=method,
+        message=message,
+    )
+
+
+def inconclusive(
+    name: str,
+    message: str,
+    *,
+    tolerance: float | None,
+    n_points: int,
+    method: str,
+    statistic: float | None = None,
+) -> Evidence:
+    """The numerics could not decide; ``message`` says why."""
+    return Evidence(
+        assumption=name,
+        verdict="inconclusive",
+        statistic=statistic,
+        tolerance=tolerance,
+        n_points=n_points,
+        witness=None,
+        method=method,
+        message=message,
+    )
+
+
+def settled(
+    ok: bool,
+    name: str,
+    message: str,
+    *,
+    exact: bool,
+    method: str,
+    statistic: float | None = None,
+    tolerance: float | None = None,
+    n_points: int = 0,
+    witness: Witness = None,
+) -> Evidence:
+    """A yes/no decision: ``proved`` (``exact``) or ``holds`` when ``ok``, else
+    ``violated`` with the witness. The statistic and tolerance are reported as given;
+    ``n_points`` is the number of points a sampled (not ``exact``) decision used."""
+    if not ok:
+        return violated(
+            name,
+            message,
+            statistic=statistic,
+            tolerance=tolerance,
+            n_points=n_points,
+            method=method,
+            witness=witness,
+        )
+    if exact:  # an exact decision samples nothing: n_points stays 0
+        return proved(name, message, tolerance=tolerance, statistic=statistic, method=method)
+    return holds(
+        name, message, statistic=statistic, tolerance=tolerance, n_points=n_points, method=method
+    )
+
+
+def decided(
+    name: str,
+    statistic: float,
+    tolerance: float,
+    n_points: int,
+    *,
+    method: str,
+    when_violated: str,
+    when_holds: str,
+    witness: Witness = None,
+    lower_bound: bool = False,
+) -> Evidence:
+    """A threshold decision, never a proof.
+
+    ``violated`` (message ``when_violated``, with the witness) when ``statistic >
+    tolerance``, else ``holds`` (message ``when_holds``). With ``lower_bound=True`` it is
+    the other way round: the statistic must exceed the tolerance to hold. Either way the
+    test is ``statistic > tolerance``, so a NaN statistic counts as not exceeding it.
+    """
+    exceeds = statistic > tolerance
+    ok = exceeds if lower_bound else not exceeds
+    return settled(
+        ok,
+        name,
+        when_holds if ok else when_violated,
+        exact=False,
+        method=method,
+        statistic=statistic,
+        tolerance=tolerance,
+        n_points=n_points,
+        witness=witness,
+    )
+
+
+__all__ = [
+    "decided",
+    "holds",
+    "inconclusive",
+    "point",
+    "proved",
+    "settled",
+    "violated",
+]
