@@ -43,10 +43,21 @@ def test_check_proved_exits_zero(spec):
 
 
 def test_check_theorem_table_on_canonical_process():
+    # the default learner's temperature (about 3/kappa) is outside Zimmermann et al.'s
+    # Theorem 2 (tau = 1/kappa): the check says so
     result = run("check", "cl-ica", "--n-points", "128")
-    assert result.exit_code == 0, result.output
-    for name in ("uniform-on-sphere", "conditional-family", "injective"):
+    assert result.exit_code == 1, result.output
+    for name in ("uniform-on-sphere", "conditional-family", "injective", "matched-temperature"):
         assert name in result.output
+    matched = run("check", "cl-ica", "--n-points", "128", "--set", "tau=0.1", "--json")
+    assert matched.exit_code == 0, matched.output
+    verdicts = {e["assumption"]: e["verdict"] for e in json.loads(matched.output)["evidence"]}
+    assert verdicts["matched-temperature"] == "proved"
+
+
+def test_check_learner_options_need_a_learner(spec):
+    result = run("check", "conformal", "--process", f"{spec}:process", "--set", "tau=0.1")
+    assert result.exit_code == 2 and "--set needs a learner" in result.output
 
 
 @pytest.mark.parametrize(

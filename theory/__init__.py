@@ -8,7 +8,16 @@ Public facade::
     th.assumptions.Conformal(), th.theorems.get("cl-ica")
 """
 
-from theory import assumptions, claims, conditionals, latents, mixings, supports, theorems
+from theory import (
+    assumptions,
+    claims,
+    conditionals,
+    latents,
+    learner_conditions,
+    mixings,
+    supports,
+    theorems,
+)
 from theory.assumptions import Assumption, JacobianCondition
 from theory.claims import Claim
 from theory.compile import UnsupportedFunctionError, compile_exprs
@@ -27,6 +36,7 @@ __all__ = [
     "compile_exprs",
     "conditionals",
     "latents",
+    "learner_conditions",
     "mixings",
     "supports",
     "theorems",

@@ -20,6 +20,7 @@ from typing import ClassVar
 
 import sympy as sp
 
+from theory import _validate as valid
 from theory._spec import Spec
 from theory.errors import InvalidArgument, UnknownName
 
@@ -168,13 +169,18 @@ class JacobianCondition(JacobianAssumption):
 
 @dataclass
 class Injective(Assumption):
-    """g(z) = g(z') implies z = z' on the support (and J has full column rank)."""
+    """g(z) = g(z') implies z = z' on the support.
+
+    A rank-deficient Jacobian does not contradict it: (z1³, z2) is a homeomorphism whose
+    Jacobian is singular on z1 = 0. Full rank everywhere is the separate assumption
+    :class:`Immersion`.
+    """
 
     name: ClassVar[str] = "injective"
     cite: ClassVar[str] = "Standard in every identifiability result, e.g. Zimmermann et al. 2021"
     description: ClassVar[str] = (
-        "g(z) = g(z') ⇒ z = z' on the support; checked by the Jacobian rank and by a "
-        "collision search"
+        "g(z) = g(z') ⇒ z = z' on the support; decided exactly for linear maps (rank), "
+        "else violated only by a verified collision found by a search"
     )
 
     def statement(self, n, m=None):
@@ -184,6 +190,32 @@ class Injective(Assumption):
         return sp.Implies(
             sp.Eq(g(*z), g(*w)), sp.And(*[sp.Eq(a, b) for a, b in zip(z, w, strict=True)])
         )
+
+
+@dataclass
+class Immersion(Assumption):
+    """J(z) has full column rank n at every z in the support.
+
+    With m = n, g is then a local diffeomorphism onto its image (inverse function
+    theorem); it says nothing global: a fold away from its crease is an immersion and
+    not injective, and (z1³, z2) is injective and not an immersion. ``tolerance`` is the
+    σ_min/σ_max of J below which J counts as (numerically) rank-deficient.
+    """
+
+    tolerance: float = 1e-6
+    name: ClassVar[str] = "immersion"
+    cite: ClassVar[str] = (
+        "Lee 2013, 'Introduction to Smooth Manifolds', 2nd ed., Ch. 4 (immersions; inverse "
+        "function theorem, Thm 4.5); assumed with injectivity by e.g. Zimmermann et al. 2021"
+    )
+    description: ClassVar[str] = (
+        "rank J(z) = n for every z in the support (det JᵀJ ≠ 0); numerically "
+        "σ_min/σ_max of J above the tolerance"
+    )
+
+    def statement(self, n, m=None):
+        J = sp.MatrixSymbol("J", m or n, n)
+        return sp.Ne(sp.Determinant(J.T * J), 0)
 
 
 @dataclass
@@ -208,16 +240,26 @@ def _log_density_symbol(n: int):
 
 @dataclass
 class Factorized(Assumption):
-    """Independent latents: log p(z) = Σ_i log p_i(z_i) on a product support."""
+    """Independent latents: log p(z) = Σ_i log p_i(z_i) on a product support.
+
+    ``tolerance`` sizes the log-density Hessian's off-diagonal entries; ``level`` is the
+    significance level of the sample independence test used without a log-density.
+    """
 
     tolerance: float = 1e-8
+    level: float = 0.01
     name: ClassVar[str] = "factorized"
     cite: ClassVar[str] = (
         "Comon 1994; Hyvärinen, Karhunen & Oja 2001, 'Independent Component Analysis'"
     )
     description: ClassVar[str] = (
-        "∂² log p(z) / ∂z_i ∂z_j = 0 for all i ≠ j, on a support that is a product set"
+        "∂² log p(z) / ∂z_i ∂z_j = 0 for all i ≠ j, on a support that is a product set; "
+        "without a log-density, an HSIC independence test per pair of coordinates"
     )
+
+    def __post_init__(self) -> None:
+        valid.finite_float("Factorized", "tolerance", self.tolerance, low=0.0)
+        valid.finite_float("Factorized", "level", self.level, low=0.0, high=1.0, low_open=True)
 
     def statement(self, n, m=None):
         z, logp = _log_density_symbol(n)
@@ -236,15 +278,26 @@ class Factorized(Assumption):
 
 @dataclass
 class NonGaussian(Assumption):
-    """At most one latent component is Gaussian (Comon 1994, Theorem 11)."""
+    """At most one latent component is Gaussian (Comon 1994, Theorem 11).
+
+    ``level`` is the significance level of the per-component normality test used when
+    the latent's family does not say which components are Gaussian.
+    """
 
     max_gaussian: int = 1
+    level: float = 0.01
     name: ClassVar[str] = "non-gaussian"
     cite: ClassVar[str] = "Comon 1994, Theorem 11 (Darmois–Skitovich)"
     description: ClassVar[str] = (
-        "#{i : log p_i(z_i) is a quadratic polynomial} ≤ 1; numerically, sample skewness and "
-        "excess kurtosis of each component are tested against their Gaussian sampling error"
+        "#{i : log p_i(z_i) is a quadratic polynomial} ≤ 1; numerically, a component "
+        "counts as Gaussian unless an Anderson–Darling normality test rejects it"
     )
+
+    def __post_init__(self) -> None:
+        self.max_gaussian = valid.positive_int(
+            "NonGaussian", "max_gaussian", self.max_gaussian, minimum=0
+        )
+        valid.finite_float("NonGaussian", "level", self.level, low=0.0, high=1.0, low_open=True)
 
     def statement(self, n, m=None):
         k = sp.Symbol("k_gauss", integer=True, nonnegative=True)
@@ -302,7 +355,8 @@ class ContentInvariance(Assumption):
         "isolates content from style', NeurIPS, Assumptions 3.1 and 4.4"
     )
     description: ClassVar[str] = (
-        "z'_c = z_c almost surely for content c, and P(z'_s ≠ z_s) > 0 for each style s"
+        "z'_c = z_c almost surely for content c, and P(z'_s ≠ z_s) > 0 for each style s, "
+        "with a random (not deterministic) style change"
     )
 
     def statement(self, n, m=None):
@@ -318,7 +372,8 @@ class SufficientVariability(Assumption):
 
     Hyvärinen & Morioka 2016, Theorem 1; Khemakhem et al. 2020, Theorem 1: with natural
     parameters eta[u] (one row per segment u), the matrix L = [eta[u] - eta[0]]_{u>=1}
-    has full column rank n.
+    has full column rank n. It is about latents with an auxiliary variable (segments);
+    for any other latent it does not apply.
     """
 
     tolerance: float = 1e-6
@@ -339,6 +394,7 @@ CATALOGUE: dict[str, type[Assumption] | Assumption] = {
     cls.name: cls
     for cls in (
         Injective,
+        Immersion,
         Conformal,
         OrthogonalColumns,
         VolumePreserving,
@@ -390,6 +446,7 @@ __all__ = [
     "Conformal",
     "ContentInvariance",
     "Factorized",
+    "Immersion",
     "Injective",
     "JacobianAssumption",
     "JacobianCondition",

@@ -1,7 +1,11 @@
 """Conditionals p(z' | z): how the positive view (augmentation) is made from z.
 
 Each conditional maps a batch z (N, n) to z' (N, n) with a seeded numpy Generator, and
-projects onto the latent's support when told to (``support``).
+projects onto the latent's support when told to (``support``). ``check_coherent(latent)``
+refuses (``InvalidProcess``) a latent the conditional cannot be drawn around at all; a
+combination that can be drawn but is not the declared family (vMF around anchors off the
+sphere, additive noise projected onto a bounded support) is left to the
+``conditional-family`` check, which says ``violated``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ class Conditional(Spec):
     def _draw(self, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
+    def check_coherent(self, latent) -> None:
+        """Raise ``InvalidProcess`` when positives cannot be drawn around ``latent``."""
+
 
 @dataclass
 class VonMisesFisher(Conditional):
@@ -50,6 +57,13 @@ class VonMisesFisher(Conditional):
 
     def __post_init__(self) -> None:
         valid.positive_float("VonMisesFisher", "kappa", self.kappa, maximum=valid.MAX_KAPPA)
+
+    def check_coherent(self, latent) -> None:
+        if latent.dim < 2:
+            raise InvalidProcess(
+                f"VonMisesFisher needs a latent on the unit sphere S^(n-1) with n >= 2, got "
+                f"{latent.family} of dimension {latent.dim}"
+            )
 
     def _draw(self, z, rng):
         n, p = z.shape
@@ -146,9 +160,15 @@ class ContentStyle(Conditional):
         valid.probability("ContentStyle", "p", self.p)
         valid.positive_float("ContentStyle", "scale", self.scale)
 
+    def check_coherent(self, latent) -> None:
+        self.content_indices(latent.dim)
+
     def content_indices(self, n: int) -> list[int]:
         if self.content > n:
-            raise InvalidProcess(f"content block of size {self.content} exceeds dimension {n}")
+            raise InvalidProcess(
+                f"ContentStyle: content block of size {self.content} exceeds the latent "
+                f"dimension {n}"
+            )
         return list(range(self.content))
 
     def _draw(self, z, rng):

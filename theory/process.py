@@ -55,6 +55,8 @@ class Process:
                 f"dimension mismatch: the latent has dimension {self.latent.dim} but the "
                 f"mixing {self.mixing.family} takes inputs of dimension {self.mixing.n_in}"
             )
+        if self.conditional is not None:  # positives that cannot be drawn: refused now
+            self.conditional.check_coherent(self.latent)
 
     @property
     def dim(self) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 from theory import assumptions as A
 from theory import claims as C
 from theory import conditionals, latents, mixings
+from theory import learner_conditions as LC
 from theory.errors import InvalidArgument, UnknownName
 from theory.process import Process
 
@@ -133,13 +134,23 @@ register(
 register(
     Theorem(
         name="cl-ica",
-        assumptions=(A.UniformOnSphere(), A.ConditionalFamily("VonMisesFisher"), A.Injective()),
+        assumptions=(
+            A.UniformOnSphere(),
+            A.ConditionalFamily("VonMisesFisher"),
+            A.Injective(),
+            LC.LearnerObjective(("infonce",)),
+            LC.MatchedTemperature(),
+        ),
         learner="infonce",
         claim=C.orthogonal(0.95),
         cite="Zimmermann, Sharma, Schneider, Bethge & Brendel 2021, 'Contrastive learning inverts "
         "the data generating process', ICML, Theorem 2",
-        summary="InfoNCE with a cosine critic on uniform-on-sphere latents with vMF positive pairs "
-        "recovers z up to an orthogonal map.",
+        summary="For z uniform on the sphere, positives from a vMF conditional with "
+        "concentration κ and an injective g, a minimiser of the contrastive (InfoNCE) loss "
+        "with an encoder onto the sphere and the critic exp(f(x)ᵀf(x̃)/τ), τ = 1/κ, in the "
+        "limit of infinitely many negatives, recovers z up to an orthogonal map. sith's "
+        "default learner uses τ ≈ 3/κ (the matched τ folds a direction in practice), "
+        "which is outside the theorem: matched-temperature says so.",
         canonical=lambda: Process(
             latents.UniformSphere(3),
             mixings.InvertibleMLP(3, depth=3, seed=0),
@@ -151,14 +162,22 @@ register(
 register(
     Theorem(
         name="content-style",
-        assumptions=(A.Injective(), A.ContentInvariance()),
+        assumptions=(
+            A.Injective(),
+            A.ContentInvariance(),
+            LC.LearnerObjective(("infonce",)),
+            LC.ContentSizedEncoder(),
+        ),
         learner="infonce-content",
         claim=C.block(content=2, threshold=0.9),
         cite="von Kügelgen, Sharma, Gresele, Brendel, Schölkopf, Besserve & Locatello 2021, "
         "'Self-supervised learning with data augmentations provably isolates content from "
         "style', NeurIPS, Theorem 4.4",
-        summary="Contrastive learning with content-preserving augmentations block-identifies the "
-        "content latents.",
+        summary="For g a smooth diffeomorphism, p(z) smooth with positive density, a "
+        "style-change conditional that keeps the content and has positive density on an "
+        "open set around the style, an encoder with n_c outputs minimising alignment plus "
+        "the negative entropy of its outputs (InfoNCE approximates it) block-identifies "
+        "the content latents.",
         canonical=lambda: Process(
             latents.Normal(4),
             mixings.InvertibleMLP(4, depth=3, seed=0),
@@ -170,7 +189,12 @@ register(
 register(
     Theorem(
         name="tcl",
-        assumptions=(A.Injective(), A.SufficientVariability()),
+        assumptions=(
+            A.Injective(),
+            A.SufficientVariability(),
+            LC.LearnerObjective(("tcl",)),
+            LC.EnoughFeatures(),
+        ),
         learner="tcl",
         claim=C.Claim(
             "affine in sufficient statistics",
@@ -180,8 +204,12 @@ register(
         ),
         cite="Hyvärinen & Morioka 2016, 'Unsupervised feature extraction by time-contrastive "
         "learning and nonlinear ICA', NeurIPS, Theorem 1",
-        summary="Classifying the segment of nonstationary sources recovers them up to elementwise "
-        "maps (of their sufficient statistics).",
+        summary="For sources independent within each segment, with exponential-family "
+        "densities whose natural parameters vary enough across segments (the rank "
+        "condition), an invertible smooth g and a feature extractor with n outputs, the "
+        "features of an optimal segment classifier are an affine map of the sources' "
+        "sufficient statistics, h(x) = A t(z) + b (elementwise recovery needs linear ICA "
+        "on top).",
         canonical=lambda: Process(
             latents.Segmented(3, n_segments=12, seed=0), mixings.InvertibleMLP(3, depth=2, seed=0)
         ),

@@ -7,6 +7,7 @@ not pull in torch until a function is used)::
     check(th.assumptions.Conformal(), process)      # -> Evidence
     check(th.theorems.get("cl-ica"), process)       # -> EvidenceSet
     recover(th.theorems.get("cl-ica"), process)     # -> RecoveryResult
+    assess("cl-ica", z, z_hat)                      # your own arrays -> RecoveryResult
     search(th.theorems.get("cl-ica"), budget=40)    # -> SearchResult
 """
 
@@ -22,6 +23,7 @@ _LAZY = {
     "Evidence": "verification.evidence",
     "EvidenceSet": "verification.evidence",
     "recover": "verification.recovery",
+    "assess": "verification.assessment",
     "RecoveryResult": "verification.recovery",
     "search": "verification._search",
     "SearchResult": "verification._search",
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
         load_report,
         search,
     )
+    from verification.assessment import assess
     from verification.checks import CheckContext, check, register_check
     from verification.evidence import Evidence, EvidenceSet
     from verification.recovery import RecoveryResult, recover
@@ -79,6 +82,7 @@ __all__ = [
     "RecoveryResult",
     "SearchResult",
     "SearchSpace",
+    "assess",
     "check",
     "load_report",
     "recover",

@@ -233,6 +233,43 @@ def _named(name: str, lookup, *kinds: type):
         raise
 
 
+learner_option = click.option(
+    "--learner",
+    "learner_name",
+    metavar="NAME",
+    help="Use this registered learner instead of the theorem's (see `sith learners`).",
+)
+set_option = click.option(
+    "--set",
+    "settings_",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set a learner option, e.g. --set train.steps=200 --set encoder.width=64.",
+)
+
+
+def _cli_learner(target, learner_name, settings_):
+    """The learner NAME's command is about: the theorem's own (or --learner), with
+    --set options applied and validated before anything is computed; None for an
+    assumption when no learner was asked for."""
+    from verification import learners
+
+    if learner_name is not None:
+        learners.LEARNERS.get(learner_name)  # an unknown name fails here, in milliseconds
+    if isinstance(target, th.Theorem):
+        if learner_name is not None:
+            target = dataclasses.replace(target, learner=learner_name)
+        learner = learners.for_theorem(target)
+    elif learner_name is not None:
+        learner = learners.get(learner_name)
+    elif settings_:
+        _fail("--set needs a learner: name one with --learner, or check a theorem")
+    else:
+        return None
+    apply_options(learner, _parse_settings(settings_))
+    return learner
+
+
 @main.command("check")
 @click.argument("name")
 @process_option("The Process to check (default for a theorem: its canonical process).")
@@ -259,23 +296,38 @@ def _named(name: str, lookup, *kinds: type):
     type=click.IntRange(0),
     help="Steps of the adversarial search that tries to break a Jacobian condition.",
 )
+@learner_option
+@set_option
 @out_file_option
 @quiet_option
 def check_command(
-    name, process_spec, as_json, n_points, seed, time_limit, adversarial_steps, out_file, quiet
+    name,
+    process_spec,
+    as_json,
+    n_points,
+    seed,
+    time_limit,
+    adversarial_steps,
+    learner_name,
+    settings_,
+    out_file,
+    quiet,
 ):
     """Check assumption or theorem NAME on a process.
 
     Exit code 0 when every assumption is proved or holds, 1 when one is violated or
-    inconclusive, 2 on bad input.
+    inconclusive, 2 on bad input. A theorem's assumptions about its learner are
+    checked for its own learner, or for --learner with --set options.
 
     \b
     Examples:
       sith check cl-ica
+      sith check cl-ica --set tau=0.1
       sith check injective --process my_spec.py:process --json
     """
     process = _load_process(process_spec, None) if process_spec else None
     target = _named(name, resolve, th.Theorem, th.Assumption)
+    learner = _cli_learner(target, learner_name, settings_)
     _prepare_out(out_file)
     process = process or _load_process(process_spec, target)
     result = check(
@@ -285,6 +337,7 @@ def check_command(
         seed=seed,
         time_limit=time_limit,
         adversarial_steps=adversarial_steps,
+        learner=learner,
     )
     items = list(result) if isinstance(result, EvidenceSet) else [result]
     payload = {
@@ -339,19 +392,8 @@ def _short(witness: dict) -> str:
     type=click.FloatRange(0, min_open=True),
     help="Stop training after this many seconds.",
 )
-@click.option(
-    "--learner",
-    "learner_name",
-    metavar="NAME",
-    help="Train this registered learner instead of the theorem's (see `sith learners`).",
-)
-@click.option(
-    "--set",
-    "settings_",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Set a learner option, e.g. --set train.steps=200 --set encoder.width=64.",
-)
+@learner_option
+@set_option
 @out_file_option
 @quiet_option
 def recover_command(
@@ -378,15 +420,11 @@ def recover_command(
       sith recover linear-ica --process spec.py:p --json
       sith recover cl-ica --learner infonce-lp --set tau=0.2
     """
-    from verification import learners
     from verification.recovery import recover
 
     process = _load_process(process_spec, None) if process_spec else None
     theorem = _named(name, th.theorems.get, th.Theorem)
-    if learner_name is not None:
-        learners.LEARNERS.get(learner_name)  # an unknown name fails here, in milliseconds
-        theorem = dataclasses.replace(theorem, learner=learner_name)
-    learner = learners.for_theorem(theorem)
+    learner = _cli_learner(theorem, learner_name, ())
     overrides = {"steps": steps, "batch_size": batch_size, "lr": lr, "time_budget": time_budget}
     options = {f"train.{k}": v for k, v in overrides.items() if v is not None}
     if options and getattr(learner, "train", None) is None:
@@ -494,7 +532,15 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
     default=2,
     show_default=True,
     type=click.IntRange(0),
-    help="Fresh-seed re-evaluations a counterexample must survive.",
+    help="Fresh-seed re-evaluations of each counterexample (more: a tighter rate).",
+)
+@click.option(
+    "--min-rate",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Keep a counterexample when the lower 95% Wilson bound of its rate over seeds "
+    "exceeds this.",
 )
 @click.option(
     "--fail-on",
@@ -522,6 +568,7 @@ def search_command(
     dims,
     vary,
     reseeds,
+    min_rate,
     fail_on,
     evaluation_time_limit,
     as_json,
@@ -572,6 +619,7 @@ def search_command(
             "budget": budget,
             "kinds": kinds_tuple,
             "reseeds": reseeds,
+            "min_rate": min_rate,
         }
         out = f"runs/{name}-s{seed}-{digest(config, length=8)}"
         resume = True
@@ -586,6 +634,7 @@ def search_command(
             out=out,
             resume=resume,
             reseeds=reseeds,
+            min_rate=min_rate,
             on_record=progress.update if progress else None,
             evaluation_time_limit=evaluation_time_limit,
         )
@@ -705,6 +754,7 @@ def _print_search(report: dict, out: str) -> None:
         "kind",
         "violated (statistic)",
         "claim metric",
+        "rate over seeds",
         "minimal process",
         "reproduce",
     ):
@@ -718,6 +768,8 @@ def _print_search(report: dict, out: str) -> None:
             cx["kind"],
             violations_line(cx),
             f"{claim['name']}={claim['value']:.3f}",
+            f"{cx['rate']['agree']}/{cx['rate']['seeds']} "
+            f"(CI {cx['rate']['low']:.2f}–{cx['rate']['high']:.2f})",
             process_line(cx["process"]),
             cx["reproduce"],
         )

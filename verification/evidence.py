@@ -4,7 +4,9 @@ Verdicts:
 - ``proved``: decided exactly by sympy within a time limit;
 - ``holds``: held at N sampled points *and* survived an adversarial search — not proof;
 - ``violated``: with a witness (a point, or a pair for injectivity) and its size;
-- ``inconclusive``: the numerics could not decide; ``message`` says why.
+- ``inconclusive``: the numerics could not decide; ``message`` says why;
+- ``not-applicable``: the assumption is not about this kind of process (e.g. sufficient
+  variability of a latent without an auxiliary variable); not satisfied, not violated.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Any, Literal
 
 from theory.errors import InvalidArgument
 
-Verdict = Literal["proved", "holds", "violated", "inconclusive"]
-VERDICTS: tuple[str, ...] = ("proved", "holds", "violated", "inconclusive")
+Verdict = Literal["proved", "holds", "violated", "inconclusive", "not-applicable"]
+VERDICTS: tuple[str, ...] = ("proved", "holds", "violated", "inconclusive", "not-applicable")
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Evidence:
 
     @property
     def satisfied(self) -> bool:
-        """True for ``proved`` and ``holds``."""
+        """True for ``proved`` and ``holds`` (not for ``not-applicable``)."""
         return self.verdict in ("proved", "holds")
 
     def to_dict(self) -> dict[str, Any]:

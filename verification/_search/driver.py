@@ -61,6 +61,7 @@ def search(
     out: str | Path | None = None,
     resume: bool = False,
     reseeds: int = 2,
+    min_rate: float = 0.2,
     on_record: Callable[[Evaluation, bool], None] | None = None,
     evaluation_time_limit: float | None = 600.0,
 ) -> SearchResult:
@@ -71,7 +72,12 @@ def search(
     ``resume``: reuse an existing run directory's finished evaluations; it must hold a
     search with the same settings (only ``budget`` may change). Without ``resume`` an
     existing run directory is an error, so nothing is silently mixed.
-    ``reseeds``: fresh-seed re-evaluations that a counterexample must survive.
+    ``reseeds``: fresh-seed re-evaluations of each counterexample; more re-seeds cost
+    more evaluations and narrow its rate's interval.
+    ``min_rate``: a counterexample is kept when the lower 95% Wilson bound of its rate
+    (how often its process is a counterexample of its kind, over the seed that found it
+    and the re-seeds) exceeds this level; otherwise it is reported as rejected (noise).
+    With the default two re-seeds and level 0.2, 2 of 3 seeds suffice.
     ``on_record(evaluation, fresh)``: called after every evaluation (progress bars).
     ``evaluation_time_limit``: seconds for one evaluation (None: no limit).
     The report is rewritten after every evaluation, so any stop (Ctrl-C, SIGTERM, even
@@ -88,6 +94,12 @@ def search(
     _require_int("budget", budget, minimum=1)
     _require_int("seed", seed, minimum=0)
     _require_int("reseeds", reseeds, minimum=0)
+    if (
+        isinstance(min_rate, bool)
+        or not isinstance(min_rate, (int, float))
+        or not (0 <= min_rate < 1)
+    ):
+        raise InvalidArgument(f"min_rate must be a number in [0, 1), got {min_rate!r}")
     if evaluation_time_limit is not None and not (
         isinstance(evaluation_time_limit, (int, float)) and 0 < evaluation_time_limit < math.inf
     ):
@@ -106,6 +118,7 @@ def search(
         "budget": budget,
         "kinds": list(kinds),
         "reseeds": reseeds,
+        "min_rate": min_rate,
         "space": space.to_dict(),
     }
     with run.open(settings_record, resume=resume):
@@ -116,6 +129,7 @@ def search(
             seed,
             kinds,
             reseeds,
+            min_rate,
             run,
             on_record,
             evaluation_time_limit,
@@ -144,6 +158,7 @@ def _run_search(
     seed: int,
     kinds: tuple[str, ...],
     reseeds: int,
+    min_rate: float,
     run: RunDirectory,
     on_record: Callable[[Evaluation, bool], None] | None,
     time_limit: float | None,
@@ -247,7 +262,8 @@ def _run_search(
             )
             for k in range(1, reseeds + 1):
                 cx.reseeds.append(evaluate(candidate, seed + 1000 * k))
-            cx.confirmed = all(r.kind == cx.kind for r in cx.reseeds)
+            cx.min_rate = min_rate
+            cx.confirmed = cx.rate()["low"] > min_rate
             if cx.confirmed:
                 found[cx.evaluation.signature()] = cx
             else:

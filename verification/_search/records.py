@@ -29,6 +29,23 @@ QUADRANTS = (
 SPEC_FIELDS = ("theorem", "process", "learner", "seed")
 
 
+Z_95 = 1.959963984540054  # the two-sided 95% normal quantile
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval for a binomial rate (Wilson 1927): the centre
+    (p + z²/2n) / (1 + z²/n) plus or minus z √(p(1-p)/n + z²/4n²) / (1 + z²/n)."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact at the ends
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (low, high)
+
+
 def spec_key(spec: Mapping[str, Any]) -> str:
     """The store key of an evaluation spec (theorem, process, learner config, seed)."""
     return digest(dict(spec), length=20)
@@ -181,6 +198,28 @@ class Counterexample:
     # shrinking ran to the end (False: the budget ran out first, so it may not be minimal)
     minimal: bool = True
     found_as: dict[str, Any] = field(default_factory=dict)  # params before shrinking
+    min_rate: float = 0.0  # the level the rate's lower bound had to exceed
+
+    @property
+    def seeds(self) -> list[Evaluation]:
+        """Every evaluation of this process that gave a verdict: the one found, re-seeds."""
+        return [e for e in (self.evaluation, *self.reseeds) if not e.failed]
+
+    def rate(self) -> dict[str, Any]:
+        """How often this process is a counterexample of its kind, over its seeds, with a
+        95% Wilson interval. The seed that found it counts (so the rate leans high: it
+        was found because it failed); the level applies to the lower bound."""
+        seeds = self.seeds
+        agree = sum(e.kind == self.kind for e in seeds)
+        low, high = wilson_interval(agree, len(seeds))
+        return {
+            "agree": agree,
+            "seeds": len(seeds),
+            "value": agree / len(seeds) if seeds else 0.0,
+            "low": low,
+            "high": high,
+            "level": self.min_rate,
+        }
 
     @property
     def claim_values(self) -> list[float]:
@@ -217,6 +256,8 @@ class Counterexample:
             "metrics": e.recovery["metrics"] if e.recovery else {},
             "status": e.recovery["train"]["status"] if e.recovery else None,
             "spread": self.spread(),
+            "rate": self.rate(),
+            "diagnosis": e.recovery.get("diagnosis") if e.recovery else None,
             "reseeds": [r.seed for r in self.reseeds],
             "minimal": self.minimal,
             "found_as": self.found_as,
@@ -267,6 +308,18 @@ class SearchResult:
         return counts
 
     @property
+    def failures_by_diagnosis(self) -> dict[str, int]:
+        """Evaluations where the assumptions hold and the claim is not recovered, by the
+        recovery's diagnosis: optimisation ("not-converged") or identifiability
+        ("converged-not-recovered"); "unknown" where the learner gives none."""
+        counts: dict[str, int] = {}
+        for e in self.records:
+            if e.holds and e.recovered is False:
+                diagnosis = (e.recovery or {}).get("diagnosis") or "unknown"
+                counts[diagnosis] = counts.get(diagnosis, 0) + 1
+        return counts
+
+    @property
     def errors(self) -> list[dict[str, str]]:
         """The first few evaluation errors, with their keys."""
         return [{"key": e.key, "error": e.error} for e in self.records if e.error][:5]
@@ -280,4 +333,5 @@ __all__ = [
     "Evaluation",
     "SearchResult",
     "spec_key",
+    "wilson_interval",
 ]

@@ -62,6 +62,7 @@ def build_report(result: SearchResult, process_path: Callable[[str], Path]) -> d
             "rejected": len(result.rejected),
         },
         "quadrants": result.quadrants,
+        "failures_by_diagnosis": result.failures_by_diagnosis,
         "errors": result.errors,
         "space": result.space,
         "evaluated": sorted(result.evaluated),
@@ -157,6 +158,18 @@ def violations_line(cx: dict[str, Any]) -> str:
     return ", ".join(parts) or "none"
 
 
+def rate_line(cx: dict[str, Any]) -> str:
+    """'failure on 2 of 3 seeds (rate 0.67, 95% CI 0.21–0.94; kept above 0.2)'."""
+    rate = cx.get("rate")
+    if not rate:
+        return "rate not recorded"
+    return (
+        f"{cx['kind']} on {rate['agree']} of {rate['seeds']} seeds (rate {rate['value']:.2f}, "
+        f"95% CI {rate['low']:.2f}–{rate['high']:.2f}; kept when the lower bound exceeds "
+        f"{rate['level']:g})"
+    )
+
+
 def shrink_note(cx: dict[str, Any]) -> str:
     found = cx.get("found_as") or {}
     origin = f"found as {', '.join(f'{k}={_fmt(v)}' for k, v in found.items())}; " if found else ""
@@ -183,6 +196,14 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{q['violated_not_recovered']} (consistent) |",
         "",
     ]
+    by_diagnosis = report.get("failures_by_diagnosis") or {}
+    if by_diagnosis:
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(by_diagnosis.items()))
+        lines += [
+            f"Failures by diagnosis: {parts} (not-converged: optimisation; "
+            "converged-not-recovered: identifiability).",
+            "",
+        ]
     if not report["counterexamples"]:
         lines += ["No counterexample survived re-evaluation within the budget.", ""]
     for i, cx in enumerate(report["counterexamples"], 1):
@@ -198,19 +219,18 @@ def render_markdown(report: dict[str, Any]) -> str:
             "",
             f"- violated assumptions: {violations_line(cx)}",
             f"- {claim['name']} = {_fmt(claim['value'])} (threshold {claim['threshold']})"
-            f"{spread_text}; recovered: {cx['recovered']}",
+            f"{spread_text}; recovered: {cx['recovered']}"
+            + (f"; diagnosis: {cx['diagnosis']}" if cx.get("diagnosis") else ""),
+            f"- {rate_line(cx)}",
             f"- searched parameters: {', '.join(f'{k}={_fmt(v)}' for k, v in cx['params'].items())}",
             f"- {shrink_note(cx)}",
             f"- reproduce: `{cx['reproduce']}`",
             "",
         ]
     if report["rejected"]:
-        lines += ["## Rejected as measurement noise", ""]
+        lines += ["## Rejected: not a counterexample often enough", ""]
         for cx in report["rejected"]:
-            lines.append(
-                f"- {cx['kind']}: {process_line(cx['process'])} "
-                f"(claim metric spread {cx['spread']})"
-            )
+            lines.append(f"- {process_line(cx['process'])}: {rate_line(cx)}")
         lines.append("")
     return "\n".join(lines)
 

@@ -23,13 +23,21 @@ named function registered with the public ``register_check``:
                     ``check_uniform_on_sphere``
 ``conditional``     ``check_conditional_family``, ``check_content_invariance``,
                     ``check_sufficient_variability``
+``learner``         ``check_learner_objective``, ``check_matched_temperature``,
+                    ``check_content_sized_encoder``, ``check_enough_features``
 ==================  ==========================================================
 """
 
 from __future__ import annotations
 
 # the section modules register their deciders when imported
-from verification.checks import conditional, density, injective, jacobian  # noqa: F401
+from verification.checks import (  # noqa: F401
+    conditional,
+    density,
+    injective,
+    jacobian,
+    learner,
+)
 from verification.checks._core import (
     DEFAULT_POINTS,
     CheckContext,

@@ -16,6 +16,7 @@ import functools
 import numbers
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -25,6 +26,7 @@ import theory as th
 from theory import assumptions as A
 from theory._resources import require_memory
 from theory.errors import InvalidArgument, UnknownName
+from verification import learners
 from verification._timelimit import (
     ChildError,
     NoTimeLimitHere,
@@ -45,6 +47,7 @@ class CheckContext:
     seed: int = 0
     time_limit: float = 2.0
     adversarial_steps: int = 60
+    learner: Any = None  # the Learner whose configuration learner assumptions are about
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -81,11 +84,15 @@ def check(
     seed: int = 0,
     time_limit: float = 2.0,
     adversarial_steps: int = 60,
+    learner: Any = None,
 ) -> Evidence | EvidenceSet:
     """Check an assumption (-> Evidence) or every assumption of a theorem (-> EvidenceSet).
 
     ``target`` may be a catalogue name ("conformal", "cl-ica"). ``time_limit`` bounds
     each sympy attempt (seconds); ``n_points`` sampled points; ``seed`` fixes every draw.
+    ``learner``: the learner that assumptions about the learner (``theory.
+    learner_conditions``) are decided for: a Learner, a registered name or ``(name,
+    options)``; for a theorem it defaults to the theorem's own learner.
     """
     if not isinstance(process, th.Process):
         raise InvalidArgument(f"process must be a theory.Process, got {type(process).__name__}")
@@ -101,11 +108,21 @@ def check(
         raise InvalidArgument(f"seed must be an integer >= 0, got {seed!r}")
     target = resolve(target)
     _require_check_memory(process, n_points)
-    ctx = CheckContext(process, n_points, seed, time_limit, adversarial_steps)
+    learner = _learner_for(target, learner)
+    ctx = CheckContext(process, n_points, seed, time_limit, adversarial_steps, learner)
     ctx.x  # noqa: B018 -- evaluate g once: non-finite outputs fail here, clearly
     if isinstance(target, th.Theorem):
         return EvidenceSet(target.name, tuple(_timed(a, ctx) for a in target.assumptions))
     return _timed(target, ctx)
+
+
+def _learner_for(target: th.Assumption | th.Theorem, learner: Any) -> Any:
+    """The Learner a check is about: the one given, or the theorem's own."""
+    if learner is not None:
+        return learners.resolve(learner)
+    if isinstance(target, th.Theorem):
+        return learners.for_theorem(target)
+    return None
 
 
 def _require_check_memory(process: th.Process, n_points: int) -> None:
@@ -156,17 +173,30 @@ def _try_sympy(fn, ctx: CheckContext):
     The attempt runs in a child process killed at ``ctx.time_limit`` (see
     ``verification._timelimit``), so it can neither hang a check nor be swallowed. Any
     sympy error means "no exact answer", never a crash: the numeric checks decide, and
-    the Evidence message says why the exact attempt gave none.
+    the Evidence message says why the exact attempt gave none, naming the exception's
+    type. With ``time_limit=inf`` the attempt runs in this process, unbounded; its
+    errors are caught and reported the same way.
     """
     try:
         return time_limited(fn, ctx.time_limit)
     except NoTimeLimitHere as err:
-        ctx._cache["sympy_note"] = f"skipped, {err}"
+        _note_sympy(ctx, f"skipped, {err}")
     except TimeLimitExceeded:
-        ctx._cache["sympy_note"] = f"undecided within the {ctx.time_limit:g} s time limit"
-    except ChildError as err:
-        ctx._cache["sympy_note"] = f"failed with {err}"
+        _note_sympy(ctx, f"undecided within the {ctx.time_limit:g} s time limit")
+    except ChildError as err:  # its message is "TypeName: message"
+        _note_sympy(ctx, f"failed with {_short(str(err))}")
+    except Exception as err:
+        _note_sympy(ctx, f"failed with {type(err).__name__}: {_short(str(err))}")
     return None
+
+
+def _note_sympy(ctx: CheckContext, note: str) -> None:
+    """Say in the Evidence message why the exact attempt gave no answer."""
+    ctx._cache["sympy_note"] = note
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- the registry: one decider per assumption type ----------------------------------

@@ -7,6 +7,8 @@ needs (see the verdicts in ``verification.evidence``):
 - ``holds``: survived the numeric attempts; never a proof, and never with a witness;
 - ``violated``: with the witness where there is one (a point, a pair, an index);
 - ``inconclusive``: the numerics could not decide; the message says why;
+- ``not_applicable``: the assumption is not about this kind of process; the message
+  says why (not satisfied, and not a violation either);
 - ``decided``: a threshold decision, ``violated`` (with the witness) when the statistic
   exceeds the tolerance (for a lower bound: when it does not), else ``holds``;
 - ``settled``: a yes/no decision, ``proved`` or ``holds`` when yes, else ``violated``.
@@ -118,6 +120,20 @@ def inconclusive(
     )
 
 
+def not_applicable(name: str, message: str, *, method: str) -> Evidence:
+    """The assumption does not apply to this process (``message`` says why)."""
+    return Evidence(
+        assumption=name,
+        verdict="not-applicable",
+        statistic=None,
+        tolerance=None,
+        n_points=0,
+        witness=None,
+        method=method,
+        message=message,
+    )
+
+
 def settled(
     ok: bool,
     name: str,
@@ -188,6 +204,7 @@ __all__ = [
     "decided",
     "holds",
     "inconclusive",
+    "not_applicable",
     "point",
     "proved",
     "settled",

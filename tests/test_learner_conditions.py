@@ -1,0 +1,100 @@
+"""A theorem's assumptions about its learner are checked like any other (issue: sound
+verdicts): decided exactly from the configuration, and part of the search's quadrants."""
+
+from __future__ import annotations
+
+import pytest
+
+import theory as th
+from theory import learner_conditions as LC
+from theory.errors import InvalidArgument
+from verification import check, search
+from verification.spaces import SearchSpace
+
+CL_ICA = th.theorems.get("cl-ica")
+SPHERE = th.Process(
+    th.latents.UniformSphere(3),
+    th.mixings.Linear.random(3, seed=0),
+    th.conditionals.VonMisesFisher(kappa=10.0),
+)
+
+
+def _verdict(assumption, process, learner):
+    return check(assumption, process, learner=learner, n_points=32)
+
+
+def test_matched_temperature_is_decided_exactly_from_the_learner():
+    matched = _verdict(LC.MatchedTemperature(), SPHERE, ("infonce", {"tau": 0.1}))
+    assert matched.verdict == "proved" and matched.method == "config"
+    assert matched.statistic == pytest.approx(0.0, abs=1e-12)
+    default = _verdict(LC.MatchedTemperature(), SPHERE, "infonce")  # tau ~ 3/kappa
+    assert default.verdict == "violated"
+    assert default.witness["kappa"] == 10.0 and default.witness["tau"] > 0.2
+    lp = _verdict(LC.MatchedTemperature(), SPHERE, ("infonce-lp", {"tau": 0.1}))
+    assert lp.verdict == "violated" and "critic" in lp.message
+    no_vmf = th.Process(
+        th.latents.UniformSphere(3),
+        th.mixings.Linear.random(3, seed=0),
+        th.conditionals.Normal(scale=0.1),
+    )
+    assert _verdict(LC.MatchedTemperature(), no_vmf, ("infonce", {"tau": 0.1})).verdict == (
+        "violated"
+    )
+
+
+def test_the_catalogue_says_when_its_default_learner_is_outside_the_theorem():
+    evidence = {e.assumption: e for e in check(CL_ICA, SPHERE, n_points=64)}
+    assert evidence["learner-objective"].verdict == "proved"
+    assert evidence["matched-temperature"].verdict == "violated"
+    matched = {
+        e.assumption: e.verdict
+        for e in check(CL_ICA, SPHERE, n_points=64, learner=("infonce", {"tau": 0.1}))
+    }
+    assert matched["matched-temperature"] == "proved"
+
+
+def test_objective_and_output_size():
+    assert _verdict(LC.LearnerObjective(("infonce",)), SPHERE, "fastica").verdict == "violated"
+    assert _verdict(LC.LearnerObjective(("fastica",)), SPHERE, "fastica").verdict == "proved"
+    style = th.theorems.get("content-style")
+    process = style.canonical_process()
+    sized = {e.assumption: e.verdict for e in check(style, process, n_points=64)}
+    assert sized["content-sized-encoder"] == "proved"  # the theorem sizes its learner
+    unsized = _verdict(LC.ContentSizedEncoder(), process, "infonce")  # all 4 outputs
+    assert unsized.verdict == "violated" and unsized.witness == {"outputs": 4, "content": 2}
+    tcl = th.theorems.get("tcl")
+    assert _verdict(LC.EnoughFeatures(), tcl.canonical_process(), "tcl").verdict == "proved"
+
+
+def test_a_learner_assumption_without_a_learner_is_a_clear_error():
+    with pytest.raises(InvalidArgument, match="about the learner"):
+        check(LC.MatchedTemperature(), SPHERE, n_points=32)
+
+
+def test_they_round_trip_and_state_the_paper():
+    for cls in (LC.LearnerObjective, LC.MatchedTemperature, LC.ContentSizedEncoder):
+        a = cls()
+        assert th.assumptions.Assumption.from_dict(a.to_dict()) == a
+        assert a.statement(3) is not None and a.cite
+    with pytest.raises(InvalidArgument):
+        LC.MatchedTemperature(rtol=-1)
+
+
+def test_a_learner_outside_the_theorem_makes_its_recoveries_gaps(tmp_path):
+    # FastICA recovers Laplace sources mixed linearly, but this theorem is about InfoNCE:
+    # every recovery is a gap (the theorem's assumptions were not necessary), never a
+    # confirmation of the theorem
+    theorem = th.Theorem(
+        "infonce-only",
+        (th.assumptions.LinearMixing(), LC.LearnerObjective(("infonce",))),
+        ("fastica", {"n_train": 3000}),
+        th.claims.permutation_scaling(0.9),
+        cite="test",
+    )
+    space = SearchSpace(
+        dims=(2, 3), latents=("laplace",), mixings=("linear",), conditionals=("none",)
+    )
+    result = search(theorem, space, budget=3, seed=0, reseeds=0, out=tmp_path / "r")
+    assert result.quadrants["holds_recovered"] == 0
+    assert result.quadrants["violated_recovered"] >= 1
+    assert result.gaps and "learner-objective" in result.gaps[0].evaluation.violated

@@ -1,0 +1,130 @@
+"""Assumptions about the learner: a theorem's conditions on what is trained, and how.
+
+An identifiability theorem is about the minimiser of one objective, often under
+conditions that tie the learner to the process (a critic temperature matched to the
+conditional's concentration, an encoder with as many outputs as there are content
+latents). These are the paper's assumptions as much as those on the process: a learner
+outside them makes the assumption *violated*, so its recovery is a gap, never evidence
+for the theorem. They are decided from the learner's configuration and the process by
+``verification.checks.learner``, exactly (``proved``) or ``violated``; nothing is
+trained to decide them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import sympy as sp
+
+from theory import _validate as valid
+from theory.assumptions import Assumption, register
+from theory.errors import InvalidArgument
+
+ZIMMERMANN = (
+    "Zimmermann, Sharma, Schneider, Bethge & Brendel 2021, 'Contrastive learning inverts "
+    "the data generating process', ICML, Theorem 2"
+)
+VON_KUEGELGEN = (
+    "von Kügelgen et al. 2021, 'Self-supervised learning with data augmentations provably "
+    "isolates content from style', NeurIPS, Theorem 4.4"
+)
+HYVARINEN = (
+    "Hyvärinen & Morioka 2016, 'Unsupervised feature extraction by time-contrastive "
+    "learning and nonlinear ICA', NeurIPS, Theorem 1"
+)
+
+
+class LearnerAssumption(Assumption):
+    """An assumption about the learner (its objective, critic, outputs), possibly in
+    relation to the process. ``check(..., learner=...)`` decides it."""
+
+
+@dataclass
+class LearnerObjective(LearnerAssumption):
+    """The learner minimises the objective the theorem is about (by its registered
+    objective name, e.g. ``"infonce"``, ``"tcl"``)."""
+
+    objectives: tuple[str, ...] = ("infonce",)
+    name: ClassVar[str] = "learner-objective"
+    cite: ClassVar[str] = "the theorem's own statement of its learner"
+    description: ClassVar[str] = "the learner minimises the theorem's objective"
+
+    def __post_init__(self) -> None:
+        self.objectives = tuple(self.objectives)
+        if not self.objectives or not all(isinstance(o, str) and o for o in self.objectives):
+            raise InvalidArgument(f"objectives must be non-empty names, got {self.objectives!r}")
+
+    def statement(self, n, m=None):
+        return sp.Contains(sp.Symbol("objective"), sp.FiniteSet(*map(sp.Symbol, self.objectives)))
+
+
+@dataclass
+class MatchedTemperature(LearnerAssumption):
+    """InfoNCE with a critic exp(f(x)ᵀf(x̃)/τ) on the unit sphere, τ = 1/κ.
+
+    Zimmermann et al. 2021, Theorem 2: for z uniform on S^{n-1} and a vMF conditional
+    p(z̃|z) ∝ exp(κ zᵀz̃), a minimiser of the (infinite-negatives) contrastive loss with
+    an encoder onto the sphere and the critic exp(f(x)ᵀf(x̃)/τ), τ = 1/κ, inverts g up
+    to an orthogonal map. Holds (``proved``) when the critic is the cosine/dot critic on
+    normalised outputs and |τ κ - 1| <= ``rtol``.
+    """
+
+    rtol: float = 0.01
+    name: ClassVar[str] = "matched-temperature"
+    cite: ClassVar[str] = ZIMMERMANN
+    description: ClassVar[str] = "critic exp(f(x)ᵀf(x̃)/τ) on the sphere with τ = 1/κ"
+
+    def __post_init__(self) -> None:
+        valid.finite_float("MatchedTemperature", "rtol", self.rtol, low=0.0, high=1.0)
+
+    def statement(self, n, m=None):
+        tau, kappa = sp.symbols("tau kappa", positive=True)
+        return sp.Eq(tau, 1 / kappa)
+
+
+@dataclass
+class ContentSizedEncoder(LearnerAssumption):
+    """The encoder has exactly as many outputs as there are content latents.
+
+    von Kügelgen et al. 2021, Theorem 4.4: g is block-identified by an encoder
+    f: X -> (0, 1)^{n_c} (n_c the content size) that minimises alignment plus the
+    negative entropy of f(x) (InfoNCE approximates this objective).
+    """
+
+    name: ClassVar[str] = "content-sized-encoder"
+    cite: ClassVar[str] = VON_KUEGELGEN
+    description: ClassVar[str] = "dim f(x) = n_c, the number of content latents"
+
+    def statement(self, n, m=None):
+        d, n_c = sp.symbols("d_f n_c", integer=True, positive=True)
+        return sp.Eq(d, n_c)
+
+
+@dataclass
+class EnoughFeatures(LearnerAssumption):
+    """The feature extractor has at least as many outputs as there are sources.
+
+    Hyvärinen & Morioka 2016, Theorem 1: the feature extractor h(x; θ) of the
+    segment classifier has dimension >= n (equality in the theorem's statement).
+    """
+
+    name: ClassVar[str] = "enough-features"
+    cite: ClassVar[str] = HYVARINEN
+    description: ClassVar[str] = "dim h(x) >= n"
+
+    def statement(self, n, m=None):
+        d = sp.Symbol("d_h", integer=True, positive=True)
+        return sp.Ge(d, n)
+
+
+for _cls in (LearnerObjective, MatchedTemperature, ContentSizedEncoder, EnoughFeatures):
+    register(_cls)
+
+__all__ = [
+    "ContentSizedEncoder",
+    "EnoughFeatures",
+    "LearnerAssumption",
+    "LearnerObjective",
+    "MatchedTemperature",
+]
