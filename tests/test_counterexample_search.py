@@ -1,5 +1,6 @@
 """Counterexample search on tiny, fast planted cases (FastICA learner: milliseconds)."""
 
+import html as html_module
 import json
 from dataclasses import dataclass
 
@@ -194,9 +195,44 @@ def test_cli_search_report_and_exit_codes(tmp_path):
     resumed = run(*args, "--resume", "--json")
     assert resumed.exit_code == 0 and json.loads(resumed.output)["schema"] == "sith.report/1"
     html = run("report", out, "--format", "html")
-    assert html.exit_code == 0 and "<html>" in html.output
+    assert html.exit_code == 0 and "<html lang='en'>" in html.output
     md = run("report", out, "--format", "md")
     assert md.exit_code == 0 and "# sith search: linear-ica" in md.output
+
+
+def test_the_html_report_holds_what_the_markdown_does(tmp_path):
+    run_dir = tmp_path / "gap"
+    search(PLANTED_GAP, LAPLACE_SPACE, budget=6, seed=0, kinds=("gap",), out=run_dir, reseeds=1)
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    # a tiny valid PNG (1x1), as the plots extra would write
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+        "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    )
+    (figures / "metric-vs-parameters.png").write_bytes(png)
+    report = load_report(run_dir)
+    from verification._search.reports import render_html, render_markdown
+
+    page = render_html(report, [figures / "metric-vs-parameters.png"])
+    markdown = render_markdown(report)
+    cx = report["counterexamples"][0]
+    for text in (cx["reproduce"], "conformal", "gap on 2 of 2 seeds", "shrunk to the end"):
+        assert text in markdown
+        assert html_module.escape(text, quote=True) in page
+    assert "<td class='violated'>violated</td>" in page  # the evidence table
+    assert "data:image/png;base64," in page
+
+
+def test_progress_lines_name_the_parameters_being_tried(tmp_path):
+    out = tmp_path / "p"
+    result = run("search", "linear-ica", "--budget", 3, "--dim", "2..3", "--reseeds", 0,
+                 "--out", out)  # fmt: skip
+    lines = (
+        [x for x in result.stderr.splitlines() if x.startswith("[")] if result.stderr_bytes else []
+    )
+    lines = lines or [x for x in result.output.splitlines() if x.startswith("[")]
+    assert lines and all("dim=" in x and "latent=" in x and "n_train=" in x for x in lines)
 
 
 def test_cli_fail_on(tmp_path):

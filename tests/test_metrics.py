@@ -17,11 +17,14 @@ from verification.metrics import (
     block_r2,
     linear_cka,
     mcc,
+    mcc_crossfit,
     mcc_matching,
+    mcc_null_baseline,
     mutual_knn,
     procrustes_error,
     r2_linear,
     r2_nonlinear,
+    r2_orthogonal,
     recovery_metrics,
 )
 
@@ -115,6 +118,57 @@ def test_mcc_invariant_to_permutation_and_scaling(
         assert abs(mcc(z_hat, z, method=method) - 1.0) < 1e-9
 
 
+def test_crossfit_mcc_known_answers() -> None:
+    z = _laplace(2000, 4)
+    assert mcc_crossfit(z, z) == pytest.approx(1.0, abs=1e-12)
+    perm, scale = [2, 0, 3, 1], np.array([2.0, -0.5, 3.0, -7.0])
+    assert mcc_crossfit(z, z[:, perm] * scale + 1.0) == pytest.approx(1.0, abs=1e-12)
+    assert mcc_crossfit(z, z[:, ::-1] ** 3, method="spearman") == pytest.approx(1.0, abs=1e-12)
+    # analytic: z_hat_i = z_i + unit noise has correlation 1 / sqrt(2) with z_i
+    rng = np.random.default_rng(0)
+    g = rng.normal(size=(4000, 3))
+    noisy = (g + rng.normal(size=(4000, 3)))[:, [2, 0, 1]] * np.array([1.0, -2.0, 3.0])
+    assert mcc_crossfit(g, noisy) == pytest.approx(1 / np.sqrt(2), abs=0.02)
+    assert mcc_crossfit(g, noisy) == pytest.approx(mcc(g, noisy), abs=0.005)
+    # a collapsed column contributes 0, as in mcc
+    partial = np.column_stack([z[:, 0], np.zeros(2000), z[:, 2], z[:, 3]])
+    assert mcc_crossfit(z, partial) == pytest.approx(0.75, abs=0.05)
+
+
+def test_crossfit_mcc_has_no_selection_bias() -> None:
+    """In-sample MCC chooses the matching on the data it scores: unrelated arrays get
+    about sqrt(2 / (pi N)) per pair and more. Cross-fitted, they get about 0."""
+    n, d = 2000, 3
+    insample, crossfit = [], []
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        z, noise = rng.uniform(size=(n, d)), rng.normal(size=(n, d))
+        insample.append(mcc(z, noise))
+        crossfit.append(mcc_crossfit(z, noise, seed=seed))
+    assert all(c < i for c, i in zip(crossfit, insample, strict=True))
+    assert abs(np.mean(crossfit)) < 0.01 and max(np.abs(crossfit)) < 0.05
+    assert np.mean(insample) > 0.02
+
+
+def test_mcc_null_baseline_is_the_chance_level_of_mcc() -> None:
+    # analytic, d = 1: |corr| of a random permutation has mean sqrt(2 / pi) / sqrt(N - 1)
+    rng = np.random.default_rng(0)
+    n = 1000
+    a, b = rng.normal(size=(n, 1)), rng.normal(size=(n, 1))
+    null = mcc_null_baseline(a, b, n_shuffles=1000)
+    assert null == pytest.approx(np.sqrt(2 / np.pi / (n - 1)), abs=0.002)
+    # independent data: the baseline is what in-sample MCC gives them on average
+    z, noise = _uniform(2000, 3), np.random.default_rng(5).normal(size=(2000, 3))
+    fresh = [
+        mcc(_uniform(2000, 3, seed=s), np.random.default_rng(100 + s).normal(size=(2000, 3)))
+        for s in range(10)
+    ]
+    assert mcc_null_baseline(z, noise, n_shuffles=20) == pytest.approx(np.mean(fresh), abs=0.006)
+    # a perfect representation has the same chance level (shuffling breaks the link)
+    assert mcc_null_baseline(z, z) < 0.05 < 1.0 == pytest.approx(mcc(z, z))
+    assert mcc_null_baseline(z, noise, seed=3) == mcc_null_baseline(z, noise, seed=3)
+
+
 # --------------------------------------------------------------------------- rotations
 
 
@@ -145,6 +199,45 @@ def test_amari_distance_known_values() -> None:
     assert abs(amari_distance(np.array([[1.0, 0.5], [0.0, 1.0]]), np.eye(2)) - 0.25) < 1e-12
 
 
+def _singular_map(singular_values, seed: int = 0) -> np.ndarray:
+    d = len(singular_values)
+    u, v = ortho_group.rvs(d, random_state=seed), ortho_group.rvs(d, random_state=seed + 1)
+    return u @ np.diag(singular_values) @ v
+
+
+def test_r2_orthogonal_tells_orthogonal_from_affine() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(20000, 3))  # many rows: the analytic limits below within 0.01
+    q = ortho_group.rvs(3, random_state=1)
+    assert r2_orthogonal(z, z @ q.T) == pytest.approx(1.0, abs=1e-12)
+    assert r2_orthogonal(z, 3.0 * z @ q.T + 1.0) == pytest.approx(1.0, abs=1e-12)
+    assert r2_orthogonal(z, -0.2 * z[:, [2, 0, 1]]) == pytest.approx(1.0, abs=1e-12)
+    for sv in [(1.0, 1.0, 5.0), (1.0, 5.0, 5.0), (1.0, 1.0, 2.0), (1.0, 2.0, 2.0)]:
+        sheared = z @ _singular_map(sv).T
+        assert r2_linear(z, sheared) > 0.999  # linear R² cannot tell
+        # analytic limit for isotropic z: (sum sigma)^2 / (d sum sigma^2)
+        s = np.asarray(sv)
+        expected = s.sum() ** 2 / (3 * (s**2).sum())
+        assert r2_orthogonal(z, sheared) == pytest.approx(expected, abs=0.01)
+        assert r2_orthogonal(z, sheared) < 0.935
+    # second method: 1 - procrustes_error^2 is the same fit scored by total variance
+    bent = np.tanh(z @ _singular_map((1.0, 1.5, 2.0)).T)
+    assert r2_orthogonal(z, bent) == pytest.approx(1 - procrustes_error(z, bent) ** 2, abs=0.01)
+    # unrelated: about 0 (or below); never above linear R² by more than held-out noise
+    noise = rng.normal(size=(20000, 3))
+    assert -0.01 < r2_orthogonal(z, noise) < 0.01
+    assert r2_orthogonal(z, bent) <= r2_linear(z, bent) + 0.005
+
+
+def test_r2_orthogonal_in_two_dimensions() -> None:
+    z = _uniform(4000, 2)  # uniform on a square: isotropic covariance
+    for ratio in (2.0, 5.0):
+        expected = (1 + ratio) ** 2 / (2 * (1 + ratio**2))  # 0.9 and 0.69
+        value = r2_orthogonal(z, z @ _singular_map((1.0, ratio), seed=3).T)
+        assert value == pytest.approx(expected, abs=0.01)
+    assert r2_orthogonal(z, 3.0 * z @ ROT45 + 1.0) == pytest.approx(1.0, abs=1e-12)
+
+
 # --------------------------------------------------------------------------- unrelated noise
 
 
@@ -170,6 +263,29 @@ def test_nonlinear_invertible_map_needs_nonlinear_r2() -> None:
     assert nonlin > 0.9
     assert lin < 0.9
     assert nonlin > lin + 0.05
+
+
+def test_r2_nonlinear_of_an_unrelated_target_is_zero_not_negative() -> None:
+    """The kernel ridge penalty grid reaches the mean predictor, so an unrelated target is
+    not forced to fit noise (the old grid, alpha <= 0.1, scored -0.01 to -0.03 here)."""
+    from verification.metrics import _KRR_ALPHAS, _select_kernel_ridge
+
+    values = []
+    for seed in range(2):
+        rng = np.random.default_rng(seed)
+        z, noise = rng.uniform(-1, 1, size=(4000, 3)), rng.normal(size=(4000, 3))
+        values.append(r2_nonlinear(z, noise, seed=seed))
+    assert all(abs(v) < 0.02 for v in values), values
+    # the choice is not cut off by the grid: it lies inside it, and the scores have
+    # converged at its top end (a larger alpha could not change the verdict)
+    rng = np.random.default_rng(0)
+    z, noise = rng.uniform(-1, 1, size=(2000, 3)), rng.normal(size=(2000, 3))
+    x, y = (noise - noise.mean(0)) / noise.std(0), (z - z.mean(0)) / z.std(0)
+    _, alpha, _, scores = _select_kernel_ridge(x[:1000], y[:1000], np.random.default_rng(0))
+    assert 0.1 < alpha < max(_KRR_ALPHAS)
+    for factor in {f for f, _ in scores}:
+        top, below = scores[(factor, _KRR_ALPHAS[-1])], scores[(factor, _KRR_ALPHAS[-2])]
+        assert abs(top - below) < 1e-3 and top > scores[(factor, 0.1)]
 
 
 def test_block_r2_isolates_content() -> None:
@@ -222,6 +338,29 @@ def test_mutual_knn_identical_neighbourhoods() -> None:
     assert mutual_knn(dup, dup, k=2) == 1.0
 
 
+def test_mutual_knn_normalized_rows_as_huh_et_al() -> None:
+    x = _laplace(300, 4)
+    radii = np.random.default_rng(1).uniform(0.5, 3.0, size=(300, 1))
+    # per-sample positive scaling moves Euclidean neighbours, not cosine ones
+    assert mutual_knn(x, x * radii, k=10, normalize=True) == 1.0
+    assert mutual_knn(x, x * radii, k=10) < 0.9
+    assert mutual_knn(x, x * radii, k=10) == mutual_knn(x, x * radii, k=10, normalize=False)
+    # second method: sklearn's brute-force cosine neighbours
+    from sklearn.neighbors import NearestNeighbors
+
+    y = np.tanh(x @ np.random.default_rng(2).normal(size=(4, 12)))  # wide: brute-force path
+    overlap = 0
+    sets = []
+    for data in (x, y):
+        nn = NearestNeighbors(n_neighbors=6, metric="cosine", algorithm="brute").fit(data)
+        sets.append([set(row[1:]) for row in nn.kneighbors(data, return_distance=False)])
+    overlap = sum(len(a & b) for a, b in zip(*sets, strict=True))
+    assert mutual_knn(x, y, k=5, normalize=True) == pytest.approx(overlap / (300 * 5))
+    zero = x.copy()
+    zero[0] = 0.0  # an all-zero row stays zero instead of dividing by 0
+    assert 0.0 <= mutual_knn(zero, x, k=5, normalize=True) <= 1.0
+
+
 def test_mutual_knn_validates_k() -> None:
     x = _laplace(20, 2)
     for k in (0, 20, 25):
@@ -247,14 +386,14 @@ def test_recovery_metrics_and_registry() -> None:
     z_hat = z[:, [1, 2, 0]] * np.array([1.0, -2.0, 0.5])
     out = recovery_metrics(z, z_hat, content=[0, 1])
     expected = {
-        "mcc", "mcc_spearman", "r2_linear", "r2_nonlinear", "procrustes_error",
-        "cka_linear", "mutual_knn", "block_r2",
+        "mcc", "mcc_crossfit", "mcc_null", "mcc_spearman", "r2_linear", "r2_orthogonal",
+        "r2_nonlinear", "procrustes_error", "cka_linear", "mutual_knn", "block_r2",
     }  # fmt: skip
     assert set(out) == expected
     assert all(type(v) is float for v in out.values())
     assert abs(out["mcc"] - 1.0) < 1e-9 and out["r2_linear"] > 0.999
     narrow = recovery_metrics(z, z_hat[:, :2])
-    assert "procrustes_error" not in narrow and "block_r2" not in narrow
+    assert not {"procrustes_error", "r2_orthogonal", "block_r2"} & set(narrow)
     built_in = {k for k, info in METRICS.items() if info.fn.__module__ == "verification.metrics"}
     assert built_in == expected | {"amari_distance", "block_r2_style", "r2_sufficient_stats"}
     assert all(isinstance(info, MetricInfo) and info.name == key for key, info in METRICS.items())
@@ -283,6 +422,10 @@ def test_torch_inputs() -> None:
         (lambda z: r2_linear(z, z, test_fraction=1.0), "test_fraction"),
         (lambda z: r2_linear(z[:3], z[:3]), "not enough samples"),
         (lambda z: procrustes_error(z, z[:, :1]), "same dimension"),
+        (lambda z: r2_orthogonal(z, z[:, :1]), "r2_orthogonal requires .* same dimension"),
+        (lambda z: mcc_crossfit(z[:3], z[:3]), "at least 4 samples"),
+        (lambda z: mcc_null_baseline(z, z, n_shuffles=0), "n_shuffles"),
+        (lambda z: mutual_knn(z, z, normalize="yes"), "normalize must be True or False"),
         (lambda z: block_r2(z, z, [0, 5]), "block indices"),
         (lambda z: block_r2(z, z, []), "non-empty"),
         (lambda z: amari_distance(z[:3], z[:3]), "square"),
@@ -403,3 +546,25 @@ def test_check_claim_metric() -> None:
     backwards = th.claims.Claim("orthogonal", "procrustes_error", 0.1)  # higher_is_better=True
     with pytest.raises(ValueError, match="'procrustes_error' is lower-is-better"):
         check_claim_metric(backwards, where="theorem 't'")
+
+
+def test_claims_are_decided_by_held_out_and_orthogonality_sensitive_metrics() -> None:
+    import theory as th
+    from verification.metrics import check_claim_metric, compute_metrics
+
+    orthogonal = th.claims.orthogonal()
+    assert check_claim_metric(orthogonal).name == "r2_orthogonal" and orthogonal.threshold == 0.95
+    for claim in (th.claims.permutation_scaling(), th.claims.permutation_elementwise()):
+        assert check_claim_metric(claim).name == "mcc_crossfit"
+    z = np.random.default_rng(0).normal(size=(4000, 3))
+    q = ortho_group.rvs(3, random_state=4)
+    for z_hat, passes in [
+        (z @ q.T, True),
+        (3.0 * z @ q.T + 1.0, True),
+        (z @ _singular_map((1.0, 1.0, 2.0)).T, False),
+        (z @ _singular_map((1.0, 2.0, 2.0)).T, False),
+        (z @ _singular_map((1.0, 1.0, 5.0)).T, False),
+    ]:
+        out = compute_metrics(["r2_orthogonal", "r2_linear"], z, z_hat)
+        assert out["r2_linear"] > 0.999
+        assert orthogonal.passes(out["r2_orthogonal"]) is passes, out

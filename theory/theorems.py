@@ -164,6 +164,7 @@ register(
         name="content-style",
         assumptions=(
             A.Injective(),
+            A.Immersion(),
             A.ContentInvariance(),
             LC.LearnerObjective(("infonce",)),
             LC.ContentSizedEncoder(),

@@ -8,6 +8,7 @@ files is the run directory's job (``rundir.RunDirectory.write_report``).
 
 from __future__ import annotations
 
+import base64
 import html
 from collections.abc import Callable
 from pathlib import Path
@@ -153,7 +154,7 @@ def violations_line(cx: dict[str, Any]) -> str:
     parts = [
         e["assumption"] + ("" if e["statistic"] is None else f" ({_fmt(e['statistic'])})")
         for e in cx["evidence"]
-        if e["verdict"] in ("violated", "inconclusive")
+        if e["verdict"] in ("violated", "inconclusive", "not-applicable")
     ]
     return ", ".join(parts) or "none"
 
@@ -235,37 +236,102 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_html(report: dict[str, Any]) -> str:
-    """A standalone HTML page (the Markdown's content, with tables).
+STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:72em;color:#222}"
+    "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
+    "table{border-collapse:collapse;margin:0.5em 0 1em}th{background:#f4f4f4}"
+    "code{background:#f4f4f4;padding:1px 4px;word-break:break-all}"
+    ".violated{color:#b00020}.holds,.proved{color:#1b5e20}.inconclusive{color:#8a6d00}"
+    ".not-applicable{color:#666}"
+    "figure{display:inline-block;margin:0 1em 1em 0}img{max-width:100%;border:1px solid #ddd}"
+)
+
+
+def render_html(report: dict[str, Any], figures: list[Path] | None = None) -> str:
+    """A standalone HTML page with everything the Markdown report has: the quadrant
+    table, each counterexample with its evidence, spread, rate over seeds and reproduce
+    command, the rejected candidates, and ``figures`` (PNG files) embedded as data URIs.
 
     Every value from the report is escaped: a report is data from a run directory that
-    may come from someone else.
+    may come from someone else. Numbers are rounded for people (report.json is exact).
     """
     e = _escape
-    rows = "".join(
-        f"<tr><td>{i}</td><td>{e(cx['kind'])}</td><td>{e(process_line(cx['process']))}</td>"
-        f"<td>{e(violations_line(cx))}</td><td>{e(_fmt(cx['claim_metric'].get('value')))}</td>"
-        f"<td><code>{e(cx['reproduce'])}</code></td><td>{e(shrink_note(cx))}</td></tr>"
-        for i, cx in enumerate(report["counterexamples"], 1)
-    )
     q, counts = report["quadrants"], report["counts"]
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>sith search: {e(report['theorem'])}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;"
-        "padding:4px 8px}table{border-collapse:collapse}</style></head><body>"
-        f"<h1>sith search: {e(report['theorem'])}</h1>"
-        f"<p>Status <b>{e(report['status'])}</b>: {e(report['evaluations'])} evaluations, "
-        f"{e(counts.get('gap'))} gap(s), {e(counts.get('failure'))} failure(s).</p>"
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>sith search: {e(report['theorem'])}</title><style>{STYLE}</style></head><body>",
+        f"<h1>sith search: {e(report['theorem'])}</h1>",
+        f"<p>Status <b>{e(report['status'])}</b>: {e(report['evaluations'])} evaluations "
+        f"(budget {e(report['budget'])}, seed {e(report['seed'])}) in "
+        f"{e(_fmt(float(report['seconds'])))} s. Found <b>{e(counts.get('gap'))} gap(s)</b> and "
+        f"<b>{e(counts.get('failure'))} failure(s)</b>; {e(counts.get('rejected'))} "
+        "candidate(s) rejected as noise.</p>",
         "<table><tr><th></th><th>recovered</th><th>not recovered</th></tr>"
-        f"<tr><th>assumptions hold</th><td>{e(q.get('holds_recovered'))}</td>"
-        f"<td>{e(q.get('holds_not_recovered'))}</td></tr>"
-        f"<tr><th>assumptions violated</th><td>{e(q.get('violated_recovered'))}</td>"
-        f"<td>{e(q.get('violated_not_recovered'))}</td></tr></table>"
-        "<h2>Counterexamples</h2><table><tr><th>#</th><th>kind</th><th>process</th>"
-        f"<th>violated</th><th>claim metric</th><th>reproduce</th><th>shrinking</th></tr>"
-        f"{rows}</table>"
-        "</body></html>"
+        f"<tr><th>assumptions hold</th><td>{e(q.get('holds_recovered'))} (consistent)</td>"
+        f"<td>{e(q.get('holds_not_recovered'))} (<b>failures</b>)</td></tr>"
+        f"<tr><th>assumptions violated</th><td>{e(q.get('violated_recovered'))} "
+        f"(<b>gaps</b>)</td><td>{e(q.get('violated_not_recovered'))} (consistent)</td></tr>"
+        f"<tr><th>errors</th><td colspan='2'>{e(q.get('errors', 0))}</td></tr></table>",
+    ]
+    by_diagnosis = report.get("failures_by_diagnosis") or {}
+    if by_diagnosis:
+        text = ", ".join(f"{k} {v}" for k, v in sorted(by_diagnosis.items()))
+        parts.append(f"<p>Failures by diagnosis: {e(text)}.</p>")
+    parts.append("<h2>Counterexamples</h2>")
+    if not report["counterexamples"]:
+        parts.append("<p>No counterexample survived re-evaluation within the budget.</p>")
+    for i, cx in enumerate(report["counterexamples"], 1):
+        parts.append(_html_counterexample(i, cx))
+    if report["rejected"]:
+        parts.append("<h2>Rejected: not a counterexample often enough</h2><ul>")
+        parts += [
+            f"<li>{e(process_line(cx['process']))}: {e(rate_line(cx))}</li>"
+            for cx in report["rejected"]
+        ]
+        parts.append("</ul>")
+    if report.get("errors"):
+        parts.append("<h2>Evaluation errors (first few)</h2><ul>")
+        parts += [f"<li><code>{e(x.get('error'))}</code></li>" for x in report["errors"]]
+        parts.append("</ul>")
+    if figures:
+        parts.append("<h2>Figures</h2>")
+        for path in figures:
+            data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+            parts.append(
+                f"<figure><img alt='{e(Path(path).stem)}' src='data:image/png;base64,{data}'>"
+                f"<figcaption>{e(Path(path).stem)}</figcaption></figure>"
+            )
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def _html_counterexample(i: int, cx: dict[str, Any]) -> str:
+    e = _escape
+    claim, spread = cx["claim_metric"], cx.get("spread") or {}
+    spread_text = (
+        f" (over {spread['n']} seeds: {_fmt(spread['min'])}–{_fmt(spread['max'])})"
+        if spread
+        else ""
+    )
+    evidence = "".join(
+        f"<tr><td>{e(x.get('assumption'))}</td>"
+        f"<td class='{e(x.get('verdict'))}'>{e(x.get('verdict'))}</td>"
+        f"<td>{e(_fmt(x.get('statistic')))}</td><td>{e(_fmt(x.get('tolerance')))}</td>"
+        f"<td>{e(x.get('method'))}</td><td>{e(x.get('message'))}</td></tr>"
+        for x in cx["evidence"]
+    )
+    params = ", ".join(f"{k}={_fmt(v)}" for k, v in cx["params"].items())
+    diagnosis = f"; diagnosis: {cx['diagnosis']}" if cx.get("diagnosis") else ""
+    return (
+        f"<h3>{i}. {e(cx['kind'])}: {e(process_line(cx['process']))}</h3><ul>"
+        f"<li>{e(claim['name'])} = {e(_fmt(claim.get('value')))} (threshold "
+        f"{e(claim.get('threshold'))}){e(spread_text)}; recovered: {e(cx.get('recovered'))}"
+        f"{e(diagnosis)}</li>"
+        f"<li>{e(rate_line(cx))}</li><li>searched parameters: {e(params)}</li>"
+        f"<li>{e(shrink_note(cx))}</li>"
+        f"<li>reproduce: <code>{e(cx['reproduce'])}</code></li></ul>"
+        "<table><tr><th>assumption</th><th>verdict</th><th>statistic</th><th>tolerance</th>"
+        f"<th>how</th><th>detail</th></tr>{evidence}</table>"
     )
 
 

@@ -15,10 +15,15 @@ named function registered with the public ``register_check``:
                     (``register_check``, ``has_check``), memory guard, timing,
                     the time-limited sympy attempt
 ``_evidence``       the one way deciders build Evidence (``proved``, ``holds``,
-                    ``violated``, ``inconclusive``, ``decided``, ``settled``)
+                    ``violated``, ``inconclusive``, ``not_applicable``,
+                    ``decided``, ``settled``)
+``_rank``           the exact rank of a float matrix (mod p, sympy over QQ),
+                    numpy's with its tolerance stated as the fallback
 ``jacobian``        ``check_jacobian`` (every JacobianAssumption),
                     ``check_linear_mixing``
-``injective``       ``check_injective`` (Jacobian rank + collision search)
+``injective``       ``check_injective`` (exact rank for linear maps, else a
+                    verified-collision search), ``check_immersion`` (σ_min/σ_max
+                    of J, sampled + adversarial)
 ``density``         ``check_factorized``, ``check_non_gaussian``,
                     ``check_uniform_on_sphere``
 ``conditional``     ``check_conditional_family``, ``check_content_invariance``,

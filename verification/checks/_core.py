@@ -195,6 +195,15 @@ def _note_sympy(ctx: CheckContext, note: str) -> None:
     ctx._cache["sympy_note"] = note
 
 
+FLOAT_NOTE = " (sympy on float coefficients: exact arithmetic on the floats as given)"
+
+
+def float_note(*exprs) -> str:
+    """The message suffix for a sympy decision on expressions with float coefficients."""
+    has = any(isinstance(e, sp.Basic) and e.atoms(sp.Float) for e in exprs)
+    return FLOAT_NOTE if has else ""
+
+
 def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -1,104 +1,212 @@
-"""Injectivity: g(z) = g(z') implies z = z' on the support.
+"""Injectivity and immersion: the global and the local halves of invertibility.
 
-Assumed by essentially every identifiability result (e.g. Zimmermann et al. 2021). A
-full-rank Jacobian is not enough: a fold like z1 -> z1² has a full-rank Jacobian almost
-everywhere and is still two-to-one. So ``check_injective`` decides in three steps:
+Injective (assumed by essentially every identifiability result, e.g. Zimmermann et al.
+2021, Thm 2): g(z) = g(z') implies z = z' on the support. A rank-deficient Jacobian does
+*not* contradict it ((z1³, z2) is a homeomorphism, singular on z1 = 0), and a full-rank
+Jacobian does not imply it (a fold z1 -> z1² away from its crease). So
+``check_injective`` says ``violated`` only with a *verified collision*, or by a theorem:
 
-1. m < n: no map R^n -> R^m is injective (``violated``, by dimension);
-2. the Jacobian rank at the sampled points: σ_min/σ_max ≈ 0 somewhere is ``violated``,
-   with the null direction and a partner point along it (``_step_inside``);
+1. a linear map x = A z is injective exactly when rank A = n: decided by the exact rank
+   (``_rank.matrix_rank``: ``proved``/``violated``, method "rank"), the violation with a
+   pair z, z' = z + t v, v in ker A, inside the support;
+2. m < d, d the dimension of the support as a manifold (n, or n - 1 on the sphere): no
+   continuous map from a d-manifold into R^m is injective (invariance of domain, Brouwer
+   1912), ``violated`` by dimension;
 3. a collision search for g(z) = g(z'), z != z': start pairs near in x and far in z
    (``_collision_candidates``, a k-d tree, memory linear in the points), descend on
-   log ||g(z) - g(z')||² - log ||z - z'||², polish with Newton steps when m = n
-   (``_collision_search``). The statistic is min ||g(z) - g(z')|| / (L ||z - z'||), L the
-   median largest singular value of J: 0 for a collision, bounded below for a
-   bi-Lipschitz map.
+   log ||g(z) - g(z')||² - log ||z - z'||² with a barrier keeping the pair apart, polish
+   with Gauss–Newton steps (``_collision_search``). A pair is a verified collision when
+   both points lie in the support, ||z - z'|| >= ``COLLISION_SEPARATION`` x the support's
+   scale, and ||g(z) - g(z')|| <= ``COLLISION_GAP`` x both the spread of g (median
+   ||g(z) - median g||) and L ||z - z'|| (L the median largest singular value of J).
+   The separation keeps flat-but-injective maps out: (z1⁵, z2) brings z1 = ±ε within
+   2ε⁵ of each other, far above the gap at the minimal separation; and g(z), g(z')
+   must agree to float64 precision of their own values in every output coordinate
+   (``FLOAT_AGREEMENT``), which no flat-but-injective map achieves at any scale.
 
-Only a map that survives all three ``holds``; that is evidence, never proof.
+Only a map that survives the search ``holds``: evidence, never proof.
+
+Immersion (Lee, 'Introduction to Smooth Manifolds', Ch. 4): J(z) has full column rank n
+at every z in the support. ``check_immersion`` decides linear maps by the exact rank,
+m < n by dimension, and otherwise measures σ_min/σ_max of J at the sampled points, then
+minimises it adversarially (normalised gradient steps on log σ_min/σ_max with
+backtracking, inside the support); ``violated`` with the witness point (and null
+direction) where it drops below the tolerance.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from torch.func import grad, jacfwd, jacrev, vmap
 
+import theory as th
 from theory import assumptions as A
+from theory import supports as S
 from verification.checks._core import CheckContext, register_check
-from verification.checks._evidence import holds, point, violated
+from verification.checks._evidence import holds, point, settled, violated
+from verification.checks._rank import matrix_rank
 from verification.evidence import Evidence
 from verification.jacobians import jacobian
 
 COLLISION_NEIGHBOURS = 12
+COLLISION_GAP = 1e-9  # a verified collision: gap / spread of g and gap / (L sep) below this
+COLLISION_SEPARATION = 0.05  # ... with ||z - z'|| at least this fraction of the support scale
+FLOAT_AGREEMENT = 1e4  # ... and g(z), g(z') equal to 1e4 ε of their own size in every output
+ADVERSARIAL_STARTS = 16  # immersion: the worst sampled points, and as many fresh ones
+
+
+def _exact_linear(mixing: th.mixings.Mixing) -> np.ndarray | None:
+    """The matrix of a sith ``Linear`` mixing (its forward is exactly z ↦ A z), else None."""
+    if type(mixing) is th.mixings.Linear:
+        return np.asarray(mixing.matrix, dtype=np.float64)
+    return None
+
+
+def _manifold_dim(support: S.Support) -> int | None:
+    """The dimension of the support as a manifold, where sith knows it."""
+    if isinstance(support, S.Sphere):
+        return support.dim - 1
+    if isinstance(support, (S.RealSpace, S.Box)):
+        return support.dim
+    if isinstance(support, S.ProductSupport):
+        dims = [_manifold_dim(b) for b in support.blocks]
+        return None if any(d is None for d in dims) else sum(dims)
+    return None
+
+
+def _condition(a: np.ndarray) -> float:
+    sv = np.linalg.svd(a, compute_uv=False)
+    return float(sv[-1] / sv[0]) if sv.size and sv[0] > 0 else 0.0
+
+
+# --- injective ------------------------------------------------------------------------
 
 
 @register_check(A.Injective)
 def check_injective(assumption: A.Injective, ctx: CheckContext) -> Evidence:
-    """Dimension, then the Jacobian rank at sampled points, then a collision search."""
-    name, tol = assumption.name, 1e-6
+    """Exact rank for linear maps, dimension, then a verified-collision search."""
+    name, tol = assumption.name, COLLISION_GAP
     mixing, n, m = ctx.process.mixing, ctx.process.dim, ctx.process.mixing.n_out
-    if m < n:
+    support = ctx.process.latent.support
+    matrix = _exact_linear(mixing)
+    if matrix is not None:
+        rank = matrix_rank(matrix, ctx)
+        ratio = _condition(matrix) if m >= n else 0.0
+        if rank.rank == n:
+            return settled(
+                True,
+                name,
+                f"rank A = n = {n}, so A z = A z' forces z = z' ({rank.how}; "
+                f"σ_min/σ_max = {ratio:.3g})",
+                exact=rank.exact,
+                method="rank",
+                statistic=ratio,
+                n_points=0,
+            )
+        pair = _kernel_pair(ctx, rank.kernel) if rank.kernel is not None else None
+        if pair is not None:
+            return violated(
+                name,
+                f"rank A = {rank.rank} < n = {n} ({rank.how}): z and z' differ by a kernel "
+                "vector of A, so A z = A z'",
+                statistic=float(rank.rank),
+                tolerance=float(n),
+                n_points=0,
+                method="rank",
+                witness=pair,
+            )
+        # no verified pair inside this support: the collision search decides below
+    d = _manifold_dim(support)
+    lipschitz, spread = _scales(ctx)
+    witness, stat = _collision_search(ctx, lipschitz, spread)
+    if d is not None and m < d:
         return violated(
             name,
-            f"g maps R^{n} to R^{m} with m < n: it cannot be injective",
-            statistic=0.0,
-            tolerance=tol,
-            n_points=0,
-            method="dimension",
-        )
-    z = ctx.z
-    J = jacobian(mixing, z)
-    sv = torch.linalg.svdvals(J)
-    ratio = sv[:, -1] / sv[:, 0].clamp_min(1e-300)
-    worst = int(ratio.argmin())
-    if ratio[worst] < 1e-10:
-        null = torch.linalg.svd(J[worst]).Vh[-1]
-        partner = _step_inside(ctx.process.latent.support, z[worst], null)
-        return violated(
-            name,
-            "the Jacobian is rank-deficient (σ_min/σ_max ≈ 0)",
-            statistic=float(ratio[worst]),
-            tolerance=tol,
-            n_points=len(z),
-            method="jacobian-rank",
-            witness={
-                "z": point(z[worst]),
-                "null_direction": point(null),
-                "z_prime": point(partner),
-            },
-        )
-    lipschitz = float(sv[:, 0].median())
-    pair, stat = _collision_search(ctx, lipschitz)
-    if pair is not None and stat < tol:
-        return violated(
-            name,
-            "found z ≠ z' with g(z) = g(z') (relative gap below tolerance)",
+            f"g maps the {d}-dimensional support into R^{m} with m < {d}: no continuous "
+            "map does so injectively (invariance of domain)"
+            + ("; a verified collision is attached" if witness else ""),
             statistic=stat,
             tolerance=tol,
-            n_points=len(z),
+            n_points=len(ctx.z),
+            method="dimension",
+            witness=witness,
+        )
+    if witness is not None:
+        return violated(
+            name,
+            "verified collision: z ≠ z' in the support, ||z - z'|| ≥ "
+            f"{COLLISION_SEPARATION:g}·scale, with ||g(z) - g(z')|| ≤ {tol:g} relative to "
+            "both ||z - z'|| and the spread of g",
+            statistic=stat,
+            tolerance=tol,
+            n_points=len(ctx.z),
             method="collision-search",
-            witness=pair,
+            witness=witness,
         )
     return holds(
         name,
-        f"full-rank Jacobian at {len(z)} points (min σ_min/σ_max = "
-        f"{float(ratio.min()):.3g}) and no collision found; evidence, not proof",
+        f"no verified collision from {len(ctx.z)} sampled points (smallest relative gap "
+        f"||g(z) - g(z')|| / (L ||z - z'||) = {stat:.3g} at separation ≥ "
+        f"{COLLISION_SEPARATION:g}·scale); evidence, not proof. A rank-deficient Jacobian "
+        "is the separate assumption 'immersion'",
         statistic=stat,
         tolerance=tol,
-        n_points=len(z),
-        method="jacobian-rank+collision-search",
+        n_points=len(ctx.z),
+        method="collision-search",
     )
 
 
-def _step_inside(support, z: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
-    """z + t·direction for the largest t (of a few, either sign) that stays in the support.
+def _scales(ctx: CheckContext) -> tuple[float, float]:
+    """(L, spread): the median largest singular value of J and median ||x - median x||."""
+    sv = torch.linalg.svdvals(jacobian(ctx.process.mixing, ctx.z))
+    lipschitz = float(sv[:, 0].median())
+    x = ctx.x
+    spread = float((x - x.median(0).values).norm(dim=-1).median())
+    return max(lipschitz, 1e-300), max(spread, 1e-300)
 
-    Along a null direction of a linear map this is an exact collision partner of z."""
-    for t in (0.1, 0.03, 0.01, 1e-3):
-        for sign in (1.0, -1.0):
-            candidate = z + sign * t * support.scale * direction
-            if bool(support.contains(candidate[None])[0]):
-                return candidate
-    return z + 1e-3 * support.scale * direction
+
+def _verified(ctx: CheckContext, a, b, lipschitz: float, spread: float):
+    """(mask of verified collisions, relative gaps) for pairs (a, b).
+
+    Verified: both in the support, ||a - b|| >= COLLISION_SEPARATION x scale, the gap
+    below COLLISION_GAP x the spread of g and x L ||a - b||, and g(a), g(b) equal to
+    float64 precision coordinate by coordinate (|Δ_k| <= FLOAT_AGREEMENT ε max(|g_k|)):
+    a flat homeomorphism such as (z1^k, z2) has g_1(±t) = ±t^k, a gap as large as the
+    values themselves, however small they are."""
+    g, support = ctx.process.mixing, ctx.process.latent.support
+    ga, gb = g(a), g(b)
+    sep = (a - b).norm(dim=-1)
+    gap = (ga - gb).norm(dim=-1)
+    inside = support.contains(a) & support.contains(b)
+    far = sep >= COLLISION_SEPARATION * support.scale
+    rel = gap / (lipschitz * sep).clamp_min(1e-300)
+    eps = torch.finfo(ga.dtype).eps
+    agree = ((ga - gb).abs() <= FLOAT_AGREEMENT * eps * torch.maximum(ga.abs(), gb.abs())).all(-1)
+    ok = inside & far & agree & (gap <= COLLISION_GAP * spread) & (rel <= COLLISION_GAP)
+    rel = torch.where(inside & far, torch.nan_to_num(rel, nan=torch.inf), torch.inf)
+    return ok, rel
+
+
+def _kernel_pair(ctx: CheckContext, v: np.ndarray):
+    """A verified pair z, z' = z ± t v in the support (v in ker A), or None."""
+    support = ctx.process.latent.support
+    v = torch.as_tensor(v, dtype=torch.float64)
+    v = v / v.norm()
+    anchors = [ctx.z.mean(0), ctx.z[0]]
+    if isinstance(support, S.Box):
+        anchors.insert(0, torch.full_like(v, (support.low + support.high) / 2))
+    lipschitz, spread = _scales(ctx)
+    for anchor in anchors:
+        for c in (anchor, anchor - (anchor @ v) * v):  # orthogonal to v: equal norms
+            for t in (0.25, 0.1, 0.03):
+                step = t * support.scale * v
+                a = support.project((c + step)[None])
+                b = support.project((c - step)[None])
+                ok, _ = _verified(ctx, a, b, lipschitz, spread)
+                if bool(ok[0]):
+                    return {"z": point(a[0]), "z_prime": point(b[0]), "kernel_vector": point(v)}
+    return None
 
 
 def _collision_candidates(
@@ -107,7 +215,7 @@ def _collision_candidates(
     """Start pairs (i, j) for the collision search, in memory linear in len(z).
 
     Candidates are the k nearest neighbours of every x_i (a k-d tree on x, not a dense
-    distance matrix), deduplicated as i < j; pairs closer than 10 ``min_sep`` in z are
+    distance matrix), deduplicated as i < j; pairs closer than ``min_sep`` in z are
     ranked last. The ``n_pairs`` with the smallest ||x_i - x_j|| / ||z_i - z_j|| are
     returned: near in x-space, far apart in z-space.
     """
@@ -126,49 +234,172 @@ def _collision_candidates(
     dx = (x[i] - x[j]).norm(dim=-1)
     dz = (z[i] - z[j]).norm(dim=-1)
     ratio = dx / dz.clamp_min(1e-300)
-    ratio[dz < 10 * min_sep] = torch.inf
+    ratio[dz < min_sep] = torch.inf
     order = torch.from_numpy(np.argsort(ratio.cpu().numpy(), kind="stable")[:n_pairs])
     return i[order], j[order]
 
 
-def _collision_search(ctx: CheckContext, lipschitz: float, n_pairs: int = 64, steps: int = 150):
-    """Search for g(z) = g(w), z != w; returns (witness, statistic).
-
-    statistic = min ||g(z) - g(w)|| / (L ||z - w||) with L the median largest singular
-    value of J: 0 for a collision, bounded below for a bi-Lipschitz map.
-    """
+def _collision_search(
+    ctx: CheckContext, lipschitz: float, spread: float, n_pairs: int = 64, steps: int = 150
+):
+    """Search for a verified collision; returns (witness or None, smallest relative gap)."""
     support = ctx.process.latent.support
     g = ctx.process.mixing
     z, x = ctx.z, ctx.x
-    min_sep = 1e-3 * support.scale
+    min_sep = COLLISION_SEPARATION * support.scale
     i, j = _collision_candidates(z, x, min_sep, n_pairs)
     a, b = z[i].clone().requires_grad_(True), z[j].clone().requires_grad_(True)
     opt = torch.optim.Adam([a, b], lr=0.01 * support.scale)
+    floor = float(np.log(2 * min_sep))
     for _ in range(steps):
         opt.zero_grad()
         gap = ((g(a) - g(b)) ** 2).sum(-1)
         sep = ((a - b) ** 2).sum(-1)
-        loss = (torch.log(gap + 1e-300) - torch.log(sep + 1e-300)).sum()
+        log_sep = 0.5 * torch.log(sep + 1e-300)
+        barrier = 10.0 * torch.relu(floor - log_sep)  # keeps the pair apart
+        loss = (torch.log(gap + 1e-300) - 2 * log_sep + barrier).sum()
         loss.backward()
         opt.step()
         with torch.no_grad():
             a.copy_(support.project(a))
             b.copy_(support.project(b))
     a, b = a.detach(), b.detach()
-    if g.n_out == g.n_in:  # Newton polish: solve g(b) = g(a) for b
-        for _ in range(8):
-            Jb = jacobian(g, b)
-            try:
-                delta = torch.linalg.solve(Jb, (g(b) - g(a)).unsqueeze(-1)).squeeze(-1)
-            except RuntimeError:
+    for _ in range(12):  # Gauss–Newton polish: solve g(b) = g(a) for b (any m, via pinv)
+        residual = g(b) - g(a)
+        delta = (torch.linalg.pinv(jacobian(g, b)) @ residual.unsqueeze(-1)).squeeze(-1)
+        candidate = support.project(b - torch.nan_to_num(delta))
+        closer = (g(candidate) - g(a)).norm(dim=-1) < residual.norm(dim=-1)
+        better = closer & ((candidate - a).norm(dim=-1) >= min_sep)  # not b -> a
+        b = torch.where(better.unsqueeze(-1), candidate, b)
+    ok, rel = _verified(ctx, a, b, lipschitz, spread)
+    stat = float(rel.min()) if len(rel) else float("inf")
+    if bool(ok.any()):
+        k = int(torch.where(ok, rel, torch.inf).argmin())
+        return {"z": point(a[k]), "z_prime": point(b[k])}, float(rel[k])
+    return None, stat
+
+
+# --- immersion ------------------------------------------------------------------------
+
+
+def _log_ratio_fn(mixing, n: int, m: int):
+    jac = jacfwd(mixing) if n <= m else jacrev(mixing)
+
+    def log_ratio(z: torch.Tensor) -> torch.Tensor:
+        sv = torch.linalg.svdvals(jac(z))
+        return torch.log(sv[-1].clamp_min(1e-300)) - torch.log(sv[0].clamp_min(1e-300))
+
+    return log_ratio
+
+
+@register_check(A.Immersion)
+def check_immersion(assumption: A.Immersion, ctx: CheckContext) -> Evidence:
+    """Full column rank of J: exact for linear maps, else sampled + adversarial σ_min/σ_max."""
+    name, tol = assumption.name, assumption.tolerance
+    mixing, n, m = ctx.process.mixing, ctx.process.dim, ctx.process.mixing.n_out
+    matrix = _exact_linear(mixing)
+    if matrix is not None:
+        rank = matrix_rank(matrix, ctx)
+        ratio = _condition(matrix) if m >= n else 0.0
+        full = rank.rank == n
+        witness = None
+        if not full:
+            witness = {"z": point(ctx.z[0])}
+            if rank.kernel is not None:
+                witness["null_direction"] = point(torch.as_tensor(rank.kernel))
+        return settled(
+            full,
+            name,
+            f"J = A everywhere and rank A = {rank.rank}"
+            + (" = n" if full else f" < n = {n}")
+            + f" ({rank.how}; σ_min/σ_max = {ratio:.3g})",
+            exact=rank.exact,
+            method="rank",
+            statistic=ratio,
+            tolerance=tol,
+            n_points=0,
+            witness=witness,
+        )
+    if m < n:
+        null = torch.linalg.svd(jacobian(mixing, ctx.z[:1])[0]).Vh[-1]
+        return violated(
+            name,
+            f"J is {m} x {n} with m < n: its rank is at most {m} < n everywhere",
+            statistic=0.0,
+            tolerance=tol,
+            n_points=0,
+            method="dimension",
+            witness={"z": point(ctx.z[0]), "null_direction": point(null)},
+        )
+    support = ctx.process.latent.support
+    log_ratio = _log_ratio_fn(mixing, n, m)
+    batched = vmap(log_ratio)
+    z = ctx.z
+    values = torch.nan_to_num(batched(z), nan=-torch.inf)
+    log_tol = float(np.log(tol))
+    worst = int(values.argmin())
+    best_val, best_z, found_at = float(values[worst]), z[worst], 0
+    searched = best_val >= log_tol
+    if searched:  # adversarial: descend on log σ_min/σ_max with backtracking steps
+        order = values.argsort()
+        starts = torch.cat([z[order[:ADVERSARIAL_STARTS]], ctx.fresh(ADVERSARIAL_STARTS, 4)])
+        cur = torch.nan_to_num(batched(starts), nan=-torch.inf)
+        step = torch.full((len(starts), 1), 0.1 * support.scale, dtype=starts.dtype)
+        grad_fn = vmap(grad(log_ratio))
+        for k in range(ctx.adversarial_steps):
+            gradient = torch.nan_to_num(grad_fn(starts))
+            norm = gradient.norm(dim=-1, keepdim=True).clamp_min(1e-300)
+            direction = gradient / norm
+            # a backtracking step, and a Newton step to the zero of σ_min/σ_max
+            # (r = exp(log r) vanishes where |∇ r| / r = |∇ log r|: step 1 / |∇ log r|)
+            trial = support.project(starts - step * direction)
+            newton = support.project(starts - direction / norm)
+            both = torch.nan_to_num(batched(torch.cat([trial, newton])), nan=torch.inf)
+            new, new_newton = both[: len(trial)], both[len(trial) :]
+            use_newton = new_newton < new
+            trial = torch.where(use_newton[:, None], newton, trial)
+            new = torch.minimum(new, new_newton)
+            better = new < cur
+            starts = torch.where(better[:, None], trial, starts)
+            cur = torch.where(better, new, cur)
+            step = torch.where(better[:, None], step * 1.5, step * 0.5)
+            if float(step.max()) < 1e-12 * support.scale:  # every start has converged
                 break
-            candidate = support.project(b - delta)
-            better = (g(candidate) - g(a)).norm(dim=-1) < (g(b) - g(a)).norm(dim=-1)
-            b = torch.where(better.unsqueeze(-1), candidate, b)
-    sep = (a - b).norm(dim=-1)
-    stats = (g(a) - g(b)).norm(dim=-1) / (lipschitz * sep).clamp_min(1e-300)
-    stats[sep < min_sep] = torch.inf
-    k = int(torch.nan_to_num(stats, nan=torch.inf).argmin())
-    if not torch.isfinite(stats[k]):
-        return None, float("inf")
-    return {"z": point(a[k]), "z_prime": point(b[k])}, float(stats[k])
+            i = int(cur.argmin())
+            if float(cur[i]) < best_val:
+                best_val, best_z, found_at = float(cur[i]), starts[i].clone(), k + 1
+            if best_val < log_tol:
+                break
+    ratio = float(np.exp(best_val))
+    n_checked = len(z) + (2 * ADVERSARIAL_STARTS if searched else 0)
+    if best_val < log_tol:
+        svd = torch.linalg.svd(jacobian(mixing, best_z[None])[0])
+        null, sv = svd.Vh[-1], svd.S
+        ratio = float(sv[-1] / sv[0]) if sv[0] > 0 else 0.0
+        where = (
+            f"at a point found by adversarial search after {found_at} steps"
+            if found_at
+            else "at a sampled point"
+        )
+        return violated(
+            name,
+            f"J is (numerically) rank-deficient {where}: σ_min/σ_max = {ratio:.3g} < {tol:g}",
+            statistic=ratio,
+            tolerance=tol,
+            n_points=n_checked,
+            method="adversarial" if found_at else "sampled",
+            witness={"z": point(best_z), "null_direction": point(null)},
+        )
+    return holds(
+        name,
+        f"σ_min/σ_max of J ≥ {ratio:.3g} at {len(z)} sampled points and after "
+        f"{ctx.adversarial_steps} adversarial steps from {2 * ADVERSARIAL_STARTS} starts; "
+        "evidence, not proof",
+        statistic=ratio,
+        tolerance=tol,
+        n_points=n_checked,
+        method="sampled+adversarial",
+    )
+
+
+__all__ = ["COLLISION_GAP", "COLLISION_NEIGHBOURS", "COLLISION_SEPARATION", "FLOAT_AGREEMENT"]

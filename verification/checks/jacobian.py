@@ -6,13 +6,14 @@ catalogue's instances come from: conformal maps, J^T J = λ(z) I (Buchholz et al
 the IMA principle, J^T J diagonal (Gresele et al. 2021); volume preservation,
 |det J| = 1 (Yang et al. 2022; NICE). Users add their own with ``JacobianCondition``.
 
-``check_jacobian`` tries sympy on the exact Jacobian first (``proved``, or ``violated``
-when the residual simplifies to a nonzero constant beyond the tolerance), then
-``_sampled_and_adversarial`` evaluates the statistic at the sampled points and runs
-gradient ascent on it inside the support.
+``check_jacobian`` tries sympy on the exact Jacobian first, in a time-limited child
+process (``proved``, or ``violated`` when the residual simplifies to a nonzero constant
+beyond the tolerance; a decision on float coefficients says so in the message, and an
+undecided or failed attempt says why), then ``_sampled_and_adversarial`` evaluates the
+statistic at the sampled points and runs gradient ascent on it inside the support.
 
 ``check_linear_mixing`` decides linear mixing (Comon 1994, linear ICA): g is affine
-exactly when J(z) does not depend on z.
+exactly when J(z) does not depend on z; the symbolic Jacobian is time-limited too.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from torch.func import grad, jacfwd, jacrev, vmap
 
 from theory import assumptions as A
 from theory.compile import compile_matrix_statement
-from verification.checks._core import CheckContext, _try_sympy, register_check
+from verification.checks._core import (
+    FLOAT_NOTE,
+    CheckContext,
+    _note_sympy,
+    _try_sympy,
+    float_note,
+    register_check,
+)
 from verification.checks._evidence import (
     decided,
     holds,
@@ -41,34 +49,42 @@ def _jacobian_fn(mixing, n: int, m: int):
 
 
 def _prove_jacobian(assumption: A.JacobianAssumption, ctx: CheckContext):
+    """["proved" | "violated" | "undecided" | "no-form", has float coefficients]."""
     form = ctx.sympy_form
     if form is None:
-        return None
+        return ["no-form", False]
+    floats = bool(float_note(*(sp.sympify(e) for e in form)))
     exact = sp.ImmutableMatrix(sp.Matrix(form).jacobian(ctx.symbols))
     J = sp.MatrixSymbol("J", *exact.shape)
     residual = assumption.residual(J).xreplace({J: exact}).doit()
     entries = residual.as_explicit() if getattr(residual, "is_Matrix", False) else [residual]
     simplified = [sp.simplify(e) for e in entries]
     if all(e == 0 for e in simplified):
-        return "proved"
+        return ["proved", floats]
     # a nonzero constant decides "violated" only beyond the tolerance: float coefficients
     # leave round-off (e.g. 1e-16) in residuals that are zero in exact arithmetic
     scale = sp.simplify(assumption.normaliser(J).xreplace({J: exact}).doit())
     scale = abs(float(scale)) if scale.is_number and scale != 0 else 1.0
     if any(e.is_number and abs(float(e)) > assumption.tolerance * scale for e in simplified):
-        return "violated"
-    return None
+        return ["violated", floats]
+    return ["undecided", floats]
 
 
 @register_check(A.JacobianAssumption)
 def check_jacobian(assumption: A.JacobianAssumption, ctx: CheckContext) -> Evidence:
     """``residual(J) = 0`` at every z: sympy first, then sampled points and adversarial search."""
     name, tol = assumption.name, assumption.tolerance
-    outcome = _try_sympy(lambda: _prove_jacobian(assumption, ctx), ctx)
+    answer = _try_sympy(lambda: _prove_jacobian(assumption, ctx), ctx)
+    outcome, floats = answer if answer is not None else (None, False)
+    note = FLOAT_NOTE if floats else ""
     if outcome == "proved":
         return proved(
-            name, f"{assumption.statement(ctx.process.dim)} holds identically", tolerance=tol
+            name,
+            f"{assumption.statement(ctx.process.dim)} holds identically" + note,
+            tolerance=tol,
         )
+    if outcome == "undecided":
+        _note_sympy(ctx, "undecided: the residual did not simplify to a constant")
     mixing, n, m = ctx.process.mixing, ctx.process.dim, ctx.process.mixing.n_out
     J = sp.MatrixSymbol("J", m, n)
     residual = compile_matrix_statement(assumption.residual(J), J)
@@ -84,7 +100,7 @@ def check_jacobian(assumption: A.JacobianAssumption, ctx: CheckContext) -> Evide
     if outcome == "violated" and evidence.verdict == "violated":  # exact, and a witness
         return violated(
             name,
-            "the residual simplifies to a nonzero constant (sympy); "
+            "the residual simplifies to a nonzero constant (sympy" + note + "); "
             "witness and statistic from sampled points",
             statistic=evidence.statistic,
             tolerance=evidence.tolerance,
@@ -160,15 +176,28 @@ def _sampled_and_adversarial(name, violation, tol, ctx: CheckContext) -> Evidenc
     )
 
 
+def _constant_jacobian(ctx: CheckContext):
+    """["proved" | "undecided" | "no-form", has float coefficients] (run time-limited)."""
+    form = ctx.sympy_form
+    if form is None:
+        return ["no-form", False]
+    floats = bool(float_note(*(sp.sympify(e) for e in form)))
+    exact = sp.Matrix(form).jacobian(ctx.symbols)
+    if not exact.free_symbols & set(ctx.symbols):
+        return ["proved", floats]
+    return ["undecided", floats]
+
+
 @register_check(A.LinearMixing)
 def check_linear_mixing(assumption: A.LinearMixing, ctx: CheckContext) -> Evidence:
     """J(z) constant: exactly from the symbolic form, else its spread over sampled points."""
     name, tol = assumption.name, assumption.tolerance
-    form = ctx.sympy_form
-    if form is not None:
-        exact = sp.Matrix(form).jacobian(ctx.symbols)
-        if not exact.free_symbols & set(ctx.symbols):
-            return proved(name, "the Jacobian is constant", tolerance=tol)
+    answer = _try_sympy(lambda: _constant_jacobian(ctx), ctx)
+    if answer is not None and answer[0] == "proved":
+        note = FLOAT_NOTE if answer[1] else ""
+        return proved(name, "the Jacobian is constant (free of z)" + note, tolerance=tol)
+    if answer is not None and answer[0] == "undecided":
+        _note_sympy(ctx, "undecided: the symbolic Jacobian depends on z in form")
     J = jacobian(ctx.process.mixing, ctx.z)
     spread = (J - J[:1]).flatten(1).norm(dim=-1) / J[0].norm().clamp_min(1e-300)
     worst = int(spread.argmax())
