@@ -142,3 +142,11 @@ def test_recover_with_an_unknown_learner_is_one_line():
     assert result.exit_code == 2
     assert "unknown learner 'no-such-learner'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_recover_says_its_mode_and_diagnosis():
+    result = run("recover", "linear-ica", "--set", "n_train=2000")
+    assert result.exit_code in (0, 1), result.output
+    assert "practice mode" in result.output and "diagnosis:" in result.output
+    payload = json.loads(run("recover", "linear-ica", "--set", "n_train=2000", "--json").output)
+    assert payload["oracle"] is False and payload["diagnosis"] in ("recovered", "not-recovered")

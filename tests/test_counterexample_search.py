@@ -469,3 +469,14 @@ def test_a_failure_is_a_rate_kept_above_a_stated_level(tmp_path, monkeypatch, mi
     report = load_report(tmp_path / "r")
     jsonschema.validate(report, SCHEMA)
     assert "failure on 2 of 3 seeds" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_the_report_says_which_mode_trained_and_oracle_is_part_of_the_key(tmp_path):
+    practice = search(PLANTED_GAP, LAPLACE_SPACE, budget=2, seed=0, reseeds=0, out=tmp_path / "p")
+    report = load_report(tmp_path / "p")
+    assert (
+        report["oracle"] is False and "practice mode" in (tmp_path / "p" / "report.md").read_text()
+    )
+    assert practice.oracle is False
+    with pytest.raises(InvalidArgument, match="oracle"):
+        search(PLANTED_GAP, LAPLACE_SPACE, budget=2, oracle="yes", out=tmp_path / "x")

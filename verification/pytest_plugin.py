@@ -12,7 +12,10 @@ fixture, so suites that never use it pay nothing.
         sith.assert_no_counterexample(th.theorems.get("cl-ica"))
 
 Options: ``--sith-seed``, ``--sith-budget`` (a factor scaling every search budget),
-``--sith-profile fast|thorough``, ``--sith-report PATH`` (JSON of every claim checked).
+``--sith-profile fast|thorough``, ``--sith-report PATH`` (JSON of every claim checked),
+``--sith-oracle`` (recoveries in oracle mode: the learner may use the true latents while
+training; the default is practice mode, and every recorded result says which). The
+marker's ``oracle=`` or a call's ``oracle=`` keyword decides for one test or one call.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "fast": {"n_points": 256, "adversarial_steps": 20, "reseeds": 1, "budget": 10},
     "thorough": {"n_points": 2048, "adversarial_steps": 100, "reseeds": 3, "budget": 40},
 }
-MARKER_KEYS = {"budget", "seed", "kinds", "profile"}
+MARKER_KEYS = {"budget", "seed", "kinds", "profile", "oracle"}
 _RESULTS_KEY = pytest.StashKey[list]()
 
 
@@ -55,6 +58,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fast (default) or thorough: sample sizes and search effort",
     )
     group.addoption(
+        "--sith-oracle",
+        action="store_true",
+        default=False,
+        help="recover in oracle mode (the learner may use the true latents while training); "
+        "default: practice mode",
+    )
+    group.addoption(
         "--sith-report",
         default=None,
         metavar="PATH",
@@ -65,8 +75,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "sith(budget=None, seed=None, kinds=None, profile=None): settings for the sith fixture "
-        "in this test (search budget, seed, counterexample kinds, fast|thorough profile)",
+        "sith(budget=None, seed=None, kinds=None, profile=None, oracle=None): settings for the "
+        "sith fixture in this test (search budget, seed, counterexample kinds, fast|thorough "
+        "profile, oracle-mode recoveries)",
     )
     config.stash[_RESULTS_KEY] = []
 
@@ -111,6 +122,12 @@ class Sith:
         self.budget_factor = config.getoption("--sith-budget")
         self.budget = settings.get("budget")
         self.kinds = tuple(settings.get("kinds") or ("gap", "failure"))
+        oracle = settings.get("oracle")
+        self.oracle = bool(config.getoption("--sith-oracle")) if oracle is None else oracle
+        if not isinstance(self.oracle, bool):
+            raise pytest.UsageError(
+                f"@pytest.mark.sith(oracle=...) takes True or False, got {oracle!r}"
+            )
         self._node = request.node
         self._records: list = config.stash[_RESULTS_KEY]
         self._dir = Path(tempfile.mkdtemp(prefix="sith-pytest-"))
@@ -128,6 +145,7 @@ class Sith:
         from verification import recover
 
         kwargs.setdefault("seed", self.seed)
+        kwargs.setdefault("oracle", self.oracle)
         return recover(_theorem(theorem), process, **kwargs)
 
     def search(self, theorem, space=None, *, budget=None, kinds=None, seed=None, **kwargs):
@@ -277,10 +295,13 @@ class Sith:
             lines = []
             for r in results:
                 metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(r.metrics.items()))
+                gap = "n/a" if r.optimality_gap is None else f"{r.optimality_gap:.4f}"
                 lines.append(
                     f"  seed {r.seed}: recovered={r.recovered} {r.claim_name}="
                     f"{r.claim_metric:.4f} (threshold {r.threshold}) status={r.status} "
-                    f"{r.message}\n    metrics: {metrics}"
+                    f"diagnosis={r.diagnosis} optimality_gap={gap} "
+                    f"mode={'oracle' if r.oracle else 'practice'} {r.message}"
+                    f"\n    metrics: {metrics}"
                 )
             bad = next(r for r, good in zip(results, ok, strict=True) if not good)
             expectation = "recovered" if want else "not recovered"
@@ -295,6 +316,7 @@ class Sith:
                     seed=bad.seed,
                     process=json.loads(path.read_text()),
                     defined_in=[_module_of(theorem)],
+                    extra=["--oracle"] if bad.oracle else [],
                 )
             )
         return results

@@ -59,9 +59,11 @@ samples), so the whole contract takes seconds. Pass ``process=`` for a learner t
 a different kind of data, and ``shrink=False`` to check the learner as configured.
 
 A learner draws its training data from the process, so it may see training latents the
-way the generative process makes them (TCL needs the segment labels; InfoNCE's early
-stopping compares with the true latents' loss): the contract forbids the *evaluation*
-data and the truth at encoding time, not the generative process during training.
+way the generative process makes them (TCL needs the segment labels; InfoNCE's oracle
+mode, only when asked, compares with the true latents' loss): the contract forbids the
+*evaluation* data and the truth at encoding time, not the generative process during
+training. Whether truth-derived signals steer training is the learner's mode, reported
+in ``Fit.extras["oracle"]`` and ``RecoveryResult.oracle`` (practice mode by default).
 """
 
 from __future__ import annotations

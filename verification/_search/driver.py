@@ -64,6 +64,7 @@ def search(
     min_rate: float = 0.2,
     on_record: Callable[[Evaluation, bool], None] | None = None,
     evaluation_time_limit: float | None = 600.0,
+    oracle: bool = False,
 ) -> SearchResult:
     """Search ``space`` around ``theorem`` for gaps and failures within ``budget`` evaluations.
 
@@ -80,6 +81,8 @@ def search(
     With the default two re-seeds and level 0.2, 2 of 3 seeds suffice.
     ``on_record(evaluation, fresh)``: called after every evaluation (progress bars).
     ``evaluation_time_limit``: seconds for one evaluation (None: no limit).
+    ``oracle``: train in oracle mode (the true latents may steer training, e.g. early
+    stopping at their loss); off by default, and recorded in every evaluation.
     The report is rewritten after every evaluation, so any stop (Ctrl-C, SIGTERM, even
     SIGKILL) leaves a valid report of what finished; KeyboardInterrupt stops the search
     and returns what was finished (status "interrupted").
@@ -94,6 +97,8 @@ def search(
     _require_int("budget", budget, minimum=1)
     _require_int("seed", seed, minimum=0)
     _require_int("reseeds", reseeds, minimum=0)
+    if not isinstance(oracle, bool):
+        raise InvalidArgument(f"oracle must be True or False, got {oracle!r}")
     if (
         isinstance(min_rate, bool)
         or not isinstance(min_rate, (int, float))
@@ -119,6 +124,7 @@ def search(
         "kinds": list(kinds),
         "reseeds": reseeds,
         "min_rate": min_rate,
+        "oracle": oracle,
         "space": space.to_dict(),
     }
     with run.open(settings_record, resume=resume):
@@ -133,6 +139,7 @@ def search(
             run,
             on_record,
             evaluation_time_limit,
+            oracle,
         )
 
 
@@ -162,6 +169,7 @@ def _run_search(
     run: RunDirectory,
     on_record: Callable[[Evaluation, bool], None] | None,
     time_limit: float | None,
+    oracle: bool,
 ) -> SearchResult:
     found: dict[tuple, Counterexample] = {}
     rejected: list[Counterexample] = []
@@ -182,6 +190,7 @@ def _run_search(
             out=run.root,
             records=tuple(evaluate.records.values()),
             learner_options=tuple(space.learner_options),
+            oracle=oracle,
         )
 
     def after_each(evaluation: Evaluation, fresh: bool) -> None:
@@ -190,7 +199,7 @@ def _run_search(
         if on_record is not None:
             on_record(evaluation, fresh)
 
-    evaluate = Evaluator(theorem, run.store, seed, after_each, time_limit)
+    evaluate = Evaluator(theorem, run.store, seed, after_each, time_limit, oracle)
 
     def exhausted() -> bool:
         # distinct evaluations touched (cached or new): a resumed search replays the same

@@ -37,6 +37,7 @@ class Evaluator:
     ``time_limit`` bounds one evaluation's wall-clock time: the exact sympy attempts are
     bounded by ``CHECK_SETTINGS`` and training by the learner's time budget, which is
     capped at what is left. ``on_record(evaluation, fresh)`` runs after each one.
+    ``oracle``: train in oracle mode (the truth may steer training); off by default.
     """
 
     def __init__(
@@ -46,8 +47,10 @@ class Evaluator:
         seed: int,
         on_record: Callable[[Evaluation, bool], None] | None = None,
         time_limit: float | None = None,
+        oracle: bool = False,
     ) -> None:
         self.theorem, self.store, self.seed = theorem, store, seed
+        self.oracle = oracle
         self.new = 0
         self.records: dict[str, Evaluation] = {}  # every evaluation touched, by key
         self.on_record = on_record
@@ -56,6 +59,8 @@ class Evaluator:
     def spec(self, candidate: Candidate, seed: int) -> tuple[dict[str, Any], L.Learner]:
         learner = L.for_theorem(self.theorem)
         apply_options(learner, candidate.learner_options)
+        if self.oracle and hasattr(learner, "oracle"):
+            learner.oracle = True  # part of the configuration, so part of the key
         spec = {
             "theorem": self.theorem.name,
             "process": candidate.process.to_dict(),
@@ -96,6 +101,7 @@ class Evaluator:
                 seed=spec["seed"],
                 learner=learner,
                 fast_metrics=True,
+                oracle=self.oracle,
             )
             elapsed = time.perf_counter() - start
             if self.time_limit is not None and elapsed >= self.time_limit:

@@ -281,6 +281,7 @@ class SearchResult:
     out: Path | None = None
     records: tuple[Evaluation, ...] = ()
     learner_options: tuple[str, ...] = ()  # the searched learner options, by name
+    oracle: bool = False  # trained in oracle mode (the truth could steer training)
 
     @property
     def evaluations(self) -> int:

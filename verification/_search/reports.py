@@ -44,6 +44,7 @@ def build_report(result: SearchResult, process_path: Callable[[str], Path]) -> d
                 process=d["process"],
                 defined_in=[defined_in(result.theorem)],
                 options=d["options"],
+                extra=["--oracle"] if result.oracle else [],
             )
             out.append(d)
         entries[label] = out
@@ -54,6 +55,7 @@ def build_report(result: SearchResult, process_path: Callable[[str], Path]) -> d
         "budget": result.budget,
         "kinds": list(result.kinds),
         "status": result.status,
+        "oracle": result.oracle,
         "evaluations": result.evaluations,
         "new_evaluations": result.new_evaluations,
         "seconds": round(result.seconds, 2),
@@ -184,7 +186,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# sith search: {report['theorem']}",
         "",
-        f"Status **{report['status']}**: {report['evaluations']} evaluations "
+        f"Status **{report['status']}** ({_mode(report)}): {report['evaluations']} evaluations "
         f"(budget {report['budget']}, seed {report['seed']}) in {report['seconds']:.0f} s. "
         f"Found **{report['counts']['gap']} gap(s)** and **{report['counts']['failure']} "
         f"failure(s)**; {report['counts']['rejected']} candidate(s) rejected as noise.",
@@ -261,7 +263,8 @@ def render_html(report: dict[str, Any], figures: list[Path] | None = None) -> st
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>sith search: {e(report['theorem'])}</title><style>{STYLE}</style></head><body>",
         f"<h1>sith search: {e(report['theorem'])}</h1>",
-        f"<p>Status <b>{e(report['status'])}</b>: {e(report['evaluations'])} evaluations "
+        f"<p>Status <b>{e(report['status'])}</b> ({e(_mode(report))}): "
+        f"{e(report['evaluations'])} evaluations "
         f"(budget {e(report['budget'])}, seed {e(report['seed'])}) in "
         f"{e(_fmt(float(report['seconds'])))} s. Found <b>{e(counts.get('gap'))} gap(s)</b> and "
         f"<b>{e(counts.get('failure'))} failure(s)</b>; {e(counts.get('rejected'))} "
@@ -333,6 +336,11 @@ def _html_counterexample(i: int, cx: dict[str, Any]) -> str:
         "<table><tr><th>assumption</th><th>verdict</th><th>statistic</th><th>tolerance</th>"
         f"<th>how</th><th>detail</th></tr>{evidence}</table>"
     )
+
+
+def _mode(report: dict[str, Any]) -> str:
+    """Which mode trained the learners: nothing from the truth steered practice mode."""
+    return "oracle mode" if report.get("oracle") else "practice mode"
 
 
 def _escape(value: Any) -> str:

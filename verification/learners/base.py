@@ -22,6 +22,7 @@ from theory.errors import InvalidArgument
 
 Status = Literal["ok", "diverged", "collapsed"]
 MAX_SAMPLES = 10**8  # training set sizes
+DEFAULT_WARMUP = 0.02  # warm-up fraction of a TrainConfig whose warmup is None
 
 
 @dataclass
@@ -33,13 +34,19 @@ class TrainConfig:
     lr: float = 1e-2
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     schedule: Literal["warmup-cosine", "cosine", "constant"] = "warmup-cosine"
-    warmup: float = 0.02  # fraction of steps with a linear warm-up (warmup-cosine)
+    # fraction of steps with a linear warm-up (warmup-cosine); None: the learner's default
+    # (DEFAULT_WARMUP; InfoNCE: 0.15)
+    warmup: float | None = None
     weight_decay: float = 0.0
     time_budget: float | None = None  # seconds; stop early when exceeded
     log_every: int = 50
     # torch intra-op threads while training: these models are small, one thread is as fast
     # as two and does not collapse when other processes compete for the cores
     threads: int | None = 1
+    # adaptive budget: while the training loss still reaches new lows at the end of the
+    # budget (see ``still_improving``), train on, up to ``extend`` x ``steps`` in all
+    # (1: never); never past ``time_budget``. Decided from the training loss alone.
+    extend: float = 2.0
 
     def __post_init__(self) -> None:
         problems = [
@@ -54,7 +61,10 @@ class TrainConfig:
                 self.schedule not in ("warmup-cosine", "cosine", "constant"),
                 "schedule must be warmup-cosine, cosine or constant",
             ),
-            (not 0 <= self.warmup <= 1, "warmup must be a fraction in [0, 1]"),
+            (
+                self.warmup is not None and not 0 <= self.warmup <= 1,
+                "warmup must be a fraction in [0, 1] (or None)",
+            ),
             (not 0 <= self.weight_decay < math.inf, "weight_decay must be finite and >= 0"),
             (
                 self.time_budget is not None and not 0 < self.time_budget <= 1e7,
@@ -65,6 +75,7 @@ class TrainConfig:
                 self.threads is not None and not 1 <= self.threads <= 1024,
                 "threads must be >= 1 (or None)",
             ),
+            (not 1 <= self.extend <= 100, "extend must be a factor in [1, 100]"),
         ]
         for bad, message in problems:
             if bad:
@@ -104,6 +115,13 @@ class Learner:
         called now and then and may stop training by returning True (not timed)."""
         raise NotImplementedError
 
+    def optimality_gap(self, process: th.Process, fit: Fit, *, seed: int = 0) -> float | None:
+        """A diagnostic, computed after training and never used by it: ``fit``'s
+        training objective minus the objective the true latents reach, on the same fresh
+        data. None (the default) where no such comparison is defined, e.g. a learner
+        with no training loss (FastICA) or an encoder that cannot output the latents."""
+        return None
+
     def config(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -141,37 +159,99 @@ def failed_fit(
     return Fit(encode, [], 0, seconds, status, message)
 
 
-def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, Any]:
+def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, Schedule]:
+    """The optimiser and its learning-rate schedule for ``config`` (steps resolved).
+
+    Adam and AdamW use PyTorch's fused implementation where it applies (several times
+    faster per step than the default for these small models; the same update rule).
+    """
+    params = list(params)
+    fused = _fusable(params)
     if config.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
-    elif config.optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    elif config.optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    elif config.optimizer in ("adam", "adamw"):
+        cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+        opt = cls(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused or None)
     else:
         raise InvalidArgument(f"unknown optimizer {config.optimizer!r}; use adam, adamw or sgd")
-    if config.schedule == "warmup-cosine":
-        warm = max(1, int(config.warmup * config.steps))
-        rest = max(1, config.steps - warm)
-
-        def factor(step: int) -> float:
-            if step < warm:
-                return (step + 1) / warm
-            return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / rest)))
-
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    elif config.schedule == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
-    elif config.schedule == "constant":
-        sched = None
-    else:
+    if config.schedule not in ("warmup-cosine", "cosine", "constant"):
         raise InvalidArgument(
             f"unknown schedule {config.schedule!r}; use warmup-cosine, cosine or constant"
         )
-    return opt, sched
+    return opt, Schedule(config)
+
+
+def _fusable(params: list) -> bool:
+    return bool(params) and all(
+        p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64)
+        for p in params
+    )
+
+
+class Schedule:
+    """The learning-rate factor at each step; ``extend`` appends steps to the budget.
+
+    ``warmup-cosine``: a linear warm-up over ``warmup`` of the steps, then cosine decay to
+    0 at ``steps``; ``cosine``: cosine decay from the first step; ``constant``: 1. An
+    extension of k steps (see ``train_loop``) decays once more, by a cosine from
+    ``EXTENSION_LR`` of the peak to 0 over those k steps: enough to finish a descent
+    that was under way when the rate had already decayed, without undoing the
+    converged parts.
+    """
+
+    EXTENSION_LR = 0.1
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.kind = config.schedule
+        self.steps = int(config.steps)
+        warmup = DEFAULT_WARMUP if config.warmup is None else config.warmup
+        self.warm = max(1, int(warmup * self.steps)) if self.kind == "warmup-cosine" else 0
+        self.extensions: list[tuple[int, int]] = []  # (first step, last step)
+
+    @property
+    def horizon(self) -> int:
+        return self.extensions[-1][1] if self.extensions else self.steps
+
+    def extend(self, steps: int) -> None:
+        self.extensions.append((self.horizon + 1, self.horizon + steps))
+
+    def factor(self, step: int) -> float:
+        """The factor applied to ``lr`` at training step ``step`` (1-based)."""
+        if self.kind == "constant":
+            return 1.0
+        if step > self.steps and self.extensions:
+            first, last = next((a, b) for a, b in self.extensions if step <= b)
+            progress = (step - first) / max(1, last - first + 1)
+            return self.EXTENSION_LR * 0.5 * (1 + math.cos(math.pi * progress))
+        s = step - 1  # steps taken before this one
+        if s < self.warm:
+            return (s + 1) / self.warm
+        rest = max(1, self.steps - self.warm)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (s - self.warm) / rest)))
 
 
 Monitor = Callable[[int], bool]
+
+
+def still_improving(losses: list[float], window: int, tolerance: float) -> bool:
+    """Is the loss still reaching new lows? (The training loss only.)
+
+    True when the mean of the last ``window`` values is below the lowest mean of the
+    earlier windows (consecutive, of the same size, counted back from the end) by more
+    than ``tolerance`` (relative to the loss's size) and by more than twice the noise of
+    that difference (its standard error from the per-step values). Comparing with the
+    lowest earlier window, not just the one before, means a bump in the loss (e.g. when
+    an extension raises the learning rate again) does not count as progress.
+    """
+    if window < 2 or len(losses) < 2 * window:
+        return False
+    values = torch.tensor(losses, dtype=torch.float64).flip(0)  # newest first
+    windows = values[: (len(values) // window) * window].reshape(-1, window)
+    means = windows.mean(1)
+    best = int(torch.argmin(means[1:])) + 1
+    drop = float(means[best] - means[0])
+    noise = math.sqrt(float(windows[0].var() + windows[best].var()) / window)
+    return drop > max(tolerance * max(abs(float(means[0])), 1e-8), 2 * noise)
 
 
 def train_loop(
@@ -179,21 +259,139 @@ def train_loop(
     params,
     config: TrainConfig,
     monitor: Monitor | None = None,
-    monitor_every: int = 25,
+    monitor_every: int | None = None,
     converged: Callable[[float], bool] | None = None,
 ) -> tuple[list[tuple[int, float]], int, float, Status, str]:
-    """Run ``config.steps`` optimisation steps of ``loss_fn(step)``.
+    """Run ``config.steps`` optimisation steps of ``loss_fn(step)``, more while it helps
+    (see :class:`Training`, which this runs to the end).
+    Returns (curve, steps, seconds, status, message)."""
+    training = Training(loss_fn, params, config, monitor, monitor_every, converged)
+    training.run()
+    return training.result()
 
-    Stops early on a non-finite loss (status "diverged", keeping the curve so far), when
-    ``config.time_budget`` is spent, or when ``monitor(step)`` returns True (checked every
-    ``monitor_every`` steps; its own time is not counted: benchmarks use it to time
-    reaching a threshold), or when ``converged(mean loss since the last log)`` is True.
-    Returns (curve, steps, seconds, status, message).
+
+IMPROVING_WINDOW = 0.25  # the fraction of the steps compared, last against the one before
+IMPROVING_TOLERANCE = 0.002  # relative fall of the mean loss that counts as improving
+
+
+class Training:
+    """An optimisation run that can be advanced in stages (``run(until=step)``), so a
+    learner can train several candidates a little, keep one, and finish it.
+
+    Adaptive budget: at the end of the budget, while the training loss still reaches new
+    lows (:func:`still_improving`, windows of ``IMPROVING_WINDOW`` of the steps), the
+    budget grows by one such window (a short extra decay, see :class:`Schedule`), up to
+    ``config.extend`` x ``config.steps`` in all; never past ``config.time_budget``. Stops
+    early on a non-finite loss (status "diverged", keeping the curve so far), when
+    ``config.time_budget`` is spent, when ``monitor(step)`` returns True (called every
+    ``monitor_every`` steps, default ``config.log_every``, and at the last step; its own
+    time is not counted: benchmarks use it to time reaching a threshold, recover to draw
+    the claim metric along training), or when ``converged(mean loss since the last log)``
+    is True (InfoNCE's oracle mode). ``seconds`` counts only time spent in ``run``.
     """
-    if config.steps is None:
-        raise InvalidArgument("TrainConfig.steps must be resolved (an integer) before training")
-    with torch_threads(config.threads):
-        return _train_loop(loss_fn, list(params), config, monitor, monitor_every, converged)
+
+    def __init__(
+        self,
+        loss_fn: Callable[[int], torch.Tensor | tuple[torch.Tensor, torch.Tensor]],
+        params,
+        config: TrainConfig,
+        monitor: Monitor | None = None,
+        monitor_every: int | None = None,
+        converged: Callable[[float], bool] | None = None,
+    ) -> None:
+        if config.steps is None:
+            raise InvalidArgument("TrainConfig.steps must be resolved (an integer) before training")
+        self.loss_fn, self.config, self.monitor, self.converged = (
+            loss_fn,
+            config,
+            monitor,
+            converged,
+        )
+        self.monitor_every = config.log_every if monitor_every is None else monitor_every
+        with torch_threads(config.threads):  # before any clock: a one-off import
+            self.opt, self.schedule = make_optimizer(params, config)
+        self.groups = [(g, g["lr"]) for g in self.opt.param_groups]
+        self.cap = max(config.steps, math.floor(config.extend * config.steps))
+        self.window = max(2, round(IMPROVING_WINDOW * config.steps))
+        self.curve: list[tuple[int, float]] = []
+        self.losses: list[float] = []
+        self.step = 0
+        self.seconds = 0.0
+        self.status: Status = "ok"
+        self.message = ""
+        self.done = False
+        self._running, self._since = 0.0, 0
+
+    def run(self, until: int | None = None) -> bool:
+        """Train up to step ``until`` (None: to the end); True once training is over."""
+        if self.done:
+            return True
+        with torch_threads(self.config.threads):
+            clock = _Clock()
+            try:
+                self._advance(until, clock)
+            finally:
+                self.seconds += clock.elapsed()
+        return self.done
+
+    def result(self) -> tuple[list[tuple[int, float]], int, float, Status, str]:
+        return self.curve, self.step, self.seconds, self.status, self.message
+
+    def _stop(self, status: Status, message: str) -> None:
+        if self._since:
+            self.curve.append((self.step, self._running / self._since))
+            self._running, self._since = 0.0, 0
+        self.status, self.message, self.done = status, message, True
+
+    def _advance(self, until: int | None, clock: _Clock) -> None:
+        config, schedule = self.config, self.schedule
+        while self.step < schedule.horizon and (until is None or self.step < until):
+            self.step = step = self.step + 1
+            for group, lr in self.groups:
+                group["lr"] = lr * schedule.factor(step)
+            out = self.loss_fn(step)  # a loss, or (loss to optimise, loss to log)
+            loss, logged = out if isinstance(out, tuple) else (out, out)
+            value = float(logged.detach())
+            if not math.isfinite(value):
+                self.curve.append((step, value))
+                self.status, self.done = "diverged", True
+                self.message = f"non-finite loss at step {step}"
+                return
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            self.losses.append(value)
+            self._running, self._since = self._running + value, self._since + 1
+            end = step == schedule.horizon
+            if (
+                end
+                and schedule.horizon < self.cap
+                and still_improving(self.losses, self.window, IMPROVING_TOLERANCE)
+            ):
+                schedule.extend(min(self.cap - schedule.horizon, self.window))
+                end = False
+            if step % config.log_every == 0 or end:
+                self.curve.append((step, self._running / self._since))
+                self._running, self._since = 0.0, 0
+                if self.converged is not None and not end and self.converged(self.curve[-1][1]):
+                    return self._stop("ok", f"converged at step {step}")
+            if (
+                config.time_budget is not None
+                and self.seconds + clock.elapsed() > config.time_budget
+            ):
+                return self._stop("ok", "time budget reached")
+            if self.monitor is not None and (step % self.monitor_every == 0 or end):
+                with clock.paused():
+                    stop = self.monitor(step)
+                if stop:
+                    return self._stop("ok", "stopped by monitor")
+        if self.step >= schedule.horizon:
+            self.done = True
+            if schedule.extensions:
+                self.message = (
+                    f"budget extended to {self.step} steps (the training loss was still "
+                    f"falling at {config.steps})"
+                )
 
 
 @contextlib.contextmanager
@@ -210,46 +408,17 @@ def torch_threads(n: int | None):
         torch.set_num_threads(previous)
 
 
-def _train_loop(loss_fn, params, config, monitor, monitor_every, converged):
-    opt, sched = make_optimizer(params, config)
-    curve: list[tuple[int, float]] = []
-    clock = _Clock()
-    running, since = 0.0, 0
-    for step in range(1, config.steps + 1):
-        out = loss_fn(step)  # a loss, or (loss to optimise, loss to log)
-        loss, logged = out if isinstance(out, tuple) else (out, out)
-        value = float(logged.detach())
-        if not math.isfinite(value):
-            curve.append((step, value))
-            return curve, step, clock.elapsed(), "diverged", f"non-finite loss at step {step}"
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if sched is not None:
-            sched.step()
-        running, since = running + value, since + 1
-        if step % config.log_every == 0 or step == config.steps:
-            curve.append((step, running / since))
-            running, since = 0.0, 0
-            if converged is not None and step < config.steps and converged(curve[-1][1]):
-                return curve, step, clock.elapsed(), "ok", f"converged at step {step}"
-        if config.time_budget is not None and clock.elapsed() > config.time_budget:
-            if since:
-                curve.append((step, running / since))
-            return curve, step, clock.elapsed(), "ok", "time budget reached"
-        if monitor is not None and step % monitor_every == 0:
-            with clock.paused():
-                done = monitor(step)
-            if done:
-                if since:
-                    curve.append((step, running / since))
-                return curve, step, clock.elapsed(), "ok", "stopped by monitor"
-    return curve, config.steps, clock.elapsed(), "ok", ""
-
-
-def resolved(config: TrainConfig, default_steps: int) -> TrainConfig:
-    """A copy of ``config`` with ``steps`` filled in when it was left to the learner."""
-    return config if config.steps is not None else dataclasses.replace(config, steps=default_steps)
+def resolved(
+    config: TrainConfig, default_steps: int, default_warmup: float | None = None
+) -> TrainConfig:
+    """A copy of ``config`` with ``steps`` (and ``warmup``) filled in where they were left
+    to the learner (None); ``config`` itself when nothing was."""
+    changes: dict[str, Any] = {}
+    if config.steps is None:
+        changes["steps"] = default_steps
+    if config.warmup is None:
+        changes["warmup"] = DEFAULT_WARMUP if default_warmup is None else default_warmup
+    return dataclasses.replace(config, **changes) if changes else config
 
 
 class _Clock:
