@@ -157,3 +157,42 @@ def test_plain():
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert "sith" not in result.stdout.str().split("short test summary")[0].split("=")[-1]
+
+
+def test_failures_show_the_evidence_not_the_plugin_and_run_folders_are_cleaned(suite, tmp_path):
+    pytester = suite(
+        """
+def test_wrong(sith):
+    sith.assert_holds("injective", fold)
+
+def test_right(sith):
+    sith.assert_holds("injective", laplace)
+"""
+    )
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--basetemp={temp}")
+    result.assert_outcomes(passed=1, failed=1)
+    text = result.stdout.str()
+    assert "expected injective to hold" in text
+    assert "def _assert_evidence" not in text and "kwargs.setdefault" not in text
+    assert "sith run folder kept" in text  # a failure's reproduce line reads from it
+
+    passing = suite(
+        """
+def test_right(sith):
+    sith.assert_holds("injective", laplace)
+"""
+    )
+    import os
+
+    env_tmp = tmp_path / "tmpdir"
+    env_tmp.mkdir()
+    os.environ["TMPDIR"] = str(env_tmp)
+    try:
+        result = passing.runpytest_subprocess("-p", "no:cacheprovider")
+    finally:
+        del os.environ["TMPDIR"]
+    result.assert_outcomes(passed=1)
+    assert not list(env_tmp.glob("sith-pytest-*"))  # nothing left behind
+    assert "sith run folder kept" not in result.stdout.str()

@@ -21,6 +21,7 @@ marker's ``oracle=`` or a call's ``oracle=`` keyword decides for one test or one
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 MARKER_KEYS = {"budget", "seed", "kinds", "profile", "oracle"}
 _RESULTS_KEY = pytest.StashKey[list]()
+_DIR_KEY = pytest.StashKey[Path]()
+_KEPT_KEY = pytest.StashKey[Path]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,6 +66,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="recover in oracle mode (the learner may use the true latents while training); "
         "default: practice mode",
+    )
+    group.addoption(
+        "--sith-keep",
+        action="store_true",
+        default=False,
+        help="keep the session's run folder (searches, saved processes) even when every "
+        "sith claim passed; it is kept anyway when one failed or --sith-report is given",
     )
     group.addoption(
         "--sith-report",
@@ -130,7 +140,7 @@ class Sith:
             )
         self._node = request.node
         self._records: list = config.stash[_RESULTS_KEY]
-        self._dir = Path(tempfile.mkdtemp(prefix="sith-pytest-"))
+        self._dir = _session_dir(config)
 
     # --- raw results ---------------------------------------------------------------
     def check(self, target, process, **kwargs):
@@ -167,22 +177,27 @@ class Sith:
     # --- assertions ----------------------------------------------------------------
     def assert_holds(self, assumption, process, **kwargs):
         """Every assumption (or every assumption of a theorem) is proved or holds."""
+        __tracebackhide__ = True  # the failure shows the evidence, not this frame
         return self._assert_evidence(assumption, process, want_satisfied=True, **kwargs)
 
     def assert_violated(self, assumption, process, **kwargs):
         """The assumption (or some assumption of a theorem) is violated."""
+        __tracebackhide__ = True  # the failure shows the evidence, not this frame
         return self._assert_evidence(assumption, process, want_satisfied=False, **kwargs)
 
     def assert_recovers(self, theorem, process=None, *, seeds: int = 1, **kwargs):
         """The theorem's learner recovers its claim on every one of ``seeds`` seeds."""
+        __tracebackhide__ = True  # the failure shows the evidence, not this frame
         return self._assert_recovery(theorem, process, seeds, want=True, **kwargs)
 
     def assert_not_recovered(self, theorem, process=None, *, seeds: int = 1, **kwargs):
         """The claim is not recovered on any of ``seeds`` seeds."""
+        __tracebackhide__ = True  # the failure shows the evidence, not this frame
         return self._assert_recovery(theorem, process, seeds, want=False, **kwargs)
 
     def assert_no_counterexample(self, theorem, space=None, **kwargs):
         """A search within the budget finds no confirmed counterexample of the kinds."""
+        __tracebackhide__ = True  # the failure shows the evidence, not this frame
         start = time.perf_counter()
         result = self.search(theorem, space, **kwargs)
         passed = not result.counterexamples
@@ -206,6 +221,7 @@ class Sith:
                 "kinds": list(result.kinds),
                 "counterexamples": [c.to_dict()["key"] for c in result.counterexamples],
                 "run_dir": str(result.out),
+                "report": str(Path(result.out) / "report.md"),
             },
             start,
         )
@@ -220,6 +236,7 @@ class Sith:
 
     # --- internals -----------------------------------------------------------------
     def _assert_evidence(self, target, process, *, want_satisfied: bool, **kwargs):
+        __tracebackhide__ = True
         from verification import _reproduce as reproduce
         from verification.checks import resolve
         from verification.evidence import EvidenceSet
@@ -273,6 +290,7 @@ class Sith:
         return result
 
     def _assert_recovery(self, theorem, process, seeds: int, *, want: bool, **kwargs):
+        __tracebackhide__ = True
         from verification import _reproduce as reproduce
 
         start = time.perf_counter()
@@ -336,6 +354,15 @@ class Sith:
         )
 
 
+def _session_dir(config: pytest.Config) -> Path:
+    """One run folder per session (made on first use), removed at the end unless it is
+    needed: a failed claim's reproduce line reads from it, --sith-report names its
+    searches, or --sith-keep asks."""
+    if _DIR_KEY not in config.stash:
+        config.stash[_DIR_KEY] = Path(tempfile.mkdtemp(prefix="sith-pytest-"))
+    return config.stash[_DIR_KEY]
+
+
 def _module_of(obj) -> str:
     """The module that defined a theorem or assumption (for the reproduce line's --import)."""
     return getattr(obj, "module", "") or type(obj).__module__
@@ -364,15 +391,27 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         terminalreporter.write_line(
             f"{mark} {r.kind:<14} {r.target:<22} {r.outcome}  ({r.seconds:.1f} s)  [{r.test}]"
         )
+    kept = config.stash.get(_KEPT_KEY, None)
+    if kept is not None:
+        terminalreporter.write_line(f"sith run folder kept (reproduce lines read it): {kept}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    path = session.config.getoption("--sith-report", None)
+    config = session.config
+    path = config.getoption("--sith-report", None)
+    records = config.stash.get(_RESULTS_KEY, [])
+    run_dir = config.stash.get(_DIR_KEY, None)
+    if run_dir is not None:
+        keep = config.getoption("--sith-keep") or path or any(not r.passed for r in records)
+        if keep:
+            config.stash[_KEPT_KEY] = run_dir
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
     if not path:
         return
-    records = session.config.stash.get(_RESULTS_KEY, [])
     payload = {
         "schema": "sith.pytest/1",
+        "run_dir": None if run_dir is None else str(run_dir),
         "claims": [
             {
                 "test": r.test,
