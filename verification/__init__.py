@@ -9,6 +9,7 @@ not pull in torch until a function is used)::
     recover(th.theorems.get("cl-ica"), process)     # -> RecoveryResult
     assess("cl-ica", z, z_hat)                      # your own arrays -> RecoveryResult
     search(th.theorems.get("cl-ica"), budget=40)    # -> SearchResult
+    sweep("cl-ica", vary={"train.batch_size": [64, 256]}, seeds=3)  # -> SweepResult
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ _LAZY = {
     "Evaluation": "verification._search",
     "load_report": "verification._search",
     "SearchSpace": "verification.spaces",
+    "sweep": "verification._sweep",
+    "SweepResult": "verification._sweep",
 }
 
 _SUBMODULES = (
@@ -52,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
         load_report,
         search,
     )
+    from verification._sweep import SweepResult, sweep
     from verification.assessment import assess
     from verification.checks import CheckContext, check, register_check
     from verification.evidence import Evidence, EvidenceSet
@@ -82,10 +86,12 @@ __all__ = [
     "RecoveryResult",
     "SearchResult",
     "SearchSpace",
+    "SweepResult",
     "assess",
     "check",
     "load_report",
     "recover",
     "register_check",
     "search",
+    "sweep",
 ]

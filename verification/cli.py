@@ -45,6 +45,7 @@ VERDICT_STYLE = {
     "holds": "green",
     "violated": "bold red",
     "inconclusive": "yellow",
+    "not-applicable": "dim",
 }
 
 
@@ -233,6 +234,12 @@ def _named(name: str, lookup, *kinds: type):
         raise
 
 
+oracle_option = click.option(
+    "--oracle",
+    is_flag=True,
+    help="Oracle mode: the true latents may steer training (e.g. stop at their loss). "
+    "Off by default; every result says which mode produced it.",
+)
 learner_option = click.option(
     "--learner",
     "learner_name",
@@ -394,6 +401,7 @@ def _short(witness: dict) -> str:
 )
 @learner_option
 @set_option
+@oracle_option
 @out_file_option
 @quiet_option
 def recover_command(
@@ -406,6 +414,7 @@ def recover_command(
     lr,
     time_budget,
     learner_name,
+    oracle,
     settings_,
     out_file,
     quiet,
@@ -434,7 +443,7 @@ def recover_command(
     apply_options(learner, {**options, **_parse_settings(settings_)})
     _prepare_out(out_file)
     process = process or _load_process(process_spec, theorem)
-    result = recover(theorem, process, seed=seed, learner=learner)
+    result = recover(theorem, process, seed=seed, learner=learner, oracle=oracle)
     _write_json(out_file, result.to_dict())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
@@ -469,6 +478,9 @@ def _print_recovery(result) -> None:
         f"{result.claim_metric:.4f} (claim: {op} {result.threshold})  "
         f"status={result.status}  {result.steps} steps in {result.train_seconds:.1f} s"
     )
+    gap = "" if result.optimality_gap is None else f", optimality gap {result.optimality_gap:.3g}"
+    mode = "oracle mode" if result.oracle else "practice mode"
+    console.print(f"  diagnosis: {result.diagnosis}{gap} ({mode})")
     if result.message:
         console.print(f"  {result.message}")
     table = Table(title="held-out metrics", title_justify="left")
@@ -556,6 +568,7 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
     type=click.FloatRange(0, min_open=True, max=1e7),
     help="Seconds one evaluation (checks + training) may take; past it, an error row.",
 )
+@oracle_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON.")
 @click.option("--quiet", is_flag=True, help="No progress or table.")
 def search_command(
@@ -571,6 +584,7 @@ def search_command(
     min_rate,
     fail_on,
     evaluation_time_limit,
+    oracle,
     as_json,
     quiet,
 ):
@@ -620,6 +634,7 @@ def search_command(
             "kinds": kinds_tuple,
             "reseeds": reseeds,
             "min_rate": min_rate,
+            "oracle": oracle,
         }
         out = f"runs/{name}-s{seed}-{digest(config, length=8)}"
         resume = True
@@ -635,6 +650,7 @@ def search_command(
             resume=resume,
             reseeds=reseeds,
             min_rate=min_rate,
+            oracle=oracle,
             on_record=progress.update if progress else None,
             evaluation_time_limit=evaluation_time_limit,
         )
@@ -722,16 +738,21 @@ class _SearchProgress:
         if self.tty:
             self.progress.update(self.task, completed=min(self.done, self.budget), found=found)
         else:
-            claim, value, params = evaluation.claim or {}, evaluation.claim_value, evaluation.params
-            click.echo(
-                f"[{self.done}] {'new' if fresh else 'cached'} "
-                f"{params.get('dim')}-d {params.get('latent')}/"
-                f"{params.get('mixing')}/{params.get('conditional')}: "
-                f"violated={list(evaluation.violated)} "
+            claim, value = evaluation.claim or {}, evaluation.claim_value
+            tried = ", ".join(f"{k}={_short(v)}" for k, v in evaluation.params.items())
+            outcome = (
+                f"error ({evaluation.error.split(':', 1)[0]})"
+                if evaluation.failed
+                else f"violated={list(evaluation.violated) or 'none'} "
                 f"{claim.get('name')}={'' if value is None else f'{value:.3f}'} "
-                f"kind={evaluation.kind}",
-                err=True,
+                f"kind={evaluation.kind or '-'}"
             )
+            click.echo(f"[{self.done}] {'new' if fresh else 'cached'} {tried}: {outcome}", err=True)
+
+
+def _short(value) -> str:
+    """A parameter value for a progress line: floats to 3 significant digits."""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def _print_search(report: dict, out: str) -> None:
@@ -777,6 +798,306 @@ def _print_search(report: dict, out: str) -> None:
     console.print(f"report: {out}/report.json, {out}/report.md")
 
 
+def _parse_vary(items: tuple[str, ...], random_n: int | None) -> dict:
+    """--vary KEY=V1,V2,... (values as JSON where they parse, else strings) or, with
+    --random, KEY=LOW..HIGH[:log]."""
+    from verification._sweep import Range
+
+    vary: dict = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not text.strip():
+            _fail(f"--vary expects KEY=V1,V2,... (or KEY=LOW..HIGH with --random), got {item!r}")
+        if key in vary:
+            _fail(f"--vary {key} is given twice; list its values once: {key}=V1,V2,...")
+        if ".." in text and "," not in text:
+            if random_n is None:
+                _fail(f"--vary {item}: a range needs --random N (a grid takes V1,V2,...)")
+            try:
+                vary[key] = Range.parse(text.strip())
+            except SithError as err:
+                _fail(f"--vary {item}: {err}")
+            continue
+        values = []
+        for raw in text.split(","):
+            raw = raw.strip()
+            if not raw:
+                _fail(f"--vary {item}: an empty value")
+            try:
+                values.append(load_json(raw, what=f"--vary {key}"))
+            except SithError as err:
+                if "non-finite" in str(err) or "overflows" in str(err):
+                    _fail(f"--vary {key}: {raw} is not a finite number")
+                values.append(raw)
+        vary[key] = values
+    if not vary:
+        _fail("--vary KEY=V1,V2,... is required (repeat it for a grid)")
+    return vary
+
+
+class _SweepProgress:
+    """A live progress bar (rich) on a TTY; one plain line per row otherwise."""
+
+    def __init__(self) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.tty = sys.stderr.isatty()
+        self.done = 0
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]sweep"),
+            TextColumn("{task.completed} evaluations"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            disable=not self.tty,
+        )
+        self.task = self.progress.add_task("sweep", total=None)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def update(self, row: dict, fresh: bool) -> None:
+        self.done += 1
+        if self.tty:
+            self.progress.update(self.task, completed=self.done)
+            return
+        value = row.get("claim_metric")
+        params = ", ".join(f"{k}={v}" for k, v in row["params"].items())
+        outcome = (
+            f"error: {row['error']}"
+            if row.get("error")
+            else f"claim={'' if value is None else f'{value:.3f}'} recovered={row['recovered']}"
+        )
+        click.echo(
+            f"[{self.done}] {'new' if fresh else 'cached'} {params} seed {row['seed']}: {outcome}",
+            err=True,
+        )
+
+
+@main.command("sweep")
+@click.argument("name")
+@click.option(
+    "--vary",
+    "vary_items",
+    multiple=True,
+    metavar="KEY=V1,V2,...",
+    help="A process field (dim, conditional.kappa, mixing.depth, ...) or learner option "
+    "(learner.n_train, train.batch_size, encoder.width, ...) and its values; repeat for a "
+    "grid. With --random, also KEY=LOW..HIGH or KEY=LOW..HIGH:log.",
+)
+@click.option(
+    "--seeds",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Seeds per setting: SEED, SEED+1, ...",
+)
+@seed_option
+@click.option(
+    "--random",
+    "random_n",
+    type=click.IntRange(1),
+    help="Sample this many settings from the --vary values and ranges instead of the "
+    "grid (seeded by --seed).",
+)
+@process_option("The Process to sweep around (default: the theorem's canonical process).")
+@click.option(
+    "--executor",
+    default="serial",
+    show_default=True,
+    help="Where evaluations run: serial, local (a process pool), dask or slurm.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    help="Worker processes (local, dask) or jobs at a time (slurm); default: the cores.",
+)
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="torch/BLAS threads per worker (workers x threads should not exceed the cores).",
+)
+@click.option(
+    "--address",
+    metavar="tcp://HOST:PORT",
+    help="Dask scheduler to use (default: a local cluster of --workers processes).",
+)
+@click.option("--slurm-partition", metavar="NAME", help="SLURM partition of the jobs.")
+@click.option(
+    "--slurm-time",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Minutes each SLURM job may run.",
+)
+@click.option(
+    "--slurm-cluster",
+    type=click.Choice(["slurm", "local", "debug"]),
+    help="submitit backend (default: slurm where sbatch exists; local: the same jobs as "
+    "subprocesses here, to try a setup).",
+)
+@click.option(
+    "--slurm-option",
+    "slurm_items",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Another submitit parameter, e.g. slurm_account=lab or mem_gb=8.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Passed to learners that take a device option (auto: cuda when available); "
+    "sith's own learners train on the CPU.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory for sweep.json, sweep.csv, report.md/.html, figures/ and the store "
+    "(default: runs/sweep-NAME-HASH, one per distinct sweep; rerunning resumes it).",
+)
+@click.option(
+    "--store",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Use the result store of this directory instead of OUT's (sweeps and searches "
+    "sharing a store share their evaluations).",
+)
+@click.option(
+    "--evaluation-time-limit",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True, max=1e7),
+    help="Seconds one evaluation (checks + training) may take; past it, an error row.",
+)
+@click.option(
+    "--oracle",
+    "oracle_mode",
+    is_flag=True,
+    help="Oracle mode: the true latents may steer training. Off by default.",
+)
+@click.option("--no-plots", is_flag=True, help="Do not draw figures.")
+@click.option("--json", "as_json", is_flag=True, help="Print sweep.json.")
+@click.option("--quiet", is_flag=True, help="No progress or table.")
+def sweep_command(
+    name,
+    vary_items,
+    seeds,
+    seed,
+    random_n,
+    process_spec,
+    executor,
+    workers,
+    threads,
+    address,
+    slurm_partition,
+    slurm_time,
+    slurm_cluster,
+    slurm_items,
+    device,
+    out,
+    store,
+    evaluation_time_limit,
+    oracle_mode,
+    no_plots,
+    as_json,
+    quiet,
+):
+    """Sweep theorem NAME's recovery over a grid (or a random sample) of settings x seeds.
+
+    Every evaluation goes through the result store: a stopped sweep resumes where it
+    stopped when rerun, and never recomputes a finished (setting, seed). Writes
+    OUT/sweep.json, sweep.csv, report.md, report.html and figures/.
+
+    \b
+    Examples:
+      sith sweep cl-ica --vary train.batch_size=64,256,1024 --seeds 3 --out runs/bs
+      sith sweep cl-ica --vary learner.n_train=100,1000,10000 --vary conditional.kappa=2,10 \\
+          --executor local --workers 2 --out runs/finite
+      sith sweep cl-ica --vary train.lr=0.001..0.1:log --random 8 --executor dask
+      sith sweep cl-ica --vary dim=2,3,4 --executor slurm --slurm-partition gpu --slurm-time 30
+    """
+    from verification._sweep import sweep
+    from verification._sweep.reports import table_header, table_rows
+
+    vary = _parse_vary(vary_items, random_n)
+    slurm_options = _parse_settings(slurm_items) if slurm_items else None
+    process = _load_process(process_spec, None) if process_spec else None
+    theorem = _named(name, th.theorems.get, th.Theorem)
+    process = process or _load_process(process_spec, theorem)
+    imports = list(click.get_current_context().find_root().params.get("imports") or ())
+    if process_spec and not process_spec.endswith(".json"):
+        imports.append(process_spec.rsplit(":", 1)[0])
+    if out is None:
+        config = {
+            "process": process.to_dict(),
+            "vary": list(vary_items),
+            "seeds": seeds,
+            "seed": seed,
+            "random": random_n,
+            "oracle": oracle_mode,
+        }
+        out = f"runs/sweep-{name}-{digest(config, length=8)}"
+    progress = None if quiet or as_json else _SweepProgress()
+    with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
+        result = sweep(
+            theorem,
+            vary,
+            seeds=seeds,
+            seed=seed,
+            random=random_n,
+            process=process,
+            executor=executor,
+            workers=workers,
+            threads=threads,
+            address=address,
+            slurm_partition=slurm_partition,
+            slurm_time=slurm_time,
+            slurm_cluster=slurm_cluster,
+            slurm_options=slurm_options,
+            device=device,
+            out=out,
+            store=store,
+            imports=imports,
+            evaluation_time_limit=evaluation_time_limit,
+            oracle=oracle_mode,
+            plots=not no_plots,
+            on_row=progress.update if progress else None,
+        )
+    doc = result.to_dict()
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    elif not quiet:
+        console = _console()
+        console.print(
+            f"[bold]{result.theorem}[/]: {result.evaluations} evaluations "
+            f"({result.new_evaluations} new) of {len(result.settings)} settings x "
+            f"{len(result.seeds)} seeds in {result.seconds:.0f} s, status {result.status}"
+        )
+        table = Table(title="sweep", title_justify="left")
+        for column in table_header(doc):
+            table.add_column(column, overflow="fold")
+        for cells in table_rows(doc):
+            table.add_row(*cells)
+        console.print(table)
+        console.print(
+            f"sweep: {out}/sweep.json, {out}/sweep.csv, {out}/report.md, {out}/report.html"
+        )
+    if result.status == "interrupted":
+        sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
+    if result.rows and len(result.errors) == len(result.rows):
+        _fail(f"every evaluation failed; the first with {result.errors[0]['error']}")
+
+
 @main.command("report")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option(
@@ -789,21 +1110,36 @@ def _print_search(report: dict, out: str) -> None:
     help="Write to this file instead of standard output.",
 )
 def report_command(run_dir, fmt, out_file):
-    """Re-render a search's report from RUN_DIR/report.json.
+    """Re-render a search's report (RUN_DIR/report.json) or a sweep's (RUN_DIR/sweep.json).
 
     \b
     Examples:
       sith report runs/cl-ica-s0 --format html --out report.html
+      sith report runs/bs --format html
     """
     from verification._search.reports import load_report, render_html, render_markdown
 
     _prepare_out(out_file)
-    report = load_report(run_dir)
-    render = {"md": render_markdown, "html": render_html, "json": lambda r: json.dumps(r, indent=2)}
+    run = Path(run_dir)
+    document = "report.json"
+    if (run / "sweep.json").is_file() and not (run / document).is_file():
+        from verification._sweep import reports as sweep_reports
+
+        document = "sweep.json"
+        report = sweep_reports.load_sweep(run_dir)
+        figures = sweep_reports.figures_of(run)
+        as_markdown = lambda r: sweep_reports.render_markdown(r, figures)  # noqa: E731
+        as_html = lambda r: sweep_reports.render_html(r, figures)  # noqa: E731
+    else:
+        report = load_report(run_dir)
+        figures = sorted((run / "figures").glob("*.png"))
+        as_markdown = render_markdown
+        as_html = lambda r: render_html(r, figures)  # noqa: E731
+    render = {"md": as_markdown, "html": as_html, "json": lambda r: json.dumps(r, indent=2)}
     try:
         text = render[fmt](report)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
-        _fail(f"{run_dir}/report.json is malformed: {type(err).__name__}: {err}")
+        _fail(f"{run_dir}/{document} is malformed: {type(err).__name__}: {err}")
     if out_file:
         write_atomic(Path(out_file), text)
     else:

@@ -1,0 +1,282 @@
+"""The executor interface: every backend gives each item one outcome, pins threads, and
+retries an item whose worker died once before reporting it as lost."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import torch
+
+from theory.errors import InvalidArgument, UnknownName
+from verification.executors import (
+    EXECUTORS,
+    Executor,
+    LocalExecutor,
+    MissingExtra,
+    SerialExecutor,
+    WorkerLost,
+    get_executor,
+    pinned_threads,
+    require_extra,
+)
+
+# --- work functions: top level, so a worker process can import them by name ------------
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def fail_on_three(x: int) -> int:
+    if x == 3:
+        raise ValueError("three is not welcome")
+    return x
+
+
+def threads_seen(_: object) -> tuple[int, int | None]:
+    from threadpoolctl import threadpool_info
+
+    blas = [p["num_threads"] for p in threadpool_info()]
+    return torch.get_num_threads(), max(blas) if blas else None
+
+
+def die_once(item: dict) -> int:
+    """Kill the worker process the first time an item is seen (a marker file remembers)."""
+    marker = Path(item["marker"])
+    if item.get("die") == "always" or (item.get("die") == "once" and not marker.exists()):
+        marker.touch()
+        os._exit(17)
+    return item["value"]
+
+
+# --- the interface ----------------------------------------------------------------------
+
+
+def test_registry_names_and_unknown_names():
+    assert set(EXECUTORS) >= {"serial", "local", "dask", "slurm"}
+    with pytest.raises(UnknownName, match="known: dask, local, serial, slurm"):
+        get_executor("nope")
+    ex = SerialExecutor()
+    assert get_executor(ex) is ex
+    with pytest.raises(InvalidArgument, match="workers must be an integer >= 1"):
+        get_executor("local", 0)
+    with pytest.raises(InvalidArgument, match="threads must be"):
+        get_executor("serial", 1, 0)
+    with pytest.raises(InvalidArgument, match="executor 'serial'"):
+        get_executor("serial", address="tcp://x:1")
+
+
+def test_serial_runs_in_order_and_reports_errors_without_retrying():
+    with SerialExecutor() as ex:
+        outcomes = list(ex.map_unordered(fail_on_three, [1, 2, 3, 4]))
+    assert [o.index for o in outcomes] == [0, 1, 2, 3]
+    assert [o.value for o in outcomes] == [1, 2, None, 4]
+    bad = outcomes[2]
+    assert not bad.ok and bad.error == "ValueError: three is not welcome"
+    assert bad.attempts == 1 and not bad.lost
+
+
+def test_pinned_threads_sets_and_restores_torch_threads():
+    before = torch.get_num_threads()
+    with pinned_threads(1):
+        assert torch.get_num_threads() == 1
+        assert threads_seen(None)[1] in (None, 1)
+    assert torch.get_num_threads() == before
+    with pinned_threads(None):
+        assert torch.get_num_threads() == before
+
+
+class _Flaky(Executor):
+    """Loses every listed item's worker on its first attempts (``losses`` times)."""
+
+    name = "flaky"
+
+    def __init__(self, losses: dict[int, int]) -> None:
+        super().__init__(1, 1)
+        self.losses = dict(losses)
+        self.calls: list[int] = []
+
+    def _run(self, fn, indexed):
+        for index, item in indexed:
+            self.calls.append(index)
+            if self.losses.get(index, 0) > 0:
+                self.losses[index] -= 1
+                yield index, None, WorkerLost("worker killed")
+            else:
+                yield index, fn(item), None
+
+
+def test_a_lost_item_is_retried_once_then_reported_lost():
+    ex = _Flaky({0: 1, 2: 5})
+    outcomes = {o.index: o for o in ex.map_unordered(square, [1, 2, 3])}
+    assert outcomes[0].value == 1 and outcomes[0].attempts == 2  # lost once, retried
+    assert outcomes[1].value == 4 and outcomes[1].attempts == 1
+    assert outcomes[2].lost and outcomes[2].attempts == 2 and "worker killed" in outcomes[2].error
+    assert sorted(ex.calls) == [0, 0, 1, 2, 2]
+    none = {o.index: o for o in _Flaky({0: 1}).map_unordered(square, [1], retries=0)}
+    assert none[0].lost and none[0].attempts == 1
+
+
+def test_missing_extras_name_the_extra(monkeypatch):
+    with pytest.raises(MissingExtra, match=r"pip install 'sith-toolkit\[dask\]'"):
+        require_extra("sith_no_such_module", "dask", "the dask executor")
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    with pytest.raises(MissingExtra, match=r"the dask executor needs the 'dask' extra"):
+        get_executor("dask", 2)
+    monkeypatch.setitem(sys.modules, "submitit", None)
+    with pytest.raises(MissingExtra, match=r"'slurm' extra"):
+        get_executor("slurm", 2)
+
+
+# --- real worker processes --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def local_pool():
+    with LocalExecutor(workers=2) as ex:
+        yield ex
+
+
+def test_local_pool_runs_everything_and_pins_threads(local_pool):
+    outcomes = sorted(local_pool.map_unordered(square, list(range(6))), key=lambda o: o.index)
+    assert [o.value for o in outcomes] == [i * i for i in range(6)]
+    seen = [o.value for o in local_pool.map_unordered(threads_seen, [0, 1, 2, 3])]
+    assert all(torch_threads == 1 and blas in (None, 1) for torch_threads, blas in seen)
+    errors = [o for o in local_pool.map_unordered(fail_on_three, [3]) if not o.ok]
+    assert errors[0].error == "ValueError: three is not welcome" and not errors[0].lost
+
+
+def test_local_pool_retries_an_item_whose_worker_died(local_pool, tmp_path):
+    items = [
+        {"marker": str(tmp_path / "a"), "die": "once", "value": 1},
+        {"marker": str(tmp_path / "b"), "value": 2},
+        {"marker": str(tmp_path / "c"), "value": 3},
+    ]
+    outcomes = {o.index: o for o in local_pool.map_unordered(die_once, items)}
+    assert {i: o.value for i, o in outcomes.items()} == {0: 1, 1: 2, 2: 3}
+    assert outcomes[0].attempts == 2 and all(o.ok for o in outcomes.values())
+    # the pool was rebuilt: it still works
+    assert [o.value for o in local_pool.map_unordered(square, [5])] == [25]
+
+
+def test_local_pool_reports_an_item_that_always_kills_its_worker(local_pool, tmp_path):
+    items = [
+        {"marker": str(tmp_path / "a"), "die": "always", "value": 1},
+        {"marker": str(tmp_path / "b"), "value": 2},
+    ]
+    outcomes = {o.index: o for o in local_pool.map_unordered(die_once, items)}
+    assert outcomes[0].lost and outcomes[0].attempts == 2
+    assert "WorkerLost" in outcomes[0].error
+    # retries run one at a time: the item that shared the pool with it is not charged
+    assert outcomes[1].ok and outcomes[1].value == 2
+
+
+def test_local_executor_refuses_plain_fork():
+    with pytest.raises(InvalidArgument, match="forkserver or spawn"):
+        LocalExecutor(workers=1, method="fork")
+
+
+def test_dask_local_cluster_runs_items():
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    with get_executor("dask", 2) as ex:
+        outcomes = sorted(ex.map_unordered(fail_on_three, [1, 2, 3]), key=lambda o: o.index)
+        assert ex.describe()["address"] is None and ex.shared_filesystem
+    assert [o.value for o in outcomes[:2]] == [1, 2]
+    assert outcomes[2].error == "ValueError: three is not welcome"
+
+
+def test_submitit_local_runs_items(tmp_path, monkeypatch):
+    pytest.importorskip("submitit", reason="the slurm extra is not installed")
+    # the jobs are fresh interpreters: they import this module by name
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
+    )
+    ex = get_executor("slurm", 2, folder=tmp_path, cluster="local", time=5, poll=0.2)
+    outcomes = sorted(ex.map_unordered(fail_on_three, [2, 3]), key=lambda o: o.index)
+    assert outcomes[0].value == 2
+    # the job's own exception, not retried (only a job that did not finish is)
+    assert outcomes[1].error == "RuntimeError: ValueError: three is not welcome"
+    assert outcomes[1].attempts == 1
+    assert any(tmp_path.rglob("*.out")) or any(tmp_path.rglob("*.pkl"))
+
+
+class _FakeJob:
+    """A submitit job as the SLURM executor sees it: done(), result(), cancel()."""
+
+    def __init__(self, job_id, fn, args, fate):
+        self.job_id, self.fn, self.args, self.fate = job_id, fn, args, fate
+        self.cancelled = False
+
+    def done(self):
+        return True
+
+    def result(self):
+        from submitit.core.utils import FailedJobError, UncompletedJobError
+
+        if self.fate == "killed":
+            raise UncompletedJobError(f"job {self.job_id} was killed by the scheduler")
+        if self.fate == "failed":
+            raise FailedJobError("Traceback (most recent call last):\nValueError: boom")
+        return self.fn(*self.args)
+
+    def cancel(self, check=True):
+        self.cancelled = True
+
+
+class _FakeAutoExecutor:
+    """Stands in for submitit.AutoExecutor on a SLURM cluster: records the parameters and
+    the job arrays; ``fates`` says how each submission of an item ends."""
+
+    arrays: ClassVar[list] = []
+    parameters: ClassVar[dict] = {}
+    fates: ClassVar[dict] = {}
+
+    def __init__(self, folder, cluster=None):
+        self.cluster = "slurm"
+        self.folder = folder
+
+    def update_parameters(self, **params):
+        type(self).parameters = params
+
+    def map_array(self, fn, *iterables):
+        jobs = []
+        for args in zip(*iterables, strict=True):
+            item = args[1]
+            fate = self.fates.get(item, ["ok"]).pop(0) if self.fates.get(item) else "ok"
+            jobs.append(_FakeJob(f"{len(self.arrays)}_{len(jobs)}", fn, args, fate))
+        type(self).arrays.append(jobs)
+        return jobs
+
+
+def test_slurm_job_arrays_parameters_and_retries(monkeypatch, tmp_path):
+    submitit = pytest.importorskip("submitit", reason="the slurm extra is not installed")
+    # items 2 and 3: their jobs are killed once and twice; item 4's job raises
+    _FakeAutoExecutor.arrays = []
+    _FakeAutoExecutor.fates = {2: ["killed"], 3: ["killed", "killed"], 4: ["failed"]}
+    monkeypatch.setattr(submitit, "AutoExecutor", _FakeAutoExecutor)
+    ex = get_executor(
+        "slurm", 3, 2, folder=tmp_path, partition="gpu", time=30, gpus=1,
+        options={"slurm_account": "lab"}, poll=0,
+    )  # fmt: skip
+    outcomes = {o.index: o for o in ex.map_unordered(square, [1, 2, 3, 4])}
+    assert _FakeAutoExecutor.parameters == {
+        "timeout_min": 30,
+        "cpus_per_task": 2,
+        "name": "sith-sweep",
+        "slurm_array_parallelism": 3,
+        "slurm_partition": "gpu",
+        "gpus_per_node": 1,
+        "slurm_account": "lab",
+    }
+    # one array for all items, then one for the items whose jobs were killed
+    assert [len(a) for a in _FakeAutoExecutor.arrays] == [4, 2]
+    assert outcomes[0].value == 1 and outcomes[0].attempts == 1
+    assert outcomes[1].value == 4 and outcomes[1].attempts == 2  # killed once, resubmitted
+    assert outcomes[2].lost and outcomes[2].attempts == 2
+    assert "killed by the scheduler" in outcomes[2].error
+    assert outcomes[3].error == "RuntimeError: ValueError: boom" and not outcomes[3].lost

@@ -1,0 +1,522 @@
+"""``sweep()``: every (setting, seed) of a grid or a random sample, through the store.
+
+The settings are validated and every store key computed before anything runs; finished
+keys are read from the store, the rest go to the executor as :class:`WorkItem` s, and
+each result is stored the moment it comes back (by the worker too, when it shares the
+filesystem), so a sweep stopped by Ctrl-C, a killed worker or a lost SLURM job resumes
+where it stopped: rerunning it recomputes nothing that finished.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import theory as th
+from theory._json import load_json
+from theory.errors import InvalidArgument, RunDirectoryError, SithError, UnknownName
+from verification import learners as L
+from verification._files import write_atomic
+from verification._loading import find_user_object
+from verification._search.driver import _sigint_deferred
+from verification._search.evaluator import Evaluator
+from verification._search.records import Evaluation, spec_key
+from verification._search.store import ResultStore
+from verification._sweep import work
+from verification._sweep.reports import render_html, render_markdown, render_plots
+from verification._sweep.result import SweepResult, error_row, row_from_evaluation, rows_csv
+from verification._sweep.settings import (
+    SweepSpace,
+    make_settings,
+    normalise_vary,
+    supports_device,
+    vary_record,
+)
+from verification.executors import Executor, Outcome, get_executor
+from verification.metrics import check_claim_metric
+
+try:  # POSIX advisory locks; elsewhere the directory is not locked
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+DEVICES = ("auto", "cpu", "cuda")
+WRITE_EVERY = 2.0  # seconds between rewrites of sweep.json while a sweep runs
+
+
+def sweep(
+    theorem: th.Theorem | str,
+    vary: Mapping[str, Any],
+    *,
+    seeds: int | Sequence[int] = 3,
+    seed: int = 0,
+    random: int | None = None,
+    process: th.Process | None = None,
+    executor: str | Executor = "serial",
+    workers: int | None = None,
+    threads: int | None = 1,
+    address: str | None = None,
+    slurm_partition: str | None = None,
+    slurm_time: float = 60,
+    slurm_cluster: str | None = None,
+    slurm_options: dict[str, Any] | None = None,
+    device: str = "auto",
+    out: str | os.PathLike | None = None,
+    store: str | os.PathLike | None = None,
+    imports: Sequence[str] = (),
+    evaluation_time_limit: float | None = 600.0,
+    oracle: bool = False,
+    retries: int = 1,
+    plots: bool = True,
+    on_row: Callable[[dict[str, Any], bool], None] | None = None,
+) -> SweepResult:
+    """Evaluate ``theorem`` on every setting of ``vary`` with each seed.
+
+    Arguments:
+        theorem: a :class:`theory.Theorem` or a theorem's name.
+        vary: ``{KEY: [values]}``, a grid (last key fastest). KEY is a dotted path into
+            the process (``dim``, ``conditional.kappa``, ``mixing.depth``) or the learner
+            (``learner.n_train``, ``train.batch_size``, ``encoder.width``); with
+            ``random=N``, a value may also be a :class:`Range`.
+        seeds: how many seeds (``seed``, ``seed + 1``, ...), or the seeds themselves.
+        seed: the first seed, and the seed of the random settings.
+        random: sample this many settings from ``vary`` instead of the grid.
+        process: the process to sweep around (default: the theorem's canonical one).
+        executor: ``serial``, ``local``, ``dask``, ``slurm``, or an :class:`Executor`
+            (the caller's: it is not closed). ``workers``/``threads``: processes and the
+            torch/BLAS threads of each (1: they never oversubscribe the cores).
+        address: the Dask scheduler (default: a LocalCluster of ``workers`` processes).
+        slurm_partition: the SLURM job arrays' partition (submitit).
+        slurm_time: each job's time limit, in minutes.
+        slurm_cluster: ``"local"`` runs the jobs as local subprocesses.
+        slurm_options: more submitit parameters for the job arrays.
+        device: ``auto`` (cuda when this machine has it), ``cpu`` or ``cuda``: passed to
+            learners that take a ``device`` option; sith's own learners train on the CPU.
+        out: the directory for sweep.json, sweep.csv, report.md/html and figures/
+            (default: a temporary one); its store is ``out/evaluations`` unless
+            ``store`` names another directory (sweeps sharing a store share results).
+        imports: user modules (``paper.py`` or a module name) workers import first: the
+            modules defining the theorem, learner or process types, as ``--import``.
+        evaluation_time_limit: seconds one evaluation may take (None: no limit).
+        oracle: train in oracle mode (the true latents may steer training, where the
+            learner has such a mode); off by default: practice mode. Rows say which.
+        retries: how often an item whose worker died is tried again.
+        plots: write figures (needs matplotlib, the ``plots`` extra).
+        on_row(row, fresh): called as each row finishes (progress).
+
+    Returns the :class:`SweepResult` (``rows``: one per setting and seed, in that order).
+    Everything that can be refused is refused before anything runs. Ctrl-C stops the
+    sweep and returns what finished (status "interrupted"); rerun it to continue.
+    """
+    theorem, local = _theorem(theorem, executor)
+    seed_list = _seeds(seeds, seed)
+    if random is not None and (
+        isinstance(random, bool) or not isinstance(random, numbers.Integral) or random < 1
+    ):
+        raise InvalidArgument(f"random must be a number of settings >= 1, got {random!r}")
+    if not isinstance(oracle, bool):
+        raise InvalidArgument(f"oracle must be True or False, got {oracle!r}")
+    if device not in DEVICES:
+        raise InvalidArgument(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if evaluation_time_limit is not None and not (
+        isinstance(evaluation_time_limit, (int, float))
+        and not isinstance(evaluation_time_limit, bool)
+        and 0 < evaluation_time_limit < float("inf")
+    ):
+        raise InvalidArgument(
+            "evaluation_time_limit must be a positive number of seconds or None, "
+            f"got {evaluation_time_limit!r}"
+        )
+    imports = tuple(_import_target(t) for t in imports)
+    work.prepare(imports)
+    check_claim_metric(theorem.claim, where=f"theorem {theorem.name!r}")
+    learner = L.for_theorem(theorem)
+    if process is None:
+        process = theorem.canonical_process()
+    if not isinstance(process, th.Process):
+        raise InvalidArgument(f"process must be a theory.Process, got {type(process).__name__}")
+    space = SweepSpace(theorem, process)
+    vary_values = normalise_vary(space, vary, random=random)
+    settings = make_settings(vary_values, random=random, seed=seed)
+    resolved = _resolve_device(device)
+    used_device = resolved if supports_device(learner) else "cpu"
+    candidates = []
+    for setting in settings:
+        try:
+            candidates.append(
+                space.candidate(setting, resolved if supports_device(learner) else None)
+            )
+        except SithError as err:
+            shown = ", ".join(f"{k}={v}" for k, v in setting.items())
+            raise InvalidArgument(f"setting {shown}: {' '.join(str(err).split())}") from None
+    root = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="sith-sweep-"))
+    executor_obj = _executor(
+        executor,
+        workers,
+        threads,
+        address=address,
+        slurm_partition=slurm_partition,
+        slurm_time=slurm_time,
+        slurm_cluster=slurm_cluster,
+        slurm_options=slurm_options,
+        gpus=1 if resolved == "cuda" else 0,
+        out=root,
+    )
+    owned = not isinstance(executor, Executor)
+    if local:  # found by name in this process only (the serial executor)
+        work.LOCAL_THEOREMS[theorem.name] = theorem
+    try:
+        keyer = Evaluator(theorem, _Unused(), 0, oracle=oracle)  # type: ignore[arg-type]
+        specs = [[keyer.spec(candidate, s)[0] for s in seed_list] for candidate in candidates]
+        run = SweepDirectory(root)
+        with run.open():
+            store_root = Path(store) if store is not None else run.root
+            result = SweepResult(
+                theorem=theorem.name,
+                claim={
+                    "name": theorem.claim.metric,
+                    "threshold": theorem.claim.threshold,
+                    "higher_is_better": theorem.claim.higher_is_better,
+                },
+                process=process.to_dict(),
+                vary=vary_record(vary_values),
+                settings=settings,
+                seeds=seed_list,
+                rows=[],
+                random=random,
+                seed=seed,
+                executor=executor_obj.describe(),
+                device=used_device,
+                oracle=oracle,
+                status="running",
+                out=run.root,
+                store=store_root,
+            )
+            _run(
+                result,
+                run,
+                ResultStore(store_root),
+                executor_obj,
+                theorem,
+                candidates,
+                specs,
+                imports,
+                evaluation_time_limit,
+                retries,
+                plots,
+                on_row,
+            )
+            return result
+    finally:
+        if local:
+            work.LOCAL_THEOREMS.pop(theorem.name, None)
+        if owned:
+            executor_obj.close()
+
+
+class _Unused:
+    def get(self, key: str) -> None:
+        return None
+
+    def put(self, evaluation: Any) -> None:
+        raise AssertionError("the key maker never stores")
+
+
+def _run(
+    result: SweepResult,
+    run: SweepDirectory,
+    store: ResultStore,
+    executor: Executor,
+    theorem: th.Theorem,
+    candidates: list,
+    specs: list[list[dict[str, Any]]],
+    imports: tuple[str, ...],
+    time_limit: float | None,
+    retries: int,
+    plots: bool,
+    on_row: Callable[[dict[str, Any], bool], None] | None,
+) -> None:
+    start = time.perf_counter()
+    seeds = result.seeds
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    waiting: dict[str, list[tuple[int, int]]] = {}  # key -> (setting, seed index) positions
+    last_write = [0.0]
+
+    def finish(position: tuple[int, int], row: dict[str, Any], fresh: bool) -> None:
+        rows[position] = row
+        result.rows = [rows[p] for p in sorted(rows)]
+        if on_row is not None:
+            on_row(row, fresh)
+        if time.perf_counter() - last_write[0] > WRITE_EVERY:
+            result.seconds = time.perf_counter() - start
+            run.write(result, final=False)
+            last_write[0] = time.perf_counter()
+
+    try:
+        for i, setting_specs in enumerate(specs):
+            for j, spec in enumerate(setting_specs):
+                key = spec_key(spec)
+                cached = store.get(key)
+                if cached is None:
+                    waiting.setdefault(key, []).append((i, j))
+                    continue
+                row = row_from_evaluation(i, result.settings[i], cached, result.device)
+                finish((i, j), row, False)
+        keys = list(waiting)
+        shared = str(store.root.resolve()) if executor.shared_filesystem else None
+        items = []
+        for key in keys:
+            i, j = waiting[key][0]
+            items.append(
+                work.WorkItem(
+                    theorem=theorem.name,
+                    process=candidates[i].process.to_dict(),
+                    options=dict(candidates[i].learner_options),
+                    seed=seeds[j],
+                    key=key,
+                    imports=imports,
+                    store=shared,
+                    time_limit=time_limit,
+                    oracle=result.oracle,
+                    params=dict(result.settings[i]),
+                )
+            )
+        run.write(result, final=False)
+        for outcome in executor.map_unordered(work.evaluate, items, retries=retries):
+            key = keys[outcome.index]
+            evaluation, error, fresh = _answer(outcome, key)
+            if evaluation is not None and not evaluation.transient and not store.path(key).exists():
+                store.put(evaluation)
+            result.new_evaluations += int(fresh)
+            for i, j in waiting[key]:
+                if evaluation is not None:
+                    row = row_from_evaluation(i, result.settings[i], evaluation, result.device)
+                else:
+                    row = error_row(i, result.settings[i], seeds[j], key, error, result.device)
+                finish((i, j), row, fresh)
+        result.status = "complete"
+    except KeyboardInterrupt:
+        result.status = "interrupted"
+    result.seconds = time.perf_counter() - start
+    with _sigint_deferred():  # a second Ctrl-C must not tear the final files
+        run.write(result, final=True, plots=plots)
+
+
+def _answer(outcome: Outcome, key: str) -> tuple[Evaluation | None, str | None, bool]:
+    """(evaluation, error, fresh) from what a worker sent back for ``key``."""
+    if not outcome.ok:
+        error = outcome.error or "the evaluation failed"
+        if outcome.lost:
+            error += f" (after {outcome.attempts} attempts; rerun to retry)"
+        return None, error, False
+    try:
+        evaluation = Evaluation.from_dict(outcome.value["evaluation"])
+        fresh = bool(outcome.value.get("fresh", True))
+    except (SithError, TypeError, KeyError, AttributeError) as err:
+        return None, f"the worker's answer is not an evaluation record: {err}", False
+    if evaluation.key != key:
+        return None, f"the worker answered for another key ({evaluation.key})", False
+    return evaluation, None, fresh
+
+
+def _theorem(theorem: th.Theorem | str, executor: Any) -> tuple[th.Theorem, bool]:
+    """The theorem, and whether workers can only find it in this process (an object
+    that is not the one registered under its name: serial sweeps only)."""
+    if isinstance(theorem, str):
+        try:
+            return th.theorems.get(theorem), False
+        except UnknownName:
+            found = find_user_object(theorem, th.Theorem)
+            if found is None:
+                raise
+            return found, False
+    if not isinstance(theorem, th.Theorem):
+        raise InvalidArgument(f"theorem must be a theory.Theorem or a name, got {theorem!r}")
+    try:
+        registered = th.theorems.get(theorem.name)
+    except UnknownName:
+        registered = find_user_object(theorem.name, th.Theorem)
+    if registered is theorem or registered == theorem:
+        return theorem, False
+    if not (executor == "serial" or getattr(executor, "name", None) == "serial"):
+        raise InvalidArgument(
+            f"theorem {theorem.name!r} is not the one registered under its name: workers "
+            "find theorems by name, so register it (theory.theorems.register) in a module "
+            "and pass imports=[that module], or use executor='serial'"
+        )
+    return theorem, True
+
+
+def _seeds(seeds: Any, first: Any) -> list[int]:
+    def is_seed(v: Any) -> bool:
+        return not isinstance(v, bool) and isinstance(v, numbers.Integral) and 0 <= v < 2**32
+
+    if not is_seed(first):
+        raise InvalidArgument(f"seed must be an integer in [0, 2**32), got {first!r}")
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise InvalidArgument(f"seeds must be >= 1, got {seeds!r}")
+        out = list(range(int(first), int(first) + int(seeds)))
+    elif isinstance(seeds, Sequence) and not isinstance(seeds, (str, bytes)):
+        out = [int(s) for s in seeds if is_seed(s)]
+        if len(out) != len(seeds) or not out or len(set(out)) != len(out):
+            raise InvalidArgument(
+                f"seeds must be a count or distinct integers in [0, 2**32), got {seeds!r}"
+            )
+    else:
+        raise InvalidArgument(f"seeds must be a count or a list of seeds, got {seeds!r}")
+    if not all(is_seed(s) for s in out):
+        raise InvalidArgument(f"seeds must lie in [0, 2**32), got {out[0]}..{out[-1]}")
+    return out
+
+
+def _import_target(target: Any) -> str:
+    if not isinstance(target, str) or not target:
+        raise InvalidArgument(f"imports are .py files or module names, got {target!r}")
+    if target.endswith(".py") or "/" in target or os.sep in target:
+        return str(Path(target).resolve())
+    return target
+
+
+def _resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _executor(
+    name: str | Executor,
+    workers: int | None,
+    threads: int | None,
+    *,
+    address: str | None,
+    slurm_partition: str | None,
+    slurm_time: float,
+    slurm_cluster: str | None,
+    slurm_options: dict[str, Any] | None,
+    gpus: int,
+    out: Path,
+) -> Executor:
+    kind = name.name if isinstance(name, Executor) else name
+    given = {
+        "address": address is not None,
+        "slurm_partition": slurm_partition is not None,
+        "slurm_cluster": slurm_cluster is not None,
+        "slurm_options": bool(slurm_options),
+    }
+    allowed = {"dask": {"address"}, "slurm": {"slurm_partition", "slurm_cluster", "slurm_options"}}
+    ok = set() if isinstance(name, Executor) else allowed.get(kind, set())
+    wrong = [k for k, v in given.items() if v and k not in ok]
+    if wrong:
+        raise InvalidArgument(
+            f"{', '.join(wrong)}: not an option of the {kind} executor "
+            "(address is dask's; slurm_partition, slurm_cluster, slurm_options are slurm's)"
+        )
+    if isinstance(name, Executor):
+        return name
+    if not isinstance(name, str):
+        raise InvalidArgument(f"executor must be a name or an Executor, got {name!r}")
+    options: dict[str, Any] = {}
+    if name == "local":
+        options["preload"] = ("verification._sweep.work",)
+    elif name == "dask":
+        options["address"] = address
+    elif name == "slurm":
+        folder = Path(out).resolve() / "slurm"
+        options.update(
+            folder=folder,
+            partition=slurm_partition,
+            time=slurm_time,
+            cluster=slurm_cluster,
+            gpus=gpus,
+            options=slurm_options,
+        )
+    if name == "serial" and workers not in (None, 1):
+        raise InvalidArgument(f"the serial executor has one worker, got workers={workers!r}")
+    return get_executor(name, workers, threads, **options)
+
+
+class SweepDirectory:
+    """``OUT``: sweep.json, sweep.csv, report.md, report.html, figures/, evaluations/ (the
+    store, unless the sweep names another), slurm/ (job logs). Locked while a sweep runs;
+    sweep.json describes the last sweep run here (the store keeps every evaluation)."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self._fd: int | None = None
+
+    def open(self) -> SweepDirectory:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise RunDirectoryError(
+                f"cannot create the sweep directory {self.root}: {err.strerror or err}"
+            ) from None
+        if (self.root / "run.json").exists():
+            raise RunDirectoryError(
+                f"{self.root} holds a search (run.json); sweep into another --out, and pass "
+                f"--store {self.root} to share its evaluations"
+            )
+        sweep_json = self.root / "sweep.json"
+        if sweep_json.exists():
+            try:
+                previous = load_json(sweep_json.read_bytes(), what=str(sweep_json))
+            except (OSError, SithError):
+                previous = None
+            if not isinstance(previous, dict) or previous.get("schema") != "sith.sweep/1":
+                raise RunDirectoryError(f"{sweep_json} exists and is not a sith sweep")
+        self._lock()
+        return self
+
+    def _lock(self) -> None:
+        if fcntl is None:
+            return
+        path = self.root / ".lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = path.read_text(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunDirectoryError(
+                f"{self.root} is in use by another sweep (pid {holder}); wait for it, or "
+                "choose another --out (a shared --store is fine)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> SweepDirectory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self, result: SweepResult, *, final: bool, plots: bool = True) -> dict[str, Any]:
+        """sweep.json, sweep.csv and the reports; figures at the end (plots extra)."""
+        doc = result.to_dict()
+        write_atomic(self.root / "sweep.json", json.dumps(doc, indent=2, allow_nan=False))
+        write_atomic(self.root / "sweep.csv", rows_csv(result.rows))
+        figures: list[str] = []
+        if final and plots:
+            written = render_plots(doc, self.root / "figures")
+            figures = [f"figures/{p.name}" for p in written]
+        write_atomic(self.root / "report.md", render_markdown(doc, figures))
+        write_atomic(self.root / "report.html", render_html(doc, figures))
+        return doc
+
+
+__all__ = ["DEVICES", "SweepDirectory", "sweep"]

@@ -1,0 +1,114 @@
+"""The unit of work a sweep sends to a worker, and the function that evaluates it there.
+
+A :class:`WorkItem` is plain data (theorem name, process dict, learner options, seed,
+the user modules to import, the store to use): it pickles to any backend. The worker
+function :func:`evaluate` imports the user's modules once per process, rebuilds the
+process (validated, as any process file), and evaluates it through the search's
+:class:`~verification._search.Evaluator`, so a sweep's records are the search's records:
+the same store key (theorem, process, learner config, seed), the same checks and
+recovery, and two runs that share a store share their results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import theory as th
+from theory.errors import InvalidArgument, UnknownName
+from verification._loading import (
+    find_user_object,
+    import_from_env,
+    import_user,
+    load_catalogue_entry_points,
+)
+from verification._search.evaluator import Evaluator
+from verification._search.store import ResultStore
+from verification.spaces import Candidate
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One (setting, seed) of a sweep, as data."""
+
+    theorem: str
+    process: dict[str, Any]
+    options: dict[str, Any]
+    seed: int
+    key: str  # the store key the driver expects (a worker of another version differs)
+    imports: tuple[str, ...] = ()
+    store: str | None = None  # the store's root, when the worker shares the filesystem
+    time_limit: float | None = 600.0
+    oracle: bool = False  # oracle mode: the truth may steer training (part of the key)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class _NoStore:
+    """For workers that do not see the driver's files: nothing cached, nothing kept
+    (the driver stores what comes back)."""
+
+    def get(self, key: str) -> None:
+        return None
+
+    def put(self, evaluation: Any) -> None:
+        pass
+
+
+# theorems handed to sweep() as objects: found by name in this process only (serial)
+LOCAL_THEOREMS: dict[str, th.Theorem] = {}
+_IMPORTED: set[str] = set()
+_BOOTED = False
+
+
+def prepare(imports: tuple[str, ...]) -> None:
+    """Import what a worker needs to know the user's theorems, learners and process types:
+    installed catalogue entry points and $SITH_IMPORT (once), then each listed module."""
+    global _BOOTED
+    if not _BOOTED:
+        load_catalogue_entry_points()
+        import_from_env()
+        _BOOTED = True
+    for target in imports:
+        if target not in _IMPORTED:
+            import_user(target)
+            _IMPORTED.add(target)
+
+
+def resolve_theorem(name: str) -> th.Theorem:
+    """A theorem by name: handed over in this process, registered, or defined in an
+    imported user module."""
+    if name in LOCAL_THEOREMS:
+        return LOCAL_THEOREMS[name]
+    try:
+        return th.theorems.get(name)
+    except UnknownName:
+        found = find_user_object(name, th.Theorem)
+        if found is None:
+            raise
+        return found
+
+
+def evaluate(item: WorkItem) -> dict[str, Any]:
+    """Evaluate one item (in a worker): ``{"evaluation": Evaluation.to_dict(), "fresh":
+    whether it was computed here (False: another run had stored it)}``."""
+    prepare(item.imports)
+    theorem = resolve_theorem(item.theorem)
+    store = ResultStore(item.store) if item.store is not None else _NoStore()
+    evaluator = Evaluator(
+        theorem,
+        store,  # type: ignore[arg-type]
+        item.seed,
+        time_limit=item.time_limit,
+        oracle=item.oracle,
+    )
+    candidate = Candidate(th.Process.from_dict(item.process), dict(item.options))
+    evaluation = evaluator(candidate)
+    if evaluation.key != item.key:
+        raise InvalidArgument(
+            f"the worker computed store key {evaluation.key} for what the driver calls "
+            f"{item.key}: are the worker's sith (or the user's modules) another version?"
+        )
+    return {"evaluation": evaluation.to_dict(), "fresh": evaluator.new > 0}
+
+
+__all__ = ["LOCAL_THEOREMS", "WorkItem", "evaluate", "prepare", "resolve_theorem"]
