@@ -150,3 +150,12 @@ def test_recover_says_its_mode_and_diagnosis():
     assert "practice mode" in result.output and "diagnosis:" in result.output
     payload = json.loads(run("recover", "linear-ica", "--set", "n_train=2000", "--json").output)
     assert payload["oracle"] is False and payload["diagnosis"] in ("recovered", "not-recovered")
+
+
+def test_search_verbose_prints_lines_even_on_a_terminal(monkeypatch):
+    import verification.cli as cli
+
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
+    assert cli._SearchProgress(3).tty  # a progress bar on a terminal ...
+    assert not cli._SearchProgress(3, verbose=True).tty  # ... one line each with -v
+    assert "-v, --verbose" in run("search", "--help").output

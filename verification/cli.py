@@ -571,6 +571,12 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
 @oracle_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON.")
 @click.option("--quiet", is_flag=True, help="No progress or table.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="One line per evaluation naming its parameters, also on a terminal.",
+)
 def search_command(
     name,
     budget,
@@ -587,6 +593,7 @@ def search_command(
     oracle,
     as_json,
     quiet,
+    verbose,
 ):
     """Search for gaps and failures of theorem NAME around its canonical process.
 
@@ -638,7 +645,7 @@ def search_command(
         }
         out = f"runs/{name}-s{seed}-{digest(config, length=8)}"
         resume = True
-    progress = None if quiet or as_json else _SearchProgress(budget)
+    progress = None if quiet or as_json else _SearchProgress(budget, verbose)
     with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
         result = search(
             theorem,
@@ -703,12 +710,13 @@ class _nullcontext:
 
 
 class _SearchProgress:
-    """A live progress bar (rich) on a TTY; one plain line per evaluation otherwise."""
+    """A live progress bar (rich) on a TTY; one plain line per evaluation otherwise, or
+    always with ``-v``."""
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, verbose: bool = False) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.tty = sys.stderr.isatty()
+        self.tty = sys.stderr.isatty() and not verbose
         self.budget = budget
         self.counts = {"gap": 0, "failure": 0}
         self.done = 0
