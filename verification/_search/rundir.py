@@ -39,6 +39,29 @@ SETTINGS_SCHEMA = "sith.run/1"
 RESUMABLE = frozenset({"budget"})  # settings a resumed search may change
 
 
+def hold_lock(root: Path, what: str) -> int | None:
+    """Take ROOT/.lock (flock, non-blocking) for one ``what`` ("search", "sweep") and
+    write this pid into it; returns the descriptor whose closing releases it (None where
+    there are no POSIX locks). A lock held by a live process is refused, naming its pid;
+    a dead holder's lock is released by the kernel, so it never goes stale."""
+    if fcntl is None:
+        return None
+    path = root / ".lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = path.read_text(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise RunDirectoryError(
+            f"{root} is in use by another {what} (pid {holder}); wait for it, or "
+            "choose another --out"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
 class RunDirectory:
     """Owns the layout of ``root``; use as a context manager around one search."""
 
@@ -117,22 +140,7 @@ class RunDirectory:
         self.close()
 
     def _lock(self) -> None:
-        if fcntl is None:
-            return
-        path = self.root / ".lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = path.read_text(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise RunDirectoryError(
-                f"{self.root} is in use by another search (pid {holder}); wait for it, "
-                "or choose another --out"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._lock_fd = fd
+        self._lock_fd = hold_lock(self.root, "search")
 
     def _claim(self, settings: dict[str, Any], resume: bool) -> None:
         previous = self.read_settings()
@@ -167,4 +175,4 @@ class RunDirectory:
         return data
 
 
-__all__ = ["SETTINGS_SCHEMA", "RunDirectory"]
+__all__ = ["SETTINGS_SCHEMA", "RunDirectory", "hold_lock"]

@@ -27,6 +27,7 @@ from verification._loading import find_user_object
 from verification._search.driver import _sigint_deferred
 from verification._search.evaluator import Evaluator
 from verification._search.records import Evaluation, spec_key
+from verification._search.rundir import hold_lock
 from verification._search.store import ResultStore
 from verification._sweep import work
 from verification._sweep.reports import render_html, render_markdown, render_plots
@@ -40,11 +41,6 @@ from verification._sweep.settings import (
 )
 from verification.executors import Executor, Outcome, get_executor
 from verification.metrics import check_claim_metric
-
-try:  # POSIX advisory locks; elsewhere the directory is not locked
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
 
 DEVICES = ("auto", "cpu", "cuda")
 WRITE_EVERY = 2.0  # seconds between rewrites of sweep.json while a sweep runs
@@ -477,22 +473,7 @@ class SweepDirectory:
         return self
 
     def _lock(self) -> None:
-        if fcntl is None:
-            return
-        path = self.root / ".lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = path.read_text(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise RunDirectoryError(
-                f"{self.root} is in use by another sweep (pid {holder}); wait for it, or "
-                "choose another --out (a shared --store is fine)"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
+        self._fd = hold_lock(self.root, "sweep")
 
     def close(self) -> None:
         if self._fd is not None:
