@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 
 from theory.errors import InvalidArgument
+from verification.learners.barlow import BarlowTwins
 from verification.learners.base import Fit, Learner, TrainConfig, data_problem, failed_fit
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.fastica import FastICA
 from verification.learners.infonce import InfoNCE, infonce_loss
 from verification.learners.tcl import TCL
+from verification.learners.vicreg import VICReg
 from verification.registry import Registry
 
 LEARNERS = Registry(
@@ -20,6 +22,8 @@ LEARNERS = Registry(
         "infonce-content": lambda: InfoNCE(critic="lp"),
         "fastica": FastICA,
         "tcl": TCL,
+        "vicreg": VICReg,
+        "barlow-twins": BarlowTwins,
     },
 )
 
@@ -74,6 +78,7 @@ def for_theorem(theorem) -> Learner:
 __all__ = [
     "LEARNERS",
     "TCL",
+    "BarlowTwins",
     "Encoder",
     "EncoderConfig",
     "FastICA",
@@ -81,6 +86,7 @@ __all__ = [
     "InfoNCE",
     "Learner",
     "TrainConfig",
+    "VICReg",
     "data_problem",
     "failed_fit",
     "for_theorem",

@@ -1,0 +1,184 @@
+"""VICReg: variance-invariance-covariance regularisation (Bardes, Ponce & LeCun 2022).
+
+A non-contrastive learner on positive pairs (x_i, x'_i) drawn with ``process.sample_pairs``
+(as InfoNCE draws them), with no negatives. For the batch embeddings h, h' (B x d) the
+loss is
+
+    L = λ · MSE(h, h') + μ · [v(h) + v(h')] + ν · [c(h) + c(h')]
+
+- invariance: MSE(h, h') = mean over the batch of ||h_i - h'_i||² / d (PyTorch's
+  ``mse_loss``, the mean over all B·d entries, as in the paper's reference code);
+- variance: v(h) = mean_j max(0, γ - sqrt(Var(h_j) + ε)), γ = 1, ε = 1e-4, a hinge that
+  keeps every output dimension's standard deviation at least γ (no collapse);
+- covariance: c(h) = Σ_{i≠j} Cov(h)_ij² / d, which decorrelates the output dimensions.
+
+Defaults as in the paper: λ = μ = 25, ν = 1. The encoder (verification.learners.encoders)
+has as many outputs as the latent dimension, or ``content`` when set (like InfoNCE).
+``projector=k`` puts a Linear-ReLU-Linear head with k outputs between the encoder and the
+loss (the paper's "expander"); the fitted encoder returned is the representation before it.
+Default: no projector (with d = n, the representation itself is what is regularised).
+
+VICReg is not the objective any identifiability theorem of the catalogue is about: a
+recovery it reaches on a theorem's process is evidence beyond the theorem (a gap), not
+a confirmation of it (``check`` reports ``learner-objective`` violated).
+
+:func:`fit_pairs` is the training loop shared with Barlow Twins (``barlow.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+import theory as th
+from theory import _validate as valid
+from theory.errors import InvalidProcess
+from verification.learners.base import (
+    Fit,
+    Learner,
+    TrainConfig,
+    Training,
+    data_problem,
+    failed_fit,
+    resolved,
+)
+from verification.learners.encoders import Encoder, EncoderConfig
+
+POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
+WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
+
+
+def vicreg_loss(
+    h: torch.Tensor,
+    h_pos: torch.Tensor,
+    lam: float = 25.0,
+    mu: float = 25.0,
+    nu: float = 1.0,
+    gamma: float = 1.0,
+    eps: float = 1e-4,
+) -> torch.Tensor:
+    """λ·MSE(h, h') + μ·[v(h) + v(h')] + ν·[c(h) + c(h')] (see the module docstring)."""
+    invariance = nn.functional.mse_loss(h, h_pos)
+    return (
+        lam * invariance
+        + mu * (_variance(h, gamma, eps) + _variance(h_pos, gamma, eps))
+        + nu * (_covariance(h) + _covariance(h_pos))
+    )
+
+
+def _variance(h: torch.Tensor, gamma: float, eps: float) -> torch.Tensor:
+    std = torch.sqrt(h.var(dim=0) + eps)
+    return torch.relu(gamma - std).mean()
+
+
+def _covariance(h: torch.Tensor) -> torch.Tensor:
+    batch, d = h.shape
+    c = h - h.mean(0)
+    cov = (c.T @ c) / (batch - 1)
+    off = cov.square().sum() - cov.diagonal().square().sum()
+    return off / d
+
+
+def projector_head(n_in: int, width: int) -> nn.Module:
+    """The optional projector (expander): Linear-ReLU-Linear with ``width`` outputs."""
+    return nn.Sequential(nn.Linear(n_in, width), nn.ReLU(), nn.Linear(width, width))
+
+
+@dataclass
+class VICReg(Learner):
+    """VICReg on positive pairs (see the module docstring for the loss and defaults)."""
+
+    lam: float = 25.0  # invariance weight λ
+    mu: float = 25.0  # variance weight μ
+    nu: float = 1.0  # covariance weight ν
+    gamma: float = 1.0  # target standard deviation of each output dimension
+    eps: float = 1e-4  # inside the square root of the variance term
+    content: int | None = None  # output dimension (content block size); None: latent dim
+    projector: int | None = None  # width of a projector head used in the loss; None: none
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    name = "vicreg"
+
+    def __post_init__(self) -> None:
+        for key in ("lam", "mu", "nu"):
+            valid.finite_float("VICReg", key, getattr(self, key), low=0, high=1e6)
+        valid.positive_float("VICReg", "gamma", self.gamma)
+        valid.positive_float("VICReg", "eps", self.eps, maximum=1.0)
+        if self.content is not None:
+            valid.positive_int("VICReg", "content", self.content)
+        if self.projector is not None:
+            valid.positive_int("VICReg", "projector", self.projector, maximum=1 << 16)
+
+    @staticmethod
+    def default_steps(process: th.Process) -> int:
+        return 400 if process.dim <= 3 else 200 * process.dim
+
+    def loss(self, h: torch.Tensor, h_pos: torch.Tensor) -> torch.Tensor:
+        return vicreg_loss(h, h_pos, self.lam, self.mu, self.nu, self.gamma, self.eps)
+
+    def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
+        return fit_pairs(self, process, seed, monitor, self.loss, self.default_steps(process))
+
+
+def fit_pairs(
+    learner: Learner,
+    process: th.Process,
+    seed: int,
+    monitor,
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    default_steps: int,
+) -> Fit:
+    """Train ``learner.encoder`` (plus its optional ``projector`` head) on fresh positive
+    pairs of ``process``, minimising ``loss(h, h')`` batch by batch; one initialisation.
+
+    Uses the learner's ``content``, ``projector``, ``encoder`` and ``train`` fields. Returns
+    a failed Fit (status "diverged") when the training observations cannot be trained on
+    (:func:`~verification.learners.base.data_problem`)."""
+    kind = type(learner).__name__
+    if process.conditional is None:
+        raise InvalidProcess(f"{kind} needs positive pairs: the process has no conditional")
+    content = getattr(learner, "content", None)
+    if content is not None and not 1 <= content <= process.dim:
+        raise InvalidProcess(f"content must be in 1..{process.dim}, got {content}")
+    config = resolved(learner.train, default_steps, WARMUP)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng([seed, 13])
+    n_out = content or process.dim
+    bs = config.batch_size
+    _, _, x_ref, _ = process.sample_pairs(10_000, rng)
+    problem = data_problem(x_ref.float())
+    if problem is not None:
+        return failed_fit(n_out, problem)
+    model = Encoder(x_ref.shape[1], n_out, learner.encoder, x_ref.float())
+    width = getattr(learner, "projector", None)
+    head = projector_head(n_out, width) if width is not None else nn.Identity()
+    pool: list[torch.Tensor] = []
+
+    def batch() -> torch.Tensor:
+        """2 x bs rows: x then its positives (fresh pairs, drawn several batches at once)."""
+        if not pool:
+            k = max(1, POOL_PAIRS // bs)
+            _, _, x, x_pos = process.sample_pairs(k * bs, rng)
+            x, x_pos = x.float(), x_pos.float()
+            pool.extend(torch.cat([x[i : i + bs], x_pos[i : i + bs]]) for i in range(0, k * bs, bs))
+            pool.reverse()
+        return pool.pop()
+
+    def loss_fn(step: int) -> torch.Tensor:
+        p = head(model(batch()))
+        return loss(p[:bs], p[bs:])
+
+    def encode(x_new: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return model(torch.as_tensor(x_new).float()).double()
+
+    watch = None if monitor is None else (lambda step: monitor(step, encode))
+    params = [*model.parameters(), *head.parameters()]
+    training = Training(loss_fn, params, config, watch)
+    training.run()
+    curve, steps, seconds, status, message = training.result()
+    return Fit(encode, list(curve), steps, seconds, status, message, {"run_steps": steps})
