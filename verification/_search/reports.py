@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from theory._json import load_json
 from theory.errors import InvalidArgument
 from theory.theorems import defined_in
 from verification import _reproduce as reproduce
+from verification._files import read_document, require_fields
 from verification._search.records import SearchResult
 
 SCHEMA = "sith.report/1"
@@ -101,32 +101,15 @@ CX_REQUIRED = {
 
 def load_report(run_dir: str | Path) -> dict[str, Any]:
     """Read RUN_DIR/report.json, checking the structure the renderers rely on."""
+    report = read_document(run_dir, "report.json", SCHEMA, "search")
     path = Path(run_dir) / "report.json"
-    if not path.is_file():
-        raise InvalidArgument(f"no report.json in {run_dir} (is it a search's --out directory?)")
-    try:
-        report = load_json(path.read_bytes(), what=str(path))
-    except OSError as err:
-        raise InvalidArgument(f"cannot read {path}: {err.strerror or err}") from None
-    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
-        found = report.get("schema") if isinstance(report, dict) else type(report).__name__
-        raise InvalidArgument(
-            f"{path} is not a sith report (schema {found!r}, expected {SCHEMA!r})"
-        )
-    _require_fields(report, REQUIRED, str(path))
+    require_fields(report, REQUIRED, str(path))
     for label in ("counterexamples", "rejected"):
         for i, cx in enumerate(report[label]):
             if not isinstance(cx, dict):
                 raise InvalidArgument(f"{path}: {label}[{i}] is not an object")
-            _require_fields(cx, CX_REQUIRED, f"{path}: {label}[{i}]")
+            require_fields(cx, CX_REQUIRED, f"{path}: {label}[{i}]")
     return report
-
-
-def _require_fields(data: dict, fields: dict[str, type | tuple], where: str) -> None:
-    for key, kind in fields.items():
-        value = data.get(key)
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-            raise InvalidArgument(f"{where}: field {key!r} is missing or malformed")
 
 
 def _fmt(value: Any) -> str:

@@ -19,8 +19,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from theory._json import load_json
 from theory.errors import InvalidArgument
+from verification._files import read_document, require_fields
 from verification._sweep.result import SCHEMA, outcome_label, summarise
 
 REQUIRED = {
@@ -37,31 +37,16 @@ ROW_REQUIRED = {"setting": int, "params": dict, "seed": int, "metrics": dict}
 
 def load_sweep(out: str | Path) -> dict[str, Any]:
     """Read OUT/sweep.json, checking the structure the renderers rely on."""
+    doc = read_document(out, "sweep.json", SCHEMA, "sweep")
     path = Path(out) / "sweep.json"
-    if not path.is_file():
-        raise InvalidArgument(f"no sweep.json in {out} (is it a sweep's --out directory?)")
-    try:
-        doc = load_json(path.read_bytes(), what=str(path))
-    except OSError as err:
-        raise InvalidArgument(f"cannot read {path}: {err.strerror or err}") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
-        raise InvalidArgument(f"{path} is not a sith sweep (schema {found!r}, expected {SCHEMA!r})")
-    _require(doc, REQUIRED, str(path))
+    require_fields(doc, REQUIRED, str(path))
     for i, row in enumerate(doc["rows"]):
         if not isinstance(row, dict):
             raise InvalidArgument(f"{path}: rows[{i}] is not an object")
-        _require(row, ROW_REQUIRED, f"{path}: rows[{i}]")
+        require_fields(row, ROW_REQUIRED, f"{path}: rows[{i}]")
         if not 0 <= row["setting"] < len(doc["settings"]):
             raise InvalidArgument(f"{path}: rows[{i}] names no setting")
     return doc
-
-
-def _require(data: dict, fields: dict[str, type], where: str) -> None:
-    for key, kind in fields.items():
-        value = data.get(key)
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-            raise InvalidArgument(f"{where}: field {key!r} is missing or malformed")
 
 
 def _fmt(value: Any) -> str:
