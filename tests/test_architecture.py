@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("theory", "verification")
 
@@ -124,3 +126,17 @@ def test_the_search_package_is_layered():
     for i, name in enumerate(order):
         below = {f"verification._search.{n}" for n in order[i + 1 :]}
         assert not graph[f"verification._search.{name}"] & below, name
+
+
+@pytest.mark.parametrize(
+    "package, order",
+    [
+        ("_sweep", ["settings", "work", "result", "reports", "driver"]),
+        ("_align", ["pairwise", "work", "result", "reports", "driver"]),
+    ],
+)
+def test_the_sweep_and_align_packages_are_layered(package, order):
+    graph = _graph()
+    for i, name in enumerate(order):
+        below = {f"verification.{package}.{n}" for n in order[i + 1 :]}
+        assert not graph[f"verification.{package}.{name}"] & below, name

@@ -10,6 +10,7 @@ not pull in torch until a function is used)::
     assess("cl-ica", z, z_hat)                      # your own arrays -> RecoveryResult
     search(th.theorems.get("cl-ica"), budget=40)    # -> SearchResult
     sweep("cl-ica", vary={"train.batch_size": [64, 256]}, seeds=3)  # -> SweepResult
+    align("cl-ica", learners=["infonce", "vicreg"], seeds=3)  # -> AlignResult
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ _LAZY = {
     "SearchSpace": "verification.spaces",
     "sweep": "verification._sweep",
     "SweepResult": "verification._sweep",
+    "align": "verification._align",
+    "AlignResult": "verification._align",
 }
 
 _SUBMODULES = (
@@ -48,6 +51,7 @@ _SUBMODULES = (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from verification._align import AlignResult, align
     from verification._search import (
         Counterexample,
         Evaluation,
@@ -78,6 +82,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AlignResult",
     "CheckContext",
     "Counterexample",
     "Evaluation",
@@ -87,6 +92,7 @@ __all__ = [
     "SearchResult",
     "SearchSpace",
     "SweepResult",
+    "align",
     "assess",
     "check",
     "load_report",

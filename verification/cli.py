@@ -1106,6 +1106,233 @@ def sweep_command(
         _fail(f"every evaluation failed; the first with {result.errors[0]['error']}")
 
 
+class _AlignProgress(_SweepProgress):
+    """One line per trained model (a live count on a TTY)."""
+
+    def update(self, model: dict, fresh: bool) -> None:
+        self.done += 1
+        if self.tty:
+            self.progress.update(self.task, completed=self.done)
+            return
+        value = model.get("claim_metric")
+        outcome = (
+            f"error: {model['error']}"
+            if model.get("error")
+            else f"claim={'' if value is None else f'{value:.3f}'} recovered={model['recovered']}"
+        )
+        click.echo(
+            f"[{self.done}] {'new' if fresh else 'cached'} {model['id']}: {outcome}", err=True
+        )
+
+
+@main.command("align")
+@click.argument("name", required=False)
+@click.option(
+    "--theorem",
+    "theorem_name",
+    metavar="NAME",
+    help="The theorem (instead of the NAME argument): its claim says what recovering the "
+    "latents and agreeing up to its indeterminacy mean.",
+)
+@click.option(
+    "--learners",
+    metavar="A,B,...",
+    help="Registered learners to train (sith learners); default: the theorem's own.",
+)
+@click.option(
+    "--vary",
+    "vary_items",
+    multiple=True,
+    metavar="KEY=V1,V2,...",
+    help="A process field or learner option and its values (as sith sweep); repeat for a "
+    "grid. Models of different processes are not compared with each other.",
+)
+@click.option(
+    "--seeds",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Independently trained models per learner and setting: SEED, SEED+1, ...",
+)
+@seed_option
+@process_option("The Process (default: the theorem's canonical process).")
+@click.option(
+    "--n-eval",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(20, 10**6),
+    help="Rows of the common held-out set every model encodes.",
+)
+@click.option(
+    "-k",
+    "--k",
+    "k",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Neighbours of the mutual k-NN score (on unit-normalised rows, Huh et al. 2024).",
+)
+@click.option(
+    "--executor",
+    default="serial",
+    show_default=True,
+    type=click.Choice(["serial", "local", "dask"]),
+    help="Where models train: serial, local (a process pool) or dask.",
+)
+@click.option("--workers", type=click.IntRange(1), help="Worker processes (local, dask).")
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="torch/BLAS threads per worker.",
+)
+@click.option("--address", metavar="tcp://HOST:PORT", help="Dask scheduler to use.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory for align.json, report.md/.html, figures/, the store and the embeddings "
+    "(default: runs/align-NAME-HASH; rerunning resumes it).",
+)
+@click.option(
+    "--store",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Use the result store of this directory (shared with sweeps and other alignments).",
+)
+@click.option(
+    "--evaluation-time-limit",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True, max=1e7),
+    help="Seconds one model (checks + training) may take.",
+)
+@click.option(
+    "--oracle",
+    "oracle_mode",
+    is_flag=True,
+    help="Oracle mode: the true latents may steer training. Off by default.",
+)
+@click.option("--no-plots", is_flag=True, help="Do not draw figures.")
+@click.option("--json", "as_json", is_flag=True, help="Print align.json.")
+@click.option("--quiet", is_flag=True, help="No progress or table.")
+def align_command(
+    name,
+    theorem_name,
+    learners,
+    vary_items,
+    seeds,
+    seed,
+    process_spec,
+    n_eval,
+    k,
+    executor,
+    workers,
+    threads,
+    address,
+    out,
+    store,
+    evaluation_time_limit,
+    oracle_mode,
+    no_plots,
+    as_json,
+    quiet,
+):
+    """Do independently trained models agree with each other, and does identifiability
+    predict when? Trains each (learner, setting, seed) once, encodes one common held-out
+    set, and compares every pair of models (linear CKA, mutual k-NN, linear R² both ways,
+    Procrustes, agreement up to the theorem's indeterminacy) and each model with the truth.
+
+    Writes OUT/align.json, report.md, report.html and figures/ (pairwise heatmaps,
+    agreement against recovery of the truth). Every model goes through the result store:
+    rerunning trains nothing that finished.
+
+    \b
+    Examples:
+      sith align cl-ica --learners infonce,vicreg,barlow-twins --seeds 3 --out runs/align
+      sith align --process paper.py:process --theorem cl-ica --vary encoder.width=64,256
+    """
+    from verification._align import align
+
+    if name and theorem_name and name != theorem_name:
+        _fail(f"two theorems given: {name!r} and --theorem {theorem_name!r}")
+    name = name or theorem_name
+    if not name:
+        _fail("name a theorem: sith align NAME (or --theorem NAME)")
+    learner_list = None
+    if learners is not None:
+        learner_list = [part.strip() for part in learners.split(",")]
+        if not all(learner_list):
+            _fail(f"--learners expects A,B,... (registered learner names), got {learners!r}")
+    vary = _parse_vary(vary_items, None) if vary_items else None
+    process = _load_process(process_spec, None) if process_spec else None
+    theorem = _named(name, th.theorems.get, th.Theorem)
+    process = process or _load_process(process_spec, theorem)
+    imports = list(click.get_current_context().find_root().params.get("imports") or ())
+    if process_spec and not process_spec.endswith(".json"):
+        imports.append(process_spec.rsplit(":", 1)[0])
+    if out is None:
+        config = {
+            "process": process.to_dict(),
+            "learners": learner_list,
+            "vary": list(vary_items),
+            "seeds": seeds,
+            "seed": seed,
+            "n_eval": n_eval,
+            "oracle": oracle_mode,
+        }
+        out = f"runs/align-{name}-{digest(config, length=8)}"
+    progress = None if quiet or as_json else _AlignProgress()
+    with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
+        result = align(
+            theorem,
+            learner_list,
+            seeds=seeds,
+            seed=seed,
+            vary=vary,
+            process=process,
+            n_eval=n_eval,
+            k=k,
+            executor=executor,
+            workers=workers,
+            threads=threads,
+            address=address,
+            out=out,
+            store=store,
+            imports=imports,
+            evaluation_time_limit=evaluation_time_limit,
+            oracle=oracle_mode,
+            plots=not no_plots,
+            on_model=progress.update if progress else None,
+        )
+    doc = result.to_dict()
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    elif not quiet:
+        from verification._align.reports import model_rows
+
+        console = _console()
+        console.print(
+            f"[bold]{result.theorem}[/]: {len(result.models)} models "
+            f"({result.new_models} new), {len(result.pairs)} pairs in {result.seconds:.0f} s, "
+            f"status {result.status}"
+        )
+        header, rows = model_rows(doc)
+        table = Table(title="models", title_justify="left")
+        for column in header:
+            table.add_column(column, overflow="fold")
+        for cells in rows:
+            table.add_row(*cells)
+        console.print(table)
+        console.print(result.summary.get("statement", ""))
+        console.print(f"align: {out}/align.json, {out}/report.md, {out}/report.html")
+    if result.status == "interrupted":
+        sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
+    if result.models and all(m.get("error") for m in result.models):
+        _fail(f"every model failed; the first with {result.models[0]['error']}")
+
+
 @main.command("report")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option(
@@ -1118,7 +1345,8 @@ def sweep_command(
     help="Write to this file instead of standard output.",
 )
 def report_command(run_dir, fmt, out_file):
-    """Re-render a search's report (RUN_DIR/report.json) or a sweep's (RUN_DIR/sweep.json).
+    """Re-render a search's report (RUN_DIR/report.json), a sweep's (RUN_DIR/sweep.json) or
+    an alignment's (RUN_DIR/align.json).
 
     \b
     Examples:
@@ -1130,7 +1358,15 @@ def report_command(run_dir, fmt, out_file):
     _prepare_out(out_file)
     run = Path(run_dir)
     document = "report.json"
-    if (run / "sweep.json").is_file() and not (run / document).is_file():
+    if (run / "align.json").is_file() and not (run / document).is_file():
+        from verification._align import reports as align_reports
+
+        document = "align.json"
+        report = align_reports.load_align(run_dir)
+        figures = align_reports.figures_of(run)
+        as_markdown = lambda r: align_reports.render_markdown(r, figures)  # noqa: E731
+        as_html = lambda r: align_reports.render_html(r, figures)  # noqa: E731
+    elif (run / "sweep.json").is_file() and not (run / document).is_file():
         from verification._sweep import reports as sweep_reports
 
         document = "sweep.json"

@@ -31,6 +31,7 @@ import copy
 import inspect
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +184,7 @@ def recover(
     n_test: int = 4000,
     fast_metrics: bool = False,
     oracle: bool = False,
+    on_fit: Callable[[L.Fit], None] | None = None,
 ) -> RecoveryResult:
     """Train ``theorem``'s learner on ``process`` (default: canonical) and score it.
 
@@ -202,6 +204,8 @@ def recover(
             during training. A learner configured with ``oracle=True`` is oracle mode
             too; a learner without an oracle mode trains in practice mode (the result
             says so). ``RecoveryResult.oracle`` records the mode that produced it.
+        on_fit: called with the trained :class:`~verification.learners.Fit` before it
+            is scored (e.g. ``sith align`` encodes its common held-out set with it).
 
     Besides the metrics, every result carries diagnostics that never feed back into
     training: the optimality gap (after training), the claim metric along training on a
@@ -235,6 +239,8 @@ def recover(
     claim = theorem.claim
     curve = _ClaimCurve(theorem, process, n_test, seed)
     fit = learner.fit(process, seed=seed, **({"monitor": curve} if _takes_monitor(learner) else {}))
+    if on_fit is not None:
+        on_fit(fit)
     z, x = curve.held_out()
     claim_curve = curve.of(fit) if fit.status == "ok" else []
     used_oracle = bool(fit.extras.get("oracle", False)) if isinstance(fit.extras, dict) else False

@@ -38,6 +38,10 @@ class Evaluator:
     bounded by ``CHECK_SETTINGS`` and training by the learner's time budget, which is
     capped at what is left. ``on_record(evaluation, fresh)`` runs after each one.
     ``oracle``: train in oracle mode (the truth may steer training); off by default.
+    ``learner``: a registered learner to train instead of the theorem's own (sized to the
+    claim's content block like it); its configuration is part of every key, and the
+    theorem's learner assumptions are decided for it, so a learner outside the theorem
+    turns a recovery into a gap.
     """
 
     def __init__(
@@ -48,16 +52,18 @@ class Evaluator:
         on_record: Callable[[Evaluation, bool], None] | None = None,
         time_limit: float | None = None,
         oracle: bool = False,
+        learner: str | None = None,
     ) -> None:
         self.theorem, self.store, self.seed = theorem, store, seed
         self.oracle = oracle
+        self.learner = learner
         self.new = 0
         self.records: dict[str, Evaluation] = {}  # every evaluation touched, by key
         self.on_record = on_record
         self.time_limit = time_limit
 
     def spec(self, candidate: Candidate, seed: int) -> tuple[dict[str, Any], L.Learner]:
-        learner = L.for_theorem(self.theorem)
+        learner = L.for_theorem(self.theorem, self.learner)
         apply_options(learner, candidate.learner_options)
         if self.oracle and hasattr(learner, "oracle"):
             learner.oracle = True  # part of the configuration, so part of the key
@@ -73,15 +79,30 @@ class Evaluator:
         spec, _ = self.spec(candidate, self.seed if seed is None else seed)
         return self.store.get(spec_key(spec))
 
-    def __call__(self, candidate: Candidate, seed: int | None = None) -> Evaluation:
+    def __call__(
+        self,
+        candidate: Candidate,
+        seed: int | None = None,
+        *,
+        on_fit: Callable[[L.Fit], None] | None = None,
+    ) -> Evaluation:
+        """The candidate's evaluation: from the store, else computed and stored.
+
+        ``on_fit(fit)``: called with the trained model, so the evaluation is computed
+        even when the store has it (the stored record is kept; training is seeded, so
+        the model is the one that record describes).
+        """
         seed = self.seed if seed is None else seed
         spec, learner = self.spec(candidate, seed)
         key = spec_key(spec)
-        evaluation = self.store.get(key)
+        stored = self.store.get(key)
+        evaluation = stored if on_fit is None else None
         fresh = evaluation is None
         if evaluation is None:
-            evaluation = self._evaluate(candidate, spec, learner, key)
-            if not evaluation.transient:
+            evaluation = self._evaluate(candidate, spec, learner, key, on_fit)
+            if stored is not None:
+                evaluation = stored
+            elif not evaluation.transient:
                 self.store.put(evaluation)
             self.new += 1
         self.records[key] = evaluation
@@ -89,11 +110,17 @@ class Evaluator:
             self.on_record(evaluation, fresh)
         return evaluation
 
-    def _evaluate(self, candidate, spec, learner, key) -> Evaluation:
+    def _evaluate(self, candidate, spec, learner, key, on_fit=None) -> Evaluation:
         start = time.perf_counter()
         base = {**spec, "key": key, "params": candidate.params()}
         try:
-            evidence = check(self.theorem, candidate.process, seed=spec["seed"], **CHECK_SETTINGS)
+            evidence = check(
+                self.theorem,
+                candidate.process,
+                seed=spec["seed"],
+                learner=learner,
+                **CHECK_SETTINGS,
+            )
             self._cap_training_time(learner, time.perf_counter() - start)
             result = recover(
                 self.theorem,
@@ -102,6 +129,7 @@ class Evaluator:
                 learner=learner,
                 fast_metrics=True,
                 oracle=self.oracle,
+                on_fit=on_fit,
             )
             elapsed = time.perf_counter() - start
             if self.time_limit is not None and elapsed >= self.time_limit:

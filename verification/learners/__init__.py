@@ -67,9 +67,10 @@ def resolve(spec) -> Learner:
     )
 
 
-def for_theorem(theorem) -> Learner:
-    """The theorem's learner, sized to its claim (e.g. the content block)."""
-    learner = resolve(theorem.learner)
+def for_theorem(theorem, learner=None) -> Learner:
+    """The theorem's learner (or ``learner``, a name/instance/(name, options) used in its
+    place), sized to its claim (e.g. the content block)."""
+    learner = resolve(theorem.learner if learner is None else learner)
     if theorem.claim.content and getattr(learner, "content", 0) is None:
         learner.content = theorem.claim.content
     return learner
