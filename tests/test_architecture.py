@@ -122,7 +122,7 @@ def test_the_cycle_finder_finds_a_planted_cycle():
 
 def test_the_search_package_is_layered():
     graph = _graph()
-    order = ["records", "store", "reports", "rundir", "evaluator", "driver"]
+    order = ["records", "store", "reports", "rundir", "evaluator", "remote", "parallel", "driver"]
     for i, name in enumerate(order):
         below = {f"verification._search.{n}" for n in order[i + 1 :]}
         assert not graph[f"verification._search.{name}"] & below, name
@@ -131,7 +131,7 @@ def test_the_search_package_is_layered():
 @pytest.mark.parametrize(
     "package, order",
     [
-        ("_sweep", ["settings", "work", "result", "reports", "driver"]),
+        ("_sweep", ["settings", "result", "reports", "driver"]),
         ("_align", ["pairwise", "work", "result", "reports", "driver"]),
     ],
 )

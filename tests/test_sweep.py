@@ -449,7 +449,7 @@ def test_the_sweep_package_is_layered():
     finally:
         sys.path.pop(0)
     graph = _graph()
-    order = ["settings", "work", "result", "reports", "driver"]
+    order = ["settings", "result", "reports", "driver"]
     for i, name in enumerate(order):
         below = {f"verification._sweep.{n}" for n in order[i + 1 :]}
         assert not graph[f"verification._sweep.{name}"] & below, name

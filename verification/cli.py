@@ -569,6 +569,24 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
     help="Seconds one evaluation (checks + training) may take; past it, an error row.",
 )
 @oracle_option
+@click.option(
+    "--executor",
+    default="serial",
+    show_default=True,
+    type=click.Choice(["serial", "local", "dask"]),
+    help="Where evaluations run: serial, local (a process pool) or dask. With workers, "
+    "what hypothesis generates before each counterexample runs WORKERS at a time; the "
+    "report is the serial search's.",
+)
+@click.option("--workers", type=click.IntRange(1), help="Worker processes (local, dask).")
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="torch/BLAS threads per worker.",
+)
+@click.option("--address", metavar="tcp://HOST:PORT", help="Dask scheduler to use.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON.")
 @click.option("--quiet", is_flag=True, help="No progress or table.")
 @click.option(
@@ -591,6 +609,10 @@ def search_command(
     fail_on,
     evaluation_time_limit,
     oracle,
+    executor,
+    workers,
+    threads,
+    address,
     as_json,
     quiet,
     verbose,
@@ -629,6 +651,8 @@ def search_command(
         for axis, field_name in SPACE_AXES.items():
             if axis not in axes:
                 changes[field_name] = getattr(space, field_name)[:1]
+        if "mixing" not in axes and space.view_mixings:  # the positive view's mixing too
+            changes["view_mixings"] = space.view_mixings[:1]
         if "learner" not in axes:
             changes["learner_options"] = {k: v[:1] for k, v in space.learner_options.items()}
     space = space.narrow(**changes)
@@ -660,6 +684,11 @@ def search_command(
             oracle=oracle,
             on_record=progress.update if progress else None,
             evaluation_time_limit=evaluation_time_limit,
+            executor=executor,
+            workers=workers,
+            threads=threads,
+            address=address,
+            imports=list(click.get_current_context().find_root().params.get("imports") or ()),
         )
     report = build_report(result, RunDirectory(out).counterexample_path)
     if as_json:

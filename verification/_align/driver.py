@@ -31,13 +31,13 @@ from verification._align.reports import render_html, render_markdown, render_plo
 from verification._align.result import AlignResult, pair_group, summarise
 from verification._align.work import AlignItem, common_set, train_and_encode
 from verification._files import write_atomic
+from verification._search import remote
 from verification._search.driver import _sigint_deferred
 from verification._search.evaluator import Evaluator
 from verification._search.records import Evaluation, spec_key
 from verification._search.rundir import hold_lock
 from verification._search.store import ResultStore
 from verification._sweep import driver as sweep_driver
-from verification._sweep import work as sweep_work
 from verification._sweep.settings import SweepSpace, make_settings, normalise_vary, vary_record
 from verification.executors import Executor
 from verification.metrics import check_claim_metric
@@ -106,7 +106,7 @@ def align(
 
     Returns an :class:`AlignResult` (``models``, ``pairs``, ``truth``, ``summary``).
     """
-    theorem, local = sweep_driver._theorem(theorem, executor)
+    theorem, local = remote.theorem_for_workers(theorem, executor)
     seed_list = sweep_driver._seeds(seeds, seed)
     for name, value, low in (("n_eval", n_eval, 20), ("k", k, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
@@ -115,8 +115,8 @@ def align(
         raise InvalidArgument(f"k must be smaller than n_eval ({n_eval}), got {k}")
     if not isinstance(oracle, bool):
         raise InvalidArgument(f"oracle must be True or False, got {oracle!r}")
-    imports = tuple(sweep_driver._import_target(t) for t in imports)
-    sweep_work.prepare(imports)
+    imports = tuple(remote.import_target(t) for t in imports)
+    remote.prepare(imports)
     check_claim_metric(theorem.claim, where=f"theorem {theorem.name!r}")
     learner_specs = _learners(theorem, learners)
     if process is None:
@@ -150,7 +150,7 @@ def align(
     )
     owned = not isinstance(executor, Executor)
     if local:
-        sweep_work.LOCAL_THEOREMS[theorem.name] = theorem
+        remote.LOCAL_THEOREMS[theorem.name] = theorem
     try:
         run = AlignDirectory(root)
         with run.open():
@@ -190,7 +190,7 @@ def align(
             return result
     finally:
         if local:
-            sweep_work.LOCAL_THEOREMS.pop(theorem.name, None)
+            remote.LOCAL_THEOREMS.pop(theorem.name, None)
         if owned:
             executor_obj.close()
 

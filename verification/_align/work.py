@@ -19,8 +19,8 @@ import torch
 import theory as th
 from theory.errors import InvalidArgument
 from verification._search.evaluator import Evaluator
+from verification._search.remote import NoStore, prepare, resolve_theorem
 from verification._search.store import ResultStore
-from verification._sweep.work import _NoStore, prepare, resolve_theorem
 from verification.spaces import Candidate
 
 PROBE_STREAM = 31  # the common held-out set: rng([seed, PROBE_STREAM]), never trained on
@@ -56,7 +56,7 @@ def train_and_encode(item: AlignItem) -> dict[str, Any]:
     training produced no usable encoder}``."""
     prepare(item.imports)
     theorem = resolve_theorem(item.theorem)
-    store = ResultStore(item.store) if item.store is not None else _NoStore()
+    store = ResultStore(item.store) if item.store is not None else NoStore()
     evaluator = Evaluator(
         theorem,
         store,  # type: ignore[arg-type]

@@ -38,9 +38,12 @@ from hypothesis import seed as hypothesis_seed
 import theory as th
 from theory.errors import InvalidArgument
 from verification import learners as L
+from verification._search import remote
 from verification._search.evaluator import Evaluator
+from verification._search.parallel import LookAhead
 from verification._search.records import KINDS, Counterexample, Evaluation, SearchResult
 from verification._search.rundir import SETTINGS_SCHEMA, RunDirectory
+from verification.executors import Executor, get_executor
 from verification.metrics import check_claim_metric
 from verification.spaces import Candidate, SearchSpace, apply_options, default_space
 
@@ -65,6 +68,11 @@ def search(
     on_record: Callable[[Evaluation, bool], None] | None = None,
     evaluation_time_limit: float | None = 600.0,
     oracle: bool = False,
+    executor: str | Executor = "serial",
+    workers: int | None = None,
+    threads: int | None = 1,
+    address: str | None = None,
+    imports: Sequence[str] = (),
 ) -> SearchResult:
     """Search ``space`` around ``theorem`` for gaps and failures within ``budget`` evaluations.
 
@@ -83,6 +91,11 @@ def search(
     ``evaluation_time_limit``: seconds for one evaluation (None: no limit).
     ``oracle``: train in oracle mode (the true latents may steer training, e.g. early
     stopping at their loss); off by default, and recorded in every evaluation.
+    ``executor`` (``serial``, ``local``, ``dask`` or an :class:`Executor`), ``workers``,
+    ``threads``, ``address``, ``imports``: evaluate on several workers (see
+    :mod:`verification._search.parallel`): the stretch of each round that hypothesis
+    generates before its first counterexample runs ``workers`` evaluations at a time;
+    the records, counterexamples and report are those of the serial search.
     The report is rewritten after every evaluation, so any stop (Ctrl-C, SIGTERM, even
     SIGKILL) leaves a valid report of what finished; KeyboardInterrupt stops the search
     and returns what was finished (status "interrupted").
@@ -115,6 +128,10 @@ def search(
     space = space or default_space(theorem)
     space.validate()
     _validate_before_compute(theorem, space)
+    theorem, local = remote.theorem_for_workers(theorem, executor)
+    imports = tuple(remote.import_target(t) for t in imports)
+    remote.prepare(imports)
+    pool = _executor(executor, workers, threads, address)
     run = RunDirectory(out if out is not None else tempfile.mkdtemp(prefix="sith-search-"))
     settings_record = {
         "schema": SETTINGS_SCHEMA,
@@ -127,20 +144,56 @@ def search(
         "oracle": oracle,
         "space": space.to_dict(),
     }
-    with run.open(settings_record, resume=resume):
-        return _run_search(
-            theorem,
-            space,
-            budget,
-            seed,
-            kinds,
-            reseeds,
-            min_rate,
-            run,
-            on_record,
-            evaluation_time_limit,
-            oracle,
+    owned = not isinstance(executor, Executor)
+    if local:
+        remote.LOCAL_THEOREMS[theorem.name] = theorem
+    try:
+        with run.open(settings_record, resume=resume):
+            return _run_search(
+                theorem,
+                space,
+                budget,
+                seed,
+                kinds,
+                reseeds,
+                min_rate,
+                run,
+                on_record,
+                evaluation_time_limit,
+                oracle,
+                pool,
+                imports,
+            )
+    finally:
+        if local:
+            remote.LOCAL_THEOREMS.pop(theorem.name, None)
+        if owned and pool is not None:
+            pool.close()
+
+
+def _executor(
+    executor: str | Executor, workers: int | None, threads: int | None, address: str | None
+) -> Executor | None:
+    """The executor of the look-ahead, or None for a serial search (no look-ahead)."""
+    if isinstance(executor, Executor):
+        return None if executor.workers == 1 and executor.name == "serial" else executor
+    if executor not in ("serial", "local", "dask"):
+        raise InvalidArgument(
+            f"a search runs on the serial, local or dask executor, got {executor!r} (a "
+            "search's batches are a few evaluations each: sweep on slurm instead)"
         )
+    if address is not None and executor != "dask":
+        raise InvalidArgument("address is the dask executor's option")
+    if executor == "serial":
+        if workers not in (None, 1):
+            raise InvalidArgument(f"the serial executor has one worker, got workers={workers!r}")
+        return None
+    options: dict[str, Any] = (
+        {"preload": ("verification._search.remote",)}
+        if executor == "local"
+        else {"address": address}
+    )
+    return get_executor(executor, workers, threads, **options)
 
 
 def _validate_before_compute(theorem: th.Theorem, space: SearchSpace) -> None:
@@ -170,6 +223,8 @@ def _run_search(
     on_record: Callable[[Evaluation, bool], None] | None,
     time_limit: float | None,
     oracle: bool,
+    pool: Executor | None = None,
+    imports: tuple[str, ...] = (),
 ) -> SearchResult:
     found: dict[tuple, Counterexample] = {}
     rejected: list[Counterexample] = []
@@ -191,6 +246,7 @@ def _run_search(
             records=tuple(evaluate.records.values()),
             learner_options=tuple(space.learner_options),
             oracle=oracle,
+            executor=None if look_ahead is None else look_ahead.describe(),
         )
 
     def after_each(evaluation: Evaluation, fresh: bool) -> None:
@@ -200,6 +256,11 @@ def _run_search(
             on_record(evaluation, fresh)
 
     evaluate = Evaluator(theorem, run.store, seed, after_each, time_limit, oracle)
+    look_ahead = (
+        None
+        if pool is None
+        else LookAhead(pool, evaluate, budget, imports=imports, time_limit=time_limit)
+    )
 
     def exhausted() -> bool:
         # distinct evaluations touched (cached or new): a resumed search replays the same
@@ -211,23 +272,12 @@ def _run_search(
         # smaller cases of the same kind (a gap must never shrink into a failure)
         state: dict[str, Any] = {"kind": None, "found_as": None, "cut": False}
 
-        @settings(
-            max_examples=max(1, budget),
-            database=None,
-            deadline=None,
-            derandomize=False,
-            phases=(Phase.generate, Phase.target, Phase.shrink),
-            verbosity=Verbosity.quiet,
-            suppress_health_check=list(HealthCheck),
-            report_multiple_bugs=False,
-            print_blob=False,
-        )
-        @hypothesis_seed(seed * 1000 + round_index)
-        @given(space.strategy())
         def prop(candidate: Candidate) -> None:
             if evaluate.cached(candidate) is None and exhausted():
                 state["cut"] = state["cut"] or state["kind"] is not None
                 return
+            if look_ahead is not None:
+                look_ahead.before(candidate)
             evaluation = evaluate(candidate)
             if evaluation.failed:
                 return  # evaluation error: not a counterexample
@@ -249,8 +299,10 @@ def _run_search(
                     state["kind"], state["found_as"] = kind, evaluation.params
                 raise _Found(evaluation)
 
+        if look_ahead is not None:  # what this round generates before its first failure
+            look_ahead.predict(lambda record: _round(space, budget, seed, round_index, record))
         try:
-            prop()
+            _round(space, budget, seed, round_index, prop)
         except _Found as hit:
             return Counterexample(
                 hit.evaluation.kind,
@@ -286,6 +338,31 @@ def _run_search(
     with _sigint_deferred():  # a second Ctrl-C must not tear the final report
         run.write_report(result)
     return result
+
+
+def _round(
+    space: SearchSpace, budget: int, seed: int, round_index: int, test: Callable[[Any], None]
+) -> None:
+    """Run one hypothesis round of ``test`` over the space's candidates (seeded: the same
+    arguments generate the same candidates until ``test`` first raises)."""
+
+    @settings(
+        max_examples=max(1, budget),
+        database=None,
+        deadline=None,
+        derandomize=False,
+        phases=(Phase.generate, Phase.target, Phase.shrink),
+        verbosity=Verbosity.quiet,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
+    @hypothesis_seed(seed * 1000 + round_index)
+    @given(space.strategy())
+    def prop(candidate: Candidate) -> None:
+        test(candidate)
+
+    prop()
 
 
 @contextlib.contextmanager

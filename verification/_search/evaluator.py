@@ -61,6 +61,9 @@ class Evaluator:
         self.records: dict[str, Evaluation] = {}  # every evaluation touched, by key
         self.on_record = on_record
         self.time_limit = time_limit
+        # evaluations computed elsewhere for this run (a search's parallel look-ahead):
+        # taken as fresh work of this run when first asked for
+        self._adopted: dict[str, Evaluation] = {}
 
     def spec(self, candidate: Candidate, seed: int) -> tuple[dict[str, Any], L.Learner]:
         learner = L.for_theorem(self.theorem, self.learner)
@@ -75,9 +78,26 @@ class Evaluator:
         }
         return spec, learner
 
+    def key(self, candidate: Candidate, seed: int | None = None) -> str:
+        """The store key of ``candidate`` evaluated with ``seed`` (default: the run's)."""
+        return spec_key(self.spec(candidate, self.seed if seed is None else seed)[0])
+
     def cached(self, candidate: Candidate, seed: int | None = None) -> Evaluation | None:
-        spec, _ = self.spec(candidate, self.seed if seed is None else seed)
-        return self.store.get(spec_key(spec))
+        key = self.key(candidate, seed)
+        return self._adopted.get(key) or self.store.get(key)
+
+    def adopt(self, evaluation: Evaluation) -> None:
+        """Take ``evaluation`` (computed by a worker for this run, and stored by it unless
+        transient) as this run's fresh work: the next call for its key returns it."""
+        self._adopted[evaluation.key] = evaluation
+
+    def unclaimed(self) -> int:
+        """Adopted evaluations nobody has asked for yet."""
+        return len(self._adopted)
+
+    def known(self, key: str) -> bool:
+        """Whether ``key`` needs no computing: touched, adopted or in the store."""
+        return key in self.records or key in self._adopted or self.store.path(key).exists()
 
     def __call__(
         self,
@@ -95,10 +115,14 @@ class Evaluator:
         seed = self.seed if seed is None else seed
         spec, learner = self.spec(candidate, seed)
         key = spec_key(spec)
-        stored = self.store.get(key)
+        adopted = self._adopted.pop(key, None)
+        stored = self.store.get(key) if adopted is None else None
         evaluation = stored if on_fit is None else None
         fresh = evaluation is None
-        if evaluation is None:
+        if adopted is not None and on_fit is None:
+            evaluation = adopted
+            self.new += 1
+        elif evaluation is None:
             evaluation = self._evaluate(candidate, spec, learner, key, on_fit)
             if stored is not None:
                 evaluation = stored

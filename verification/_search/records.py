@@ -282,6 +282,8 @@ class SearchResult:
     records: tuple[Evaluation, ...] = ()
     learner_options: tuple[str, ...] = ()  # the searched learner options, by name
     oracle: bool = False  # trained in oracle mode (the truth could steer training)
+    # where evaluations ran: the executor and what its look-ahead did (None: serial)
+    executor: dict[str, Any] | None = None
 
     @property
     def evaluations(self) -> int:

@@ -56,6 +56,7 @@ def build_report(result: SearchResult, process_path: Callable[[str], Path]) -> d
         "kinds": list(result.kinds),
         "status": result.status,
         "oracle": result.oracle,
+        "executor": result.executor or {"name": "serial"},
         "evaluations": result.evaluations,
         "new_evaluations": result.new_evaluations,
         "seconds": round(result.seconds, 2),
@@ -129,9 +130,11 @@ def process_line(process: dict[str, Any]) -> str:
         )
         return f"{spec['type']}({args})"
 
+    view = process.get("view_mixing")
     return (
         f"latent {short(process['latent'])}, mixing {short(process['mixing'])}, "
         f"conditional {short(process.get('conditional'))}"
+        + ("" if view is None else f", view mixing {short(view)}")
     )
 
 

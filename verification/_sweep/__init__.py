@@ -4,23 +4,24 @@ Bottom to top (each module imports only those above it):
 
 - ``settings``  sweep keys (process fields, learner options), their validation, the
                 grid or random settings, and the candidate process + options of each
-- ``work``      the picklable :class:`WorkItem` and the worker function ``evaluate``
-                (the search's Evaluator, so sweeps and searches share store records)
 - ``result``    rows, their summary, :class:`SweepResult` (the ``sith.sweep/1`` document,
                 CSV, a pandas frame)
 - ``reports``   Markdown, HTML and figures rendered from the document
 - ``driver``    :func:`sweep`: validate, skip what the store has, run the rest on an
-                executor (``verification.executors``), write OUT as rows finish
+                executor (``verification.executors``) as picklable
+                ``verification._search.remote.WorkItem`` s (evaluated by the search's
+                Evaluator, so sweeps and searches share store records), write OUT as
+                rows finish
 
 The package name is private so that no submodule can shadow the public function
 ``verification.sweep``.
 """
 
+from verification._search.remote import WorkItem, evaluate
 from verification._sweep.driver import DEVICES, SweepDirectory, sweep
 from verification._sweep.reports import load_sweep, render_html, render_markdown, render_plots
 from verification._sweep.result import SCHEMA, SCHEMA_FILE, SweepResult
 from verification._sweep.settings import Range, SweepSpace, with_dimension
-from verification._sweep.work import WorkItem, evaluate
 
 __all__ = [
     "DEVICES",

@@ -20,16 +20,15 @@ from typing import Any
 
 import theory as th
 from theory._json import load_json
-from theory.errors import InvalidArgument, RunDirectoryError, SithError, UnknownName
+from theory.errors import InvalidArgument, RunDirectoryError, SithError
 from verification import learners as L
 from verification._files import write_atomic
-from verification._loading import find_user_object
+from verification._search import remote as work
 from verification._search.driver import _sigint_deferred
 from verification._search.evaluator import Evaluator
 from verification._search.records import Evaluation, spec_key
 from verification._search.rundir import hold_lock
 from verification._search.store import ResultStore
-from verification._sweep import work
 from verification._sweep.reports import render_html, render_markdown, render_plots
 from verification._sweep.result import SweepResult, error_row, row_from_evaluation, rows_csv
 from verification._sweep.settings import (
@@ -110,7 +109,7 @@ def sweep(
     Everything that can be refused is refused before anything runs. Ctrl-C stops the
     sweep and returns what finished (status "interrupted"); rerun it to continue.
     """
-    theorem, local = _theorem(theorem, executor)
+    theorem, local = work.theorem_for_workers(theorem, executor)
     seed_list = _seeds(seeds, seed)
     if random is not None and (
         isinstance(random, bool) or not isinstance(random, numbers.Integral) or random < 1
@@ -129,7 +128,7 @@ def sweep(
             "evaluation_time_limit must be a positive number of seconds or None, "
             f"got {evaluation_time_limit!r}"
         )
-    imports = tuple(_import_target(t) for t in imports)
+    imports = tuple(work.import_target(t) for t in imports)
     work.prepare(imports)
     check_claim_metric(theorem.claim, where=f"theorem {theorem.name!r}")
     learner = L.for_theorem(theorem)
@@ -321,34 +320,6 @@ def _answer(outcome: Outcome, key: str) -> tuple[Evaluation | None, str | None, 
     return evaluation, None, fresh
 
 
-def _theorem(theorem: th.Theorem | str, executor: Any) -> tuple[th.Theorem, bool]:
-    """The theorem, and whether workers can only find it in this process (an object
-    that is not the one registered under its name: serial sweeps only)."""
-    if isinstance(theorem, str):
-        try:
-            return th.theorems.get(theorem), False
-        except UnknownName:
-            found = find_user_object(theorem, th.Theorem)
-            if found is None:
-                raise
-            return found, False
-    if not isinstance(theorem, th.Theorem):
-        raise InvalidArgument(f"theorem must be a theory.Theorem or a name, got {theorem!r}")
-    try:
-        registered = th.theorems.get(theorem.name)
-    except UnknownName:
-        registered = find_user_object(theorem.name, th.Theorem)
-    if registered is theorem or registered == theorem:
-        return theorem, False
-    if not (executor == "serial" or getattr(executor, "name", None) == "serial"):
-        raise InvalidArgument(
-            f"theorem {theorem.name!r} is not the one registered under its name: workers "
-            "find theorems by name, so register it (theory.theorems.register) in a module "
-            "and pass imports=[that module], or use executor='serial'"
-        )
-    return theorem, True
-
-
 def _seeds(seeds: Any, first: Any) -> list[int]:
     def is_seed(v: Any) -> bool:
         return not isinstance(v, bool) and isinstance(v, numbers.Integral) and 0 <= v < 2**32
@@ -370,14 +341,6 @@ def _seeds(seeds: Any, first: Any) -> list[int]:
     if not all(is_seed(s) for s in out):
         raise InvalidArgument(f"seeds must lie in [0, 2**32), got {out[0]}..{out[-1]}")
     return out
-
-
-def _import_target(target: Any) -> str:
-    if not isinstance(target, str) or not target:
-        raise InvalidArgument(f"imports are .py files or module names, got {target!r}")
-    if target.endswith(".py") or "/" in target or os.sep in target:
-        return str(Path(target).resolve())
-    return target
 
 
 def _resolve_device(device: str) -> str:
@@ -422,7 +385,7 @@ def _executor(
         raise InvalidArgument(f"executor must be a name or an Executor, got {name!r}")
     options: dict[str, Any] = {}
     if name == "local":
-        options["preload"] = ("verification._sweep.work",)
+        options["preload"] = ("verification._search.remote",)
     elif name == "dask":
         options["address"] = address
     elif name == "slurm":

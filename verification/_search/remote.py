@@ -1,4 +1,5 @@
-"""The unit of work a sweep sends to a worker, and the function that evaluates it there.
+"""The unit of work sent to a worker (by a sweep, or a search on several workers), and the
+function that evaluates it there.
 
 A :class:`WorkItem` is plain data (theorem name, process dict, learner options, seed,
 the user modules to import, the store to use): it pickles to any backend. The worker
@@ -11,7 +12,9 @@ recovery, and two runs that share a store share their results.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import theory as th
@@ -29,7 +32,7 @@ from verification.spaces import Candidate
 
 @dataclass(frozen=True)
 class WorkItem:
-    """One (setting, seed) of a sweep, as data."""
+    """One (candidate, seed) to evaluate, as data."""
 
     theorem: str
     process: dict[str, Any]
@@ -40,10 +43,11 @@ class WorkItem:
     store: str | None = None  # the store's root, when the worker shares the filesystem
     time_limit: float | None = 600.0
     oracle: bool = False  # oracle mode: the truth may steer training (part of the key)
+    learner: str | None = None  # a registered learner instead of the theorem's own
     params: dict[str, Any] = field(default_factory=dict)
 
 
-class _NoStore:
+class NoStore:
     """For workers that do not see the driver's files: nothing cached, nothing kept
     (the driver stores what comes back)."""
 
@@ -93,13 +97,14 @@ def evaluate(item: WorkItem) -> dict[str, Any]:
     whether it was computed here (False: another run had stored it)}``."""
     prepare(item.imports)
     theorem = resolve_theorem(item.theorem)
-    store = ResultStore(item.store) if item.store is not None else _NoStore()
+    store = ResultStore(item.store) if item.store is not None else NoStore()
     evaluator = Evaluator(
         theorem,
         store,  # type: ignore[arg-type]
         item.seed,
         time_limit=item.time_limit,
         oracle=item.oracle,
+        learner=item.learner,
     )
     candidate = Candidate(th.Process.from_dict(item.process), dict(item.options))
     evaluation = evaluator(candidate)
@@ -111,4 +116,50 @@ def evaluate(item: WorkItem) -> dict[str, Any]:
     return {"evaluation": evaluation.to_dict(), "fresh": evaluator.new > 0}
 
 
-__all__ = ["LOCAL_THEOREMS", "WorkItem", "evaluate", "prepare", "resolve_theorem"]
+def theorem_for_workers(theorem: th.Theorem | str, executor: Any) -> tuple[th.Theorem, bool]:
+    """The theorem, and whether workers can only find it in this process (an object
+    that is not the one registered under its name: the serial executor only)."""
+    if isinstance(theorem, str):
+        try:
+            return th.theorems.get(theorem), False
+        except UnknownName:
+            found = find_user_object(theorem, th.Theorem)
+            if found is None:
+                raise
+            return found, False
+    if not isinstance(theorem, th.Theorem):
+        raise InvalidArgument(f"theorem must be a theory.Theorem or a name, got {theorem!r}")
+    try:
+        registered = th.theorems.get(theorem.name)
+    except UnknownName:
+        registered = find_user_object(theorem.name, th.Theorem)
+    if registered is theorem or registered == theorem:
+        return theorem, False
+    if not (executor == "serial" or getattr(executor, "name", None) == "serial"):
+        raise InvalidArgument(
+            f"theorem {theorem.name!r} is not the one registered under its name: workers "
+            "find theorems by name, so register it (theory.theorems.register) in a module "
+            "and pass imports=[that module], or use executor='serial'"
+        )
+    return theorem, True
+
+
+def import_target(target: Any) -> str:
+    """A user module for workers to import: a .py path (made absolute) or a module name."""
+    if not isinstance(target, str) or not target:
+        raise InvalidArgument(f"imports are .py files or module names, got {target!r}")
+    if target.endswith(".py") or "/" in target or os.sep in target:
+        return str(Path(target).resolve())
+    return target
+
+
+__all__ = [
+    "LOCAL_THEOREMS",
+    "NoStore",
+    "WorkItem",
+    "evaluate",
+    "import_target",
+    "prepare",
+    "resolve_theorem",
+    "theorem_for_workers",
+]

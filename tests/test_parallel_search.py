@@ -1,0 +1,116 @@
+"""A search on several workers: its look-ahead evaluates what hypothesis generates before
+each round's first counterexample in parallel, and the search's records, counterexamples
+and report are those of the serial search with the same seed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import theory as th
+from theory.errors import InvalidArgument
+from verification import search
+from verification._search.parallel import LookAhead
+from verification.cli import main
+from verification.spaces import default_space
+
+THEOREM = "linear-ica"
+BUDGET = 8
+# small and fast: FastICA on 2-3 sources, a second or less an evaluation
+SPACE = default_space(th.theorems.get(THEOREM)).narrow(
+    dims=(2, 3), learner_options={"n_train": (1000, 300)}
+)
+
+
+def _summary(result):
+    return (
+        [e.key for e in result.records],
+        [(c.kind, c.evaluation.key, [r.key for r in c.reseeds]) for c in result.counterexamples],
+        [(c.kind, c.evaluation.key) for c in result.rejected],
+        result.quadrants,
+    )
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    return search(THEOREM, SPACE, budget=BUDGET, seed=3, out=tmp_path_factory.mktemp("serial"))
+
+
+def test_a_local_pool_finds_what_the_serial_search_finds(serial, tmp_path):
+    parallel = search(
+        THEOREM, SPACE, budget=BUDGET, seed=3, executor="local", workers=2, out=tmp_path / "local"
+    )
+    assert _summary(parallel) == _summary(serial)
+    assert parallel.executor["name"] == "local" and parallel.executor["batches"] >= 1
+    assert parallel.executor["look_ahead"] >= 2  # at least one batch ran two at once
+    assert parallel.new_evaluations == serial.new_evaluations
+    report = json.loads((tmp_path / "local" / "report.json").read_text())
+    assert report["executor"]["name"] == "local"
+    assert json.loads((serial.out / "report.json").read_text())["executor"] == {"name": "serial"}
+
+
+def test_dask_finds_what_the_serial_search_finds(serial, tmp_path):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    parallel = search(
+        THEOREM, SPACE, budget=BUDGET, seed=3, executor="dask", workers=2, out=tmp_path
+    )
+    assert _summary(parallel) == _summary(serial)
+
+
+def test_the_look_ahead_follows_hypothesis_generation(serial, tmp_path):
+    """The candidates predicted for round 0 are the ones the search evaluated first, in
+    the same order (up to its first counterexample)."""
+    from verification._search.driver import _round
+    from verification._search.evaluator import Evaluator
+    from verification.executors import SerialExecutor
+
+    theorem = th.theorems.get(THEOREM)
+    evaluator = Evaluator(theorem, None, 3)  # keys only: nothing is evaluated
+    ahead = LookAhead(SerialExecutor(), evaluator, BUDGET)
+    ahead.predict(lambda record: _round(SPACE, BUDGET, 3, 0, record))
+    predicted = [key for key, _ in ahead.predicted]
+    touched = [e.key for e in serial.records]
+    first = next(
+        (touched.index(c.evaluation.key) for c in [*serial.counterexamples, *serial.rejected]),
+        len(touched),
+    )
+    assert touched[:first] == predicted[:first] and first >= 2
+
+
+def test_bad_executors_are_refused_before_anything_runs(tmp_path):
+    with pytest.raises(InvalidArgument, match="sweep on slurm instead"):
+        search(THEOREM, budget=2, executor="slurm", out=tmp_path / "a")
+    with pytest.raises(InvalidArgument, match="one worker"):
+        search(THEOREM, budget=2, executor="serial", workers=2, out=tmp_path / "b")
+    with pytest.raises(InvalidArgument, match="address is the dask"):
+        search(THEOREM, budget=2, executor="local", address="tcp://x:1", out=tmp_path / "c")
+    copy = th.Theorem(**{**vars(th.theorems.get(THEOREM)), "name": "my-linear-ica"})
+    with pytest.raises(InvalidArgument, match="workers find theorems by name"):
+        search(copy, SPACE, budget=2, executor="local", workers=2, out=tmp_path / "d")
+    assert not any((tmp_path / d).exists() for d in "abcd")
+
+
+def test_the_cli_searches_on_a_pool(tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main,
+        [
+            "search",
+            THEOREM,
+            "--budget",
+            "4",
+            "--executor",
+            "local",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "report.json").read_text())["executor"]["workers"] == 2
+    bad = CliRunner().invoke(main, ["search", THEOREM, "--executor", "slurm"])
+    assert bad.exit_code == 2 and "slurm" in bad.output

@@ -1,0 +1,130 @@
+"""A search on several workers: evaluate what hypothesis is about to ask for, in parallel.
+
+Hypothesis generates one candidate at a time and decides the next from the outcomes
+(targeting, shrinking), so the search itself stays one sequence. What can run in
+parallel is the stretch of generation before a round's first counterexample: for a
+given seed, hypothesis generates the same candidates whatever the evaluations say, until
+the test fails. :class:`LookAhead` replays a round's generation once without evaluating
+anything (``predict``: milliseconds), and when the search asks for a predicted candidate
+that is not in the store yet, it evaluates that one and the next predicted ones (as many
+as there are workers, never past the search's budget) on the executor at once, storing
+each result. The search then reads them from the store, in its own order: its records,
+counterexamples and report are those of a serial search with the same seed (a test
+compares them). Candidates nobody predicted (shrinking, targeting, re-seeds) are
+evaluated one at a time, as before. A round that ends early (a counterexample) may leave
+up to ``workers - 1`` look-ahead evaluations unused; they stay in the store, so a later
+search or sweep that asks for them finds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from verification._search import remote
+from verification._search.evaluator import Evaluator
+from verification._search.records import Evaluation
+from verification.executors import Executor, Outcome
+from verification.spaces import Candidate
+
+
+class LookAhead:
+    """Parallel look-ahead for one search (see the module docstring)."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        evaluator: Evaluator,
+        budget: int,
+        *,
+        imports: tuple[str, ...] = (),
+        time_limit: float | None = None,
+    ) -> None:
+        self.executor, self.evaluator, self.budget = executor, evaluator, budget
+        self.imports, self.time_limit = imports, time_limit
+        self.predicted: list[tuple[str, Candidate]] = []
+        self.position: dict[str, int] = {}
+        self.batches = 0
+        self.evaluated = 0
+        self.lost: list[str] = []  # items whose worker died or raised: evaluated serially
+
+    def predict(self, generate: Callable[[Callable[[Candidate], None]], None]) -> None:
+        """Record the candidates of the coming round: ``generate(record)`` runs the
+        round's hypothesis generation with ``record`` as its test (which never fails)."""
+        candidates: list[Candidate] = []
+        generate(candidates.append)
+        self.predicted = [(self.evaluator.key(c), c) for c in candidates]
+        self.position = {}
+        for index, (key, _) in enumerate(self.predicted):
+            self.position.setdefault(key, index)
+
+    def before(self, candidate: Candidate) -> None:
+        """Called before the search evaluates ``candidate``: when it is a predicted one
+        that needs computing, compute it and the next predicted ones in parallel."""
+        key = self.evaluator.key(candidate)
+        start = self.position.get(key)
+        if start is None or self.evaluator.known(key):
+            return
+        room = max(1, min(self.executor.workers, self.budget - len(self.evaluator.records)))
+        batch, keys = [candidate], {key}
+        for later_key, later in self.predicted[start + 1 :]:
+            if len(batch) >= room:
+                break
+            if later_key not in keys and not self.evaluator.known(later_key):
+                batch.append(later)
+                keys.add(later_key)
+        self._run(batch)
+
+    def _run(self, batch: list[Candidate]) -> None:
+        store = self.evaluator.store
+        shared = str(store.root.resolve()) if self.executor.shared_filesystem else None
+        items = [
+            remote.WorkItem(
+                theorem=self.evaluator.theorem.name,
+                process=c.process.to_dict(),
+                options=dict(c.learner_options),
+                seed=self.evaluator.seed,
+                key=self.evaluator.key(c),
+                imports=self.imports,
+                store=shared,
+                time_limit=self.time_limit,
+                oracle=self.evaluator.oracle,
+                learner=self.evaluator.learner,
+                params=c.params(),
+            )
+            for c in batch
+        ]
+        self.batches += 1
+        self.evaluated += len(items)
+        for outcome in self.executor.map_unordered(remote.evaluate, items):
+            evaluation = _evaluation(outcome, items[outcome.index].key)
+            if evaluation is None:
+                self.lost.append(items[outcome.index].key)
+                continue
+            if not evaluation.transient and not store.path(evaluation.key).exists():
+                store.put(evaluation)
+            self.evaluator.adopt(evaluation)
+
+    def describe(self) -> dict[str, Any]:
+        """The executor, and what the look-ahead did: batches run, evaluations made, and
+        those the search never asked for (kept in the store for later runs)."""
+        return {
+            **self.executor.describe(),
+            "batches": self.batches,
+            "look_ahead": self.evaluated,
+            "unused_look_ahead": self.evaluator.unclaimed(),
+        }
+
+
+def _evaluation(outcome: Outcome, key: str) -> Evaluation | None:
+    """The worker's evaluation, or None (the search then evaluates it itself)."""
+    if not outcome.ok:
+        return None
+    try:
+        evaluation = Evaluation.from_dict(outcome.value["evaluation"])
+    except Exception:  # a malformed answer: computed again here, never trusted
+        return None
+    return evaluation if evaluation.key == key else None
+
+
+__all__ = ["LookAhead"]
