@@ -280,3 +280,38 @@ def test_slurm_job_arrays_parameters_and_retries(monkeypatch, tmp_path):
     assert outcomes[2].lost and outcomes[2].attempts == 2
     assert "killed by the scheduler" in outcomes[2].error
     assert outcomes[3].error == "RuntimeError: ValueError: boom" and not outcomes[3].lost
+
+
+def test_a_slurm_job_that_leaves_the_queue_without_accounting_is_lost(monkeypatch, tmp_path):
+    """Without SLURM accounting, submitit sees a cancelled job as UNKNOWN forever: the
+    executor declares it lost once squeue no longer lists it and no result appeared
+    (found on a single-node SLURM without a database, where a scancel hung a sweep)."""
+    pytest.importorskip("submitit", reason="the slurm extra is not installed")
+    import verification.executors as E
+
+    class Paths:
+        def __init__(self, name):
+            self.result_pickle = tmp_path / f"{name}_result.pkl"
+
+    class Job:
+        state = "UNKNOWN"
+
+        def __init__(self, job_id):
+            self.job_id, self.paths = job_id, Paths(job_id)
+
+        def done(self, force_check=False):
+            return False
+
+    gone, queued, finished = Job("7_0"), Job("7_1"), Job("7_2")
+    finished.paths.result_pickle.write_bytes(b"")
+    monkeypatch.setattr(E, "VANISH_EVERY", 0.0)
+    monkeypatch.setattr(E, "VANISH_GRACE", 0.0)
+    monkeypatch.setattr(E, "_squeue_ids", lambda: {"7_1"})
+    ex = E.SlurmExecutor(2, 1, cluster="local")
+    running = {gone: 0, queued: 1, finished: 2}
+    assert ex._vanished(running, {}) == [gone]
+    monkeypatch.setattr(E, "_squeue_ids", lambda: None)  # squeue failed: no evidence
+    assert ex._vanished(running, {}) == []
+    monkeypatch.setattr(E, "VANISH_GRACE", 3600.0)  # missing, but not for long enough
+    monkeypatch.setattr(E, "_squeue_ids", lambda: set())
+    assert ex._vanished(running, {}) == []

@@ -488,6 +488,7 @@ class SlurmExecutor(Executor):
         array = executor.cluster == "slurm"
         queue = list(indexed)
         running: dict[Any, int] = {}
+        vanish: dict[str, float] = {}  # job id -> when it was first missing from squeue
         try:
             if array:  # one sbatch; SLURM keeps at most `workers` tasks running
                 items = [item for _, item in queue]
@@ -501,9 +502,20 @@ class SlurmExecutor(Executor):
                     running[executor.submit(_pinned_call, fn, item, self.threads)] = index
                 self._jobs = list(running)
                 finished = [job for job in running if job.done()]
-                if not finished:
+                vanished = [] if finished or not array else self._vanished(running, vanish)
+                if not finished and not vanished:
                     time.sleep(self.poll)
                     continue
+                for job in vanished:
+                    index = running.pop(job)
+                    yield (
+                        index,
+                        None,
+                        WorkerLost(
+                            f"job {job.job_id} left the queue without a result (cancelled or "
+                            "killed; the cluster's accounting, sacct, did not say)"
+                        ),
+                    )
                 for job in finished:
                     index = running.pop(job)
                     try:
@@ -527,6 +539,54 @@ class SlurmExecutor(Executor):
             with contextlib.suppress(Exception):
                 job.cancel(check=False)
         self._jobs = []
+
+    def _vanished(self, running: dict[Any, int], first_missing: dict[str, float]) -> list[Any]:
+        """Jobs that left the queue without a result, where ``sacct`` cannot say so.
+
+        submitit learns a job's end from the cluster's accounting (``sacct``); where that
+        is not kept (a SLURM without a database), a cancelled or killed job stays
+        "UNKNOWN" forever and would be waited for forever. Such a job is lost once it
+        has been missing from ``squeue`` (and its result from the shared folder) for
+        ``VANISH_GRACE`` seconds. Checked every ``VANISH_EVERY`` seconds only.
+        """
+        now = time.monotonic()
+        if now - first_missing.get("", 0.0) < VANISH_EVERY:
+            return []
+        first_missing[""] = now
+        unknown = [job for job in running if job.state == "UNKNOWN"]
+        if not unknown:
+            return []
+        queued = _squeue_ids()
+        if queued is None:  # squeue itself failed: no evidence either way
+            return []
+        lost = []
+        for job in unknown:
+            if job.job_id in queued or job.paths.result_pickle.exists():
+                first_missing.pop(job.job_id, None)
+                continue
+            since = first_missing.setdefault(job.job_id, now)
+            if now - since >= VANISH_GRACE and not job.done(force_check=True):
+                lost.append(job)
+        return lost
+
+
+VANISH_EVERY = 5.0  # seconds between squeue checks for jobs sacct cannot report
+VANISH_GRACE = 20.0  # seconds a job must be gone from squeue (and without result) to be lost
+
+
+def _squeue_ids() -> set[str] | None:
+    """Every queued or running job id (array tasks one per line), or None if squeue fails."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["squeue", "-h", "-r", "-o", "%i"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return {line.strip() for line in out.stdout.splitlines() if line.strip()}
 
 
 def _last_line(text: str) -> str:
