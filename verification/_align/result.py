@@ -22,6 +22,7 @@ from theory.errors import InvalidArgument
 SCHEMA = "sith.align/1"
 SCHEMA_FILE = Path(__file__).parent.parent / "schemas" / "align.schema.json"
 GROUPS = ("recovered", "mixed", "not-recovered")
+MIN_PAIRS_FOR_RHO = 6  # a rank correlation over fewer pairs says little
 
 
 def pair_group(a: dict[str, Any], b: dict[str, Any]) -> str | None:
@@ -78,7 +79,7 @@ def summarise(
             xs.append(min(ta, tb))
             ys.append(p["cka"])
     rho = None
-    if len(xs) >= 3 and len(set(xs)) > 1 and len(set(ys)) > 1:
+    if len(xs) >= MIN_PAIRS_FOR_RHO and len(set(xs)) > 1 and len(set(ys)) > 1:
         rho = float(stats.spearmanr(xs, ys).statistic)
         rho = rho if math.isfinite(rho) else None
     recovered = [m for m in models if m.get("recovered")]
@@ -89,9 +90,9 @@ def summarise(
         f"{claim['threshold']})."
     ]
     wording = {
-        "recovered": "Pairs of models that both recover them agree",
-        "mixed": "pairs where one recovers and one does not",
-        "not-recovered": "pairs where neither does",
+        "recovered": "pairs of models that both recover them agree",
+        "mixed": "pairs where one recovers and one does not agree",
+        "not-recovered": "pairs where neither recovers agree",
     }
     said = []
     for group in GROUPS:
