@@ -262,7 +262,7 @@ def test_bad_arguments_are_refused_before_anything_trains(tmp_path, kwargs, mess
 
 
 def test_the_cli_runs_with_theorem_option_process_file_and_vary(tmp_path):
-    paper = tmp_path / "paper.py"
+    paper = tmp_path / "align_paper.py"
     paper.write_text(
         "import theory as th\n"
         "process = th.Process(th.latents.Laplace(2), th.mixings.Linear.random(2, seed=3))\n"

@@ -1,10 +1,12 @@
 """The non-contrastive learners (VICReg, Barlow Twins): they keep the learner contract,
-their losses are the papers', and on a theorem about InfoNCE they are outside it."""
+their losses are the papers', they race initialisations (the racing shared with
+InfoNCE), and on a theorem about InfoNCE they are outside it."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,6 +15,8 @@ import verification
 from theory.errors import InvalidArgument
 from verification import learners as L
 from verification.learners.barlow import BarlowTwins, barlow_twins_loss
+from verification.learners.base import TrainConfig, Training
+from verification.learners.racing import race_length, run_race
 from verification.learners.vicreg import VICReg, vicreg_loss
 from verification.testing import check_learner
 
@@ -109,3 +113,88 @@ def test_vicreg_on_cl_ica_runs_and_is_outside_the_theorem():
     objective = evidence["learner-objective"]
     assert objective.verdict == "violated"
     assert objective.witness == {"objective": "vicreg"}
+
+
+# ------------------------------------------------------------- racing initialisations
+
+
+class _Quadratic:
+    """A racing candidate whose training minimises (p - target)²."""
+
+    def __init__(self, target: float, steps: int, diverge: bool = False) -> None:
+        self.p = torch.nn.Parameter(torch.zeros(()))
+
+        def loss(step):
+            if diverge and step > 2:
+                return self.p * math.nan
+            return (self.p - target) ** 2
+
+        config = TrainConfig(steps=steps, lr=0.1, extend=1.0, log_every=1)
+        self.training = Training(loss, [self.p], config)
+
+    def fit(self):
+        curve, steps, seconds, status, message = self.training.result()
+        return L.Fit(lambda x: x, list(curve), steps, seconds, status, message, {})
+
+
+def test_run_race_keeps_the_lowest_selection_loss_and_skips_diverged_runs():
+    runs = [_Quadratic(1.0, 20), _Quadratic(2.0, 20, diverge=True), _Quadratic(3.0, 20)]
+    scores = {id(runs[0]): 0.7, id(runs[2]): 0.2}
+    fit = run_race(runs, race_length(0.25, 20), lambda run: scores[id(run)])
+    assert fit.extras["kept"] == 2 and fit.extras["attempts"] == 3
+    assert fit.extras["race_steps"] == 5
+    assert fit.extras["race_losses"] == [0.7, math.inf, 0.2]
+    assert [r.training.step for r in runs] == [5, 3, 20]  # the kept one trains on
+    assert fit.steps == 28 and "kept #2" in fit.message
+    single = _Quadratic(1.0, 20)
+    alone = run_race([single], 5, lambda run: pytest.fail("one candidate is not scored"))
+    assert alone.extras["attempts"] == 1 and single.training.step == 20
+
+
+@pytest.mark.parametrize("cls", [VICReg, BarlowTwins])
+def test_pair_learners_race_initialisations_deterministically(cls):
+    """restarts + 1 candidates race; the kept one is exactly a lone run with its seed
+    (seed + 7919 k), trained on; two fits with one seed encode identically."""
+    process = CL_ICA.canonical_process()
+    small = {"train": TrainConfig(steps=30, batch_size=64, extend=1.0), "race": 0.5}
+    assert cls().restarts == 2 and cls().race == 1.0  # the measured defaults
+    with pytest.raises(InvalidArgument):
+        cls(race=1.5)
+    with pytest.raises(InvalidArgument):
+        cls(restarts=-1)
+    fit = cls(**small).fit(process, seed=3)
+    assert fit.extras["attempts"] == 3 and fit.extras["race_steps"] == 15
+    losses = fit.extras["race_losses"]
+    assert len(losses) == 3 and fit.extras["kept"] == int(np.argmin(losses))
+    assert fit.steps == 2 * 15 + 30 and "initialisations raced" in fit.message
+    probe = process.sample(64, np.random.default_rng(7))[1]
+    again = cls(**small).fit(process, seed=3)
+    assert torch.equal(fit.encode(probe), again.encode(probe))
+    kept = fit.extras["kept"]
+    lone = cls(**small, restarts=0).fit(process, seed=3 + 7919 * kept)
+    assert torch.equal(fit.encode(probe), lone.encode(probe))
+
+
+def test_sith_recover_says_whether_the_learner_is_covered_by_the_theorem():
+    """`sith recover cl-ica --learner vicreg` trains VICReg and says it is outside the
+    theorem (learner-objective violated); InfoNCE at the matched τ = 1/κ is inside."""
+    import json
+
+    from click.testing import CliRunner
+
+    from verification.cli import main
+
+    def run(*args):
+        result = CliRunner().invoke(
+            main, ["recover", "cl-ica", "--json", "--set", "train.steps=30", *args]
+        )
+        assert result.exit_code in (0, 1), result.output
+        return json.loads(result.output)
+
+    outside = run("--learner", "vicreg")
+    assert outside["learner_covered"] is False
+    verdicts = {a["assumption"]: a["verdict"] for a in outside["learner_assumptions"]}
+    assert verdicts["learner-objective"] == "violated"
+    inside = run("--set", "tau=0.1")  # κ = 10: τ = 1/κ
+    assert inside["learner_covered"] is True
+    assert {a["verdict"] for a in inside["learner_assumptions"]} <= {"proved", "holds"}

@@ -26,12 +26,19 @@ from theory.errors import InvalidArgument, UnknownName
 
 
 class Assumption(Spec):
-    """Base class. ``name`` is the catalogue name, ``cite`` the source."""
+    """Base class. ``name`` is the catalogue name, ``cite`` the source.
+
+    ``about_mixing``: the assumption is about the mixing g (injective, immersion, a
+    Jacobian condition). On a process with a view-specific mixing for the positive view
+    (``Process.view_mixing``) it is an assumption about every view's mixing, and the
+    check decides it once per view (the worst verdict counts).
+    """
 
     kind = "assumption"
     name: ClassVar[str] = "assumption"
     cite: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    about_mixing: ClassVar[bool] = False
 
     def statement(self, n: int, m: int | None = None) -> sp.Basic:
         """The assumption as a sympy statement for a process of dimension n (-> m)."""
@@ -43,6 +50,8 @@ class Assumption(Spec):
 
 class JacobianAssumption(Assumption):
     """An assumption on the Jacobian J = Dg(z) at every z in the support."""
+
+    about_mixing: ClassVar[bool] = True
 
     tolerance: float
 
@@ -177,6 +186,7 @@ class Injective(Assumption):
     """
 
     name: ClassVar[str] = "injective"
+    about_mixing: ClassVar[bool] = True
     cite: ClassVar[str] = "Standard in every identifiability result, e.g. Zimmermann et al. 2021"
     description: ClassVar[str] = (
         "g(z) = g(z') ⇒ z = z' on the support; decided exactly for linear maps (rank), "
@@ -204,6 +214,7 @@ class Immersion(Assumption):
 
     tolerance: float = 1e-6
     name: ClassVar[str] = "immersion"
+    about_mixing: ClassVar[bool] = True
     cite: ClassVar[str] = (
         "Lee 2013, 'Introduction to Smooth Manifolds', 2nd ed., Ch. 4 (immersions; inverse "
         "function theorem, Thm 4.5); assumed with injectivity by e.g. Zimmermann et al. 2021"
@@ -224,6 +235,7 @@ class LinearMixing(Assumption):
 
     tolerance: float = 1e-9
     name: ClassVar[str] = "linear-mixing"
+    about_mixing: ClassVar[bool] = True
     cite: ClassVar[str] = "Comon 1994, 'Independent component analysis, a new concept?'"
     description: ClassVar[str] = "∂J(z)/∂z = 0 (J constant: x = A z + b)"
 
@@ -320,6 +332,25 @@ class UniformOnSphere(Assumption):
 
 
 @dataclass
+class UniformOnConvexBody(Assumption):
+    """The latent marginal is uniform on a convex body M ⊂ R^n (compact, convex, with
+    nonempty interior): Zimmermann et al. 2021, Sec. 4, the convex-body theorem (a box
+    [a, b]^n is one; the sphere is not, its interior is empty; R^n is not, it is
+    unbounded and carries no uniform law)."""
+
+    name: ClassVar[str] = "uniform-on-convex-body"
+    cite: ClassVar[str] = (
+        "Zimmermann et al. 2021, 'Contrastive learning inverts the data generating "
+        "process', ICML, Theorem 5 (convex bodies)"
+    )
+    description: ClassVar[str] = "p(z) = 1/vol(M) on a convex body M (e.g. a box)"
+
+    def statement(self, n, m=None):
+        z = sp.symbols(f"z1:{n + 1}", real=True)
+        return sp.Eq(sp.Function("p")(*z), 1 / sp.Symbol("vol_M", positive=True))
+
+
+@dataclass
 class ConditionalFamily(Assumption):
     """The positive-pair conditional belongs to a named family (e.g. von Mises–Fisher)."""
 
@@ -402,6 +433,7 @@ CATALOGUE: dict[str, type[Assumption] | Assumption] = {
         Factorized,
         NonGaussian,
         UniformOnSphere,
+        UniformOnConvexBody,
         ConditionalFamily,
         ContentInvariance,
         SufficientVariability,
@@ -454,6 +486,7 @@ __all__ = [
     "NonGaussian",
     "OrthogonalColumns",
     "SufficientVariability",
+    "UniformOnConvexBody",
     "UniformOnSphere",
     "VolumePreserving",
     "get",

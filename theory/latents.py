@@ -284,6 +284,7 @@ class Product(Latent):
 
 
 MAX_SPREAD = 50.0  # Segmented.spread: exp(2 * 50) is far from overflowing
+MAX_LOCATION = 1e3  # Segmented.location: segment means; eta = mu / sigma^2 stays finite
 
 
 @dataclass
@@ -294,7 +295,19 @@ class Segmented(Latent):
     in [-spread, spread]); this is the data model of time-contrastive learning
     (Hyvärinen & Morioka 2016) and of iVAE (Khemakhem et al. 2020), where z | u is a
     factorised exponential family with natural parameters eta_{u,i} = -1/(2 sigma_{u,i}^2)
-    (Normal) or -1/sigma_{u,i} (Laplace). ``spread=0`` removes all variability.
+    (Normal) or -1/sigma_{u,i} (Laplace). ``spread=0`` removes all variability of the
+    scales.
+
+    ``location`` (Normal only; default 0): segment means mu_{u,i} uniform in
+    [-location, location] (drawn after the scales from the same seed, so the scales do
+    not depend on it), the setting of the iVAE experiments (Khemakhem et al. 2020,
+    Sec. 6: Gaussian sources whose means and variances change across segments). Then
+    z_i | u ~ N(mu_{u,i}, sigma_{u,i}^2) has sufficient statistics t(z_i) = (z_i, z_i^2)
+    (k = 2 per source) and natural parameters (mu/sigma^2, -1/(2 sigma^2)). A Laplace
+    with a moving location is no exponential family in z (|z - mu| is not linear in
+    fixed statistics), so ``location > 0`` with ``base="laplace"`` is refused. At 0 the
+    field is left out of ``to_dict`` (processes written before it existed keep their
+    JSON and hash).
     """
 
     n: int
@@ -302,7 +315,9 @@ class Segmented(Latent):
     base: str = "laplace"
     spread: float = 1.5
     seed: int = 0
+    location: float = 0.0
     scales: np.ndarray = field(init=False, repr=False, compare=False)
+    means: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.n = _check_dim("Segmented", self.n)
@@ -313,17 +328,59 @@ class Segmented(Latent):
         # scales = exp(U[-spread, spread]) and eta = -1/(2 scales^2) stay finite
         valid.finite_float("Segmented", "spread", self.spread, low=0.0, high=MAX_SPREAD)
         self.seed = valid.seed("Segmented", "seed", self.seed)
+        valid.finite_float("Segmented", "location", self.location, low=0.0, high=MAX_LOCATION)
+        if self.location > 0 and self.base != "normal":
+            raise InvalidArgument(
+                f"Segmented: location={self.location!r} needs base='normal' (segment means "
+                "keep z | u in an exponential family only for Normal sources; a Laplace "
+                "with a moving location is not one)"
+            )
         require_memory(
-            16 * self.n_segments * self.n,
+            32 * self.n_segments * self.n,
             f"Segmented(n={self.n}, n_segments={self.n_segments}) (segment scales)",
             "use fewer segments",
         )
         rng = as_rng(self.seed)
         self.scales = np.exp(rng.uniform(-self.spread, self.spread, (self.n_segments, self.n)))
+        if self.location > 0:
+            self.means = rng.uniform(-self.location, self.location, (self.n_segments, self.n))
+        else:
+            self.means = np.zeros((self.n_segments, self.n))
+
+    def params(self) -> dict:
+        out = super().params()
+        if out.get("location") == 0:
+            del out["location"]  # the default: JSON (and hash) as before the field existed
+        return out
+
+    @property
+    def statistics_per_source(self) -> int:
+        """k, the number of sufficient statistics per source: 2 with segment means
+        (z_i, z_i^2), else 1 (|z_i| or z_i^2)."""
+        return 2 if self.location > 0 else 1
 
     def natural_parameters(self) -> np.ndarray:
-        """eta[u, i] for the sufficient statistic |z_i| (Laplace) or z_i^2 (Normal)."""
-        return -1.0 / self.scales if self.base == "laplace" else -0.5 / self.scales**2
+        """eta[u, :], shape (n_segments, k n), for the sufficient statistics t(z) of
+        :meth:`sufficient_statistics` (same column order): -1/sigma (|z_i|, Laplace) or
+        -1/(2 sigma^2) (z_i^2, Normal); with segment means, the n coefficients
+        mu/sigma^2 of z_1..z_n, then the n coefficients -1/(2 sigma^2) of z_1^2..z_n^2."""
+        if self.base == "laplace":
+            return -1.0 / self.scales
+        quadratic = -0.5 / self.scales**2
+        if self.location > 0:
+            return np.concatenate([self.means / self.scales**2, quadratic], axis=1)
+        return quadratic
+
+    def sufficient_statistics(self, z):
+        """t(z), shape (N, k n), a tensor or array like ``z``: |z| (Laplace), z^2
+        (Normal), or (z, z^2) (Normal with segment means)."""
+        if self.base == "laplace":
+            return abs(z)
+        if self.location > 0:
+            if isinstance(z, torch.Tensor):
+                return torch.cat([z, z**2], dim=-1)
+            return np.concatenate([z, z**2], axis=-1)
+        return z**2
 
     def sample_with_segments(self, n: int, seed: RNG = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Samples z (n, dim) and their segment labels u (n,), drawn uniformly at random."""
@@ -334,6 +391,8 @@ class Segmented(Latent):
             z = rng.laplace(0.0, 1.0, size=(n, self.n)) * scale
         else:
             z = rng.standard_normal((n, self.n)) * scale
+            if self.location > 0:
+                z = z + self.means[u]
         return tensor(z), torch.from_numpy(u)
 
     def _draw(self, rng, n):
@@ -343,7 +402,82 @@ class Segmented(Latent):
         return None  # a scale mixture: not Gaussian, but not decidable from the family
 
 
+MAX_CLUSTERS = 10_000  # ClusterSphere.n_clusters (the paper's largest setting has 10^4)
+
+
+@dataclass
+class ClusterSphere(Latent):
+    """Cluster-centric latents on the sphere with observed class labels.
+
+    Reizinger, Bizeul, Juhos, Vogt, Balestriero, Brendel & Klindt 2025, "Cross-entropy is
+    all you need to invert the data generating process", ICLR, Assumption 3: a finite
+    set of classes c = 0..n_clusters-1 with unit cluster vectors v_c in S^{n-1} (here
+    drawn uniformly on the sphere from ``seed``, as in the paper's simulations); a
+    sample's class C is uniform over the classes, and its latent is von Mises–Fisher
+    around its class's cluster vector, p(z | C) ∝ exp(kappa v_Cᵀ z) (exact sampler:
+    Wood 1994, as ``conditionals.VonMisesFisher``). The label y = C is observed with x
+    (``sample_with_labels``); ``sample`` draws z alone (the marginal, a vMF mixture).
+
+    The posterior of the class is P(C = c | z) = softmax_c(kappa v_cᵀ z)
+    (:meth:`class_logits`): the Bayes-optimal classifier that cross-entropy training
+    approaches. There is no density on R^n (the support is the sphere), so
+    ``log_density`` is None, as for ``UniformSphere``.
+    """
+
+    n: int
+    n_clusters: int = 100
+    kappa: float = 10.0
+    seed: int = 0
+    centres: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.n = _check_dim("ClusterSphere", self.n, minimum=2)
+        self.n_clusters = valid.positive_int(
+            "ClusterSphere", "n_clusters", self.n_clusters, maximum=MAX_CLUSTERS
+        )
+        self.kappa = valid.positive_float(
+            "ClusterSphere", "kappa", self.kappa, maximum=valid.MAX_KAPPA
+        )
+        self.seed = valid.seed("ClusterSphere", "seed", self.seed)
+        require_memory(
+            8 * self.n_clusters * self.n,
+            f"ClusterSphere(n={self.n}, n_clusters={self.n_clusters}) (cluster vectors)",
+            "use fewer clusters",
+        )
+        v = as_rng(self.seed).standard_normal((self.n_clusters, self.n))
+        self.centres = v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    @property
+    def support(self) -> Support:
+        return Sphere(self.n)
+
+    @property
+    def n_classes(self) -> int:
+        return self.n_clusters
+
+    def sample_with_labels(self, n: int, seed: RNG = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Samples z (n, dim) and their class labels y (n,), y uniform over the classes."""
+        if n < 1:
+            raise InvalidArgument(f"number of samples must be positive, got {n}")
+        from theory.conditionals import VonMisesFisher
+
+        rng = as_rng(seed)
+        y = rng.integers(0, self.n_clusters, size=n)
+        z = VonMisesFisher(self.kappa)._draw(self.centres[y], rng)
+        return tensor(z), torch.from_numpy(y)
+
+    def class_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """kappa v_cᵀ z for every class c, shape (N, n_clusters): log P(C = c | z) up to a
+        constant per row (the classes are equally likely)."""
+        z = torch.as_tensor(z, dtype=torch.float64)
+        return self.kappa * z @ torch.from_numpy(self.centres).T
+
+    def _draw(self, rng, n):
+        return self.sample_with_labels(n, rng)[0].numpy()
+
+
 __all__ = [
+    "ClusterSphere",
     "GeneralizedNormal",
     "Laplace",
     "Latent",

@@ -29,6 +29,10 @@ VON_KUEGELGEN = (
     "von Kügelgen et al. 2021, 'Self-supervised learning with data augmentations provably "
     "isolates content from style', NeurIPS, Theorem 4.4"
 )
+ZIMMERMANN_BOX = (
+    "Zimmermann, Sharma, Schneider, Bethge & Brendel 2021, 'Contrastive learning inverts "
+    "the data generating process', ICML, Theorem 5 (convex bodies, L^α with α ≥ 1, α ≠ 2)"
+)
 HYVARINEN = (
     "Hyvärinen & Morioka 2016, 'Unsupervised feature extraction by time-contrastive "
     "learning and nonlinear ICA', NeurIPS, Theorem 1"
@@ -118,7 +122,38 @@ class EnoughFeatures(LearnerAssumption):
         return sp.Ge(d, n)
 
 
-for _cls in (LearnerObjective, MatchedTemperature, ContentSizedEncoder, EnoughFeatures):
+@dataclass
+class MatchedLpCritic(LearnerAssumption):
+    """The critic's distance is the conditional's: an L^α semi-metric with α ≥ 1, α ≠ 2.
+
+    Zimmermann et al. 2021, the convex-body theorem (Sec. 4): for z uniform on a convex
+    body and p(z̃|z) ∝ exp(−δ(z̃, z)/λ) restricted to it, with δ an L^α metric or
+    semi-metric, α ≥ 1, α ≠ 2, a minimiser of InfoNCE whose critic is exp(−δ(f(x),
+    f(x̃))/τ), the same δ, recovers z up to permutation, sign flips, one scale and a
+    shift (α = 2 leaves a rotation: only affine). With sith's GeneralizedNormal
+    conditional (δ = ‖·‖_β^β) and InfoNCE's "lp" critic (δ = ‖·‖_p, the metric), the
+    two are the same δ exactly when p = β = 1 (Laplace). τ need not match anything: the
+    encoder's scale absorbs it.
+    """
+
+    name: ClassVar[str] = "matched-lp-critic"
+    cite: ClassVar[str] = ZIMMERMANN_BOX
+    description: ClassVar[str] = (
+        "critic exp(−δ(f(x), f(x̃))/τ) with the conditional's δ = an L^α (semi-)metric, α ≥ 1, α ≠ 2"
+    )
+
+    def statement(self, n, m=None):
+        alpha, p = sp.symbols("alpha p", positive=True)
+        return sp.And(sp.Eq(p, alpha), sp.Ge(alpha, 1), sp.Ne(alpha, 2))
+
+
+for _cls in (
+    LearnerObjective,
+    MatchedTemperature,
+    ContentSizedEncoder,
+    EnoughFeatures,
+    MatchedLpCritic,
+):
     register(_cls)
 
 __all__ = [
@@ -126,5 +161,6 @@ __all__ = [
     "EnoughFeatures",
     "LearnerAssumption",
     "LearnerObjective",
+    "MatchedLpCritic",
     "MatchedTemperature",
 ]

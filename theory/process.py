@@ -1,4 +1,6 @@
-"""A data-generating process: latent + mixing (+ conditional for positive pairs)."""
+"""A data-generating process: latent + mixing (+ conditional for positive pairs), and
+optionally a second, view-specific mixing for the positive view (multi-view /
+multimodal processes: Daunhawer et al. 2023; Yao et al. 2024)."""
 
 from __future__ import annotations
 
@@ -21,11 +23,23 @@ SCHEMA = "sith.process/1"
 
 @dataclass(eq=False)
 class Process:
-    """z ~ latent, x = mixing(z); with a conditional, positive pairs z' ~ p(z'|z)."""
+    """z ~ latent, x = mixing(z); with a conditional, positive pairs z' ~ p(z'|z).
+
+    ``view_mixing`` (optional, needs a conditional): the positive view has its own
+    mixing, x' = view_mixing(z') instead of mixing(z') -- two views made by two
+    mechanisms, e.g. two modalities (Daunhawer et al. 2023, x1 = f1(z1), x2 = f2(z2);
+    Yao et al. 2024, one mixing per view). ``sample``/``observe`` give view 1 (what an
+    encoder is evaluated on); ``sample_pairs`` gives (z, z', mixing(z), view_mixing(z')).
+    Its output dimension must equal the mixing's: both views live in one observation
+    space, so single-encoder learners still apply (one encoder for two mechanisms).
+    Absent (None), the process is the single-view one it always was: its JSON, and so
+    its hash, has no ``view_mixing`` key.
+    """
 
     latent: Latent
     mixing: Mixing
     conditional: Conditional | None = None
+    view_mixing: Mixing | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.latent, Latent):
@@ -39,7 +53,11 @@ class Process:
             raise InvalidArgument(
                 f"mixing must be a theory.mixings.Mixing, got {self.mixing!r}{hint}"
             )
-        for part in (self.latent, self.mixing, self.conditional):
+        if self.view_mixing is not None and not isinstance(self.view_mixing, Mixing):
+            raise InvalidArgument(
+                f"view_mixing must be a theory.mixings.Mixing or None, got {self.view_mixing!r}"
+            )
+        for part in (self.latent, self.mixing, self.conditional, self.view_mixing):
             if part is not None and not dataclasses.is_dataclass(part):
                 raise InvalidArgument(
                     f"{type(part).__name__} must be a dataclass (decorate it with "
@@ -57,6 +75,26 @@ class Process:
             )
         if self.conditional is not None:  # positives that cannot be drawn: refused now
             self.conditional.check_coherent(self.latent)
+        if self.view_mixing is not None:
+            self._check_view_mixing(self.view_mixing)
+
+    def _check_view_mixing(self, view: Mixing) -> None:
+        if self.conditional is None:
+            raise InvalidArgument(
+                "a view_mixing observes the positive view z' ~ p(z'|z): the process needs a "
+                "conditional"
+            )
+        if view.n_in != self.latent.dim:
+            raise InvalidArgument(
+                f"dimension mismatch: the latent has dimension {self.latent.dim} but the "
+                f"view_mixing {view.family} takes inputs of dimension {view.n_in}"
+            )
+        if view.n_out != self.mixing.n_out:
+            raise InvalidArgument(
+                f"the view_mixing {view.family} has {view.n_out} outputs but the mixing "
+                f"{self.mixing.family} has {self.mixing.n_out}: both views must live in one "
+                "observation space"
+            )
 
     @property
     def dim(self) -> int:
@@ -74,25 +112,48 @@ class Process:
         rng = as_rng(seed)
         z = self.latent.sample(n, rng)
         z_pos = self.conditional.sample(z, rng, support=self.latent.support)
-        return z, z_pos, self.observe(z), self.observe(z_pos)
+        return z, z_pos, self.observe(z), self.observe_view(z_pos)
 
     def observe(self, z: torch.Tensor) -> torch.Tensor:
         """x = g(z), checking that the mixing's outputs are finite."""
-        x = self.mixing(z)
-        if not torch.isfinite(x).all():
-            bad = (~torch.isfinite(x)).any(dim=-1).nonzero()[0, 0]
-            raise InvalidProcess(
-                f"mixing {self.mixing.family} produced a non-finite output at z = {z[bad].tolist()}"
+        return _finite(self.mixing, z, "mixing")
+
+    def observe_view(self, z: torch.Tensor) -> torch.Tensor:
+        """The positive view's observation of z: view_mixing(z), or g(z) (``observe``)
+        for a single-view process."""
+        if self.view_mixing is None:
+            return self.observe(z)
+        return _finite(self.view_mixing, z, "view_mixing")
+
+    @property
+    def views(self) -> tuple[tuple[str, Mixing], ...]:
+        """(field name, mixing) of every view: the mixing, then the view mixing if any."""
+        out: tuple[tuple[str, Mixing], ...] = (("mixing", self.mixing),)
+        if self.view_mixing is not None:
+            out += (("view_mixing", self.view_mixing),)
+        return out
+
+    def single_view(self, name: str = "mixing") -> Process:
+        """This process seen through one view's mechanism alone: latent, conditional and
+        the mixing ``name`` ("mixing" or "view_mixing") for both views. What an
+        assumption about "the" mixing is decided on, once per view."""
+        mixing = dict(self.views).get(name)
+        if mixing is None:
+            raise InvalidArgument(
+                f"this process has no view {name!r}; views: {', '.join(dict(self.views))}"
             )
-        return x
+        return Process(self.latent, mixing, self.conditional)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "schema": SCHEMA,
             "latent": self.latent.to_dict(),
             "mixing": self.mixing.to_dict(),
             "conditional": None if self.conditional is None else self.conditional.to_dict(),
         }
+        if self.view_mixing is not None:  # absent, not null: single-view hashes unchanged
+            data["view_mixing"] = self.view_mixing.to_dict()
+        return data
 
     def to_json(self) -> str:
         return canonical_json(self.to_dict())
@@ -111,21 +172,23 @@ class Process:
             raise InvalidProcess(
                 f"unsupported process schema {data.get('schema')!r}; expected {SCHEMA!r}"
             )
-        unknown = sorted(set(data) - {"schema", "latent", "mixing", "conditional"})
+        unknown = sorted(set(data) - {"schema", "latent", "mixing", "conditional", "view_mixing"})
         if unknown:
             raise InvalidProcess(
                 f"unknown process key(s) {', '.join(map(repr, unknown))}; "
-                "expected latent, mixing, conditional (and schema)"
+                "expected latent, mixing, conditional (and schema, view_mixing)"
             )
         for key in ("latent", "mixing"):
             if key not in data:
                 raise InvalidProcess(f"a process needs a {key!r} entry")
         cond = data.get("conditional")
+        view = data.get("view_mixing")
         try:
             return cls(
                 latent=Latent.from_dict(data["latent"]),
                 mixing=Mixing.from_dict(data["mixing"]),
                 conditional=None if cond is None else Conditional.from_dict(cond),
+                view_mixing=None if view is None else Mixing.from_dict(view),
             )
         except SithError:
             raise
@@ -145,6 +208,19 @@ class Process:
 
     def describe(self) -> str:
         cond = "" if self.conditional is None else f", conditional={self.conditional.family}"
+        view = "" if self.view_mixing is None else f", view_mixing={self.view_mixing.family}"
         return (
-            f"Process(latent={self.latent.family}({self.dim}), mixing={self.mixing.family}{cond})"
+            f"Process(latent={self.latent.family}({self.dim}), mixing={self.mixing.family}"
+            f"{cond}{view})"
         )
+
+
+def _finite(mixing: Mixing, z: torch.Tensor, field: str) -> torch.Tensor:
+    """mixing(z), refusing (InvalidProcess) a non-finite output and naming the point."""
+    x = mixing(z)
+    if not torch.isfinite(x).all():
+        bad = (~torch.isfinite(x)).any(dim=-1).nonzero()[0, 0]
+        raise InvalidProcess(
+            f"{field} {mixing.family} produced a non-finite output at z = {z[bad].tolist()}"
+        )
+    return x

@@ -9,6 +9,7 @@ from typing import Any
 
 from theory import assumptions as A
 from theory import claims as C
+from theory import cluster_assumptions as CA
 from theory import conditionals, latents, mixings
 from theory import learner_conditions as LC
 from theory.errors import InvalidArgument, UnknownName
@@ -213,6 +214,174 @@ register(
         "on top).",
         canonical=lambda: Process(
             latents.Segmented(3, n_segments=12, seed=0), mixings.InvertibleMLP(3, depth=2, seed=0)
+        ),
+    )
+)
+
+register(
+    Theorem(
+        name="multiview",
+        assumptions=(
+            A.Injective(),
+            A.Immersion(),
+            A.ContentInvariance(),
+            LC.LearnerObjective(("multiview-infonce",)),
+            LC.ContentSizedEncoder(),
+        ),
+        learner="multiview-infonce",
+        claim=C.block(content=2, threshold=0.9),
+        cite="Daunhawer, Bizeul, Palumbo, Marx & Vogt 2023, 'Identifiability results for "
+        "multimodal contrastive learning', ICLR, Theorem 1; Yao, Xu, Lachapelle, Magliacane, "
+        "Taslakian, Martius, von Kügelgen & Locatello 2024, 'Multi-view causal representation "
+        "learning with partial observability', ICLR, Theorem 3.2",
+        summary="For two views x1 = g1(z), x2 = g2(z̃) made by view-specific smooth invertible "
+        "mixings (Process.view_mixing), where z̃ keeps the content block c of z and changes "
+        "the style at random (a density around s: perturbed or view-specific style), two "
+        "encoders f1, f2 with n_c outputs each, minimising the alignment E||f1(x1) − "
+        "f2(x2)|| minus the entropies of f1(x1) and f2(x2) (a symmetric InfoNCE between "
+        "the views approximates it), block-identify the content: f_k(g_k(z)) = φ_k(c) for "
+        "invertible φ_k. injective and immersion are decided for both mixings.",
+        canonical=lambda: Process(
+            latents.Normal(4),
+            mixings.InvertibleMLP(4, depth=3, seed=0),
+            conditionals.ContentStyle(content=2, p=1.0),
+            view_mixing=mixings.InvertibleMLP(4, depth=3, seed=1),
+        ),
+    )
+)
+
+register(
+    Theorem(
+        name="cross-entropy",
+        assumptions=(
+            CA.ClusterCentricVMF(),
+            CA.AffineGenerator(),
+            A.Injective(),
+            LC.LearnerObjective(("cross-entropy",)),
+        ),
+        learner="cross-entropy",
+        claim=C.affine(0.95),
+        cite="Reizinger, Bizeul, Juhos, Vogt, Balestriero, Brendel & Klindt 2025, "
+        "'Cross-entropy is all you need to invert the data generating process', ICLR, "
+        "Theorem 2 (Appx. A.3, Thm 2C; Assumption 3)",
+        summary="For unit cluster vectors {v_c} that affinely span R^d, a uniformly chosen "
+        "class C, a latent z | C ~ vMF(v_C, κ) on S^{d-1} and x = g(z) with g continuous "
+        "and injective, a continuous encoder f: R^D -> R^d, a bias-free linear classifier "
+        "with rows w_c and β > 0 that globally minimise the cross-entropy of the class "
+        "label, E[-log softmax_c(β<w_c, f(x)>)_C], make h = f∘g linear: z is recovered up "
+        "to an invertible linear map (the optimum matches the Bayes posterior, "
+        "β<w_c - w_c', h(z)> = κ<v_c - v_c', z>). Fewer than d + 1 clusters break the "
+        "affine span (affine-generator violated).",
+        canonical=lambda: Process(
+            latents.ClusterSphere(5, n_clusters=100, kappa=10.0, seed=0),
+            mixings.InvertibleMLP(5, depth=3, seed=0),
+        ),
+    )
+)
+
+register(
+    Theorem(
+        name="cl-ica-box",
+        assumptions=(
+            A.UniformOnConvexBody(),
+            A.ConditionalFamily("GeneralizedNormal"),
+            A.Injective(),
+            LC.LearnerObjective(("infonce",)),
+            LC.MatchedLpCritic(),
+        ),
+        learner=("infonce-lp", {"tau": 0.2, "train.batch_size": 256}),
+        claim=C.Claim(
+            "permutation+sign-flip",
+            "mcc_crossfit",
+            0.9,
+            description="h(z) = s P D z + b: a permutation P, signs D = diag(±1), one "
+            "scale s > 0 and a shift b",
+        ),
+        cite="Zimmermann, Sharma, Schneider, Bethge & Brendel 2021, 'Contrastive learning "
+        "inverts the data generating process', ICML, Theorem 5 (Sec. 4, convex bodies)",
+        summary="For z uniform on a convex body M ⊂ R^n (here a box), positives from "
+        "p(z̃|z) ∝ exp(−δ(z̃, z)/λ) restricted to M with δ an L^α metric or semi-metric, "
+        "α ≥ 1, α ≠ 2, and g injective and differentiable, a minimiser of InfoNCE whose "
+        "critic is exp(−δ(f(x), f(x̃))/τ) with the same δ (infinitely many negatives) "
+        "makes h = f∘g a permutation with sign flips, one scale and a shift (for α = 2 only "
+        "an affine map: a rotation is left). The canonical process is the Laplace case "
+        "α = 1 (GeneralizedNormal β = 1, truncated to the box) with InfoNCE's L1 critic; "
+        "τ is free (the encoder's scale absorbs it).",
+        canonical=lambda: Process(
+            latents.Uniform(3),
+            mixings.InvertibleMLP(3, depth=3, seed=0),
+            conditionals.GeneralizedNormal(beta=1.0, scale=0.1),
+        ),
+    )
+)
+
+register(
+    Theorem(
+        name="anisotropic-infonce",
+        assumptions=(
+            A.UniformOnSphere(),
+            A.ConditionalFamily("AnisotropicNormal"),
+            A.Injective(),
+            LC.LearnerObjective(("aninfonce",)),
+        ),
+        learner="aninfonce",
+        claim=C.Claim(
+            "permutation+sign-flip",
+            "mcc_crossfit",
+            0.9,
+            description="h(z) = P D z for a permutation P and signs D = diag(±1): the "
+            "theorem's block-orthogonal map when the concentrations are pairwise distinct "
+            "(a block of equal concentrations keeps a rotation within it)",
+        ),
+        cite="Rusak, Reizinger, Juhos, Bringmann, Zimmermann & Brendel 2024, 'InfoNCE: "
+        "identifying the gap between theory and practice', arXiv 2407.00143 (AISTATS "
+        "2025), Theorem 1",
+        summary="For z uniform on S^{n−1}, positives from the anisotropic conditional "
+        "p(z̃|z) ∝ exp(−½ (z̃ − z)ᵀΛ(z̃ − z)) on the sphere (Λ = diag(λ): every latent "
+        "changes, each by its own amount) and g injective, an encoder onto the sphere and "
+        "a diagonal Λ̂ minimising AnInfoNCE, InfoNCE with the critic "
+        "exp(−½ (f(x) − f(x̃))ᵀΛ̂(f(x) − f(x̃))) (infinitely many negatives), make "
+        "h = f∘g block-orthogonal, the blocks being the latents of equal concentration, "
+        "with Λ̂ = Λ up to the same permutation; pairwise distinct concentrations (the "
+        "canonical λ = 2, 10, 30) leave a permutation with sign flips. InfoNCE's isotropic "
+        "critic on the same data is outside the theorem (learner-objective) and partly "
+        "collapses the strongly varying latent.",
+        canonical=lambda: Process(
+            latents.UniformSphere(3),
+            mixings.InvertibleMLP(3, depth=3, seed=0),
+            conditionals.AnisotropicNormal((2.0, 10.0, 30.0)),
+        ),
+    )
+)
+
+register(
+    Theorem(
+        name="ivae",
+        assumptions=(
+            A.Injective(),
+            A.SufficientVariability(),
+            LC.LearnerObjective(("ivae",)),
+        ),
+        learner="ivae",
+        claim=C.permutation_elementwise(0.95),
+        cite="Khemakhem, Kingma, Monti & Hyvärinen 2020, 'Variational autoencoders and "
+        "nonlinear ICA: a unifying framework', AISTATS, Theorem 1 (identifiability up to "
+        "~_A) with Theorem 2 (k >= 2 sufficient statistics per source) or 3 (k = 1, "
+        "non-monotonic statistics) for permutation and elementwise maps, and Theorem 4 "
+        "(consistency of the iVAE estimator)",
+        summary="For sources conditionally independent given an observed auxiliary variable u, "
+        "each in an exponential family with k sufficient statistics whose natural parameters "
+        "vary enough across values of u (nk + 1 values with [λ(u) − λ(u₀)] invertible), an "
+        "injective g and a noise with a nowhere-zero characteristic function, the model is "
+        "identifiable up to an affine map of the sufficient statistics (Thm 1), and up to "
+        "permutation and elementwise maps when k >= 2 (Thm 2; here Gaussian sources whose "
+        "means and variances change across segments, t = (z, z²)); a VAE with a u-conditional "
+        "factorial prior maximising the ELBO recovers it in the limit of infinite data when "
+        "its posterior family contains the true posterior (Thm 4). sith's learner encodes x "
+        "alone: the true posterior does not depend on u for noiseless observations.",
+        canonical=lambda: Process(
+            latents.Segmented(3, n_segments=40, base="normal", location=1.0, spread=1.5, seed=0),
+            mixings.InvertibleMLP(3, depth=3, seed=0, negative_slope=0.5),
         ),
     )
 )

@@ -444,12 +444,49 @@ def recover_command(
     _prepare_out(out_file)
     process = process or _load_process(process_spec, theorem)
     result = recover(theorem, process, seed=seed, learner=learner, oracle=oracle)
-    _write_json(out_file, result.to_dict())
+    coverage = _learner_coverage(theorem, process, learner, seed)
+    payload = {**result.to_dict(), **coverage}
+    _write_json(out_file, payload)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(json.dumps(payload, indent=2))
     elif not quiet:
         _print_recovery(result)
+        _print_coverage(coverage)
     sys.exit(0 if result.recovered else 1)
+
+
+def _learner_coverage(theorem, process, learner, seed: int) -> dict:
+    """Is the trained learner inside the theorem's assumptions about its learner
+    (objective, temperature, critic, encoder size)? Decided from its configuration."""
+    from verification.checks import check
+
+    evidence = [
+        check(a, process, seed=seed, learner=learner)
+        for a in theorem.assumptions
+        if isinstance(a, th.learner_conditions.LearnerAssumption)
+    ]
+    return {
+        "learner_covered": all(
+            e.verdict in ("proved", "holds", "not-applicable") for e in evidence
+        ),
+        "learner_assumptions": [
+            {"assumption": e.assumption, "verdict": e.verdict, "message": e.message}
+            for e in evidence
+        ],
+    }
+
+
+def _print_coverage(coverage: dict) -> None:
+    console = _console()
+    if not coverage["learner_assumptions"]:
+        console.print("  learner: the theorem states no assumption about its learner")
+    elif coverage["learner_covered"]:
+        console.print("  learner: inside the theorem's learner assumptions")
+    else:
+        console.print("  learner: [bold]outside the theorem[/] (a recovery here is a gap):")
+        for item in coverage["learner_assumptions"]:
+            if item["verdict"] == "violated":
+                console.print(f"    {item['assumption']} violated: {item['message']}")
 
 
 def _parse_settings(items: tuple[str, ...]) -> dict:

@@ -995,11 +995,12 @@ def _style_metric(z, z_hat, content, seed):
 
 
 def sufficient_statistics(latent: Any, z: Any) -> Any:
-    """t(z) of the exponential family a segmented latent is modulated in (|z| or z²)."""
+    """t(z) of the exponential family a segmented latent is modulated in (|z|, z², or
+    (z, z²) for Normal segments with moving means: ``Segmented.sufficient_statistics``)."""
     import theory as th
 
-    if isinstance(latent, th.latents.Segmented) and latent.base == "normal":
-        return z**2
+    if isinstance(latent, th.latents.Segmented):
+        return latent.sufficient_statistics(z)
     return abs(z)
 
 

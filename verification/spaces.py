@@ -39,15 +39,22 @@ class Candidate:
             "mixing": p.mixing.family,
             "conditional": None if p.conditional is None else p.conditional.family,
         }
+        if p.view_mixing is not None:  # a two-view process (absent key otherwise)
+            out["view_mixing"] = p.view_mixing.family
         for key in ("depth",):
             if hasattr(p.mixing, key):
                 out[key] = getattr(p.mixing, key)
-        for key in ("kappa", "scale", "p"):
+        for key in ("kappa", "scale", "p", "beta"):
             if p.conditional is not None and hasattr(p.conditional, key):
                 out[key] = getattr(p.conditional, key)
         if isinstance(p.latent, th.latents.Segmented):
             out["n_segments"] = p.latent.n_segments
             out["spread"] = p.latent.spread
+            if p.latent.location:
+                out["location"] = p.latent.location
+        if isinstance(p.latent, th.latents.ClusterSphere):
+            out["n_clusters"] = p.latent.n_clusters
+            out["cluster_kappa"] = p.latent.kappa
         out.update(self.learner_options)
         return out
 
@@ -63,6 +70,9 @@ class SearchSpace:
     scale: tuple[float, float] = (0.05, 1.0)
     content: int = 1
     learner_options: dict[str, tuple] = field(default_factory=dict)
+    # mixing classes of the positive view's own mixing (Process.view_mixing); () draws
+    # single-view processes
+    view_mixings: tuple[str, ...] = ()
 
     def strategy(self) -> st.SearchStrategy[Candidate]:
         processes = sst.processes(
@@ -74,6 +84,7 @@ class SearchSpace:
             kappa=self.kappa,
             scale=self.scale,
             content=self.content,
+            view_mixing_classes=self.view_mixings,
         )
         options = st.fixed_dictionaries(
             {k: st.sampled_from(list(v)) for k, v in self.learner_options.items()}
@@ -88,6 +99,12 @@ class SearchSpace:
         for n in range(low, high + 1):
             sst.latents(n, self.latents)
             sst.mixings(n, self.mixings, self.depth)
+            if self.view_mixings:
+                sst.mixings(n, self.view_mixings, self.depth)
+        if self.view_mixings and "none" in self.conditionals:
+            raise InvalidArgument(
+                "view_mixings need positive pairs: conditionals may not include 'none'"
+            )
         sst.conditionals(self.conditionals, self.kappa, self.scale, self.content)
         for key, values in self.learner_options.items():
             if not values:
@@ -101,7 +118,10 @@ class SearchSpace:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        if not self.view_mixings:  # absent when unused: single-view searches keep their hash
+            del data["view_mixings"]
+        return data
 
 
 # learner budgets, canonical first: small ones are where finite-budget failures live
@@ -125,6 +145,15 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
         content=2,
         learner_options=_INFONCE_OPTIONS,
     ),
+    "multiview": SearchSpace(
+        dims=(3, 5),
+        latents=("normal", "laplace", "uniform"),
+        mixings=("invertible-mlp", "linear"),
+        view_mixings=("invertible-mlp", "linear", "fold"),
+        conditionals=("content-style", "normal"),
+        content=2,
+        learner_options=_INFONCE_OPTIONS,
+    ),
     "linear-ica": SearchSpace(
         dims=(2, 6),
         latents=("laplace", "uniform", "generalized-normal", "normal"),
@@ -132,12 +161,53 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
         conditionals=("none",),
         learner_options={"n_train": (10_000, 2000, 500, 100)},
     ),
+    "cross-entropy": SearchSpace(
+        dims=(3, 5),
+        latents=("cluster-sphere",),
+        mixings=("invertible-mlp", "linear", "fold"),
+        conditionals=("none",),
+        learner_options={"train.steps": (1000, 400, 100), "train.batch_size": (512, 128)},
+    ),
     "tcl": SearchSpace(
         dims=(2, 4),
         latents=("segmented",),
         mixings=("invertible-mlp", "linear", "fold"),
         conditionals=("none",),
         learner_options={"train.steps": (800, 400, 100), "n_train": (10_000, 2000, 500)},
+    ),
+    # iVAE: Gaussian segments with moving means and variances (t = (z, z²)); the
+    # canonical mixing is milder (negative_slope 0.5) than the searched default (0.2)
+    "ivae": SearchSpace(
+        dims=(2, 4),
+        latents=("segmented-normal",),
+        mixings=("invertible-mlp", "linear", "fold"),
+        conditionals=("none",),
+        learner_options={
+            "train.steps": (1500, 750, 300),
+            "n_train": (40_000, 10_000, 2000),
+            "candidates": (4, 1),
+        },
+    ),
+    # the convex-body theorem: box latents, Lp conditionals (β = 2 and the projected
+    # Laplace/normal noise are outside it), with the theorem's own learner budgets
+    "cl-ica-box": SearchSpace(
+        dims=(2, 4),
+        latents=("uniform", "normal"),
+        mixings=("invertible-mlp", "linear"),
+        conditionals=("generalized-normal", "laplace", "normal"),
+        scale=(0.05, 0.3),
+        learner_options={"train.steps": (400, 200, 100), "train.batch_size": (256, 128, 64)},
+    ),
+    # AnInfoNCE: anisotropic positives on the sphere; vMF is the isotropic case (all λ
+    # equal, where the theorem leaves a rotation), named as another family
+    # (conditional-family violated)
+    "anisotropic-infonce": SearchSpace(
+        dims=(2, 4),
+        latents=("uniform-sphere",),
+        mixings=("invertible-mlp", "linear"),
+        conditionals=("anisotropic-normal", "vmf"),
+        kappa=(2.0, 20.0),
+        learner_options={"train.steps": (600, 300, 100), "train.batch_size": (512, 256, 64)},
     ),
 }
 

@@ -15,15 +15,33 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from hypothesis import strategies as st
 
 import theory as th
 from theory.errors import InvalidArgument
 from verification.registry import Registry
 
-LATENTS = ("uniform-sphere", "laplace", "uniform", "normal", "generalized-normal", "segmented")
+LATENTS = (
+    "uniform-sphere",
+    "laplace",
+    "uniform",
+    "normal",
+    "generalized-normal",
+    "segmented",
+    "cluster-sphere",
+    "segmented-normal",
+)
 MIXINGS = ("linear", "invertible-mlp", "mobius", "additive-coupling", "fold")
-CONDITIONALS = ("vmf", "normal", "laplace", "content-style", "none")
+CONDITIONALS = (
+    "vmf",
+    "normal",
+    "laplace",
+    "content-style",
+    "generalized-normal",
+    "anisotropic-normal",
+    "none",
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +135,37 @@ def latents(n: int, families: Sequence[str] = LATENTS) -> st.SearchStrategy[th.l
                     st.integers(0, 3),
                 )
             )
+        elif family == "segmented-normal":
+            # Gaussian segments with moving means and variances (iVAE): t = (z, z²), so
+            # sufficient variability needs 2n + 1 segments; location/spread 0 break it
+            options.append(
+                st.builds(
+                    lambda k, location, spread, seed: th.latents.Segmented(
+                        n,
+                        n_segments=k,
+                        base="normal",
+                        location=location,
+                        spread=spread,
+                        seed=seed,
+                    ),
+                    st.sampled_from([40, 2 * n + 1, 2 * n, 2]),
+                    st.sampled_from([1.0, 0.0, 3.0]),
+                    st.sampled_from([1.5, 0.5, 0.0]),
+                    st.integers(0, 3),
+                )
+            )
+        elif family == "cluster-sphere" and n >= 2:
+            # Reizinger et al. 2025: at least n + 1 clusters affinely span R^n; n and 2 do not
+            options.append(
+                st.builds(
+                    lambda k, kappa, seed: th.latents.ClusterSphere(
+                        n, n_clusters=k, kappa=kappa, seed=seed
+                    ),
+                    st.sampled_from([100, n + 1, 10, n, 2]),
+                    st.sampled_from([10.0, 5.0, 50.0]),
+                    st.integers(0, 3),
+                )
+            )
     if not options:
         raise InvalidArgument(f"no latent family in {families} supports dimension {n}")
     return st.one_of(options)
@@ -167,8 +216,14 @@ def conditionals(
     kappa: tuple[float, float] = (1.0, 50.0),
     scale: tuple[float, float] = (0.05, 1.0),
     content: int = 1,
+    n: int | None = None,
 ) -> st.SearchStrategy[th.conditionals.Conditional | None]:
-    """Positive-pair conditionals ("none" draws None: no augmentation)."""
+    """Positive-pair conditionals ("none" draws None: no augmentation).
+
+    "generalized-normal": exponent β in (1, 2, 1.5, 3) (Laplace first), ``scale``;
+    "anisotropic-normal": n concentrations linearly spaced from λ (in ``kappa``) to
+    r λ, r in (2, 5, 15) (pairwise distinct), for the latent dimension ``n`` (2 where
+    no dimension is given, as when a search space is validated)."""
     families = _check(families, CONDITIONALS, "conditional families")
     k_low, k_high = _range(kappa, "kappa")
     s_low, s_high = _range(scale, "scale")
@@ -188,6 +243,25 @@ def conditionals(
                     lambda p: th.conditionals.ContentStyle(content=content, p=p)
                 )
             )
+        elif family == "generalized-normal":
+            options.append(
+                st.builds(
+                    lambda beta, s: th.conditionals.GeneralizedNormal(beta=beta, scale=s),
+                    st.sampled_from([1.0, 2.0, 1.5, 3.0]),
+                    scales,
+                )
+            )
+        elif family == "anisotropic-normal":
+            dim = 2 if n is None else n
+            options.append(
+                st.builds(
+                    lambda lam, r, dim=dim: th.conditionals.AnisotropicNormal(
+                        tuple(float(v) for v in np.linspace(lam, r * lam, dim))
+                    ),
+                    kappas.filter(lambda k: k > 0),
+                    st.sampled_from([2.0, 5.0, 15.0]),
+                )
+            )
         elif family == "none":
             options.append(st.none())
     return st.one_of(options)
@@ -203,17 +277,27 @@ def processes(
     kappa: tuple[float, float] = (1.0, 50.0),
     scale: tuple[float, float] = (0.05, 1.0),
     content: int = 1,
+    view_mixing_classes: Sequence[str] = (),
 ) -> st.SearchStrategy[th.Process]:
-    """Whole data-generating processes, dimension first (so it shrinks first)."""
+    """Whole data-generating processes, dimension first (so it shrinks first).
+
+    ``view_mixing_classes`` (default none): also draw a view-specific mixing for the
+    positive view (``Process.view_mixing``) from these classes; the conditionals must
+    then all make positive pairs (not "none")."""
     low, high = _range(dims, "dims")
+    if view_mixing_classes and "none" in conditional_families:
+        raise InvalidArgument(
+            "a view mixing observes positive pairs: conditional_families may not include 'none'"
+        )
 
     @st.composite
     def build(draw):
         n = draw(st.integers(low, high))
         latent = draw(latents(n, latent_families))
         mixing = draw(mixings(n, mixing_classes, depth))
-        conditional = draw(conditionals(conditional_families, kappa, scale, min(content, n)))
-        return th.Process(latent, mixing, conditional)
+        conditional = draw(conditionals(conditional_families, kappa, scale, min(content, n), n=n))
+        view = draw(mixings(n, view_mixing_classes, depth)) if view_mixing_classes else None
+        return th.Process(latent, mixing, conditional, view_mixing=view)
 
     return build()
 

@@ -243,6 +243,13 @@ def _watched(
         watch.rows.append(x.detach().cpu().double().numpy().reshape(len(x), -1).copy())
         return x if tamper is None else tamper(x)
 
+    def observe_view(self, z):  # the positive view (its own mixing, if the process has one)
+        if self.view_mixing is None:
+            return self.observe(z)
+        x = base.observe_view(self, z)
+        watch.rows.append(x.detach().cpu().double().numpy().reshape(len(x), -1).copy())
+        return x if tamper is None else tamper(x)
+
     cls = type(
         f"Watched{base.__name__}",
         (base,),
@@ -251,6 +258,7 @@ def _watched(
             "sample": sample,
             "sample_pairs": sample_pairs,
             "observe": observe,
+            "observe_view": observe_view,
             "__module__": __name__,
         },
     )

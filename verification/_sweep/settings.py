@@ -5,10 +5,10 @@ A key addresses a field of the process spec or of the learner by dotted path:
 - ``dim`` (also ``latent.n``): the latent dimension; the whole process is rebuilt at that
   dimension (latent and mixing of the same families; a linear mixing is redrawn with
   ``Linear.random(n, seed)``, keeping its seed when it was drawn that way);
-- ``latent.F``, ``mixing.F``, ``conditional.F``: a scalar field F of that part of the
-  process (``conditional.kappa``, ``mixing.depth``, ...); the process is rebuilt from its
-  ``to_dict()`` with the field changed, through ``theory.Process.from_dict`` (which
-  validates it);
+- ``latent.F``, ``mixing.F``, ``conditional.F``, ``view_mixing.F``: a scalar field F of
+  that part of the process (``conditional.kappa``, ``mixing.depth``, ``view_mixing.seed``
+  of a two-view process, ...); the process is rebuilt from its ``to_dict()`` with the
+  field changed, through ``theory.Process.from_dict`` (which validates it);
 - ``learner.F`` or a learner option by its own name: ``learner.tau``,
   ``learner.n_train``, ``train.batch_size``, ``encoder.width``, ... (the options
   ``sith learners`` lists), validated by :func:`verification.spaces.apply_options`.
@@ -36,7 +36,7 @@ from theory.errors import InvalidArgument, SithError
 from verification import learners as L
 from verification.spaces import Candidate, apply_options, option_names
 
-PARTS = ("latent", "mixing", "conditional")
+PARTS = ("latent", "mixing", "conditional", "view_mixing")
 DIMENSION_KEYS = ("dim", "latent.n", "mixing.n")
 
 
@@ -222,7 +222,12 @@ class SweepSpace:
         return Candidate(process, options)
 
 
-_KINDS = {"latent": "latent", "mixing": "mixing", "conditional": "conditional"}
+_KINDS = {
+    "latent": "latent",
+    "mixing": "mixing",
+    "conditional": "conditional",
+    "view_mixing": "mixing",
+}
 
 
 def supports_device(learner: L.Learner) -> bool:
@@ -267,10 +272,11 @@ def _one_line(err: BaseException) -> str:
 def with_dimension(process: dict[str, Any], n: Any) -> dict[str, Any]:
     """The process dict rebuilt at latent dimension ``n``, families kept.
 
-    The latent and the mixing get ``n`` (their other fields kept); a ``Linear`` mixing is
-    redrawn with ``Linear.random(n, seed)``, with the seed (0..9) it was drawn with when
-    that is how it was made, else seed 0. Parts whose shape is not given by ``n`` alone
-    (a correlated Normal, a product latent, a symbolic mixing) are refused."""
+    The latent and the mixing (and a view mixing) get ``n`` (their other fields kept); a
+    ``Linear`` mixing is redrawn with ``Linear.random(n, seed)``, with the seed (0..9) it
+    was drawn with when that is how it was made, else seed 0. Parts whose shape is not
+    given by ``n`` alone (a correlated Normal, a product latent, a symbolic mixing) are
+    refused."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidArgument(f"dim must be an integer >= 1, got {n!r}")
     data = copy.deepcopy(process)
@@ -283,14 +289,17 @@ def with_dimension(process: dict[str, Any], n: Any) -> dict[str, Any]:
             "sweep a process of each dimension with --process instead"
         )
     latent["n"] = n
-    mixing = data["mixing"]
-    if mixing.get("type") == "Linear":
-        data["mixing"] = th.mixings.Linear.random(n, seed=_linear_seed(mixing)).to_dict()
-    else:
+    for part in ("mixing", "view_mixing"):
+        mixing = data.get(part)
+        if mixing is None:  # a single-view process has no view_mixing
+            continue
+        if mixing.get("type") == "Linear":
+            data[part] = th.mixings.Linear.random(n, seed=_linear_seed(mixing)).to_dict()
+            continue
         shaped = [k for k, v in mixing.items() if isinstance(v, (list, dict))]
         if "n" not in mixing or shaped:
             raise InvalidArgument(
-                f"dim: cannot rebuild mixing {mixing.get('type')} at another dimension; "
+                f"dim: cannot rebuild {part} {mixing.get('type')} at another dimension; "
                 "sweep a process of each dimension with --process instead"
             )
         mixing["n"] = n

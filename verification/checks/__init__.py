@@ -28,6 +28,11 @@ named function registered with the public ``register_check``:
                     ``check_uniform_on_sphere``
 ``conditional``     ``check_conditional_family``, ``check_content_invariance``,
                     ``check_sufficient_variability``
+``clusters``        ``check_cluster_centric_vmf``, ``check_affine_generator``
+                    (Reizinger et al. 2025, Assumption 3)
+``convex_body``     ``check_uniform_on_convex_body``, ``restricted_family``
+                    (conditional-family of conditionals drawn restricted to
+                    the support)
 ``learner``         ``check_learner_objective``, ``check_matched_temperature``,
                     ``check_content_sized_encoder``, ``check_enough_features``
 ==================  ==========================================================
@@ -37,7 +42,9 @@ from __future__ import annotations
 
 # the section modules register their deciders when imported
 from verification.checks import (  # noqa: F401
+    clusters,
     conditional,
+    convex_body,
     density,
     injective,
     jacobian,

@@ -33,6 +33,7 @@ from verification._timelimit import (
     TimeLimitExceeded,
     time_limited,
 )
+from verification.checks._views import each_view
 from verification.evidence import Evidence, EvidenceSet
 
 DEFAULT_POINTS = 1024
@@ -111,6 +112,8 @@ def check(
     learner = _learner_for(target, learner)
     ctx = CheckContext(process, n_points, seed, time_limit, adversarial_steps, learner)
     ctx.x  # noqa: B018 -- evaluate g once: non-finite outputs fail here, clearly
+    if len(process.views) > 1:
+        process.observe_view(ctx.z)  # and the positive view's mixing
     if isinstance(target, th.Theorem):
         return EvidenceSet(target.name, tuple(_timed(a, ctx) for a in target.assumptions))
     return _timed(target, ctx)
@@ -159,12 +162,21 @@ def resolve(target: th.Assumption | th.Theorem | str) -> th.Assumption | th.Theo
 
 def _timed(assumption: th.Assumption, ctx: CheckContext) -> Evidence:
     start = time.perf_counter()
+    if getattr(assumption, "about_mixing", False) and len(ctx.process.views) > 1:
+        evidence = each_view(assumption, ctx, _decide)  # about every view's mixing
+    else:
+        evidence = _decide(assumption, ctx)
+    return dataclasses.replace(evidence, seconds=time.perf_counter() - start)
+
+
+def _decide(assumption: th.Assumption, ctx: CheckContext) -> Evidence:
+    """The registered decider's Evidence, saying why an exact attempt gave no answer."""
     ctx._cache.pop("sympy_note", None)
     evidence = _check_assumption(assumption, ctx)
     message = evidence.message
     if ctx._cache.get("sympy_note") and evidence.verdict != "proved":
         message += f" (exact sympy attempt: {ctx._cache['sympy_note']})"
-    return dataclasses.replace(evidence, seconds=time.perf_counter() - start, message=message)
+    return dataclasses.replace(evidence, message=message)
 
 
 def _try_sympy(fn, ctx: CheckContext):

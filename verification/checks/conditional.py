@@ -11,6 +11,8 @@ variable) relates to the latent.
   positives leaving the support are projected back: atoms on the boundary). Those
   incoherent combinations are ``violated`` with a witness; a user's class that merely
   shares the family's name is ``inconclusive`` (its law cannot be read from a name).
+  ``GeneralizedNormal`` and ``AnisotropicNormal`` draw their law restricted to the
+  support (no projection): decided by ``convex_body.restricted_family``.
 - ContentInvariance (von Kügelgen et al. 2021, Assumptions 3.1 and 4.4, Theorem 4.4):
   the content block z_{1..k} is unchanged in every positive pair, every style
   coordinate changes in some pair, and the style change is random: Thm 4.4 needs
@@ -21,7 +23,9 @@ variable) relates to the latent.
   two changed draws coincide away from the support's boundary (no atom).
 - SufficientVariability (Hyvärinen & Morioka 2016, Theorem 1, TCL; Khemakhem et al.
   2020, Theorem 1, iVAE): with natural parameters η(u) per segment u, the matrix
-  L = [η(u) − η(u₀)]_{u ≠ u₀} has full column rank n, decided by its exact rank
+  L = [η(u) − η(u₀)]_{u ≠ u₀} has full column rank nk (k sufficient statistics per
+  source: k = 1 for TCL's |z| or z², k = 2 for Gaussian sources whose means and
+  variances both change, t = (z, z²)), decided by its exact rank
   (``_rank.matrix_rank``: ``proved``/``violated``, method "rank", the kernel vector as
   the witness: a latent direction no segment modulates). For a latent without an
   auxiliary variable it is ``not-applicable``.
@@ -46,6 +50,7 @@ from verification.checks._evidence import (
     violated,
 )
 from verification.checks._rank import matrix_rank
+from verification.checks.convex_body import restricted_family
 from verification.evidence import Evidence
 
 ANCHORS = 128
@@ -92,6 +97,8 @@ def check_conditional_family(assumption: A.ConditionalFamily, ctx: CheckContext)
         )
     if isinstance(cond, th.conditionals.VonMisesFisher):
         return _vmf_coherent(name, cond, ctx)
+    if isinstance(cond, (th.conditionals.GeneralizedNormal, th.conditionals.AnisotropicNormal)):
+        return restricted_family(name, cond, ctx)  # drawn restricted to the support
     if isinstance(cond, th.conditionals.ContentStyle) and cond.p == 0:
         return proved(
             name,
@@ -330,15 +337,18 @@ def check_sufficient_variability(
             method="family",
         )
     eta = np.asarray(latent.natural_parameters(), dtype=np.float64)
+    eta = eta.reshape(len(eta), -1)  # one row per segment
     diffs = eta[1:] - eta[:1]
-    n = latent.dim
+    n = eta.shape[1]  # n k: k sufficient statistics per source (iVAE Thm 1: L is nk x nk)
     sv = np.linalg.svd(diffs, compute_uv=False) if diffs.size else np.zeros(1)
     ratio = float(sv[-1] / sv[0]) if diffs.shape[0] >= n and sv[0] > 0 else 0.0
     rank = matrix_rank(diffs, ctx) if diffs.shape[0] else None
     r = 0 if rank is None else rank.rank
     how = "no segment differences" if rank is None else rank.how
     message = (
-        f"rank [η(u) − η(u₀)] = {r}" + (" = n" if r == n else f" < n = {n}") + f" over "
+        f"rank [η(u) − η(u₀)] = {r}"
+        + (" = nk" if r == n else f" < nk = {n}")
+        + f" (k = {n // latent.dim} statistic(s) per source) over "
         f"{eta.shape[0]} segments ({how}; σ_min/σ_max = {ratio:.3g})"
     )
     kernel = None

@@ -8,6 +8,9 @@ so instead of guessing.
 - objective: the learner's registered objective is one the theorem is about;
 - matched temperature (Zimmermann et al. 2021, Thm 2): cosine critic on the sphere,
   |τ κ − 1| <= rtol for the vMF concentration κ of the conditional;
+- matched lp critic (Zimmermann et al. 2021, convex bodies): the conditional is sith's
+  GeneralizedNormal with exponent β ≥ 1, β ≠ 2, and the critic's distance is the
+  conditional's (the lp critic ‖·‖_p equals ‖·‖_β^β only for p = β = 1);
 - content-sized encoder (von Kügelgen et al. 2021, Thm 4.4): dim f(x) = n_c;
 - enough features (Hyvärinen & Morioka 2016, Thm 1): dim h(x) >= n.
 """
@@ -98,6 +101,67 @@ def check_matched_temperature(assumption: LC.MatchedTemperature, ctx: CheckConte
     )
 
 
+@register_check(LC.MatchedLpCritic)
+def check_matched_lp_critic(assumption: LC.MatchedLpCritic, ctx: CheckContext) -> Evidence:
+    learner, process = _learner(assumption, ctx), ctx.process
+    conditional = process.conditional
+    if not isinstance(conditional, th.conditionals.GeneralizedNormal):
+        return settled(
+            False,
+            assumption.name,
+            "the conditional is not sith's GeneralizedNormal, exp(−‖z̃ − z‖_β^β / s^β) on "
+            "the support: no L^α exponent to match",
+            exact=True,
+            method=METHOD,
+            witness={"conditional": type(conditional).__name__},
+        )
+    alpha = float(conditional.beta)
+    if alpha < 1 or alpha == 2:
+        why = "α < 1 is outside the theorem"
+        if alpha == 2:
+            why = (
+                "α = 2 is excluded: the L² critic is rotation invariant, so the theorem "
+                "gives only an affine (orthogonal) map, not a permutation"
+            )
+        return settled(
+            False,
+            assumption.name,
+            f"the conditional's exponent is α = β = {alpha:g}: {why}",
+            exact=True,
+            method=METHOD,
+            witness={"beta": alpha},
+        )
+    critic, p = getattr(learner, "critic", None), getattr(learner, "p", None)
+    if critic != "lp" or p is None:
+        return settled(
+            False,
+            assumption.name,
+            f"the critic is {critic!r}, not exp(−δ(f(x), f(x̃))/τ) with an L^α distance",
+            exact=True,
+            method=METHOD,
+            witness={"critic": critic},
+        )
+    ok = float(p) == alpha == 1.0
+    if ok:
+        why = "the same δ: ‖·‖_1 = ‖·‖_1^1"
+    elif float(p) == alpha:
+        why = (
+            "a different δ: the lp critic is the metric ‖·‖_p and the conditional's "
+            "exponent is ‖·‖_β^β, the same only for p = β = 1"
+        )
+    else:
+        why = f"the critic's exponent p = {float(p):g} differs from the conditional's β"
+    return settled(
+        ok,
+        assumption.name,
+        f"critic −‖f(x) − f(x̃)‖_{float(p):g}/τ against the conditional "
+        f"exp(−‖z̃ − z‖_{alpha:g}^{alpha:g} / s^{alpha:g}): {why}",
+        exact=True,
+        method=METHOD,
+        witness=None if ok else {"critic_p": float(p), "beta": alpha},
+    )
+
+
 @register_check(LC.ContentSizedEncoder)
 def check_content_sized_encoder(assumption: LC.ContentSizedEncoder, ctx: CheckContext) -> Evidence:
     learner, process = _learner(assumption, ctx), ctx.process
@@ -141,6 +205,7 @@ __all__ = [
     "check_content_sized_encoder",
     "check_enough_features",
     "check_learner_objective",
+    "check_matched_lp_critic",
     "check_matched_temperature",
     "output_dim",
 ]

@@ -5,11 +5,16 @@ from __future__ import annotations
 import copy
 
 from theory.errors import InvalidArgument
+from verification.learners.aninfonce import AnInfoNCE
 from verification.learners.barlow import BarlowTwins
 from verification.learners.base import Fit, Learner, TrainConfig, data_problem, failed_fit
+from verification.learners.crossentropy import CrossEntropy
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.fastica import FastICA
+from verification.learners.gcl import GCL
 from verification.learners.infonce import InfoNCE, infonce_loss
+from verification.learners.ivae import IVAE
+from verification.learners.multiview import MultiviewInfoNCE, ViewFit
 from verification.learners.tcl import TCL
 from verification.learners.vicreg import VICReg
 from verification.registry import Registry
@@ -24,6 +29,12 @@ LEARNERS = Registry(
         "tcl": TCL,
         "vicreg": VICReg,
         "barlow-twins": BarlowTwins,
+        "aninfonce": AnInfoNCE,
+        "cross-entropy": CrossEntropy,
+        "diet": lambda: CrossEntropy(instances_per_class=10),
+        "multiview-infonce": MultiviewInfoNCE,
+        "ivae": IVAE,
+        "gcl": GCL,
     },
 )
 
@@ -77,17 +88,23 @@ def for_theorem(theorem, learner=None) -> Learner:
 
 
 __all__ = [
+    "GCL",
+    "IVAE",
     "LEARNERS",
     "TCL",
+    "AnInfoNCE",
     "BarlowTwins",
+    "CrossEntropy",
     "Encoder",
     "EncoderConfig",
     "FastICA",
     "Fit",
     "InfoNCE",
     "Learner",
+    "MultiviewInfoNCE",
     "TrainConfig",
     "VICReg",
+    "ViewFit",
     "data_problem",
     "failed_fit",
     "for_theorem",

@@ -29,7 +29,6 @@ cross-entropy over S and S^T (benchmarks/recovery.py --step-timing).
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -51,6 +50,7 @@ from verification.learners.base import (
     resolved,
 )
 from verification.learners.encoders import Encoder, EncoderConfig
+from verification.learners.racing import race_length, run_race
 
 FOLD_GAP = 0.05  # final loss this far above the true latents' loss: a likely fold
 # the warm-up fraction when TrainConfig.warmup is None: 2 % folded 2 of 10 seeds at n = 3
@@ -319,6 +319,23 @@ class InfoNCE(Learner):
     def default_steps(process: th.Process) -> int:
         return 400 if process.dim <= 3 else 200 * process.dim
 
+    @property
+    def unit_outputs(self) -> bool:
+        """Whether the encoder's outputs are normalised onto the unit sphere."""
+        return self.critic == "cosine"
+
+    def new_critic(self, n_out: int) -> nn.Module | None:
+        """The learnable parameters of one run's critic (None: the critic has none).
+        Subclasses with a learnable critic (AnInfoNCE's diagonal Λ̂) return a module with
+        a ``describe() -> dict`` for the Fit's extras; it trains with the encoder."""
+        return None
+
+    def pair_loss(
+        self, h: torch.Tensor, h_pos: torch.Tensor, tau: float, critic: nn.Module | None
+    ) -> torch.Tensor:
+        """The training objective on a batch of positive pairs (see :func:`infonce_loss`)."""
+        return infonce_loss(h, h_pos, tau, self.critic, self.p)
+
     def target_loss(self, process: th.Process, tau: float, batch: int, seed: int) -> float:
         """ORACLE: InfoNCE of the true latents (h = z) on fresh pairs, what a perfect
         encoder reaches. Computed only in oracle mode (never in practice mode)."""
@@ -344,38 +361,11 @@ class InfoNCE(Learner):
             if isinstance(run, Fit):  # the training data cannot be trained on
                 return run
             candidates.append(run)
-        race = max(1, round(self.race * config.steps))
-        spent = 0.0  # each run is charged what ran before it: time_budget bounds the total
-        losses = []
-        for run in candidates:
-            run.training.seconds += spent
-            if len(candidates) > 1:
-                run.training.run(until=race)
-            spent = run.training.seconds
-        if len(candidates) > 1:
-            start = time.perf_counter()
-            for run in candidates:
-                ok = run.training.status == "ok"
-                losses.append(
-                    self.selection_loss(process, run.fit(), tau, config.batch_size, seed)
-                    if ok
-                    else math.inf
-                )
-            spent += time.perf_counter() - start
-        best = int(np.argmin(losses)) if losses and min(losses) < math.inf else 0
-        kept = candidates[best]
-        kept.training.seconds = spent if len(candidates) > 1 else kept.training.seconds
-        kept.training.run()
-        fit = kept.fit()
-        fit.steps = sum(run.training.step for run in candidates)
-        fit.extras.update(attempts=len(candidates), kept=best, race_steps=race, race_losses=losses)
-        if len(candidates) > 1:
-            note = (
-                f"{len(candidates)} initialisations raced for {race} steps; kept #{best} "
-                "(lowest training loss)"
-            )
-            fit.message = f"{note}; {fit.message}" if fit.message else note
-        return fit
+        return run_race(
+            candidates,
+            race_length(self.race, config.steps),
+            lambda run: self.selection_loss(process, run.fit(), tau, config.batch_size, seed),
+        )
 
     def _fit_oracle(self, process, seed, config, tau, monitor) -> Fit:
         # the true latents' loss is comparable only when the encoder output is z-shaped
@@ -415,20 +405,23 @@ class InfoNCE(Learner):
         for _ in range(SELECTION_BATCHES):
             _, _, x, x_pos = process.sample_pairs(batch, rng)
             h = fit.encode(torch.cat([x, x_pos]).float()).float()
-            values.append(float(infonce_loss(h[:batch], h[batch:], tau, self.critic, self.p)))
+            critic = fit.extras.get("critic")
+            with torch.no_grad():
+                values.append(float(self.pair_loss(h[:batch], h[batch:], tau, critic)))
         return float(np.mean(values))
 
     def optimality_gap(self, process: th.Process, fit: Fit, *, seed: int = 0) -> float | None:
         """DIAGNOSTIC (after training, never used by it): the fitted encoder's training
-        objective minus the true latents' (h = z), both on the same fresh pairs. None
-        where the true latents are not an encoder output of this objective: a content
-        block (``content``), or the cosine critic on latents off the unit sphere."""
+        objective minus the true latents' (h = s z, s from :func:`truth_scale`: 1 for the
+        cosine critic), both on the same fresh pairs. None where the true latents are not
+        an encoder output of this objective: a content block (``content``), or the
+        cosine critic on latents off the unit sphere."""
         if process.conditional is None or self.content is not None or fit.status != "ok":
             return None
         tau = self.resolved_tau(process)
         batch = resolved(self.train, self.default_steps(process), WARMUP).batch_size
         rng = np.random.default_rng([seed, GAP_STREAM])
-        diffs = []
+        diffs, scale = [], None
         for _ in range(SELECTION_BATCHES):
             z, z_pos, x, x_pos = process.sample_pairs(batch, rng)
             if self.critic == "cosine" and not _on_unit_sphere(torch.cat([z, z_pos])):
@@ -436,8 +429,10 @@ class InfoNCE(Learner):
             h = fit.encode(torch.cat([x, x_pos]).float()).float()
             if not torch.isfinite(h).all():
                 return None
+            if scale is None:
+                scale = truth_scale(self, z.float(), z_pos.float(), tau)
             learned = infonce_loss(h[:batch], h[batch:], tau, self.critic, self.p)
-            truth = infonce_loss(z.float(), z_pos.float(), tau, self.critic, self.p)
+            truth = infonce_loss(scale * z.float(), scale * z_pos.float(), tau, self.critic, self.p)
             diffs.append(float(learned - truth))
         return float(np.mean(diffs))
 
@@ -452,8 +447,10 @@ class InfoNCE(Learner):
         if problem is not None:
             return failed_fit(n_out, problem)
         model = Encoder(
-            x_ref.shape[1], n_out, self.encoder, x_ref.float(), normalize=self.critic == "cosine"
+            x_ref.shape[1], n_out, self.encoder, x_ref.float(), normalize=self.unit_outputs
         )
+        critic = self.new_critic(n_out)
+        params = [*model.parameters(), *(() if critic is None else critic.parameters())]
         if self.n_train is not None:
             _, _, xs, xps = process.sample_pairs(self.n_train, rng)
             xs, xps = xs.float(), xps.float()
@@ -483,10 +480,10 @@ class InfoNCE(Learner):
             xx = batch()
             if not guard or step > guard_steps:
                 h = model(xx)
-                return infonce_loss(h[:bs], h[bs:], tau, self.critic, self.p)
+                return self.pair_loss(h[:bs], h[bs:], tau, critic)
             f = model.pre(xx)
             h = nn.functional.normalize(f, dim=-1)
-            loss = infonce_loss(h[:bs], h[bs:], tau, self.critic, self.p)
+            loss = self.pair_loss(h[:bs], h[bs:], tau, critic)
             weight = 1 - step / guard_steps
             w_norm, w_det = self.fold_guard_weights
             penalty = w_norm * ((f.norm(dim=-1) - 1) ** 2).mean()
@@ -504,21 +501,24 @@ class InfoNCE(Learner):
                 return loss <= target + self.target_tolerance
 
         watch = None if monitor is None else (lambda step: monitor(step, encode))
-        training = Training(loss_fn, model.parameters(), config, watch, converged=converged)
-        return _Run(training, model, encode, tau, target)
+        training = Training(loss_fn, params, config, watch, converged=converged)
+        return _Run(training, model, encode, tau, target, critic)
 
 
 class _Run:
     """One initialisation: its Training, and the Fit it makes at any point."""
 
-    def __init__(self, training: Training, model: Encoder, encode, tau, target) -> None:
+    def __init__(self, training: Training, model: Encoder, encode, tau, target, critic=None):
         self.training, self.model, self.encode = training, model, encode
-        self.tau, self.target = tau, target
+        self.tau, self.target, self.critic = tau, target, critic
 
     def fit(self) -> Fit:
         curve, steps, seconds, status, message = self.training.result()
         target = self.target
         extras = {"tau": self.tau, "oracle": target is not None, "run_steps": steps}
+        if self.critic is not None:  # learnable critic parameters (e.g. AnInfoNCE's Λ̂)
+            extras["critic"] = self.critic
+            extras.update(self.critic.describe())
         if target is not None:
             extras["target_loss"] = target
         if status == "ok" and target is not None and curve:
@@ -541,12 +541,33 @@ SELECTION_BATCHES = 4
 def true_latents_loss(
     learner: InfoNCE, process: th.Process, tau: float, batch: int, rng: np.random.Generator
 ) -> float:
-    """InfoNCE of the true latents (h = z) on 8 batches of fresh pairs."""
-    values = []
+    """InfoNCE of the true latents (h = s z, s from :func:`truth_scale`) on 8 batches of
+    fresh pairs."""
+    values, scale = [], None
     for _ in range(8):
         z, z_pos, _, _ = process.sample_pairs(batch, rng)
-        values.append(float(infonce_loss(z.float(), z_pos.float(), tau, learner.critic, learner.p)))
+        z, z_pos = z.float(), z_pos.float()
+        if scale is None:
+            scale = truth_scale(learner, z, z_pos, tau)
+        values.append(float(infonce_loss(scale * z, scale * z_pos, tau, learner.critic, learner.p)))
     return float(np.mean(values))
+
+
+TRUTH_SCALES = np.geomspace(1e-2, 1e2, 41)
+
+
+def truth_scale(learner: InfoNCE, z: torch.Tensor, z_pos: torch.Tensor, tau: float) -> float:
+    """The scale s at which the true latents h = s z are compared with a fitted encoder.
+
+    Cosine critic: 1 (unit vectors). lp critic: the encoder's scale is free and trades
+    with τ (‖s h − s h′‖/τ = ‖h − h′‖/(τ/s)), so z itself is not the best encoder output
+    unless its scale happens to match τ; s is the value of TRUTH_SCALES (41 log-spaced
+    in [0.01, 100]) with the lowest loss on this batch."""
+    if learner.critic != "lp":
+        return 1.0
+    with torch.no_grad():
+        losses = [float(infonce_loss(s * z, s * z_pos, tau, "lp", learner.p)) for s in TRUTH_SCALES]
+    return float(TRUTH_SCALES[int(np.argmin(losses))])
 
 
 def _on_unit_sphere(z: torch.Tensor) -> bool:

@@ -1,0 +1,96 @@
+"""Racing initialisations (practice mode): train several, keep the lowest training loss.
+
+A learner trained from one initialisation sometimes stops in a poor local minimum (for
+the objectives on the sphere, a *fold*: one latent direction kept only up to its sign,
+R² ≈ 1 - 1/n). Racing spends a little more training to avoid most of them without
+looking at the truth:
+
+1. ``restarts + 1`` candidates (each its own initialisation and data stream) train for
+   the first ``race_steps`` steps (``Training.run(until=race_steps)``);
+2. each candidate that is still healthy is scored by ``selection_loss(candidate)``: the
+   learner's own training objective on fresh training data that is the same for every
+   candidate (observations only, never latents);
+3. the lowest score continues to the end of its budget; the others are dropped.
+
+Time accounting: each candidate is charged what ran before it, so ``time_budget``
+bounds the whole race, and the kept run's ``seconds`` (hence ``Fit.seconds``) counts
+every candidate and the scoring. ``Fit.steps`` counts every candidate's steps;
+``Fit.extras`` says how the race went (``attempts``, ``kept``, ``race_steps``,
+``race_losses``).
+
+InfoNCE (Zimmermann et al. 2021's objective), VICReg and Barlow Twins share this one
+implementation (:func:`run_race`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from verification.learners.base import Fit, Training
+
+
+class Candidate(Protocol):
+    """One initialisation: its :class:`Training`, and the Fit it makes at any point."""
+
+    training: Training
+
+    def fit(self) -> Fit: ...
+
+
+def race_length(fraction: float, steps: int) -> int:
+    """The steps every candidate trains: ``fraction`` of the budget, at least one."""
+    return max(1, round(fraction * steps))
+
+
+def run_race(
+    candidates: Sequence[Candidate],
+    race_steps: int,
+    selection_loss: Callable[[Candidate], float],
+) -> Fit:
+    """Race ``candidates`` for ``race_steps`` steps, train the lowest ``selection_loss``
+    on to the end and return its Fit (see the module docstring).
+
+    One candidate: no race, it simply trains to the end. A candidate whose training is
+    no longer "ok" after the race (diverged) scores +inf; when all of them do, the first
+    is kept (its Fit says how it failed).
+    """
+    if not candidates:
+        raise ValueError("run_race needs at least one candidate")
+    racing = len(candidates) > 1
+    spent = 0.0  # each run is charged what ran before it: time_budget bounds the total
+    losses: list[float] = []
+    for run in candidates:
+        run.training.seconds += spent
+        if racing:
+            run.training.run(until=race_steps)
+        spent = run.training.seconds
+    if racing:
+        start = time.perf_counter()
+        for run in candidates:
+            ok = run.training.status == "ok"
+            losses.append(selection_loss(run) if ok else math.inf)
+        spent += time.perf_counter() - start
+    best = int(np.argmin(losses)) if losses and min(losses) < math.inf else 0
+    kept = candidates[best]
+    kept.training.seconds = spent if racing else kept.training.seconds
+    kept.training.run()
+    fit = kept.fit()
+    fit.steps = sum(run.training.step for run in candidates)
+    fit.extras.update(
+        attempts=len(candidates), kept=best, race_steps=race_steps, race_losses=losses
+    )
+    if racing:
+        note = (
+            f"{len(candidates)} initialisations raced for {race_steps} steps; kept #{best} "
+            "(lowest training loss)"
+        )
+        fit.message = f"{note}; {fit.message}" if fit.message else note
+    return fit
+
+
+__all__ = ["Candidate", "race_length", "run_race"]
