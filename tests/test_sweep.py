@@ -438,7 +438,7 @@ def test_cli_sweeps_around_a_process_file(tmp_path):
 
 
 def test_device_auto_is_recorded_and_learners_train_on_cpu(baseline):
-    assert baseline.device == "cpu"  # no learner takes a device option yet
+    assert baseline.device == "cpu"  # auto, on a machine without a GPU
     assert all(r["device"] == "cpu" for r in baseline.rows)
 
 

@@ -1029,8 +1029,8 @@ class _SweepProgress:
     type=click.Choice(["auto", "cpu", "cuda"]),
     default="auto",
     show_default=True,
-    help="Passed to learners that take a device option (auto: cuda when available); "
-    "sith's own learners train on the CPU.",
+    help="Passed to learners that take a device option (auto: cuda when available): "
+    "InfoNCE, VICReg and Barlow Twins; the other learners train on the CPU.",
 )
 @click.option(
     "--out",

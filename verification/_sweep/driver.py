@@ -92,7 +92,8 @@ def sweep(
         slurm_cluster: ``"local"`` runs the jobs as local subprocesses.
         slurm_options: more submitit parameters for the job arrays.
         device: ``auto`` (cuda when this machine has it), ``cpu`` or ``cuda``: passed to
-            learners that take a ``device`` option; sith's own learners train on the CPU.
+            learners that take a ``device`` option (InfoNCE, VICReg, Barlow Twins; the
+            others train on the CPU).
         out: the directory for sweep.json, sweep.csv, report.md/html and figures/
             (default: a temporary one); its store is ``out/evaluations`` unless
             ``store`` names another directory (sweeps sharing a store share results).

@@ -231,8 +231,8 @@ _KINDS = {
 
 
 def supports_device(learner: L.Learner) -> bool:
-    """Whether the learner takes a ``device`` option (none of sith's learners do yet:
-    they train on the CPU)."""
+    """Whether the learner takes a ``device`` option (InfoNCE and its variants, VICReg,
+    Barlow Twins; see ``verification.learners.devices``)."""
     return "device" in option_names(learner)
 
 

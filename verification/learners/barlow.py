@@ -46,6 +46,7 @@ import torch
 import theory as th
 from theory import _validate as valid
 from verification.learners.base import Fit, Learner, TrainConfig
+from verification.learners.devices import check_device
 from verification.learners.encoders import EncoderConfig
 from verification.learners.vicreg import fit_pairs
 
@@ -80,6 +81,7 @@ class BarlowTwins(Learner):
     race: float = 1.0
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "barlow-twins"
 
     def __post_init__(self) -> None:
@@ -92,6 +94,7 @@ class BarlowTwins(Learner):
             valid.positive_int("BarlowTwins", "projector", self.projector, maximum=1 << 16)
         valid.positive_int("BarlowTwins", "restarts", self.restarts, minimum=0, maximum=100)
         valid.probability("BarlowTwins", "race", self.race)
+        check_device("BarlowTwins", self.device)
 
     def resolved_lam(self, process: th.Process) -> float:
         """λ, or 1/d when ``lam`` is None (d: the dimension the loss sees)."""

@@ -49,6 +49,7 @@ from verification.learners.base import (
     failed_fit,
     resolved,
 )
+from verification.learners.devices import check_device, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.racing import race_length, run_race
 
@@ -277,6 +278,7 @@ class InfoNCE(Learner):
     fold_guard_fraction: float = 0.5  # the weights decay linearly to 0 over this fraction
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "infonce"
 
     def __post_init__(self) -> None:
@@ -295,6 +297,7 @@ class InfoNCE(Learner):
         if not isinstance(self.oracle, bool):
             raise InvalidArgument(f"InfoNCE: oracle must be True or False, got {self.oracle!r}")
         valid.probability("InfoNCE", "fold_guard_fraction", self.fold_guard_fraction)
+        check_device("InfoNCE", self.device)
         for weight in self.fold_guard_weights:
             valid.finite_float("InfoNCE", "fold_guard_weights", weight, low=0, high=1e6)
 
@@ -446,14 +449,17 @@ class InfoNCE(Learner):
         problem = data_problem(x_ref.float())
         if problem is not None:
             return failed_fit(n_out, problem)
+        device = resolve_device(self.device)
         model = Encoder(
             x_ref.shape[1], n_out, self.encoder, x_ref.float(), normalize=self.unit_outputs
-        )
+        ).to(device)
         critic = self.new_critic(n_out)
+        if critic is not None:
+            critic = critic.to(device)
         params = [*model.parameters(), *(() if critic is None else critic.parameters())]
         if self.n_train is not None:
             _, _, xs, xps = process.sample_pairs(self.n_train, rng)
-            xs, xps = xs.float(), xps.float()
+            xs, xps = xs.float().to(device), xps.float().to(device)
             gen = torch.Generator().manual_seed(seed)
         pool: list[torch.Tensor] = []  # fresh pairs drawn several batches at a time
 
@@ -463,13 +469,13 @@ class InfoNCE(Learner):
                 if not pool:
                     k = max(1, POOL_PAIRS // bs)
                     _, _, x, x_pos = process.sample_pairs(k * bs, rng)
-                    x, x_pos = x.float(), x_pos.float()
+                    x, x_pos = x.float().to(device), x_pos.float().to(device)
                     pool.extend(
                         torch.cat([x[i : i + bs], x_pos[i : i + bs]]) for i in range(0, k * bs, bs)
                     )
                     pool.reverse()
                 return pool.pop()
-            idx = torch.randint(0, len(xs), (bs,), generator=gen)
+            idx = torch.randint(0, len(xs), (bs,), generator=gen).to(device)
             return torch.cat([xs[idx], xps[idx]])
 
         wanted = process.dim > 4 if self.fold_guard is None else self.fold_guard
@@ -492,7 +498,7 @@ class InfoNCE(Learner):
 
         def encode(x_new: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
-                return model(torch.as_tensor(x_new).float()).double()
+                return model(torch.as_tensor(x_new).float().to(device)).double().cpu()
 
         converged = None
         if self.early_stop and target is not None:

@@ -58,6 +58,7 @@ from verification.learners.base import (
     failed_fit,
     resolved,
 )
+from verification.learners.devices import check_device, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.racing import race_length, run_race
 
@@ -120,6 +121,7 @@ class VICReg(Learner):
     race: float = 1.0
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "vicreg"
 
     def __post_init__(self) -> None:
@@ -133,6 +135,7 @@ class VICReg(Learner):
             valid.positive_int("VICReg", "projector", self.projector, maximum=1 << 16)
         valid.positive_int("VICReg", "restarts", self.restarts, minimum=0, maximum=100)
         valid.probability("VICReg", "race", self.race)
+        check_device("VICReg", self.device)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:
@@ -195,9 +198,10 @@ def _start(learner, process, seed, config, loss, monitor) -> _PairRun | Fit:
     problem = data_problem(x_ref.float())
     if problem is not None:
         return failed_fit(n_out, problem)
-    model = Encoder(x_ref.shape[1], n_out, learner.encoder, x_ref.float())
+    device = resolve_device(getattr(learner, "device", "cpu"))
+    model = Encoder(x_ref.shape[1], n_out, learner.encoder, x_ref.float()).to(device)
     width = getattr(learner, "projector", None)
-    head = projector_head(n_out, width) if width is not None else nn.Identity()
+    head = (projector_head(n_out, width) if width is not None else nn.Identity()).to(device)
     pool: list[torch.Tensor] = []
 
     def batch() -> torch.Tensor:
@@ -205,7 +209,7 @@ def _start(learner, process, seed, config, loss, monitor) -> _PairRun | Fit:
         if not pool:
             k = max(1, POOL_PAIRS // bs)
             _, _, x, x_pos = process.sample_pairs(k * bs, rng)
-            x, x_pos = x.float(), x_pos.float()
+            x, x_pos = x.float().to(device), x_pos.float().to(device)
             pool.extend(torch.cat([x[i : i + bs], x_pos[i : i + bs]]) for i in range(0, k * bs, bs))
             pool.reverse()
         return pool.pop()
@@ -216,20 +220,29 @@ def _start(learner, process, seed, config, loss, monitor) -> _PairRun | Fit:
 
     def encode(x_new: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return model(torch.as_tensor(x_new).float()).double()
+            return model(torch.as_tensor(x_new).float().to(device)).double().cpu()
 
     watch = None if monitor is None else (lambda step: monitor(step, encode))
     params = [*model.parameters(), *head.parameters()]
     training = Training(loss_fn, params, config, watch)
-    return _PairRun(training, model, head, encode, loss)
+    return _PairRun(training, model, head, encode, loss, device)
 
 
 class _PairRun:
     """One initialisation of a pair learner: its Training, and the Fit it makes."""
 
-    def __init__(self, training: Training, model: Encoder, head: nn.Module, encode, loss):
+    def __init__(
+        self,
+        training: Training,
+        model: Encoder,
+        head: nn.Module,
+        encode,
+        loss,
+        device: torch.device | None = None,
+    ):
         self.training, self.model, self.head = training, model, head
         self.encode, self.loss = encode, loss
+        self.device = device or torch.device("cpu")
 
     def fit(self) -> Fit:
         curve, steps, seconds, status, message = self.training.result()
@@ -243,6 +256,6 @@ class _PairRun:
         with torch.no_grad():
             for _ in range(SELECTION_BATCHES):
                 _, _, x, x_pos = process.sample_pairs(batch, rng)
-                p = self.head(self.model(torch.cat([x, x_pos]).float()))
+                p = self.head(self.model(torch.cat([x, x_pos]).float().to(self.device)))
                 values.append(float(self.loss(p[:batch], p[batch:])))
         return float(np.mean(values))
