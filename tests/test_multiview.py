@@ -171,8 +171,8 @@ def test_the_learner_loss_is_the_symmetric_infonce_of_the_two_encoders():
     expected = 0.5 * (ce(logits, target) + ce(logits.T, target))
     assert torch.allclose(learner.loss(h1, h2), expected, atol=1e-5)
     assert (
-        MultiviewInfoNCE().resolved_tau == 1.0
-        and MultiviewInfoNCE(critic="cosine").resolved_tau == 0.3
+        MultiviewInfoNCE().resolved_tau() == 1.0
+        and MultiviewInfoNCE(critic="cosine").resolved_tau() == 0.3
     )
 
 
@@ -304,3 +304,29 @@ def test_cca_init_starts_both_encoders_at_the_canonical_variates():
     assert residual.var() / z[:, :2].numpy().var() < 1e-3  # the content, linearly
     plain = EncoderConfig(residual=False)
     assert not cca_init(*(Encoder(4, 2, plain, x) for x in (x1, x2)), x1, x2)
+
+
+def test_the_matched_temperature_check_reads_the_multiview_temperature():
+    """A cosine multiview learner on cl-ica: the check decides τ (it used to crash on a
+    property where InfoNCE has a method)."""
+    from verification.checks import check
+    from verification.learners.multiview import MultiviewInfoNCE
+
+    theorem = th.theorems.get("cl-ica")
+    process = theorem.canonical_process()
+    matched = next(a for a in theorem.assumptions if a.name == "matched-temperature")
+    evidence = check(matched, process, learner=MultiviewInfoNCE(critic="cosine", tau=0.1))
+    assert evidence.verdict in ("proved", "holds")
+    assert check(matched, process, learner=MultiviewInfoNCE(critic="cosine")).verdict == (
+        "violated"
+    )
+
+
+def test_cca_start_falls_back_when_the_encoder_is_wider_than_the_views():
+    from verification.learners.encoders import Encoder, EncoderConfig
+    from verification.learners.multiview import cca_init
+
+    x1, x2 = torch.randn(200, 2), torch.randn(200, 2)
+    f1 = Encoder(2, 3, EncoderConfig(), x1)
+    f2 = Encoder(2, 3, EncoderConfig(), x2)
+    assert cca_init(f1, f2, x1, x2) is False

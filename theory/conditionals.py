@@ -214,8 +214,9 @@ class GeneralizedNormal(Conditional):
 
     def __post_init__(self) -> None:
         # beta >= 0.1 keeps the draws finite (|d| ~ scale Gamma(1/beta)^(1/beta))
-        valid.finite_float("GeneralizedNormal", "beta", self.beta, low=0.1, high=100.0)
-        valid.positive_float("GeneralizedNormal", "scale", self.scale)
+        # floats, so beta=1 and beta=1.0 are one process (one hash)
+        self.beta = valid.finite_float("GeneralizedNormal", "beta", self.beta, low=0.1, high=100.0)
+        self.scale = valid.positive_float("GeneralizedNormal", "scale", self.scale)
 
     def sample(self, z, seed: RNG = 0, support: Support | None = None):
         z = _batch(z)

@@ -328,7 +328,10 @@ class Segmented(Latent):
         # scales = exp(U[-spread, spread]) and eta = -1/(2 scales^2) stay finite
         valid.finite_float("Segmented", "spread", self.spread, low=0.0, high=MAX_SPREAD)
         self.seed = valid.seed("Segmented", "seed", self.seed)
-        valid.finite_float("Segmented", "location", self.location, low=0.0, high=MAX_LOCATION)
+        # a float, so location=1 and location=1.0 are one process (one hash)
+        self.location = valid.finite_float(
+            "Segmented", "location", self.location, low=0.0, high=MAX_LOCATION
+        )
         if self.location > 0 and self.base != "normal":
             raise InvalidArgument(
                 f"Segmented: location={self.location!r} needs base='normal' (segment means "

@@ -310,7 +310,7 @@ def _run(
         run.write(result, final=False)
         for outcome in executor.map_unordered(train_and_encode, items, retries=1):
             i = pending[outcome.index]
-            evaluation, error, embedding = _answer(outcome, plan[i].item.key)
+            evaluation, error, embedding = _answer(outcome, plan[i].item.key, result.n_eval)
             if (
                 evaluation is not None
                 and not evaluation.transient
@@ -325,7 +325,10 @@ def _run(
         result.status = "complete"
     except KeyboardInterrupt:
         result.status = "interrupted"
-    result.pairs, result.truth = compare_models(theorem, plan, entries, arrays, result)
+    try:
+        result.pairs, result.truth = compare_models(theorem, plan, entries, arrays, result)
+    except KeyboardInterrupt:  # the models are kept (store); a rerun compares them
+        result.status = "interrupted"
     result.summary = summarise(
         result.models, result.pairs, result.truth, result.claim, result.aligned_score
     )
@@ -340,7 +343,9 @@ def _with(item: AlignItem, **changes: Any) -> AlignItem:
     return replace(item, **changes)
 
 
-def _answer(outcome, key: str) -> tuple[Evaluation | None, str | None, np.ndarray | None]:
+def _answer(
+    outcome, key: str, n_eval: int
+) -> tuple[Evaluation | None, str | None, np.ndarray | None]:
     if not outcome.ok:
         error = outcome.error or "training failed"
         if outcome.lost:
@@ -355,6 +360,8 @@ def _answer(outcome, key: str) -> tuple[Evaluation | None, str | None, np.ndarra
         return None, f"the worker answered for another key ({evaluation.key})", None
     if embedding is not None:
         embedding = np.asarray(embedding, dtype=np.float32)
+        if embedding.ndim != 2 or embedding.shape[0] != n_eval:
+            return evaluation, f"the worker's embedding has shape {embedding.shape}", None
     return evaluation, None, embedding
 
 

@@ -127,7 +127,7 @@ def _intro(doc: dict[str, Any]) -> str:
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    cell = lambda v: str(v).replace("|", "\\|")  # noqa: E731
+    cell = lambda v: " ".join(str(v).split()).replace("|", "\\|")  # noqa: E731
     return [
         "| " + " | ".join(map(cell, header)) + " |",
         "|" + "---|" * len(header),

@@ -131,7 +131,7 @@ def search(
     theorem, local = remote.theorem_for_workers(theorem, executor)
     imports = tuple(remote.import_target(t) for t in imports)
     remote.prepare(imports)
-    pool = _executor(executor, workers, threads, address)
+
     run = RunDirectory(out if out is not None else tempfile.mkdtemp(prefix="sith-search-"))
     settings_record = {
         "schema": SETTINGS_SCHEMA,
@@ -145,6 +145,7 @@ def search(
         "space": space.to_dict(),
     }
     owned = not isinstance(executor, Executor)
+    pool = _executor(executor, workers, threads, address)
     if local:
         remote.LOCAL_THEOREMS[theorem.name] = theorem
     try:
@@ -273,7 +274,10 @@ def _run_search(
         state: dict[str, Any] = {"kind": None, "found_as": None, "cut": False}
 
         def prop(candidate: Candidate) -> None:
-            if evaluate.cached(candidate) is None and exhausted():
+            new_here = evaluate.cached(candidate) is None or (
+                look_ahead is not None and look_ahead.only_looked_ahead(candidate)
+            )
+            if new_here and exhausted():
                 state["cut"] = state["cut"] or state["kind"] is not None
                 return
             if look_ahead is not None:

@@ -109,8 +109,9 @@ class Evaluator:
         """The candidate's evaluation: from the store, else computed and stored.
 
         ``on_fit(fit)``: called with the trained model, so the evaluation is computed
-        even when the store has it (the stored record is kept; training is seeded, so
-        the model is the one that record describes).
+        even when the store has it; the fresh evaluation is returned (it describes the
+        model ``on_fit`` saw, also when a time limit stopped training early) and the
+        stored record is left as it is.
         """
         seed = self.seed if seed is None else seed
         spec, learner = self.spec(candidate, seed)
@@ -124,9 +125,7 @@ class Evaluator:
             self.new += 1
         elif evaluation is None:
             evaluation = self._evaluate(candidate, spec, learner, key, on_fit)
-            if stored is not None:
-                evaluation = stored
-            elif not evaluation.transient:
+            if stored is None and not evaluation.transient:
                 self.store.put(evaluation)
             self.new += 1
         self.records[key] = evaluation

@@ -2,9 +2,11 @@
 
 Hypothesis generates one candidate at a time and decides the next from the outcomes
 (targeting, shrinking), so the search itself stays one sequence. What can run in
-parallel is the stretch of generation before a round's first counterexample: for a
-given seed, hypothesis generates the same candidates whatever the evaluations say, until
-the test fails. :class:`LookAhead` replays a round's generation once without evaluating
+parallel is the start of each round's generation: for a given seed, hypothesis
+generates the same candidates whatever the evaluations say until the test first fails
+or until it starts optimising the ``target()`` scores (hypothesis does that within the
+generate phase once ``max(budget // 2, 10)`` examples are valid), so the look-ahead
+predicts only that many. :class:`LookAhead` replays a round's generation once without evaluating
 anything (``predict``: milliseconds), and when the search asks for a predicted candidate
 that is not in the store yet, it evaluates that one and the next predicted ones (as many
 as there are workers, never past the search's budget) on the executor at once, storing
@@ -46,13 +48,16 @@ class LookAhead:
         self.position: dict[str, int] = {}
         self.batches = 0
         self.evaluated = 0
-        self.lost: list[str] = []  # items whose worker died or raised: evaluated serially
+        self.fetched: set[str] = set()  # keys this look-ahead computed
 
     def predict(self, generate: Callable[[Callable[[Candidate], None]], None]) -> None:
         """Record the candidates of the coming round: ``generate(record)`` runs the
         round's hypothesis generation with ``record`` as its test (which never fails)."""
         candidates: list[Candidate] = []
         generate(candidates.append)
+        # past this point hypothesis may optimise the targets: its candidates then depend
+        # on the evaluations, and a prediction would be a guess
+        candidates = candidates[: max(self.budget // 2, 10)]
         self.predicted = [(self.evaluator.key(c), c) for c in candidates]
         self.position = {}
         for index, (key, _) in enumerate(self.predicted):
@@ -98,12 +103,20 @@ class LookAhead:
         self.evaluated += len(items)
         for outcome in self.executor.map_unordered(remote.evaluate, items):
             evaluation = _evaluation(outcome, items[outcome.index].key)
-            if evaluation is None:
-                self.lost.append(items[outcome.index].key)
+            if evaluation is None:  # the worker died or raised: the search evaluates it
                 continue
-            if not evaluation.transient and not store.path(evaluation.key).exists():
+            if evaluation.transient:  # a timeout under load: the search retries it itself
+                continue
+            if not store.path(evaluation.key).exists():
                 store.put(evaluation)
+            self.fetched.add(evaluation.key)
             self.evaluator.adopt(evaluation)
+
+    def only_looked_ahead(self, candidate: Candidate) -> bool:
+        """Computed by the look-ahead and not yet asked for by the search: a serial search
+        would not have it, so it must not be free once the budget is spent."""
+        key = self.evaluator.key(candidate)
+        return key in self.fetched and key not in self.evaluator.records
 
     def describe(self) -> dict[str, Any]:
         """The executor, and what the look-ahead did: batches run, evaluations made, and

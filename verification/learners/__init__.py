@@ -84,6 +84,14 @@ def for_theorem(theorem, learner=None) -> Learner:
     learner = resolve(theorem.learner if learner is None else learner)
     if theorem.claim.content and getattr(learner, "content", 0) is None:
         learner.content = theorem.claim.content
+        if hasattr(learner, "__post_init__"):  # the learner may refuse a content block
+            try:
+                learner.__post_init__()
+            except (ValueError, TypeError) as err:
+                raise InvalidArgument(
+                    f"learner {learner.name!r} cannot be sized to theorem "
+                    f"{theorem.name!r}'s content block: {err}"
+                ) from None
     return learner
 
 

@@ -120,8 +120,9 @@ class MultiviewInfoNCE(Learner):
         if self.init not in ("cca", "random"):
             raise InvalidArgument(f"init must be 'cca' or 'random', got {self.init!r}")
 
-    @property
-    def resolved_tau(self) -> float:
+    def resolved_tau(self, process: th.Process | None = None) -> float:
+        """The temperature (InfoNCE's signature; this learner's does not depend on the
+        process)."""
         return DEFAULT_TAU[self.critic] if self.tau is None else float(self.tau)
 
     @staticmethod
@@ -131,7 +132,7 @@ class MultiviewInfoNCE(Learner):
 
     def loss(self, h1: torch.Tensor, h2: torch.Tensor) -> torch.Tensor:
         """The symmetric InfoNCE of f1(x1) against f2(x2)."""
-        return infonce_loss(h1, h2, self.resolved_tau, self.critic, self.p)
+        return infonce_loss(h1, h2, self.resolved_tau(), self.critic, self.p)
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         """Race ``restarts + 1`` initialisations, keep the lowest training loss, finish it.
@@ -284,6 +285,8 @@ def cca_init(f1: Encoder, f2: Encoder, x1: torch.Tensor, x2: torch.Tensor) -> bo
         w1, w2 = w1 - w1.mean(0), w2 - w2.mean(0)
         u, _, vt = torch.linalg.svd(w1.T @ w2 / len(w1))
         d = blocks[0].linear.out_features
+        if d > min(u.shape[0], vt.shape[0]):  # more outputs than canonical directions
+            return False
         for model, directions in ((f1, u.T), (f2, vt)):
             first, *rest = model.body
             first.linear.weight.copy_(directions[:d])

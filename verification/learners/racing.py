@@ -73,7 +73,8 @@ def run_race(
         start = time.perf_counter()
         for run in candidates:
             ok = run.training.status == "ok"
-            losses.append(selection_loss(run) if ok else math.inf)
+            value = selection_loss(run) if ok else math.inf
+            losses.append(value if math.isfinite(value) else math.inf)  # NaN never wins
         spent += time.perf_counter() - start
     best = int(np.argmin(losses)) if losses and min(losses) < math.inf else 0
     kept = candidates[best]
