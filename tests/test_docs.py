@@ -794,8 +794,14 @@ REFERENCE = [
             "testing",
             "registry",
             "errors",
+            "executors",
         ]
     ),
+    # the packages behind verification.search, .sweep and .align (private names, so no
+    # submodule can shadow the function of the same name)
+    "verification._search",
+    "verification._sweep",
+    "verification._align",
 ]
 
 
