@@ -24,7 +24,7 @@ import numpy as np
 
 import theory as th
 from theory._spec import digest
-from theory.errors import InvalidArgument, RunDirectoryError, SithError
+from theory.errors import InvalidArgument, SithError
 from verification import learners as L
 from verification._align import pairwise
 from verification._align.reports import render_html, render_markdown, render_plots
@@ -35,7 +35,7 @@ from verification._search import remote
 from verification._search.driver import _sigint_deferred
 from verification._search.evaluator import Evaluator
 from verification._search.records import Evaluation, spec_key
-from verification._search.rundir import hold_lock
+from verification._search.rundir import LockedDirectory
 from verification._search.store import ResultStore
 from verification._sweep import driver as sweep_driver
 from verification._sweep.settings import SweepSpace, make_settings, normalise_vary, vary_record
@@ -481,37 +481,12 @@ class EmbeddingStore:
         write_atomic(self.path(key), buffer.getvalue())
 
 
-class AlignDirectory:
+class AlignDirectory(LockedDirectory):
     """``OUT``: align.json, report.md, report.html, figures/, and (unless the alignment
     names another store) evaluations/ and embeddings/. Locked while an alignment runs."""
 
-    def __init__(self, root: str | os.PathLike) -> None:
-        self.root = Path(root)
-        self._fd: int | None = None
-
-    def open(self) -> AlignDirectory:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise RunDirectoryError(
-                f"cannot create the align directory {self.root}: {err.strerror or err}"
-            ) from None
-        for other, kind in (("run.json", "search"), ("sweep.json", "sweep")):
-            if (self.root / other).exists():
-                raise RunDirectoryError(
-                    f"{self.root} holds a {kind} ({other}); align into another --out, and "
-                    f"pass --store {self.root} to share its evaluations"
-                )
-        self._fd = hold_lock(self.root, "align")
-        return self
-
-    def __enter__(self) -> AlignDirectory:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+    KIND = "align"
+    OTHERS = (("run.json", "search"), ("sweep.json", "sweep"))
 
     def write(self, result: AlignResult, *, final: bool, plots: bool = True) -> dict[str, Any]:
         doc = result.to_dict()

@@ -62,6 +62,50 @@ def hold_lock(root: Path, what: str) -> int | None:
     return fd
 
 
+class LockedDirectory:
+    """The OUT directory of a sweep or an alignment: created on ``open``, refused when it
+    holds another kind of run (``OTHERS``: file -> kind), locked (:func:`hold_lock`)
+    until ``close``. ``check_existing`` refuses what a previous run left there."""
+
+    KIND = "run"
+    OTHERS: tuple[tuple[str, str], ...] = (("run.json", "search"),)
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self._fd: int | None = None
+
+    def open(self) -> LockedDirectory:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise RunDirectoryError(
+                f"cannot create the {self.KIND} directory {self.root}: {err.strerror or err}"
+            ) from None
+        for name, kind in self.OTHERS:
+            if (self.root / name).exists():
+                raise RunDirectoryError(
+                    f"{self.root} holds a {kind} ({name}); {self.KIND} into another --out, "
+                    f"and pass --store {self.root} to share its evaluations"
+                )
+        self.check_existing()
+        self._fd = hold_lock(self.root, self.KIND)
+        return self
+
+    def check_existing(self) -> None:
+        """Refuse a directory a previous run of this kind left unusable (default: none)."""
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> LockedDirectory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class RunDirectory:
     """Owns the layout of ``root``; use as a context manager around one search."""
 

@@ -27,7 +27,7 @@ from verification._search import remote as work
 from verification._search.driver import _sigint_deferred
 from verification._search.evaluator import Evaluator
 from verification._search.records import Evaluation, spec_key
-from verification._search.rundir import hold_lock
+from verification._search.rundir import LockedDirectory
 from verification._search.store import ResultStore
 from verification._sweep.reports import render_html, render_markdown, render_plots
 from verification._sweep.result import SweepResult, error_row, row_from_evaluation, rows_csv
@@ -404,27 +404,15 @@ def _executor(
     return get_executor(name, workers, threads, **options)
 
 
-class SweepDirectory:
+class SweepDirectory(LockedDirectory):
     """``OUT``: sweep.json, sweep.csv, report.md, report.html, figures/, evaluations/ (the
     store, unless the sweep names another), slurm/ (job logs). Locked while a sweep runs;
     sweep.json describes the last sweep run here (the store keeps every evaluation)."""
 
-    def __init__(self, root: str | os.PathLike) -> None:
-        self.root = Path(root)
-        self._fd: int | None = None
+    KIND = "sweep"
+    OTHERS = (("run.json", "search"),)
 
-    def open(self) -> SweepDirectory:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise RunDirectoryError(
-                f"cannot create the sweep directory {self.root}: {err.strerror or err}"
-            ) from None
-        if (self.root / "run.json").exists():
-            raise RunDirectoryError(
-                f"{self.root} holds a search (run.json); sweep into another --out, and pass "
-                f"--store {self.root} to share its evaluations"
-            )
+    def check_existing(self) -> None:
         sweep_json = self.root / "sweep.json"
         if sweep_json.exists():
             try:
@@ -433,22 +421,6 @@ class SweepDirectory:
                 previous = None
             if not isinstance(previous, dict) or previous.get("schema") != "sith.sweep/1":
                 raise RunDirectoryError(f"{sweep_json} exists and is not a sith sweep")
-        self._lock()
-        return self
-
-    def _lock(self) -> None:
-        self._fd = hold_lock(self.root, "sweep")
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> SweepDirectory:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def write(self, result: SweepResult, *, final: bool, plots: bool = True) -> dict[str, Any]:
         """sweep.json, sweep.csv and the reports; figures at the end (plots extra)."""
