@@ -94,8 +94,11 @@ def align(
         process: the process (default: the theorem's canonical one).
         n_eval: rows of the common held-out set every model encodes.
         k: neighbours of the mutual k-NN score.
-        executor, workers, threads, address: where models train (see
-            :func:`verification.sweep`; ``serial``, ``local``, ``dask``).
+        executor: where models train: ``serial``, ``local``, ``dask`` or an
+            :class:`~verification.executors.Executor` (see :func:`verification.sweep`).
+        workers: worker processes (local, dask); default: the cores.
+        threads: torch/BLAS threads per worker.
+        address: the Dask scheduler (default: a LocalCluster of ``workers`` processes).
         out: the directory for align.json, report.md/html, figures/ (default: a new
             temporary one); its store is ``out/evaluations`` unless ``store`` is given.
         imports: user modules workers import first (as ``--import``).
