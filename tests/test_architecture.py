@@ -122,7 +122,19 @@ def test_the_cycle_finder_finds_a_planted_cycle():
 
 def test_the_search_package_is_layered():
     graph = _graph()
-    order = ["records", "store", "reports", "rundir", "evaluator", "remote", "parallel", "driver"]
+    order = [
+        "records",
+        "necessity",
+        "store",
+        "reports",
+        "rundir",
+        "evaluator",
+        "outside",
+        "derive",
+        "remote",
+        "parallel",
+        "driver",
+    ]
     for i, name in enumerate(order):
         below = {f"verification._search.{n}" for n in order[i + 1 :]}
         assert not graph[f"verification._search.{name}"] & below, name

@@ -16,12 +16,14 @@ from theory import (
     learner_conditions,
     mixings,
     supports,
+    text_checks,
     theorems,
 )
 from theory.assumptions import Assumption, JacobianCondition
 from theory.claims import Claim
 from theory.compile import UnsupportedFunctionError, compile_exprs
 from theory.process import Process
+from theory.text_checks import TextCheck
 from theory.theorems import Theorem
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "Claim",
     "JacobianCondition",
     "Process",
+    "TextCheck",
     "Theorem",
     "UnsupportedFunctionError",
     "assumptions",
@@ -39,5 +42,6 @@ __all__ = [
     "learner_conditions",
     "mixings",
     "supports",
+    "text_checks",
     "theorems",
 ]

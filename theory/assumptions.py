@@ -317,6 +317,26 @@ class NonGaussian(Assumption):
 
 
 @dataclass
+class SmoothPositiveDensity(Assumption):
+    """p(z) is a smooth, continuous density with p(z) > 0 almost everywhere on its support.
+
+    von Kügelgen et al. 2021, Theorem 4.2 (ii) (used by their Theorem 4.4): "p_z is a
+    smooth, continuous density on Z with p_z(z) > 0 almost everywhere"; Daunhawer et al.
+    2023, Theorem 1: "p_z is a smooth and continuous density on Z with p_z(z) > 0 almost
+    everywhere". A Laplace latent, whose log-density has a kink at 0, is not smooth.
+    """
+
+    name: ClassVar[str] = "smooth-positive-density"
+    cite: ClassVar[str] = (
+        "von Kügelgen et al. 2021, NeurIPS, Theorem 4.2 (ii); Daunhawer et al. 2023, ICLR, Theorem 1"
+    )
+    description: ClassVar[str] = "p(z) is smooth (C^∞) and continuous, with p(z) > 0 a.e. on Z"
+
+    def statement(self, n, m=None):
+        return sp.Symbol("p_z in C^oo(Z), p_z > 0 a.e.")
+
+
+@dataclass
 class UniformOnSphere(Assumption):
     """The latent marginal is uniform on the unit sphere (Zimmermann et al. 2021, Thm 2)."""
 
@@ -383,7 +403,7 @@ class ContentInvariance(Assumption):
     name: ClassVar[str] = "content-invariance"
     cite: ClassVar[str] = (
         "von Kügelgen et al. 2021, 'Self-supervised learning with data augmentations provably "
-        "isolates content from style', NeurIPS, Assumptions 3.1 and 4.4"
+        "isolates content from style', NeurIPS, Assumptions 3.1 and 3.2, Theorem 4.2 (iii)"
     )
     description: ClassVar[str] = (
         "z'_c = z_c almost surely for content c, and P(z'_s ≠ z_s) > 0 for each style s, "
@@ -431,6 +451,7 @@ CATALOGUE: dict[str, type[Assumption] | Assumption] = {
         VolumePreserving,
         LinearMixing,
         Factorized,
+        SmoothPositiveDensity,
         NonGaussian,
         UniformOnSphere,
         UniformOnConvexBody,
@@ -485,6 +506,7 @@ __all__ = [
     "LinearMixing",
     "NonGaussian",
     "OrthogonalColumns",
+    "SmoothPositiveDensity",
     "SufficientVariability",
     "UniformOnConvexBody",
     "UniformOnSphere",

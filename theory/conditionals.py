@@ -322,6 +322,44 @@ class AnisotropicNormal(Conditional):
         return z + rng.standard_normal(z.shape) / np.sqrt(self.lam)
 
 
+def generalized_normal_form(conditional: Conditional | None) -> GeneralizedNormal | None:
+    """The additive noise of ``conditional`` written as a generalized normal, or None.
+
+    The densities coincide on R^n: Laplace(b), exp(−Σ|d_i| / b), is GeneralizedNormal(β = 1,
+    scale = b); Normal(σ), exp(−Σ d_i² / 2σ²), is GeneralizedNormal(β = 2, scale = σ√2); a
+    GeneralizedNormal is itself. They differ only in how a bounded support is handled
+    (Laplace and Normal project onto it, GeneralizedNormal restricts its law to it), which
+    the ``conditional-family`` check decides separately.
+    """
+    if isinstance(conditional, GeneralizedNormal):
+        return conditional
+    if isinstance(conditional, Laplace):
+        return GeneralizedNormal(beta=1.0, scale=float(conditional.scale))
+    if isinstance(conditional, Normal):
+        return GeneralizedNormal(beta=2.0, scale=float(conditional.scale) * float(np.sqrt(2.0)))
+    return None
+
+
+def equivalent(conditional: Conditional | None, family: str) -> Conditional | None:
+    """``conditional``'s law written as sith's class named ``family``, or None when that
+    class cannot write it: Laplace(b) ↔ GeneralizedNormal(1, b) and Normal(σ) ↔
+    GeneralizedNormal(2, σ√2), in both directions (see :func:`generalized_normal_form`)."""
+    if conditional is None:
+        return None
+    if type(conditional).__name__ == family:
+        return conditional
+    form = generalized_normal_form(conditional)
+    if form is None:
+        return None
+    if family == "GeneralizedNormal":
+        return form
+    if family == "Laplace" and form.beta == 1.0:
+        return Laplace(scale=float(form.scale))
+    if family == "Normal" and form.beta == 2.0:
+        return Normal(scale=float(form.scale) / float(np.sqrt(2.0)))
+    return None
+
+
 __all__ = [
     "AnisotropicNormal",
     "Conditional",
@@ -330,4 +368,6 @@ __all__ = [
     "Laplace",
     "Normal",
     "VonMisesFisher",
+    "equivalent",
+    "generalized_normal_form",
 ]

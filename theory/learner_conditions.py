@@ -130,10 +130,11 @@ class MatchedLpCritic(LearnerAssumption):
     body and p(z̃|z) ∝ exp(−δ(z̃, z)/λ) restricted to it, with δ an L^α metric or
     semi-metric, α ≥ 1, α ≠ 2, a minimiser of InfoNCE whose critic is exp(−δ(f(x),
     f(x̃))/τ), the same δ, recovers z up to permutation, sign flips, one scale and a
-    shift (α = 2 leaves a rotation: only affine). With sith's GeneralizedNormal
-    conditional (δ = ‖·‖_β^β) and InfoNCE's "lp" critic (δ = ‖·‖_p, the metric), the
-    two are the same δ exactly when p = β = 1 (Laplace). τ need not match anything: the
-    encoder's scale absorbs it.
+    shift (α = 2 leaves a rotation: only affine). The conditional's α is read from its
+    law (GeneralizedNormal β; Laplace is α = 1, Normal α = 2). InfoNCE's "lp-power"
+    critic (δ = ‖·‖_p^p) is the same δ at p = α (its default p=None takes α from the
+    process); the "lp" critic (the metric ‖·‖_p) only at p = α = 1. τ need not match
+    anything: the encoder's scale absorbs it.
     """
 
     name: ClassVar[str] = "matched-lp-critic"

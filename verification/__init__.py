@@ -32,6 +32,7 @@ _LAZY = {
     "Counterexample": "verification._search",
     "Evaluation": "verification._search",
     "load_report": "verification._search",
+    "space_for": "verification._search",
     "SearchSpace": "verification.spaces",
     "sweep": "verification._sweep",
     "SweepResult": "verification._sweep",
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
         SearchResult,
         load_report,
         search,
+        space_for,
     )
     from verification._sweep import SweepResult, sweep
     from verification.assessment import assess
@@ -99,5 +101,6 @@ __all__ = [
     "recover",
     "register_check",
     "search",
+    "space_for",
     "sweep",
 ]

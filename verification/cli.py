@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import theory as th
@@ -667,10 +668,10 @@ def search_command(
       sith search linear-ica --kinds failure --fail-on failure
     """
     from verification._search import RunDirectory, build_report, search
-    from verification.spaces import default_space
+    from verification._search.derive import space_for
 
     theorem = _named(name, th.theorems.get, th.Theorem)
-    space = default_space(theorem)
+    space = space_for(theorem)
     kinds_tuple = tuple(k.strip() for k in kinds.split(",") if k.strip())
     if not kinds_tuple or set(kinds_tuple) - {"gap", "failure"}:
         _fail(f"--kinds expects gap, failure or gap,failure; got {kinds!r}")
@@ -843,6 +844,18 @@ def _print_search(report: dict, out: str) -> None:
         f"{q['holds_not_recovered']}, violated&recovered {q['violated_recovered']}, "
         f"violated&not {q['violated_not_recovered']}, errors {q['errors']}"
     )
+    from verification._search.reports import NECESSITY_HEADER, inside_lines, necessity_rows
+
+    for line in inside_lines(report)[:1]:
+        console.print(line)
+    rows = necessity_rows(report)
+    if rows:
+        necessity = Table(title="necessity: each assumption violated alone", title_justify="left")
+        for column in NECESSITY_HEADER:
+            necessity.add_column(column, overflow="fold")
+        for row in rows:
+            necessity.add_row(*(escape(cell) for cell in row))
+        console.print(necessity)
     table = Table(title="counterexamples", title_justify="left")
     for column in (
         "#",
@@ -869,6 +882,10 @@ def _print_search(report: dict, out: str) -> None:
             cx["reproduce"],
         )
     console.print(table)
+    for i, cx in enumerate(report["counterexamples"], 1):
+        check = cx.get("budget_check") or {}
+        if check.get("note"):
+            console.print(escape(f"{i}. {cx['kind']}, diagnosis {cx.get('diagnosis')}: {check['note']}"))
     console.print(f"report: {out}/report.json, {out}/report.md")
 
 
@@ -1457,12 +1474,41 @@ def report_command(run_dir, fmt, out_file):
 
 
 @main.command("theorems")
+@click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def theorems_command(as_json):
-    """List the theorem catalogue."""
-    items = th.theorems.catalogue()
+@click.option(
+    "--details",
+    is_flag=True,
+    help="For each theorem, which parts of its statement were checked against the paper's "
+    "text (verified, with where and a quote) and which were not.",
+)
+def theorems_command(names, as_json, details):
+    """List the theorem catalogue (or the NAMES given).
+
+    \b
+    Examples:
+      sith theorems
+      sith theorems content-style --details
+    """
+    items = [th.theorems.get(n) for n in names] if names else th.theorems.catalogue()
     if as_json:
         click.echo(json.dumps([t.to_dict() for t in items], indent=2))
+        return
+    if details:
+        console = _console()
+        for t in items:
+            table = Table(title=f"{t.name}: {t.cite}", title_justify="left")
+            for column in ("part", "checked", "where", "quote", "sith differs"):
+                table.add_column(column, overflow="fold")
+            for row in t.text_check_table():
+                table.add_row(
+                    escape(row["part"]),
+                    "verified" if row["verified"] else "unverified",
+                    escape(row["where"]),
+                    escape(row["quote"]),
+                    escape(row["differs"]),
+                )
+            console.print(table)
         return
     table = Table(title="theorems")
     for column in ("name", "assumptions", "learner", "claim", "source"):

@@ -12,6 +12,7 @@ import dataclasses
 import math
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +61,50 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Outside:
+    """A value of one search axis that lies outside the theorem: a candidate that takes
+    it violates ``assumptions`` (the theorem's own checks decide; declared with the space,
+    or found by probing, see ``verification._search.outside``).
+
+    ``axis`` is "latent", "mixing", "view_mixing", "conditional" (family names), "beta"
+    (a generalized-normal conditional's exponent) or a learner option (e.g. "tau_kappa").
+    """
+
+    axis: str
+    value: Any
+    assumptions: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "assumptions", tuple(self.assumptions))
+        if not self.assumptions or not all(isinstance(a, str) and a for a in self.assumptions):
+            raise InvalidArgument(
+                f"Outside({self.axis!r}, {self.value!r}): name the assumption(s) it violates"
+            )
+
+
+FAMILY_AXES = {
+    "latent": "latents",
+    "mixing": "mixings",
+    "view_mixing": "view_mixings",
+    "conditional": "conditionals",
+    "beta": "betas",
+}
+INSIDE = "inside"  # the aim of candidates meant to satisfy every assumption
+
+
+@dataclass(frozen=True)
 class SearchSpace:
+    """The neighbourhood of a theorem's canonical process that a search explores.
+
+    Every axis lists its values simplest (canonical) first: that is where hypothesis
+    shrinks to. ``outside`` says which values lie outside the theorem and which
+    assumption(s) each violates (every other value is inside); None leaves that to a
+    probe at the start of the search. A search spends ``inside_share`` of its budget on
+    candidates inside the theorem (hunting failures) and the rest on candidates that
+    violate exactly one assumption (gaps that name the one assumption they show to be
+    unnecessary there): see :meth:`strategy`.
+    """
+
     dims: tuple[int, int] = (2, 4)
     latents: tuple[str, ...] = ("uniform-sphere",)
     mixings: tuple[str, ...] = ("invertible-mlp",)
@@ -73,8 +117,100 @@ class SearchSpace:
     # mixing classes of the positive view's own mixing (Process.view_mixing); () draws
     # single-view processes
     view_mixings: tuple[str, ...] = ()
+    # exponents of a generalized-normal conditional, simplest first
+    betas: tuple[float, ...] = sst.BETAS
+    outside: tuple[Outside, ...] | None = None
+    inside_share: float = 0.4
 
-    def strategy(self) -> st.SearchStrategy[Candidate]:
+    # --- axes and what lies outside ----------------------------------------------------
+    def axes(self) -> dict[str, tuple]:
+        """Every axis whose values are listed: families, β, learner options."""
+        out: dict[str, tuple] = {
+            "latent": tuple(self.latents),
+            "mixing": tuple(self.mixings),
+            "conditional": tuple(self.conditionals),
+        }
+        if self.view_mixings:
+            out["view_mixing"] = tuple(self.view_mixings)
+        if "generalized-normal" in self.conditionals:
+            out["beta"] = tuple(self.betas)
+        out.update({k: tuple(v) for k, v in self.learner_options.items()})
+        return out
+
+    def violated_by(self, axis: str, value: Any) -> tuple[str, ...]:
+        """The assumptions that choosing ``value`` on ``axis`` violates (() inside)."""
+        for entry in self.outside or ():
+            if entry.axis == axis and _same(entry.value, value):
+                return entry.assumptions
+        return ()
+
+    def inside_values(self, axis: str) -> tuple:
+        return tuple(v for v in self.axes()[axis] if not self.violated_by(axis, v))
+
+    def single_violations(self) -> dict[str, list[tuple[str, Any]]]:
+        """Per assumption, the (axis, value) choices that violate it and no other, where
+        every other axis keeps an inside value: the gaps this space can pin."""
+        inside = {axis: self.inside_values(axis) for axis in self.axes()}
+        out: dict[str, list[tuple[str, Any]]] = {}
+        for axis, values in self.axes().items():
+            others_ok = all(inside[a] for a in inside if a != axis)
+            for value in values:
+                names = self.violated_by(axis, value)
+                if len(names) == 1 and others_ok:
+                    out.setdefault(names[0], []).append((axis, value))
+        return out
+
+    def aims(self) -> tuple[str, ...]:
+        """What candidates can aim at: "inside" (when every axis has an inside value)
+        and each assumption that some single choice violates alone."""
+        inside_ok = all(self.inside_values(axis) for axis in self.axes())
+        return ((INSIDE,) if inside_ok else ()) + tuple(self.single_violations())
+
+    # --- strategies ----------------------------------------------------------------------
+    def strategy(self, aim: str | Sequence[str] | None = None) -> st.SearchStrategy[Candidate]:
+        """Candidates of the space: all of it (``aim=None``); only inside the theorem
+        (``"inside"``); violating exactly the named assumption (its name), every other
+        axis inside; or any of several aims (a sequence: the first is where it shrinks)."""
+        if aim is None:
+            return self._candidates()
+        if not isinstance(aim, str):
+            aims = tuple(aim)
+            if not aims:
+                raise InvalidArgument("strategy: no aim given")
+            return st.sampled_from(aims).flatmap(self.strategy)
+        inside = {axis: self.inside_values(axis) for axis in self.axes()}
+        if aim == INSIDE:
+            empty = [axis for axis, values in inside.items() if not values]
+            if empty:
+                raise InvalidArgument(
+                    f"the search space has no value inside the theorem on axis "
+                    f"{', '.join(empty)}"
+                )
+            return self._restricted(inside)._candidates()
+        choices = self.single_violations().get(aim)
+        if not choices:
+            raise InvalidArgument(f"the search space cannot violate {aim!r} alone")
+        by_axis: dict[str, list] = {}
+        for axis, value in choices:
+            by_axis.setdefault(axis, []).append(value)
+        return st.one_of(
+            [
+                self._restricted({**inside, axis: tuple(values)})._candidates()
+                for axis, values in by_axis.items()
+            ]
+        )
+
+    def _restricted(self, values: dict[str, tuple]) -> SearchSpace:
+        changes: dict[str, Any] = {}
+        options = dict(self.learner_options)
+        for axis, chosen in values.items():
+            if axis in FAMILY_AXES:
+                changes[FAMILY_AXES[axis]] = tuple(chosen)
+            else:
+                options[axis] = tuple(chosen)
+        return dataclasses.replace(self, learner_options=options, **changes)
+
+    def _candidates(self) -> st.SearchStrategy[Candidate]:
         processes = sst.processes(
             self.dims,
             self.latents,
@@ -85,6 +221,7 @@ class SearchSpace:
             scale=self.scale,
             content=self.content,
             view_mixing_classes=self.view_mixings,
+            betas=self.betas,
         )
         options = st.fixed_dictionaries(
             {k: st.sampled_from(list(v)) for k, v in self.learner_options.items()}
@@ -109,6 +246,23 @@ class SearchSpace:
         for key, values in self.learner_options.items():
             if not values:
                 raise InvalidArgument(f"learner option {key!r} has no values")
+        if not self.betas or not all(
+            isinstance(b, (int, float)) and not isinstance(b, bool) and 0.1 <= b <= 100
+            for b in self.betas
+        ):
+            raise InvalidArgument(f"betas must be exponents in [0.1, 100], got {self.betas!r}")
+        share = self.inside_share
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise InvalidArgument(f"inside_share must be a fraction in [0, 1], got {share!r}")
+        axes = self.axes()
+        for entry in self.outside or ():
+            if not isinstance(entry, Outside):
+                raise InvalidArgument(f"outside entries must be Outside(...), got {entry!r}")
+            if entry.axis not in axes and entry.axis not in FAMILY_AXES:
+                raise InvalidArgument(
+                    f"outside names the axis {entry.axis!r}, which the space does not have "
+                    f"(axes: {', '.join(axes)})"
+                )
 
     def narrow(self, **changes: Any) -> SearchSpace:
         """A copy with some ranges replaced, e.g. ``space.narrow(dims=(2, 3))``."""
@@ -121,29 +275,77 @@ class SearchSpace:
         data = dataclasses.asdict(self)
         if not self.view_mixings:  # absent when unused: single-view searches keep their hash
             del data["view_mixings"]
+        data["outside"] = (
+            None
+            if self.outside is None
+            else [
+                {"axis": o.axis, "value": o.value, "assumptions": list(o.assumptions)}
+                for o in self.outside
+            ]
+        )
         return data
 
 
-# learner budgets, canonical first: small ones are where finite-budget failures live
-_INFONCE_OPTIONS = {"train.steps": (400, 200, 100), "train.batch_size": (512, 256, 64)}
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of an axis (1 and 1.0 are one value, True and 1 are not)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return a == b
+
+
+def _out(axis: str, assumption: str, *values: Any) -> tuple[Outside, ...]:
+    return tuple(Outside(axis, v, (assumption,)) for v in values)
+
+
+# learner budgets, canonical first: small ones are where finite-budget failures live;
+# encoder width and learning rate are inductive biases the theorems say nothing about
+_INFONCE_OPTIONS = {
+    "train.steps": (400, 200, 100),
+    "train.batch_size": (512, 256, 64),
+    "train.lr": (1e-2, 3e-3),
+    "encoder.width": (64, 16),
+}
+# the temperature as τκ: 1 is the theorem's matched τ = 1/κ; the others violate it alone
+_TAU_KAPPA = (1.0, 3.0, 2.0, 0.5)
 
 DEFAULT_SPACES: dict[str, SearchSpace] = {
     "cl-ica": SearchSpace(
         dims=(2, 4),
-        latents=("uniform-sphere", "normal"),
+        latents=("uniform-sphere", "cluster-sphere", "normal"),
         mixings=("invertible-mlp", "linear", "mobius", "fold"),
         conditionals=("vmf", "laplace", "normal"),
         kappa=(2.0, 40.0),
         scale=(0.05, 0.5),
-        learner_options=_INFONCE_OPTIONS,
+        learner_options={"tau_kappa": _TAU_KAPPA, **_INFONCE_OPTIONS},
+        outside=(
+            # a non-uniform law on the sphere (vMF clusters): positives stay vMF
+            *_out("latent", "uniform-on-sphere", "cluster-sphere"),
+            # anchors off the sphere also break the vMF conditional
+            Outside("latent", "normal", ("uniform-on-sphere", "conditional-family")),
+            *_out("mixing", "injective", "fold"),
+            # noise conditionals have no κ to match a temperature to
+            *(
+                Outside(c, v, ("conditional-family", "matched-temperature"))
+                for c, v in (("conditional", "laplace"), ("conditional", "normal"))
+            ),
+            *_out("tau_kappa", "matched-temperature", 3.0, 2.0, 0.5),
+        ),
     ),
     "content-style": SearchSpace(
         dims=(3, 5),
         latents=("normal", "laplace", "uniform"),
-        mixings=("invertible-mlp", "linear"),
+        mixings=("invertible-mlp", "linear", "fold"),
         conditionals=("content-style", "normal"),
         content=2,
         learner_options=_INFONCE_OPTIONS,
+        outside=(
+            # a fold is neither injective nor an immersion (its Jacobian is singular on
+            # the fold): the space cannot violate either alone
+            Outside("mixing", "fold", ("injective", "immersion")),
+            # |z_i| in its log-density: not smooth at 0 (von Kügelgen et al., Thm 4.2 (ii))
+            *_out("latent", "smooth-positive-density", "laplace"),
+            Outside("conditional", "normal", ("content-invariance", "content-sized-encoder")),
+        ),
     ),
     "multiview": SearchSpace(
         dims=(3, 5),
@@ -153,20 +355,35 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
         conditionals=("content-style", "normal"),
         content=2,
         learner_options=_INFONCE_OPTIONS,
+        outside=(
+            Outside("view_mixing", "fold", ("injective", "immersion")),
+            *_out("latent", "smooth-positive-density", "laplace"),
+            Outside("conditional", "normal", ("content-invariance", "content-sized-encoder")),
+        ),
     ),
     "linear-ica": SearchSpace(
         dims=(2, 6),
         latents=("laplace", "uniform", "generalized-normal", "normal"),
         mixings=("linear", "invertible-mlp"),
         conditionals=("none",),
+        depth=(2, 3),  # depth 1 is a linear map: every searched MLP is nonlinear
         learner_options={"n_train": (10_000, 2000, 500, 100)},
+        outside=(
+            *_out("latent", "non-gaussian", "normal"),
+            *_out("mixing", "linear-mixing", "invertible-mlp"),
+        ),
     ),
     "cross-entropy": SearchSpace(
         dims=(3, 5),
         latents=("cluster-sphere",),
         mixings=("invertible-mlp", "linear", "fold"),
         conditionals=("none",),
-        learner_options={"train.steps": (1000, 400, 100), "train.batch_size": (512, 128)},
+        learner_options={
+            "train.steps": (1000, 400, 100),
+            "train.batch_size": (512, 128),
+            "train.lr": (1e-2, 3e-3),
+        },
+        outside=_out("mixing", "injective", "fold"),
     ),
     "tcl": SearchSpace(
         dims=(2, 4),
@@ -174,6 +391,7 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
         mixings=("invertible-mlp", "linear", "fold"),
         conditionals=("none",),
         learner_options={"train.steps": (800, 400, 100), "n_train": (10_000, 2000, 500)},
+        outside=_out("mixing", "injective", "fold"),
     ),
     # iVAE: Gaussian segments with moving means and variances (t = (z, z²)); the
     # canonical mixing is milder (negative_slope 0.5) than the searched default (0.2)
@@ -187,27 +405,50 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
             "n_train": (40_000, 10_000, 2000),
             "candidates": (4, 1),
         },
+        outside=_out("mixing", "injective", "fold"),
     ),
-    # the convex-body theorem: box latents, Lp conditionals (β = 2 and the projected
+    # the convex-body theorem: box latents, Lp conditionals (α = 2 and the projected
     # Laplace/normal noise are outside it), with the theorem's own learner budgets
     "cl-ica-box": SearchSpace(
         dims=(2, 4),
         latents=("uniform", "normal"),
-        mixings=("invertible-mlp", "linear"),
+        mixings=("invertible-mlp", "linear", "fold"),
         conditionals=("generalized-normal", "laplace", "normal"),
         scale=(0.05, 0.3),
-        learner_options={"train.steps": (400, 200, 100), "train.batch_size": (256, 128, 64)},
+        betas=(1.0, 2.0, 1.5, 3.0),
+        learner_options={
+            "train.steps": (400, 200, 100),
+            "train.batch_size": (256, 128, 64),
+            "encoder.width": (64, 16),
+        },
+        outside=(
+            *_out("latent", "uniform-on-convex-body", "normal"),
+            *_out("mixing", "injective", "fold"),
+            # projected onto the box: atoms on its faces (α = 1 still matches the critic)
+            *_out("conditional", "conditional-family", "laplace"),
+            Outside("conditional", "normal", ("conditional-family", "matched-lp-critic")),
+            *_out("beta", "matched-lp-critic", 2.0),
+        ),
     ),
     # AnInfoNCE: anisotropic positives on the sphere; vMF is the isotropic case (all λ
     # equal, where the theorem leaves a rotation), named as another family
     # (conditional-family violated)
     "anisotropic-infonce": SearchSpace(
         dims=(2, 4),
-        latents=("uniform-sphere",),
-        mixings=("invertible-mlp", "linear"),
+        latents=("uniform-sphere", "cluster-sphere"),
+        mixings=("invertible-mlp", "linear", "fold"),
         conditionals=("anisotropic-normal", "vmf"),
         kappa=(2.0, 20.0),
-        learner_options={"train.steps": (600, 300, 100), "train.batch_size": (512, 256, 64)},
+        learner_options={
+            "train.steps": (600, 300, 100),
+            "train.batch_size": (512, 256, 64),
+            "encoder.width": (64, 16),
+        },
+        outside=(
+            *_out("latent", "uniform-on-sphere", "cluster-sphere"),
+            *_out("mixing", "injective", "fold"),
+            *_out("conditional", "conditional-family", "vmf"),
+        ),
     ),
 }
 
@@ -230,8 +471,9 @@ def default_space(theorem: th.Theorem) -> SearchSpace:
     if theorem.name in SPACES:
         return SPACES[theorem.name]
     raise UnknownName(
-        f"theorem {theorem.name!r} has no default search space; register one with "
-        "verification.spaces.register_space (or pass space= in Python)"
+        f"theorem {theorem.name!r} has no registered search space; search derives one from "
+        "its canonical process (verification.space_for), or register one with "
+        "verification.spaces.register_space"
     )
 
 
@@ -346,8 +588,10 @@ def _fits(value: Any, annotation: Any) -> bool:
 
 __all__ = [
     "DEFAULT_SPACES",
+    "INSIDE",
     "SPACES",
     "Candidate",
+    "Outside",
     "SearchSpace",
     "apply_options",
     "default_space",

@@ -42,6 +42,7 @@ CONDITIONALS = (
     "anisotropic-normal",
     "none",
 )
+BETAS = (1.0, 2.0, 1.5, 3.0)  # generalized-normal exponents, Laplace first
 
 
 @dataclass(frozen=True)
@@ -217,10 +218,12 @@ def conditionals(
     scale: tuple[float, float] = (0.05, 1.0),
     content: int = 1,
     n: int | None = None,
+    betas: Sequence[float] = BETAS,
 ) -> st.SearchStrategy[th.conditionals.Conditional | None]:
     """Positive-pair conditionals ("none" draws None: no augmentation).
 
-    "generalized-normal": exponent β in (1, 2, 1.5, 3) (Laplace first), ``scale``;
+    "generalized-normal": exponent β in ``betas`` (default 1, 2, 1.5, 3: Laplace first),
+    ``scale``;
     "anisotropic-normal": n concentrations linearly spaced from λ (in ``kappa``) to
     r λ, r in (2, 5, 15) (pairwise distinct), for the latent dimension ``n`` (2 where
     no dimension is given, as when a search space is validated)."""
@@ -247,7 +250,7 @@ def conditionals(
             options.append(
                 st.builds(
                     lambda beta, s: th.conditionals.GeneralizedNormal(beta=beta, scale=s),
-                    st.sampled_from([1.0, 2.0, 1.5, 3.0]),
+                    st.sampled_from([float(b) for b in betas]),
                     scales,
                 )
             )
@@ -278,6 +281,7 @@ def processes(
     scale: tuple[float, float] = (0.05, 1.0),
     content: int = 1,
     view_mixing_classes: Sequence[str] = (),
+    betas: Sequence[float] = (),
 ) -> st.SearchStrategy[th.Process]:
     """Whole data-generating processes, dimension first (so it shrinks first).
 
@@ -295,7 +299,11 @@ def processes(
         n = draw(st.integers(low, high))
         latent = draw(latents(n, latent_families))
         mixing = draw(mixings(n, mixing_classes, depth))
-        conditional = draw(conditionals(conditional_families, kappa, scale, min(content, n), n=n))
+        conditional = draw(
+            conditionals(
+                conditional_families, kappa, scale, min(content, n), n=n, betas=betas or BETAS
+            )
+        )
         view = draw(mixings(n, view_mixing_classes, depth)) if view_mixing_classes else None
         return th.Process(latent, mixing, conditional, view_mixing=view)
 

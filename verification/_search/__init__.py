@@ -5,7 +5,10 @@
 - ``store``     the result store: one atomic JSON file per evaluation
 - ``reports``   the ``sith.report/1`` document built from a result, and its renderers
 - ``rundir``    the run directory: its layout, settings, lock, and report files
+- ``necessity`` the necessity table: each assumption's lone violations and their recovery
 - ``evaluator`` one candidate -> one Evaluation (checks + recovery), through the store
+- ``outside``   which values of a space lie outside the theorem, found by probing
+- ``derive``    a theorem's search space derived from its canonical process
 - ``driver``    :func:`search`: hypothesis rounds, targeting, shrinking, re-seeding
 
 The search spaces and their hypothesis strategies are public modules of their own
@@ -13,7 +16,8 @@ The search spaces and their hypothesis strategies are public modules of their ow
 so that no submodule can shadow the public function ``verification.search``.
 """
 
-from verification._search.driver import search
+from verification._search.derive import derive_space, space_for
+from verification._search.driver import plan, search
 from verification._search.evaluator import CHECK_SETTINGS, Evaluator
 from verification._search.records import (
     EVALUATION_SCHEMA,
@@ -52,11 +56,14 @@ __all__ = [
     "RunDirectory",
     "SearchResult",
     "build_report",
+    "derive_space",
     "load_report",
+    "plan",
     "render_html",
     "render_markdown",
     "render_plots",
     "search",
+    "space_for",
     "spec_key",
     "write_atomic",
 ]

@@ -29,23 +29,33 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
+from hypothesis import HealthCheck, Verbosity, given, settings, target
+from hypothesis import Phase as Phase_
 from hypothesis import seed as hypothesis_seed
 
 import theory as th
 from theory.errors import InvalidArgument
 from verification import learners as L
-from verification._search import remote
-from verification._search.evaluator import Evaluator
+from verification._search import necessity, remote
+from verification._search.derive import space_for
+from verification._search.evaluator import CHECK_SETTINGS, Evaluator
+from verification._search.outside import probe
 from verification._search.parallel import LookAhead
 from verification._search.records import KINDS, Counterexample, Evaluation, SearchResult
 from verification._search.rundir import SETTINGS_SCHEMA, RunDirectory
 from verification.executors import Executor, get_executor
 from verification.metrics import check_claim_metric
-from verification.spaces import Candidate, SearchSpace, apply_options, default_space
+from verification.spaces import (
+    INSIDE,
+    Candidate,
+    SearchSpace,
+    apply_options,
+    option_names,
+)
 
 
 class _Found(Exception):
@@ -125,9 +135,10 @@ def search(
             f"evaluation_time_limit must be a positive number of seconds or None, "
             f"got {evaluation_time_limit!r}"
         )
-    space = space or default_space(theorem)
+    space = space or space_for(theorem)
     space.validate()
     _validate_before_compute(theorem, space)
+    space = probe(theorem, space, CHECK_SETTINGS)  # what lies outside, unless declared
     theorem, local = remote.theorem_for_workers(theorem, executor)
     imports = tuple(remote.import_target(t) for t in imports)
     remote.prepare(imports)
@@ -212,6 +223,40 @@ def _require_int(name: str, value: Any, *, minimum: int) -> None:
         raise InvalidArgument(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of the search: candidates aimed at ``aims`` (None: the whole space)
+    until ``until`` evaluations have been made in all."""
+
+    aims: tuple[str, ...] | None
+    until: int
+
+    def describe(self, start: int) -> dict[str, Any]:
+        return {"aims": None if self.aims is None else list(self.aims), "evaluations": self.until - start}
+
+
+def plan(space: SearchSpace, budget: int, kinds: Sequence[str]) -> list[Phase]:
+    """How the budget is spent: ``space.inside_share`` of it on candidates inside the
+    theorem (where failures live), the rest on candidates that violate exactly one
+    assumption (gaps that pin it); the whole space where it can express neither."""
+    aims = space.aims()
+    singles = tuple(a for a in aims if a != INSIDE)
+    inside = INSIDE in aims and "failure" in kinds
+    gaps = bool(singles) and "gap" in kinds
+    if inside and gaps:
+        share = min(budget - 1, max(1, round(space.inside_share * budget))) if budget > 1 else 1
+        if share <= 0:
+            return [Phase(singles, budget)]
+        if share >= budget:
+            return [Phase((INSIDE,), budget)]
+        return [Phase((INSIDE,), share), Phase(singles, budget)]
+    if inside:
+        return [Phase((INSIDE,), budget)]
+    if gaps:
+        return [Phase(singles, budget)]
+    return [Phase(None, budget)]
+
+
 def _run_search(
     theorem: th.Theorem,
     space: SearchSpace,
@@ -230,8 +275,16 @@ def _run_search(
     found: dict[tuple, Counterexample] = {}
     rejected: list[Counterexample] = []
     start = time.perf_counter()
+    phases = plan(space, budget, kinds)
+    starts = [0] + [ph.until for ph in phases[:-1]]
+    plan_record = {
+        "inside_share": space.inside_share,
+        "phases": [ph.describe(s) for ph, s in zip(phases, starts, strict=True)],
+    }
+    names = tuple(a.name for a in theorem.assumptions)
 
     def snapshot(status: str) -> SearchResult:
+        records = tuple(evaluate.records.values())
         return SearchResult(
             theorem=theorem.name,
             seed=seed,
@@ -244,10 +297,13 @@ def _run_search(
             seconds=time.perf_counter() - start,
             status=status,
             out=run.root,
-            records=tuple(evaluate.records.values()),
+            records=records,
             learner_options=tuple(space.learner_options),
             oracle=oracle,
             executor=None if look_ahead is None else look_ahead.describe(),
+            plan=plan_record,
+            necessity=necessity.table(names, records, space, min_rate),
+            text_checks=theorem.text_check_table(),
         )
 
     def after_each(evaluation: Evaluation, fresh: bool) -> None:
@@ -263,21 +319,24 @@ def _run_search(
         else LookAhead(pool, evaluate, budget, imports=imports, time_limit=time_limit)
     )
 
-    def exhausted() -> bool:
+    def exhausted(limit: int) -> bool:
         # distinct evaluations touched (cached or new): a resumed search replays the same
         # candidates from the store and stops exactly where an uninterrupted one would
-        return len(evaluate.records) >= budget
+        return len(evaluate.records) >= limit
 
-    def run_round(round_index: int) -> Counterexample | None:
-        # the first counterexample of a round fixes its kind: shrinking may only move to
-        # smaller cases of the same kind (a gap must never shrink into a failure)
-        state: dict[str, Any] = {"kind": None, "found_as": None, "cut": False}
+    def run_round(round_index: int, phase: Phase) -> Counterexample | None:
+        # the first counterexample of a round fixes its kind and its violated set:
+        # shrinking may only move to smaller cases of the same kind that violate no
+        # assumption it did not (a gap never shrinks into a failure, nor into a gap of
+        # another assumption)
+        state: dict[str, Any] = {"kind": None, "found_as": None, "cut": False, "violated": None}
+        strategy = space.strategy(phase.aims) if phase.aims else space.strategy()
 
         def prop(candidate: Candidate) -> None:
             new_here = evaluate.cached(candidate) is None or (
                 look_ahead is not None and look_ahead.only_looked_ahead(candidate)
             )
-            if new_here and exhausted():
+            if new_here and exhausted(phase.until):
                 state["cut"] = state["cut"] or state["kind"] is not None
                 return
             if look_ahead is not None:
@@ -293,20 +352,23 @@ def _run_search(
                 if "failure" in kinds and evaluation.holds:
                     target(-signed, label="non-recovery where assumptions hold")
             kind, signature = evaluation.kind, evaluation.signature()
+            violated = set(evaluation.violated)
             if (
                 kind in kinds
                 and kind == (state["kind"] or kind)
+                and (state["violated"] is None or violated <= state["violated"])
                 and signature not in found
                 and signature not in {r.evaluation.signature() for r in rejected}
             ):
                 if state["kind"] is None:
                     state["kind"], state["found_as"] = kind, evaluation.params
+                    state["violated"] = violated
                 raise _Found(evaluation)
 
         if look_ahead is not None:  # what this round generates before its first failure
-            look_ahead.predict(lambda record: _round(space, budget, seed, round_index, record))
+            look_ahead.predict(lambda record: _round(strategy, budget, seed, round_index, record))
         try:
-            _round(space, budget, seed, round_index, prop)
+            _round(strategy, budget, seed, round_index, prop)
         except _Found as hit:
             return Counterexample(
                 hit.evaluation.kind,
@@ -317,25 +379,28 @@ def _run_search(
         return None
 
     status = "complete"
+    round_index = 0
     try:
-        for round_index in range(budget):
-            cx = run_round(round_index)
-            if cx is None:
-                break
-            candidate = Candidate(
-                th.Process.from_dict(cx.evaluation.process), _options_of(cx.evaluation, space)
-            )
-            for k in range(1, reseeds + 1):
-                cx.reseeds.append(evaluate(candidate, seed + 1000 * k))
-            cx.min_rate = min_rate
-            cx.confirmed = cx.rate()["low"] > min_rate
-            if cx.confirmed:
-                found[cx.evaluation.signature()] = cx
-            else:
-                rejected.append(cx)
-            run.write_report(snapshot("running"), plots=False)
-            if exhausted():
-                break
+        for phase in phases:
+            while not exhausted(phase.until) and round_index < budget:
+                cx = run_round(round_index, phase)
+                round_index += 1
+                if cx is None:
+                    break
+                candidate = Candidate(
+                    th.Process.from_dict(cx.evaluation.process), _options_of(cx.evaluation, space)
+                )
+                for k in range(1, reseeds + 1):
+                    cx.reseeds.append(evaluate(candidate, seed + 1000 * k))
+                cx.min_rate = min_rate
+                cx.confirmed = cx.rate()["low"] > min_rate
+                if cx.confirmed and cx.kind == "failure":
+                    cx.budget_check = _budget_check(theorem, evaluate, candidate, cx.evaluation)
+                if cx.confirmed:
+                    found[cx.evaluation.signature()] = cx
+                else:
+                    rejected.append(cx)
+                run.write_report(snapshot("running"), plots=False)
     except KeyboardInterrupt:
         status = "interrupted"
     result = snapshot(status)
@@ -344,25 +409,73 @@ def _run_search(
     return result
 
 
+BUDGET_FACTOR = 4  # a failure is retrained with this many times its training steps
+
+
+def _budget_check(
+    theorem: th.Theorem, evaluate: Evaluator, candidate: Candidate, evaluation: Evaluation
+) -> dict[str, Any]:
+    """Does ``BUDGET_FACTOR`` x the training budget fix a failure? Retrains the same
+    process, learner and seed with that many steps: recovered means optimisation (the
+    budget was short), not recovered means finite samples or the estimator (a local
+    optimum such as a fold, or an objective that does not identify here)."""
+    learner = L.for_theorem(theorem, evaluate.learner)
+    apply_options(learner, candidate.learner_options)
+    train = getattr(learner, "train", None)
+    if train is None or "train.steps" not in option_names(learner):
+        return {"factor": BUDGET_FACTOR, "steps": None, "recovered": None, "cause": None,
+                "note": f"{learner.name} has no training budget to extend"}
+    steps = train.steps
+    if steps is None and hasattr(learner, "default_steps"):
+        steps = int(learner.default_steps(candidate.process))
+    if steps is None:
+        steps = int(((evaluation.recovery or {}).get("train") or {}).get("steps") or 0) or None
+    if steps is None:
+        return {"factor": BUDGET_FACTOR, "steps": None, "recovered": None, "cause": None,
+                "note": "the training budget is unknown"}
+    longer = Candidate(
+        candidate.process, {**candidate.learner_options, "train.steps": BUDGET_FACTOR * steps}
+    )
+    retrained = evaluate(longer, evaluation.seed)
+    if retrained.failed:
+        return {"factor": BUDGET_FACTOR, "steps": BUDGET_FACTOR * steps, "recovered": None,
+                "cause": None, "note": f"the retraining failed: {retrained.error}",
+                "key": retrained.key}
+    cause = "optimisation" if retrained.recovered else "finite samples or estimator"
+    value = retrained.claim_value
+    note = (
+        f"{BUDGET_FACTOR}x the training steps ({BUDGET_FACTOR * steps}) "
+        + ("recovers it" if retrained.recovered else "does not recover it")
+        + (f" ({retrained.claim['name']} = {value:.3g}, was {evaluation.claim_value:.3g})"
+           if value is not None and evaluation.claim_value is not None else "")
+        + (": the budget was short" if retrained.recovered else
+           ": not a budget problem (a local optimum such as a fold, finite samples, or "
+           "an objective that does not identify here)")
+    )
+    return {"factor": BUDGET_FACTOR, "steps": BUDGET_FACTOR * steps,
+            "recovered": retrained.recovered, "claim_value": value, "cause": cause,
+            "note": note, "key": retrained.key}
+
+
 def _round(
-    space: SearchSpace, budget: int, seed: int, round_index: int, test: Callable[[Any], None]
+    strategy: Any, budget: int, seed: int, round_index: int, test: Callable[[Any], None]
 ) -> None:
-    """Run one hypothesis round of ``test`` over the space's candidates (seeded: the same
-    arguments generate the same candidates until ``test`` first raises)."""
+    """Run one hypothesis round of ``test`` over ``strategy``'s candidates (seeded: the
+    same arguments generate the same candidates until ``test`` first raises)."""
 
     @settings(
         max_examples=max(1, budget),
         database=None,
         deadline=None,
         derandomize=False,
-        phases=(Phase.generate, Phase.target, Phase.shrink),
+        phases=(Phase_.generate, Phase_.target, Phase_.shrink),
         verbosity=Verbosity.quiet,
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
         print_blob=False,
     )
     @hypothesis_seed(seed * 1000 + round_index)
-    @given(space.strategy())
+    @given(strategy)
     def prop(candidate: Candidate) -> None:
         test(candidate)
 

@@ -199,6 +199,8 @@ class Counterexample:
     minimal: bool = True
     found_as: dict[str, Any] = field(default_factory=dict)  # params before shrinking
     min_rate: float = 0.0  # the level the rate's lower bound had to exceed
+    # a confirmed failure retrained with more steps: does more budget fix it? (driver)
+    budget_check: dict[str, Any] | None = None
 
     @property
     def seeds(self) -> list[Evaluation]:
@@ -261,6 +263,7 @@ class Counterexample:
             "reseeds": [r.seed for r in self.reseeds],
             "minimal": self.minimal,
             "found_as": self.found_as,
+            "budget_check": self.budget_check,
         }
 
 
@@ -284,6 +287,12 @@ class SearchResult:
     oracle: bool = False  # trained in oracle mode (the truth could steer training)
     # where evaluations ran: the executor and what its look-ahead did (None: serial)
     executor: dict[str, Any] | None = None
+    # how the budget was spent: the inside share and the phases (aims, evaluations)
+    plan: dict[str, Any] | None = None
+    # per assumption, its lone violations and their recovery (_search.necessity)
+    necessity: list[dict[str, Any]] = field(default_factory=list)
+    # which parts of the theorem were checked against its paper's text (Theorem.text_check_table)
+    text_checks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def evaluations(self) -> int:
@@ -309,6 +318,23 @@ class SearchResult:
         for e in self.records:
             counts[e.quadrant] += 1
         return counts
+
+    @property
+    def inside(self) -> dict[str, Any]:
+        """How many evaluations lay inside the theorem (every assumption held), and
+        their share of the evaluations that gave a verdict."""
+        decided = [e for e in self.records if not e.failed]
+        inside = sum(bool(e.holds) for e in decided)
+        planned = None
+        if self.plan:
+            planned = sum(
+                p["evaluations"] for p in self.plan.get("phases", []) if p.get("aims") == ["inside"]
+            )
+        return {
+            "evaluations": inside,
+            "share": inside / len(decided) if decided else 0.0,
+            "planned": planned,
+        }
 
     @property
     def failures_by_diagnosis(self) -> dict[str, int]:

@@ -66,6 +66,10 @@ def build_report(result: SearchResult, process_path: Callable[[str], Path]) -> d
             "rejected": len(result.rejected),
         },
         "quadrants": result.quadrants,
+        "inside": result.inside,
+        "plan": result.plan,
+        "necessity": result.necessity,
+        "text_checks": result.text_checks,
         "failures_by_diagnosis": result.failures_by_diagnosis,
         "errors": result.errors,
         "space": result.space,
@@ -167,6 +171,67 @@ def shrink_note(cx: dict[str, Any]) -> str:
     return origin + "shrinking stopped when the budget ran out: it may not be minimal"
 
 
+def _budget_note(cx: dict[str, Any]) -> bool:
+    check = cx.get("budget_check")
+    return isinstance(check, dict) and bool(check.get("note"))
+
+
+def inside_lines(report: dict[str, Any]) -> list[str]:
+    """'16 of 40 evaluations (40%) lay inside the theorem (planned: 16 aimed inside).'"""
+    inside = report.get("inside")
+    if not isinstance(inside, dict):
+        return []
+    planned = inside.get("planned")
+    return [
+        f"{inside.get('evaluations', 0)} of {report['evaluations']} evaluations "
+        f"({100 * float(inside.get('share') or 0):.0f}%) lay inside the theorem (every "
+        "assumption held)"
+        + ("" if planned is None else f"; {planned} were aimed inside, the rest at one violation")
+        + ".",
+        "",
+    ]
+
+
+def necessity_rows(report: dict[str, Any]) -> list[list[str]]:
+    """The necessity table as rows of text: assumption, lone violations, recovered,
+    rate (95% interval), verdict, note."""
+    rows = []
+    for row in report.get("necessity") or []:
+        rate = row.get("rate") or {}
+        if rate.get("value") is None:
+            shown = "n/a"
+        else:
+            shown = f"{rate['value']:.2f} ({rate['low']:.2f}–{rate['high']:.2f})"
+        rows.append(
+            [
+                str(row.get("assumption")),
+                str(row.get("evaluations")),
+                str(row.get("recovered")),
+                shown,
+                str(row.get("verdict")),
+                str(row.get("note")),
+            ]
+        )
+    return rows
+
+
+NECESSITY_HEADER = ["assumption", "alone violated", "recovered", "rate (95% CI)", "verdict", "note"]
+
+
+def necessity_markdown(report: dict[str, Any]) -> list[str]:
+    rows = necessity_rows(report)
+    if not rows:
+        return []
+    lines = [
+        "## Necessity: each assumption violated alone",
+        "",
+        "| " + " | ".join(NECESSITY_HEADER) + " |",
+        "|" + "---|" * len(NECESSITY_HEADER),
+    ]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     q = report["quadrants"]
     lines = [
@@ -185,6 +250,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{q['violated_not_recovered']} (consistent) |",
         "",
     ]
+    lines += inside_lines(report)
+    lines += necessity_markdown(report)
     by_diagnosis = report.get("failures_by_diagnosis") or {}
     if by_diagnosis:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(by_diagnosis.items()))
@@ -211,6 +278,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"{spread_text}; recovered: {cx['recovered']}"
             + (f"; diagnosis: {cx['diagnosis']}" if cx.get("diagnosis") else ""),
             f"- {rate_line(cx)}",
+            *([f"- more training: {cx['budget_check']['note']}"] if _budget_note(cx) else []),
             f"- searched parameters: {', '.join(f'{k}={_fmt(v)}' for k, v in cx['params'].items())}",
             f"- {shrink_note(cx)}",
             f"- reproduce: `{cx['reproduce']}`",
@@ -221,7 +289,21 @@ def render_markdown(report: dict[str, Any]) -> str:
         for cx in report["rejected"]:
             lines.append(f"- {process_line(cx['process'])}: {rate_line(cx)}")
         lines.append("")
+    lines += text_check_lines(report)
     return "\n".join(lines)
+
+
+def text_check_lines(report: dict[str, Any]) -> list[str]:
+    """'## The statement, checked against the paper' with one line per part."""
+    rows = report.get("text_checks") or []
+    if not rows:
+        return []
+    lines = ["## The statement, checked against the paper", ""]
+    for row in rows:
+        status = "verified" if row.get("verified") else "unverified"
+        differs = f" (sith differs: {row['differs']})" if row.get("differs") else ""
+        lines.append(f"- {row.get('part')}: {status}: {row.get('where')}{differs}")
+    return [*lines, ""]
 
 
 STYLE = (
@@ -262,6 +344,24 @@ def render_html(report: dict[str, Any], figures: list[Path] | None = None) -> st
         f"(<b>gaps</b>)</td><td>{e(q.get('violated_not_recovered'))} (consistent)</td></tr>"
         f"<tr><th>errors</th><td colspan='2'>{e(q.get('errors', 0))}</td></tr></table>",
     ]
+    inside = [line for line in inside_lines(report) if line]
+    if inside:
+        parts.append(f"<p>{e(inside[0])}</p>")
+    rows = necessity_rows(report)
+    if rows:
+        parts.append("<h2>Necessity: each assumption violated alone</h2><table><tr>")
+        parts += [f"<th>{e(h)}</th>" for h in NECESSITY_HEADER]
+        parts.append("</tr>")
+        for row in rows:
+            parts.append(
+                "<tr>"
+                + "".join(
+                    f"<td class='{e(cell)}'>{e(cell)}</td>" if i == 4 else f"<td>{e(cell)}</td>"
+                    for i, cell in enumerate(row)
+                )
+                + "</tr>"
+            )
+        parts.append("</table>")
     by_diagnosis = report.get("failures_by_diagnosis") or {}
     if by_diagnosis:
         text = ", ".join(f"{k} {v}" for k, v in sorted(by_diagnosis.items()))
@@ -277,6 +377,11 @@ def render_html(report: dict[str, Any], figures: list[Path] | None = None) -> st
             f"<li>{e(process_line(cx['process']))}: {e(rate_line(cx))}</li>"
             for cx in report["rejected"]
         ]
+        parts.append("</ul>")
+    checks = text_check_lines(report)
+    if checks:
+        parts.append(f"<h2>{e(checks[0][3:])}</h2><ul>")
+        parts += [f"<li>{e(line[2:])}</li>" for line in checks[2:] if line]
         parts.append("</ul>")
     if report.get("errors"):
         parts.append("<h2>Evaluation errors (first few)</h2><ul>")
@@ -316,7 +421,9 @@ def _html_counterexample(i: int, cx: dict[str, Any]) -> str:
         f"<li>{e(claim['name'])} = {e(_fmt(claim.get('value')))} (threshold "
         f"{e(claim.get('threshold'))}){e(spread_text)}; recovered: {e(cx.get('recovered'))}"
         f"{e(diagnosis)}</li>"
-        f"<li>{e(rate_line(cx))}</li><li>searched parameters: {e(params)}</li>"
+        f"<li>{e(rate_line(cx))}</li>"
+        + (f"<li>more training: {e(cx['budget_check']['note'])}</li>" if _budget_note(cx) else "")
+        + f"<li>searched parameters: {e(params)}</li>"
         f"<li>{e(shrink_note(cx))}</li>"
         f"<li>reproduce: <code>{e(cx['reproduce'])}</code></li></ul>"
         "<table><tr><th>assumption</th><th>verdict</th><th>statistic</th><th>tolerance</th>"
@@ -406,6 +513,7 @@ __all__ = [
     "SCHEMA_FILE",
     "build_report",
     "load_report",
+    "necessity_rows",
     "process_line",
     "render_html",
     "render_markdown",

@@ -49,6 +49,7 @@ from verification.checks import (  # noqa: F401
     injective,
     jacobian,
     learner,
+    smoothness,
 )
 from verification.checks._core import (
     DEFAULT_POINTS,

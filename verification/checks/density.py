@@ -383,6 +383,8 @@ def check_uniform_on_sphere(assumption: A.UniformOnSphere, ctx: CheckContext) ->
             tolerance=None,
             method="family",
         )
+    if type(latent) is th.latents.ClusterSphere:
+        return _clusters_not_uniform(name, latent, z)
     sample = ctx.fresh(SPHERE_SAMPLES, 5)
     reference = th.latents.UniformSphere(latent.dim).sample(
         SPHERE_SAMPLES, np.random.default_rng([ctx.seed, 6])
@@ -400,6 +402,36 @@ def check_uniform_on_sphere(assumption: A.UniformOnSphere, ctx: CheckContext) ->
         f"(energy-distance permutation p = {p:.3g} ≥ {SPHERE_LEVEL:g}); a sample test, "
         "not proof",
         lower_bound=True,
+    )
+
+
+def _clusters_not_uniform(name: str, latent, z: torch.Tensor) -> Evidence:
+    """sith's ClusterSphere is never uniform: its density p(z) ∝ Σ_c exp(κ v_cᵀz), κ > 0,
+    is not constant on the sphere. By Funk–Hecke, exp(κ vᵀz) = Σ_ℓ λ_ℓ(κ) Σ_m Y_ℓm(v)
+    Y_ℓm(z) with every λ_ℓ(κ) > 0, so a constant p needs Σ_c Y_ℓm(v_c) = 0 for every
+    ℓ ≥ 1: the centres would average every polynomial exactly (a spherical design of
+    every degree), yet q(z) = Π_c ‖z − v_c‖² ≥ 0 vanishes on them and has a positive mean.
+    The witness is a cluster centre and a sampled point with their density ratio (> 1).
+    """
+    centres = torch.as_tensor(latent.centres, dtype=torch.float64)
+
+    def log_density(points: torch.Tensor) -> torch.Tensor:  # up to the normaliser
+        return torch.logsumexp(latent.kappa * points.to(torch.float64) @ centres.T, dim=1)
+
+    high = log_density(centres)
+    low = log_density(z)
+    i, j = int(high.argmax()), int(low.argmin())
+    ratio = float(torch.exp(high[i] - low[j]))
+    return violated(
+        name,
+        f"ClusterSphere is a mixture of {latent.n_clusters} von Mises–Fisher clusters "
+        f"(κ = {latent.kappa:g} > 0), whose density Σ_c exp(κ v_cᵀz) is not constant on the "
+        f"sphere: it is {ratio:.3g} times higher at a cluster centre than at a sampled point",
+        statistic=ratio,
+        tolerance=1.0,
+        n_points=len(z),
+        method="family",
+        witness={"z_dense": point(centres[i]), "z_sparse": point(z[j]), "density_ratio": ratio},
     )
 
 

@@ -8,9 +8,10 @@ so instead of guessing.
 - objective: the learner's registered objective is one the theorem is about;
 - matched temperature (Zimmermann et al. 2021, Thm 2): cosine critic on the sphere,
   |τ κ − 1| <= rtol for the vMF concentration κ of the conditional;
-- matched lp critic (Zimmermann et al. 2021, convex bodies): the conditional is sith's
-  GeneralizedNormal with exponent β ≥ 1, β ≠ 2, and the critic's distance is the
-  conditional's (the lp critic ‖·‖_p equals ‖·‖_β^β only for p = β = 1);
+- matched lp critic (Zimmermann et al. 2021, convex bodies): the conditional is an
+  L^α-exponential law (a generalized normal, or Laplace α = 1, Normal α = 2) with α ≥ 1,
+  α ≠ 2, and the critic's distance is the conditional's (lp-power ‖·‖_p^p at p = α; the
+  lp metric ‖·‖_p only at p = α = 1);
 - content-sized encoder (von Kügelgen et al. 2021, Thm 4.4): dim f(x) = n_c;
 - enough features (Hyvärinen & Morioka 2016, Thm 1): dim h(x) >= n.
 """
@@ -103,19 +104,30 @@ def check_matched_temperature(assumption: LC.MatchedTemperature, ctx: CheckConte
 
 @register_check(LC.MatchedLpCritic)
 def check_matched_lp_critic(assumption: LC.MatchedLpCritic, ctx: CheckContext) -> Evidence:
+    """The critic's δ is the conditional's, decided from the mathematics of both.
+
+    The conditional's exponent α is that of its generalized-normal form
+    (``th.conditionals.generalized_normal_form``: Laplace is β = 1, Normal β = 2, a
+    GeneralizedNormal its β), whatever class writes it; whether the conditional's law is
+    the family on the support is ``conditional-family``'s question, not this one. The
+    critic "lp-power" (δ = ‖·‖_p^p) matches δ = ‖·‖_α^α at p = α; "lp" (the metric
+    ‖·‖_p) only at p = α = 1, where the two coincide.
+    """
     learner, process = _learner(assumption, ctx), ctx.process
     conditional = process.conditional
-    if not isinstance(conditional, th.conditionals.GeneralizedNormal):
+    form = th.conditionals.generalized_normal_form(conditional)
+    if form is None:
         return settled(
             False,
             assumption.name,
-            "the conditional is not sith's GeneralizedNormal, exp(−‖z̃ − z‖_β^β / s^β) on "
-            "the support: no L^α exponent to match",
+            f"the conditional ({type(conditional).__name__}) is not an L^α-exponential "
+            "law exp(−‖z̃ − z‖_α^α / s^α) (generalized normal, Laplace or Normal): no "
+            "exponent α to match",
             exact=True,
             method=METHOD,
             witness={"conditional": type(conditional).__name__},
         )
-    alpha = float(conditional.beta)
+    alpha = float(form.beta)
     if alpha < 1 or alpha == 2:
         why = "α < 1 is outside the theorem"
         if alpha == 2:
@@ -126,13 +138,13 @@ def check_matched_lp_critic(assumption: LC.MatchedLpCritic, ctx: CheckContext) -
         return settled(
             False,
             assumption.name,
-            f"the conditional's exponent is α = β = {alpha:g}: {why}",
+            f"the conditional's exponent is α = {alpha:g} ({conditional!r}): {why}",
             exact=True,
             method=METHOD,
             witness={"beta": alpha},
         )
-    critic, p = getattr(learner, "critic", None), getattr(learner, "p", None)
-    if critic != "lp" or p is None:
+    critic = getattr(learner, "critic", None)
+    if critic not in ("lp", "lp-power") or not hasattr(learner, "resolved_p"):
         return settled(
             False,
             assumption.name,
@@ -141,24 +153,32 @@ def check_matched_lp_critic(assumption: LC.MatchedLpCritic, ctx: CheckContext) -
             method=METHOD,
             witness={"critic": critic},
         )
-    ok = float(p) == alpha == 1.0
-    if ok:
-        why = "the same δ: ‖·‖_1 = ‖·‖_1^1"
-    elif float(p) == alpha:
-        why = (
-            "a different δ: the lp critic is the metric ‖·‖_p and the conditional's "
-            "exponent is ‖·‖_β^β, the same only for p = β = 1"
-        )
+    p = float(learner.resolved_p(process))
+    if critic == "lp-power":
+        ok = p == alpha
+        delta = f"‖·‖_{p:g}^{p:g}"
+        why = "the same δ" if ok else f"the critic's exponent p = {p:g} differs from α"
     else:
-        why = f"the critic's exponent p = {float(p):g} differs from the conditional's β"
+        ok = p == alpha == 1.0
+        delta = f"‖·‖_{p:g}"
+        if ok:
+            why = "the same δ: ‖·‖_1 = ‖·‖_1^1"
+        elif p == alpha:
+            why = (
+                "a different δ: the lp critic is the metric ‖·‖_p and the conditional's "
+                "exponent is ‖·‖_α^α, the same only for p = α = 1 (the lp-power critic "
+                "matches any α)"
+            )
+        else:
+            why = f"the critic's exponent p = {p:g} differs from the conditional's α"
     return settled(
         ok,
         assumption.name,
-        f"critic −‖f(x) − f(x̃)‖_{float(p):g}/τ against the conditional "
+        f"critic −{delta}(f(x) − f(x̃))/τ against the conditional "
         f"exp(−‖z̃ − z‖_{alpha:g}^{alpha:g} / s^{alpha:g}): {why}",
         exact=True,
         method=METHOD,
-        witness=None if ok else {"critic_p": float(p), "beta": alpha},
+        witness=None if ok else {"critic": critic, "critic_p": p, "beta": alpha},
     )
 
 

@@ -22,8 +22,13 @@ from verification.registry import Registry
 LEARNERS = Registry(
     "learner",
     {
+        # the theorem's learner: τ = 1/κ (Zimmermann et al. 2021, Thm 2)
         "infonce": InfoNCE,
+        # the practical variant: τκ = 3 (n <= 4) or 2 (n > 4), outside the theorem
+        "infonce-practical": lambda: InfoNCE(tau_kappa=None),
         "infonce-lp": lambda: InfoNCE(critic="lp"),
+        # the convex-body theorem's critic: δ = ‖·‖_α^α with α the conditional's exponent
+        "infonce-lp-matched": lambda: InfoNCE(critic="lp-power", p=None),
         "infonce-content": lambda: InfoNCE(critic="lp"),
         "fastica": FastICA,
         "tcl": TCL,

@@ -142,7 +142,7 @@ class AnInfoNCE(InfoNCE):
     def new_critic(self, n_out: int) -> DiagonalCritic:
         return DiagonalCritic(n_out)
 
-    def pair_loss(self, h, h_pos, tau, critic) -> torch.Tensor:
+    def pair_loss(self, h, h_pos, tau, critic, p=1.0) -> torch.Tensor:
         if critic is None:
             raise InvalidArgument("AnInfoNCE's loss needs the run's critic (its Λ̂)")
         return anisotropic_infonce_loss(h, h_pos, critic.lam())

@@ -4,13 +4,23 @@ For a batch of positive pairs (x_i, x'_i) the loss is the symmetric cross-entrop
 the B x B similarity matrix S_ij = sim(h(x_i), h(x'_j)) / tau with targets on the
 diagonal; the negatives are the other pairs of the batch. Critics:
 - "cosine": h normalised to the sphere, sim = <h, h'> (Zimmermann et al. 2021, Thm 2);
-- "lp": sim = -||h - h'||_p (their Thm 4 for box / R^n latents; von Kügelgen et al. 2021).
+- "lp": sim = -||h - h'||_p, the L^p metric (Zimmermann et al. 2021, convex bodies;
+  von Kügelgen et al. 2021);
+- "lp-power": sim = -||h - h'||_p^p, the L^p semi-metric Σ|h_i - h'_i|^p (the δ of
+  Zimmermann et al.'s convex-body theorem for α = p; equal to "lp" at p = 1).
 With ``content`` set, the encoder has that many outputs (the content block).
 
-Defaults (measured on a 2-core CPU, docs/reproductions.md and benchmarks/recovery.py):
-whitened inputs, two stacked linear + zero-initialised-MLP blocks, tau = 3/kappa (n <= 4)
-or 2/kappa (n > 4) for the cosine critic (the "matched" tau = 1/kappa folds a latent
-direction), Adam lr 1e-2 with a 15 % warm-up (2 % folded 2 of 10 seeds at n = 3) and
+The temperature follows the theorem by default: for the cosine critic τ = ``tau_kappa``
+/ κ with ``tau_kappa = 1``, the matched τ = 1/κ of Zimmermann et al. 2021, Thm 2 (κ the
+vMF concentration of the process's conditional); ``p = None`` takes the conditional's
+own exponent (β of a generalized normal: 1 for Laplace, 2 for Normal). The matched
+τ = 1/κ folds a latent direction in practice (R² ≈ 1 - 1/n at n = 3); the registered
+variant ``infonce-practical`` (τκ = 3 at n <= 4, 2 above: ``tau_kappa=None``) recovers
+reliably and is outside the theorem (``matched-temperature`` says so).
+
+Other defaults (measured on a 2-core CPU, docs/reproductions.md and
+benchmarks/recovery.py): whitened inputs, two stacked linear + zero-initialised-MLP
+blocks, Adam lr 1e-2 with a 15 % warm-up (2 % folded 2 of 10 seeds at n = 3) and
 cosine decay, batch 512, fresh pairs every step, 400 steps at n <= 3 and 200 n above,
 extended while the training loss still falls (``TrainConfig.extend``).
 
@@ -73,7 +83,10 @@ def infonce_loss(
     """
     if critic == "cosine":
         return _dot_infonce(h, h_pos, 1.0 / tau)
-    logits = torch.cdist(h, h_pos, p=p) * (-1.0 / tau)
+    distance = torch.cdist(h, h_pos, p=p)
+    if critic == "lp-power" and p != 1.0:
+        distance = distance.pow(p)
+    logits = distance * (-1.0 / tau)
     rows = torch.logsumexp(logits, 1).mean()
     cols = torch.logsumexp(logits, 0).mean()
     return 0.5 * (rows + cols) - logits.diagonal().mean()
@@ -259,9 +272,12 @@ class InfoNCE(Learner):
     (``extras["oracle"]``).
     """
 
-    critic: Literal["cosine", "lp"] = "cosine"
-    tau: float | None = None  # None: ~3/kappa (cosine, see resolved_tau), 1.0 (lp)
-    p: float = 1.0
+    critic: Literal["cosine", "lp", "lp-power"] = "cosine"
+    tau: float | None = None  # a fixed temperature; None: derived (see resolved_tau)
+    # cosine critic, tau None: τ = tau_kappa / κ; 1.0 is the theorem's matched τ = 1/κ,
+    # None the practical rule (3 at n <= 4, 2 above; the infonce-practical variant)
+    tau_kappa: float | None = 1.0
+    p: float | None = 1.0  # the lp critics' exponent; None: the conditional's own
     content: int | None = None  # output dimension (content block size); None: latent dim
     n_train: int | None = None  # fixed training set size; None: fresh pairs every step
     # practice: extra initialisations raced over the first ``race`` of the steps (see
@@ -282,11 +298,16 @@ class InfoNCE(Learner):
     name = "infonce"
 
     def __post_init__(self) -> None:
-        if self.critic not in ("cosine", "lp"):
-            raise InvalidArgument(f"critic must be 'cosine' or 'lp', got {self.critic!r}")
+        if self.critic not in ("cosine", "lp", "lp-power"):
+            raise InvalidArgument(
+                f"critic must be 'cosine', 'lp' or 'lp-power', got {self.critic!r}"
+            )
         if self.tau is not None:
             valid.positive_float("InfoNCE", "tau", self.tau)
-        valid.positive_float("InfoNCE", "p", self.p, maximum=100.0)
+        if self.tau_kappa is not None:
+            valid.positive_float("InfoNCE", "tau_kappa", self.tau_kappa, maximum=1e3)
+        if self.p is not None:
+            valid.positive_float("InfoNCE", "p", self.p, maximum=100.0)
         if self.content is not None:
             valid.positive_int("InfoNCE", "content", self.content)
         if self.n_train is not None:
@@ -302,21 +323,34 @@ class InfoNCE(Learner):
             valid.finite_float("InfoNCE", "fold_guard_weights", weight, low=0, high=1e6)
 
     def resolved_tau(self, process: th.Process) -> float:
-        """The temperature: explicit, else scaled to the positives' concentration.
+        """The temperature: explicit (``tau``), else τ = τκ / κ for the positives'
+        concentration κ (cosine critic; 1.0 for the lp critics).
 
-        Measured (docs/reproductions.md): tau = 1/kappa, the value that matches the critic
-        to a vMF conditional, makes the encoder fold a latent direction (R² ≈ 1 - 1/n);
-        tau ≈ 3/kappa (n <= 4) or 2/kappa (n > 4) recovers reliably.
+        τκ = ``tau_kappa``: 1 is the matched τ = 1/κ of Zimmermann et al. 2021, Thm 2,
+        used exactly (no clipping), so the learner is the one the theorem analyses.
+        ``tau_kappa=None`` is the practical rule (docs/reproductions.md): τ = 1/κ makes
+        the encoder fold a latent direction (R² ≈ 1 - 1/n), τ ≈ 3/κ (n <= 4) or 2/κ
+        (n > 4), clipped to [0.05, 2], recovers reliably.
         """
         if self.tau is not None:
             return self.tau
-        if self.critic == "lp":
+        if self.critic != "cosine":
             return 1.0
-        factor = 3.0 if process.dim <= 4 else 2.0
         kappa = concentration(process.conditional)
+        if self.tau_kappa is not None:
+            return float(self.tau_kappa / (10.0 if kappa is None else kappa))
+        factor = 3.0 if process.dim <= 4 else 2.0
         if kappa is None:
             return factor / 10.0
         return float(np.clip(factor / kappa, 0.05, 2.0))
+
+    def resolved_p(self, process: th.Process) -> float:
+        """The lp critics' exponent: ``p``, else the conditional's own (β of its
+        generalized-normal form: 1 for Laplace, 2 for Normal; 1 when it has none)."""
+        if self.p is not None:
+            return float(self.p)
+        form = th.conditionals.generalized_normal_form(process.conditional)
+        return 1.0 if form is None else float(form.beta)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:
@@ -334,10 +368,16 @@ class InfoNCE(Learner):
         return None
 
     def pair_loss(
-        self, h: torch.Tensor, h_pos: torch.Tensor, tau: float, critic: nn.Module | None
+        self,
+        h: torch.Tensor,
+        h_pos: torch.Tensor,
+        tau: float,
+        critic: nn.Module | None,
+        p: float = 1.0,
     ) -> torch.Tensor:
-        """The training objective on a batch of positive pairs (see :func:`infonce_loss`)."""
-        return infonce_loss(h, h_pos, tau, self.critic, self.p)
+        """The training objective on a batch of positive pairs (see :func:`infonce_loss`);
+        ``p`` is the lp critics' resolved exponent (:meth:`resolved_p`)."""
+        return infonce_loss(h, h_pos, tau, self.critic, p)
 
     def target_loss(self, process: th.Process, tau: float, batch: int, seed: int) -> float:
         """ORACLE: InfoNCE of the true latents (h = z) on fresh pairs, what a perfect
@@ -410,7 +450,9 @@ class InfoNCE(Learner):
             h = fit.encode(torch.cat([x, x_pos]).float()).float()
             critic = fit.extras.get("critic")
             with torch.no_grad():
-                values.append(float(self.pair_loss(h[:batch], h[batch:], tau, critic)))
+                values.append(
+                    float(self.pair_loss(h[:batch], h[batch:], tau, critic, self.resolved_p(process)))
+                )
         return float(np.mean(values))
 
     def optimality_gap(self, process: th.Process, fit: Fit, *, seed: int = 0) -> float | None:
@@ -424,7 +466,7 @@ class InfoNCE(Learner):
         tau = self.resolved_tau(process)
         batch = resolved(self.train, self.default_steps(process), WARMUP).batch_size
         rng = np.random.default_rng([seed, GAP_STREAM])
-        diffs, scale = [], None
+        diffs, scale, p = [], None, self.resolved_p(process)
         for _ in range(SELECTION_BATCHES):
             z, z_pos, x, x_pos = process.sample_pairs(batch, rng)
             if self.critic == "cosine" and not _on_unit_sphere(torch.cat([z, z_pos])):
@@ -433,9 +475,9 @@ class InfoNCE(Learner):
             if not torch.isfinite(h).all():
                 return None
             if scale is None:
-                scale = truth_scale(self, z.float(), z_pos.float(), tau)
-            learned = infonce_loss(h[:batch], h[batch:], tau, self.critic, self.p)
-            truth = infonce_loss(scale * z.float(), scale * z_pos.float(), tau, self.critic, self.p)
+                scale = truth_scale(self, z.float(), z_pos.float(), tau, p)
+            learned = infonce_loss(h[:batch], h[batch:], tau, self.critic, p)
+            truth = infonce_loss(scale * z.float(), scale * z_pos.float(), tau, self.critic, p)
             diffs.append(float(learned - truth))
         return float(np.mean(diffs))
 
@@ -481,15 +523,16 @@ class InfoNCE(Learner):
         wanted = process.dim > 4 if self.fold_guard is None else self.fold_guard
         guard = wanted and self.critic == "cosine" and n_out == x_ref.shape[1]
         guard_steps = self.fold_guard_fraction * config.steps
+        p = self.resolved_p(process)
 
         def loss_fn(step: int):
             xx = batch()
             if not guard or step > guard_steps:
                 h = model(xx)
-                return self.pair_loss(h[:bs], h[bs:], tau, critic)
+                return self.pair_loss(h[:bs], h[bs:], tau, critic, p)
             f = model.pre(xx)
             h = nn.functional.normalize(f, dim=-1)
-            loss = self.pair_loss(h[:bs], h[bs:], tau, critic)
+            loss = self.pair_loss(h[:bs], h[bs:], tau, critic, p)
             weight = 1 - step / guard_steps
             w_norm, w_det = self.fold_guard_weights
             penalty = w_norm * ((f.norm(dim=-1) - 1) ** 2).mean()
@@ -549,30 +592,34 @@ def true_latents_loss(
 ) -> float:
     """InfoNCE of the true latents (h = s z, s from :func:`truth_scale`) on 8 batches of
     fresh pairs."""
-    values, scale = [], None
+    values, scale, p = [], None, learner.resolved_p(process)
     for _ in range(8):
         z, z_pos, _, _ = process.sample_pairs(batch, rng)
         z, z_pos = z.float(), z_pos.float()
         if scale is None:
-            scale = truth_scale(learner, z, z_pos, tau)
-        values.append(float(infonce_loss(scale * z, scale * z_pos, tau, learner.critic, learner.p)))
+            scale = truth_scale(learner, z, z_pos, tau, p)
+        values.append(float(infonce_loss(scale * z, scale * z_pos, tau, learner.critic, p)))
     return float(np.mean(values))
 
 
 TRUTH_SCALES = np.geomspace(1e-2, 1e2, 41)
 
 
-def truth_scale(learner: InfoNCE, z: torch.Tensor, z_pos: torch.Tensor, tau: float) -> float:
+def truth_scale(
+    learner: InfoNCE, z: torch.Tensor, z_pos: torch.Tensor, tau: float, p: float = 1.0
+) -> float:
     """The scale s at which the true latents h = s z are compared with a fitted encoder.
 
     Cosine critic: 1 (unit vectors). lp critic: the encoder's scale is free and trades
     with τ (‖s h − s h′‖/τ = ‖h − h′‖/(τ/s)), so z itself is not the best encoder output
     unless its scale happens to match τ; s is the value of TRUTH_SCALES (41 log-spaced
     in [0.01, 100]) with the lowest loss on this batch."""
-    if learner.critic != "lp":
+    if learner.critic == "cosine":
         return 1.0
     with torch.no_grad():
-        losses = [float(infonce_loss(s * z, s * z_pos, tau, "lp", learner.p)) for s in TRUTH_SCALES]
+        losses = [
+            float(infonce_loss(s * z, s * z_pos, tau, learner.critic, p)) for s in TRUTH_SCALES
+        ]
     return float(TRUTH_SCALES[int(np.argmin(losses))])
 
 
