@@ -318,11 +318,15 @@ def test_mcc_crossfit_min_keeps_its_meaning_at_every_dimension(d: int) -> None:
 
 
 def test_worst_metrics_refuse_what_they_cannot_score() -> None:
-    z = _laplace(400, 3)
+    z = _laplace(4000, 3)
     flat = z.copy()
-    flat[:, 2] = 1.0  # a direction of z without variance: no R² along it
-    with pytest.raises(ValueError, match="full rank"):
-        r2_orthogonal_min(flat, z)
+    flat[:, 2] = 1.0  # a direction of z without variance: no R² along it, left out
+    q = ortho_group.rvs(3, random_state=2)
+    assert r2_orthogonal_min(flat, 2.0 * flat @ q.T) == pytest.approx(1.0, abs=1e-12)
+    assert r2_orthogonal_min(flat, _fold(flat, np.eye(3)[0]) @ q.T) < 0.05
+    with pytest.raises(ValueError, match="varies"):
+        r2_orthogonal_min(np.ones((400, 3)), z[:400])
+    z = z[:400]
     with pytest.raises(ValueError, match="same dimension"):
         r2_orthogonal_min(z, z[:, :2])
     assert -1.0 <= mcc_crossfit_min(z, z[:, :2]) <= mcc_crossfit(z, z[:, :2])

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from scipy.linalg import eigh, orthogonal_procrustes
+from scipy.linalg import orthogonal_procrustes
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import pdist
@@ -653,22 +653,23 @@ def r2_orthogonal_min(
     :math:`\sigma_i` it tends to :math:`1 - \max_i (1 - s \sigma_i)^2` with
     :math:`s = \sum \sigma_i / \sum \sigma_i^2`: 0.84 for :math:`\sigma = (1, 2)`
     (where :func:`r2_orthogonal` gives 0.9), 0.32 for one :math:`\sigma = 2` among
-    twenty ones (0.96). Whatever :math:`s`, :math:`\sigma_{\max} / \sigma_{\min} \geq r`
+    twenty ones (0.96). Directions in which ``z`` does not vary on the test split have
+    no :math:`R^2` and are left out (the minimum is over the span of ``z``). Whatever :math:`s`, :math:`\sigma_{\max} / \sigma_{\min} \geq r`
     bounds it by :math:`1 - ((r - 1) / (r + 1))^2` (8/9 for :math:`r = 2`) at every
-    :math:`d`. Requires ``d == d_hat`` and ``z`` of full rank on the test split.
+    :math:`d`. Requires ``d == d_hat``.
     """
     a, b = _as_pair(z, z_hat)
     a_te, pred = _procrustes_predict(a, b, "r2_orthogonal_min", test_fraction, seed)
     residual = a_te - pred
     centred = a_te - a_te.mean(axis=0)
-    scatter = centred.T @ centred
-    scale = float(np.trace(scatter)) / a.shape[1]
-    if scale <= 0 or np.linalg.eigvalsh(scatter)[0] <= 1e-12 * scale:
-        raise InvalidArgument(
-            "r2_orthogonal_min needs z of full rank on the test split (a direction of z "
-            "has no variance)"
-        )
-    worst = eigh(residual.T @ residual, scatter, eigvals_only=True)[-1]
+    lam, vecs = np.linalg.eigh(centred.T @ centred)
+    keep = lam > _CONST_RTOL * max(float(lam[-1]), 0.0)
+    if not keep.any():
+        raise InvalidArgument("r2_orthogonal_min needs z that varies on the test split")
+    # directions in which z does not vary have no R²: the minimum is over the span of z
+    whiten = vecs[:, keep] / np.sqrt(lam[keep])
+    projected = residual @ whiten
+    worst = np.linalg.eigvalsh(projected.T @ projected)[-1]
     return float(1.0 - worst)
 
 
