@@ -439,7 +439,11 @@ def test_rank_hsic_ties_and_constants():
     z[:, 2] = z[:, 1] + 0.1 * rng.standard_normal(3000)  # a tied column it depends on
     assert D.rank_hsic_test(z)[1][2] < 1e-10
     with pytest.raises(ValueError, match="finite"):
-        D.rank_hsic_test(np.array([[0.0, np.nan], [1.0, 2.0]]))
+        D.rank_hsic_test(np.array([[0.0, np.nan], [1.0, 2.0]] * 3))
+    with pytest.raises(ValueError, match="N >= 4"):
+        D.rank_hsic_test(z[:3])
+    with pytest.raises(ValueError, match="orders"):
+        D.rank_hsic_test(z, orders=(0, 2))
 
 
 def test_rank_hsic_null_p_values_are_calibrated():

@@ -27,9 +27,10 @@
   variance estimated, p-value by D'Agostino & Stephens 1986, 'Goodness-of-fit
   techniques', Table 4.9) on ``NORMALITY_SAMPLES`` fresh draws: a component counts as
   Gaussian unless the test rejects it at ``level``, Holm-adjusted over the components
-  (so a Gaussian latent has a component declared non-Gaussian, which could make the
-  verdict ``holds`` wrongly, with probability at most ``level``). The test is consistent against every non-Gaussian law, including symmetric
-  ones with Gaussian skewness and kurtosis, which moment tests miss.
+  (so a Gaussian component is taken for non-Gaussian, which could make the verdict
+  ``holds`` wrongly, with probability at most ``level``). The test is consistent
+  against every non-Gaussian law, including symmetric ones with Gaussian skewness and
+  kurtosis, which moment tests miss.
 - UniformOnSphere (Zimmermann et al. 2021, Theorem 2): p(z) is constant on S^{n-1}.
   Sampled points off the unit sphere decide ``violated`` (with the point); sith's own
   ``UniformSphere`` (z = g/|g|, g ~ N(0, I): exactly uniform) is ``proved`` by its
@@ -248,8 +249,10 @@ def rank_hsic_test(
     deterministic given z; no loop over samples or pairs.
     """
     z = np.asarray(z, dtype=np.float64)
-    if z.ndim != 2 or not np.isfinite(z).all():
-        raise InvalidArgument("rank_hsic_test needs a finite (N, n) array of samples")
+    if z.ndim != 2 or len(z) < 4 or not np.isfinite(z).all():
+        raise InvalidArgument("rank_hsic_test needs a finite (N, n) array of N >= 4 samples")
+    if not orders or any(isinstance(o, bool) or not isinstance(o, int) or o < 1 for o in orders):
+        raise InvalidArgument(f"orders must be positive integers, got {orders!r}")
     size, n = z.shape
     u = (stats.rankdata(z, axis=0) - 0.5) / size
     k = np.arange(1, max(orders) + 1)
