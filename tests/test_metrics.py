@@ -18,6 +18,7 @@ from verification.metrics import (
     linear_cka,
     mcc,
     mcc_crossfit,
+    mcc_crossfit_min,
     mcc_matching,
     mcc_null_baseline,
     mutual_knn,
@@ -25,6 +26,7 @@ from verification.metrics import (
     r2_linear,
     r2_nonlinear,
     r2_orthogonal,
+    r2_orthogonal_min,
     recovery_metrics,
 )
 
@@ -238,6 +240,98 @@ def test_r2_orthogonal_in_two_dimensions() -> None:
     assert r2_orthogonal(z, 3.0 * z @ ROT45 + 1.0) == pytest.approx(1.0, abs=1e-12)
 
 
+# ------------------------------------------------------------- worst direction, worst pair
+
+
+def _fold(z: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """z with its component along the unit ``direction`` replaced by its absolute value."""
+    t = z @ direction
+    return z + np.outer(np.abs(t) - t, direction)
+
+
+@pytest.mark.parametrize("d", [2, 5, 20, 50])
+def test_r2_orthogonal_min_keeps_its_meaning_at_every_dimension(d: int) -> None:
+    z = _uniform(20000, d, seed=d)  # isotropic, symmetric: a folded direction is unrelated
+    q = ortho_group.rvs(d, random_state=d)
+    assert r2_orthogonal_min(z, 3.0 * z @ q.T + 1.0) == pytest.approx(1.0, abs=1e-12)
+    axis = np.eye(d)[0]
+    diagonal = np.ones(d) / np.sqrt(d)
+    for direction in (axis, diagonal):  # the worst direction is basis-free
+        folded = _fold(z, direction) @ q.T
+        assert r2_orthogonal_min(z, folded) < 0.05  # fails the claim at every d
+    # the mean over coordinates dilutes one folded axis: 0.975 at d = 50 passes 0.95
+    if d == 50:
+        assert r2_orthogonal(z, _fold(z, axis) @ q.T) > 0.95
+    # one sigma = 2 among ones: 1 - max_i (1 - s sigma_i)^2, s = sum sigma / sum sigma^2
+    sv = np.ones(d)
+    sv[0] = 2.0
+    s = sv.sum() / (sv**2).sum()
+    expected = 1 - np.max((1 - s * sv) ** 2)
+    value = r2_orthogonal_min(z, z @ _singular_map(tuple(sv), seed=d).T)
+    assert value == pytest.approx(expected, abs=0.02)
+    assert value <= 8 / 9 + 0.01  # the bound for a singular-value ratio of 2
+
+
+def test_r2_orthogonal_min_is_the_worst_direction() -> None:
+    """Second method: scan unit vectors in 2-D; the coordinates and the mean bound it."""
+    from sklearn.metrics import r2_score
+
+    from verification.metrics import _procrustes_predict
+
+    z = _laplace(4000, 2, seed=5)
+    z_hat = np.tanh(z @ np.array([[1.0, 0.4], [-0.2, 0.8]]))
+    a_te, pred = _procrustes_predict(z, z_hat, "test", 0.5, 0)
+    angles = np.linspace(0, np.pi, 20001)
+    v = np.stack([np.cos(angles), np.sin(angles)])  # (2, K)
+    residual = ((a_te - pred) @ v) ** 2
+    spread = ((a_te - a_te.mean(0)) @ v) ** 2
+    scanned = float((1 - residual.sum(0) / spread.sum(0)).min())
+    value = r2_orthogonal_min(z, z_hat)
+    assert value == pytest.approx(scanned, abs=1e-6)
+    per_coordinate = r2_score(a_te, pred, multioutput="raw_values")
+    assert value <= per_coordinate.min() + 1e-12
+    assert per_coordinate.mean() == pytest.approx(r2_orthogonal(z, z_hat), abs=1e-12)
+
+
+@pytest.mark.parametrize("d", [2, 5, 20, 50])
+def test_mcc_crossfit_min_keeps_its_meaning_at_every_dimension(d: int) -> None:
+    z = _laplace(20000, d, seed=d)
+    rng = np.random.default_rng(d)
+    perm, scale = rng.permutation(d), rng.choice([-3.0, 0.5, 2.0], size=d)
+    z_hat = z[:, perm] * scale + 1.0
+    assert mcc_crossfit_min(z, z_hat) == pytest.approx(1.0, abs=1e-12)
+    folded = z_hat.copy()
+    folded[:, 0] = np.abs(folded[:, 0] - 1.0)  # |z_k|: uncorrelated with z_k (symmetric)
+    worst = mcc_crossfit_min(z, folded)
+    assert worst < 0.1  # fails a permutation claim at every d
+    mean = mcc_crossfit(z, folded)
+    assert worst <= mean and mean == pytest.approx((d - 1) / d, abs=0.02)  # diluted
+    # second method: the worst pair by hand, on the same two folds
+    halves = np.array_split(np.random.default_rng(0).permutation(20000), [10000])
+    minima = []
+    for choose, score in (halves, halves[::-1]):
+        matching = mcc_matching(z[choose], folded[choose])
+        signs = np.sign(matching.correlation[matching.row_ind, matching.col_ind])
+        c = mcc_matching(z[score], folded[score]).correlation
+        minima.append((signs * c[matching.row_ind, matching.col_ind]).min())
+    assert worst == pytest.approx(float(np.mean(minima)), abs=1e-12)
+
+
+def test_worst_metrics_refuse_what_they_cannot_score() -> None:
+    z = _laplace(4000, 3)
+    flat = z.copy()
+    flat[:, 2] = 1.0  # a direction of z without variance: no R² along it, left out
+    q = ortho_group.rvs(3, random_state=2)
+    assert r2_orthogonal_min(flat, 2.0 * flat @ q.T) == pytest.approx(1.0, abs=1e-12)
+    assert r2_orthogonal_min(flat, _fold(flat, np.eye(3)[0]) @ q.T) < 0.05
+    with pytest.raises(ValueError, match="varies"):
+        r2_orthogonal_min(np.ones((400, 3)), z[:400])
+    z = z[:400]
+    with pytest.raises(ValueError, match="same dimension"):
+        r2_orthogonal_min(z, z[:, :2])
+    assert -1.0 <= mcc_crossfit_min(z, z[:, :2]) <= mcc_crossfit(z, z[:, :2])
+
+
 # --------------------------------------------------------------------------- unrelated noise
 
 
@@ -386,14 +480,15 @@ def test_recovery_metrics_and_registry() -> None:
     z_hat = z[:, [1, 2, 0]] * np.array([1.0, -2.0, 0.5])
     out = recovery_metrics(z, z_hat, content=[0, 1])
     expected = {
-        "mcc", "mcc_crossfit", "mcc_null", "mcc_spearman", "r2_linear", "r2_orthogonal",
-        "r2_nonlinear", "procrustes_error", "cka_linear", "mutual_knn", "block_r2",
+        "mcc", "mcc_crossfit", "mcc_crossfit_min", "mcc_null", "mcc_spearman", "r2_linear",
+        "r2_orthogonal", "r2_orthogonal_min", "r2_nonlinear", "procrustes_error",
+        "cka_linear", "mutual_knn", "block_r2",
     }  # fmt: skip
     assert set(out) == expected
     assert all(type(v) is float for v in out.values())
     assert abs(out["mcc"] - 1.0) < 1e-9 and out["r2_linear"] > 0.999
     narrow = recovery_metrics(z, z_hat[:, :2])
-    assert not {"procrustes_error", "r2_orthogonal", "block_r2"} & set(narrow)
+    assert not {"procrustes_error", "r2_orthogonal", "r2_orthogonal_min", "block_r2"} & set(narrow)
     built_in = {k for k, info in METRICS.items() if info.fn.__module__ == "verification.metrics"}
     assert built_in == expected | {"amari_distance", "block_r2_style", "r2_sufficient_stats"}
     assert all(isinstance(info, MetricInfo) and info.name == key for key, info in METRICS.items())
@@ -553,9 +648,10 @@ def test_claims_are_decided_by_held_out_and_orthogonality_sensitive_metrics() ->
     from verification.metrics import check_claim_metric, compute_metrics
 
     orthogonal = th.claims.orthogonal()
-    assert check_claim_metric(orthogonal).name == "r2_orthogonal" and orthogonal.threshold == 0.95
+    name = check_claim_metric(orthogonal).name
+    assert name == "r2_orthogonal_min" and orthogonal.threshold == 0.95
     for claim in (th.claims.permutation_scaling(), th.claims.permutation_elementwise()):
-        assert check_claim_metric(claim).name == "mcc_crossfit"
+        assert check_claim_metric(claim).name == "mcc_crossfit_min"
     z = np.random.default_rng(0).normal(size=(4000, 3))
     q = ortho_group.rvs(3, random_state=4)
     for z_hat, passes in [
@@ -565,6 +661,31 @@ def test_claims_are_decided_by_held_out_and_orthogonality_sensitive_metrics() ->
         (z @ _singular_map((1.0, 2.0, 2.0)).T, False),
         (z @ _singular_map((1.0, 1.0, 5.0)).T, False),
     ]:
-        out = compute_metrics(["r2_orthogonal", "r2_linear"], z, z_hat)
+        out = compute_metrics(["r2_orthogonal_min", "r2_orthogonal", "r2_linear"], z, z_hat)
         assert out["r2_linear"] > 0.999
-        assert orthogonal.passes(out["r2_orthogonal"]) is passes, out
+        assert orthogonal.passes(out["r2_orthogonal_min"]) is passes, out
+        assert out["r2_orthogonal_min"] <= out["r2_orthogonal"] + 1e-12
+
+
+@pytest.mark.parametrize("d", [2, 10, 50])
+def test_claims_decide_one_folded_direction_alike_at_every_dimension(d: int) -> None:
+    """An orthogonal (permuted, scaled) map passes both claims; one folded direction
+    fails both, at every d; the diluted means are reported beside the deciding metric."""
+    import theory as th
+    from verification.metrics import compute_metrics
+
+    z = _uniform(20000, d, seed=d)
+    q = ortho_group.rvs(d, random_state=d)
+    perm = np.random.default_rng(d).permutation(d)
+    one_folded = -2.0 * z[:, perm]
+    one_folded[:, 0] = np.abs(one_folded[:, 0])
+    names = ["r2_orthogonal_min", "r2_orthogonal", "mcc_crossfit_min", "mcc_crossfit"]
+    for claim, good, bad, mean in [
+        (th.claims.orthogonal(), 2.0 * z @ q.T, _fold(z, np.eye(d)[0]) @ q.T, "r2_orthogonal"),
+        (th.claims.permutation_scaling(), -2.0 * z[:, perm], one_folded, "mcc_crossfit"),
+    ]:
+        ok, folded = compute_metrics(names, z, good), compute_metrics(names, z, bad)
+        assert claim.passes(ok[claim.metric]), ok
+        assert not claim.passes(folded[claim.metric]), folded
+        if d == 50:  # the mean would have passed it: one bad direction out of 50
+            assert folded[mean] > claim.threshold, folded

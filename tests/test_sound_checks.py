@@ -67,6 +67,20 @@ class SampledOnly(th.latents.Latent):
             z[:, 0] = rng.standard_normal(n)
             z[:, 1] = rng.standard_normal(n) * np.where(z[:, 0] < 0, 0.25, 1.75)
             return z
+        if self.kind == "cos-variance":  # sd of z2 is √(1 + 0.9 cos 4πz1), z1 ~ U(-1, 1)
+            z = rng.laplace(size=(n, self.n))
+            z[:, 0] = rng.uniform(-1, 1, n)
+            z[:, 1] = rng.standard_normal(n) * np.sqrt(1 + 0.9 * np.cos(4 * np.pi * z[:, 0]))
+            return z
+        if self.kind == "sign":  # z2 = |e| sign(z1)
+            z = rng.laplace(size=(n, self.n))
+            z[:, 1] = np.abs(rng.standard_normal(n)) * np.sign(z[:, 0])
+            return z
+        if self.kind == "circle":  # (z1, z2) uniform on the unit circle: uncorrelated
+            z = rng.laplace(size=(n, self.n))
+            angle = rng.uniform(0, 2 * np.pi, n)
+            z[:, 0], z[:, 1] = np.cos(angle), np.sin(angle)
+            return z
         if self.kind == "kurtosis3":
             w = float(KURTOSIS_3_WEIGHT)
             uniform = rng.uniform(-np.sqrt(3), np.sqrt(3), (n, self.n))
@@ -330,17 +344,28 @@ def test_immersion_is_registered_like_the_builtins():
 
 
 @pytest.mark.parametrize(
-    "kind,verdict", [("laplace", "holds"), ("variance", "violated"), ("correlated", "violated")]
+    "kind,verdict",
+    [
+        ("laplace", "holds"),
+        ("normal", "holds"),
+        ("variance", "violated"),
+        ("correlated", "violated"),
+        ("cos-variance", "violated"),
+        ("sign", "violated"),
+        ("circle", "violated"),
+    ],
 )
-def test_factorized_by_hsic(kind, verdict):
-    p = th.Process(SampledOnly(3, kind), th.mixings.Linear.random(3))
+@pytest.mark.parametrize("n", [2, 5, 10])
+def test_factorized_by_hsic(kind, verdict, n):
+    p = th.Process(SampledOnly(n, kind), th.mixings.Linear.random(n))
     e = check(A.Factorized(), p, **FAST)
     assert e.verdict == verdict and e.method == "hsic", e
     assert e.tolerance == 0.01 and "level 0.01" in e.message
-    if verdict == "holds":
-        assert e.statistic > 0.1
-    else:
-        assert e.statistic < 1e-5 and e.witness["pair"] == [0, 1]
+    assert e.n_points == D.INDEPENDENCE_SAMPLES and f"{D.INDEPENDENCE_SAMPLES} samples" in e.message
+    if verdict == "holds":  # a seeded null draw, well above the level
+        assert e.statistic > 0.05
+    else:  # p far below the level: 1e-8 (the least dependent case gives about 1e-60)
+        assert e.statistic < 1e-8 and e.witness["pair"] == [0, 1]
 
 
 def test_the_variance_dependence_is_invisible_to_moment_correlations():
@@ -350,6 +375,84 @@ def test_the_variance_dependence_is_invisible_to_moment_correlations():
         assert abs(float(c)) < 0.05
     pairs, p = D.hsic_test(z[:256], seed=0)
     assert pairs[0] == (0, 1) and p[0] < 1e-5
+    pairs, p = D.rank_hsic_test(z[:4096])
+    assert pairs[0] == (0, 1) and p[0] < 1e-5
+
+
+def test_the_periodic_variance_needs_the_copula_test():
+    """z2 = e √(1 + 0.9 cos 4πz1): the Gram-matrix HSIC on 256 samples misses it (its
+    smallest p-value was 1 in the old check), the copula test on 4096 does not."""
+    z = SampledOnly(2, "cos-variance").sample(4096, seed=0)
+    _, p_gram = D.hsic_test(z[:256], seed=0)
+    _, p_copula = D.rank_hsic_test(z)
+    assert p_gram[0] > 0.05 and p_copula[0] < 1e-8
+
+
+def _whitened(x: np.ndarray, order: int) -> np.ndarray:
+    """The test's features by a second route: argsort ranks, explicit inverse square root
+    of their covariance."""
+    size = len(x)
+    u = (np.argsort(np.argsort(x)) + 0.5) / size
+    f = np.sqrt(2) * np.cos(np.pi * np.outer(u, np.arange(1, order + 1)))
+    f -= f.mean(0)
+    w, v = np.linalg.eigh(f.T @ f)
+    return f @ v @ np.diag(w**-0.5) @ v.T
+
+
+def test_rank_hsic_is_hsic_of_the_whitened_cosine_kernel():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(500)
+    y = 0.3 * x**2 + rng.standard_normal(500)
+    Qx, Qy = _whitened(x, 2), _whitened(y, 2)
+    K, L = Qx @ Qx.T, Qy @ Qy.T  # centred already: H K H = K
+    T = (500 - 1) * np.trace(K @ L)
+    from scipy import stats
+
+    _, p = D.rank_hsic_test(np.stack([x, y], 1), orders=(2,))
+    assert p[0] == pytest.approx(stats.chi2.sf(T, 4), rel=1e-6)
+    _, p4 = D.rank_hsic_test(np.stack([x, y], 1), orders=(1, 2))  # Bonferroni over orders
+    assert p4[0] == pytest.approx(min(1.0, 2 * min(stats.chi2.sf(T, 4), _p_order_1(x, y))))
+
+
+def _p_order_1(x, y):
+    from scipy import stats
+
+    qx, qy = _whitened(x, 1), _whitened(y, 1)
+    return stats.chi2.sf((len(x) - 1) * float(qx[:, 0] @ qy[:, 0]) ** 2, 1)
+
+
+def test_rank_hsic_sees_only_the_copula():
+    z = SampledOnly(4, "sign").sample(2048, seed=1).numpy()
+    pairs, p = D.rank_hsic_test(z)
+    monotone = np.stack([np.exp(z[:, 0]), z[:, 1] ** 3, -z[:, 2], np.arctan(z[:, 3])], 1)
+    _, p_monotone = D.rank_hsic_test(monotone)
+    np.testing.assert_allclose(p, p_monotone, rtol=1e-9)
+    assert pairs[int(np.argmin(p))] == (0, 1)
+
+
+def test_rank_hsic_ties_and_constants():
+    rng = np.random.default_rng(0)
+    z = np.stack([np.full(3000, 2.0), rng.integers(0, 3, 3000), rng.laplace(size=3000)], 1)
+    pairs, p = D.rank_hsic_test(z)
+    assert pairs == [(0, 1), (0, 2), (1, 2)]
+    assert p[0] == 1.0 and p[1] == 1.0 and p[2] > 0.01  # a constant: independent
+    z[:, 2] = z[:, 1] + 0.1 * rng.standard_normal(3000)  # a tied column it depends on
+    assert D.rank_hsic_test(z)[1][2] < 1e-10
+    with pytest.raises(ValueError, match="finite"):
+        D.rank_hsic_test(np.array([[0.0, np.nan], [1.0, 2.0]] * 3))
+    with pytest.raises(ValueError, match="N >= 4"):
+        D.rank_hsic_test(z[:3])
+    with pytest.raises(ValueError, match="orders"):
+        D.rank_hsic_test(z, orders=(0, 2))
+
+
+def test_rank_hsic_null_p_values_are_calibrated():
+    """60 independent pairs at order 4: χ²(16) p-values uniform (Kolmogorov–Smirnov)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    p = [D.rank_hsic_test(rng.laplace(size=(1024, 2)), orders=(4,))[1][0] for _ in range(60)]
+    assert stats.kstest(p, "uniform").pvalue > 0.01
 
 
 def test_holm_adjustment():
@@ -377,11 +480,18 @@ def test_the_mixture_has_gaussian_skewness_and_kurtosis():
     "kind,verdict",
     [("laplace", "holds"), ("normal", "violated"), ("kurtosis3", "holds"), ("gauss2", "violated")],
 )
-def test_non_gaussian_by_anderson_darling(kind, verdict):
-    p = th.Process(SampledOnly(3, kind), th.mixings.Linear.random(3))
+@pytest.mark.parametrize("n", [3, 10])
+def test_non_gaussian_by_anderson_darling(kind, verdict, n):
+    p = th.Process(SampledOnly(n, kind), th.mixings.Linear.random(n))
     e = check(A.NonGaussian(), p, **FAST)
     assert e.verdict == verdict and e.method == "anderson-darling", e
-    assert "level 0.01" in e.message
+    assert "level 0.01" in e.message and f"Holm over the {n} components" in e.message
+    gaussian = {"laplace": [], "kurtosis3": [], "normal": list(range(n)), "gauss2": [0, 1]}
+    assert e.statistic == len(gaussian[kind])
+    if verdict == "violated":  # a holding verdict carries no witness
+        raw, adjusted = np.array(e.witness["raw_p_values"]), np.array(e.witness["p_values"])
+        np.testing.assert_allclose(adjusted, D.holm(raw))
+        assert e.witness["gaussian_components"] == gaussian[kind]
 
 
 @dataclass
