@@ -107,19 +107,20 @@ class ContentSizedEncoder(LearnerAssumption):
 
 @dataclass
 class EnoughFeatures(LearnerAssumption):
-    """The feature extractor has at least as many outputs as there are sources.
+    """The feature extractor has as many outputs as there are sources.
 
-    Hyvärinen & Morioka 2016, Theorem 1: the feature extractor h(x; θ) of the
-    segment classifier has dimension >= n (equality in the theorem's statement).
+    Hyvärinen & Morioka 2016, Theorem 1: the feature extractor h(x; θ) of the segment
+    classifier has dimension n, as the theorem states it (a wider extractor is outside
+    it; the paper's text could not be read here: theory/text_checks.py).
     """
 
     name: ClassVar[str] = "enough-features"
     cite: ClassVar[str] = HYVARINEN
-    description: ClassVar[str] = "dim h(x) >= n"
+    description: ClassVar[str] = "dim h(x) = n"
 
     def statement(self, n, m=None):
         d = sp.Symbol("d_h", integer=True, positive=True)
-        return sp.Ge(d, n)
+        return sp.Eq(d, n)
 
 
 @dataclass

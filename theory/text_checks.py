@@ -177,12 +177,10 @@ CATALOGUE: dict[str, dict[str, TextCheck]] = {
             f"Theorem 4 ({_KHEMAKHEM})",
             "(1) The family of distributions q_φ(z|x, u) contains p_{f,T,λ}(z|x, u). (2) We "
             "maximize L(θ, φ) with respect to both θ and φ.",
-            "condition (1) is the posterior-family assumption (posterior-family)",
-        ),
-        "posterior-family": TextCheck(
-            True,
-            f"Theorem 4 (1) ({_KHEMAKHEM})",
-            "The family of distributions q_φ(z|x, u) contains p_{f,T,λ}(z|x, u).",
+            "condition (1) is met only approximately: sith's Gaussian posterior of x alone "
+            "reaches the true (point-mass) posterior of noiseless data only in the limit of zero "
+            "variance, and its decoder variance 0.01 differs from the data's 0; an idealisation, "
+            "named in the theorem's summary and not checked",
         ),
     },
     "cross-entropy": {

@@ -193,7 +193,11 @@ def recover(
         process: the data-generating process; default: the theorem's canonical one.
         seed: seeds training and the held-out samples (a separate stream).
         learner: a Learner (used as given), a registered learner name, or
-            ``(name, {option: value})``; default: the theorem's learner.
+            ``(name, {option: value})``; default: the theorem's learner, with the
+            settings its paper analyses derived from the process (cl-ica: InfoNCE at
+            τ = 1/κ). To test the theorem, keep it; for an encoder that works in
+            practice, a named variant (cl-ica: ``"infonce-practical"``, τκ = 3), which
+            the theorem's learner assumptions report as outside it.
         learner_options: dotted options (``{"train.steps": 200}``) set on a copy of the
             learner, validated like ``sith recover --set``.
         n_test: number of held-out samples the metrics are computed on.

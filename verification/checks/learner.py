@@ -13,7 +13,7 @@ so instead of guessing.
   α ≠ 2, and the critic's distance is the conditional's (lp-power ‖·‖_p^p at p = α; the
   lp metric ‖·‖_p only at p = α = 1);
 - content-sized encoder (von Kügelgen et al. 2021, Thm 4.4): dim f(x) = n_c;
-- enough features (Hyvärinen & Morioka 2016, Thm 1): dim h(x) >= n.
+- enough features (Hyvärinen & Morioka 2016, Thm 1): dim h(x) = n, as the theorem states.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def check_content_sized_encoder(assumption: LC.ContentSizedEncoder, ctx: CheckCo
 def check_enough_features(assumption: LC.EnoughFeatures, ctx: CheckContext) -> Evidence:
     learner, process = _learner(assumption, ctx), ctx.process
     size = output_dim(learner, process)
-    ok = size >= process.dim
+    ok = size == process.dim  # the theorem's statement: exactly n features
     return settled(
         ok,
         assumption.name,
