@@ -62,20 +62,23 @@ def test_dask_finds_what_the_serial_search_finds(serial, tmp_path):
 def test_the_look_ahead_follows_hypothesis_generation(serial, tmp_path):
     """The candidates predicted for round 0 are the ones the search evaluated first, in
     the same order (up to its first counterexample)."""
-    from verification._search.driver import _round
+    from verification._search.driver import _round, plan
     from verification._search.evaluator import Evaluator
     from verification.executors import SerialExecutor
 
     theorem = th.theorems.get(THEOREM)
     evaluator = Evaluator(theorem, None, 3)  # keys only: nothing is evaluated
     ahead = LookAhead(SerialExecutor(), evaluator, BUDGET)
-    ahead.predict(lambda record: _round(SPACE, BUDGET, 3, 0, record))
+    first_phase = plan(SPACE, BUDGET, ("gap", "failure"))[0]  # what round 0 draws from
+    strategy = SPACE.strategy(first_phase.aims) if first_phase.aims else SPACE.strategy()
+    ahead.predict(lambda record: _round(strategy, BUDGET, 3, 0, record))
     predicted = [key for key, _ in ahead.predicted]
     touched = [e.key for e in serial.records]
     first = next(
         (touched.index(c.evaluation.key) for c in [*serial.counterexamples, *serial.rejected]),
         len(touched),
     )
+    first = min(first, first_phase.until)  # the round ends with its phase
     assert touched[:first] == predicted[:first] and first >= 2
 
 

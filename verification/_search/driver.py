@@ -366,6 +366,7 @@ def _run_search(
                 raise _Found(evaluation)
 
         if look_ahead is not None:  # what this round generates before its first failure
+            look_ahead.limit = phase.until
             look_ahead.predict(lambda record: _round(strategy, budget, seed, round_index, record))
         try:
             _round(strategy, budget, seed, round_index, prop)

@@ -43,6 +43,8 @@ class LookAhead:
         time_limit: float | None = None,
     ) -> None:
         self.executor, self.evaluator, self.budget = executor, evaluator, budget
+        # evaluations the current phase of the search may reach (its plan); never past it
+        self.limit = budget
         self.imports, self.time_limit = imports, time_limit
         self.predicted: list[tuple[str, Candidate]] = []
         self.position: dict[str, int] = {}
@@ -70,7 +72,7 @@ class LookAhead:
         start = self.position.get(key)
         if start is None or self.evaluator.known(key):
             return
-        room = max(1, min(self.executor.workers, self.budget - len(self.evaluator.records)))
+        room = max(1, min(self.executor.workers, self.limit - len(self.evaluator.records)))
         batch, keys = [candidate], {key}
         for later_key, later in self.predicted[start + 1 :]:
             if len(batch) >= room:
