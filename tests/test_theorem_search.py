@@ -398,3 +398,19 @@ def test_the_cli_searches_a_theorem_from_an_imported_file(tmp_path):
     finally:
         th.theorems._CATALOGUE.pop("my-ica", None)
         sys.modules.pop("paper_theorem", None)
+
+
+def test_check_prints_a_witness_as_key_value_pairs(tmp_path):
+    # a second _short once replaced the witness printer: `sith check` showed a raw dict
+    from click.testing import CliRunner
+
+    from verification.cli import main
+
+    spec = tmp_path / "shear.py"
+    spec.write_text(
+        "import theory as th\n"
+        "process = th.Process(th.latents.Uniform(2), th.mixings.Linear([[1.0, 2.0], [0.0, 1.0]]))\n"
+    )
+    out = CliRunner().invoke(main, ["check", "conformal", "--process", f"{spec}:process"])
+    assert out.exit_code == 1, out.output
+    assert "witness: " in out.output and "{'" not in out.output

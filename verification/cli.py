@@ -373,12 +373,14 @@ def _print_evidence(name: str, process: th.Process, items: list[Evidence]) -> No
             "" if e.tolerance is None else f"{e.tolerance:.3g}",
             str(e.n_points),
             e.method,
-            e.message + ("" if not e.witness else f"  witness: {_short(e.witness)}"),
+            e.message + ("" if not e.witness else f"  witness: {_short_witness(e.witness)}"),
         )
     _console().print(table)
 
 
-def _short(witness: dict) -> str:
+def _short_witness(witness: dict) -> str:
+    """A witness for a table cell: key=value pairs, floats to 3 significant digits."""
+
     def fmt(v):
         if isinstance(v, list):
             return "[" + ", ".join(f"{x:.3g}" if isinstance(x, float) else str(x) for x in v) + "]"
