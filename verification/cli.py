@@ -23,6 +23,7 @@ import theory as th
 from theory._json import load_json
 from theory._spec import digest
 from theory.errors import SithError, UnknownName
+from verification import provenance
 from verification._files import write_atomic
 from verification._loading import (
     find_user_object,
@@ -445,7 +446,8 @@ def recover_command(
     process = process or _load_process(process_spec, theorem)
     result = recover(theorem, process, seed=seed, learner=learner, oracle=oracle)
     coverage = _learner_coverage(theorem, process, learner, seed)
-    payload = {**result.to_dict(), **coverage}
+    made_by = provenance.collect(seed=seed, device=getattr(learner, "device", None))
+    payload = {**result.to_dict(), **coverage, "provenance": made_by}
     _write_json(out_file, payload)
     if as_json:
         click.echo(json.dumps(payload, indent=2))

@@ -26,6 +26,7 @@ import theory as th
 from theory._spec import digest
 from theory.errors import InvalidArgument, SithError
 from verification import learners as L
+from verification import provenance
 from verification._align import pairwise
 from verification._align.reports import render_html, render_markdown, render_plots
 from verification._align.result import AlignResult, pair_group, summarise
@@ -176,6 +177,7 @@ def align(
                 oracle=oracle,
                 executor=executor_obj.describe(),
                 out=run.root,
+                provenance=provenance.collect(seed=seed_list),
             )
             plan = _plan(theorem, spaces, settings, seed_list, seed, n_eval, oracle)
             _run(

@@ -38,6 +38,7 @@ from hypothesis import seed as hypothesis_seed
 import theory as th
 from theory.errors import InvalidArgument
 from verification import learners as L
+from verification import provenance
 from verification._search import remote
 from verification._search.evaluator import Evaluator
 from verification._search.parallel import LookAhead
@@ -230,6 +231,7 @@ def _run_search(
     found: dict[tuple, Counterexample] = {}
     rejected: list[Counterexample] = []
     start = time.perf_counter()
+    made_by = provenance.collect(seed=seed, device=getattr(L.for_theorem(theorem), "device", None))
 
     def snapshot(status: str) -> SearchResult:
         return SearchResult(
@@ -248,6 +250,7 @@ def _run_search(
             learner_options=tuple(space.learner_options),
             oracle=oracle,
             executor=None if look_ahead is None else look_ahead.describe(),
+            provenance=made_by,
         )
 
     def after_each(evaluation: Evaluation, fresh: bool) -> None:

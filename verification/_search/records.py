@@ -284,6 +284,8 @@ class SearchResult:
     oracle: bool = False  # trained in oracle mode (the truth could steer training)
     # where evaluations ran: the executor and what its look-ahead did (None: serial)
     executor: dict[str, Any] | None = None
+    # what produced it (verification/provenance.py; None: collected when reported)
+    provenance: dict[str, Any] | None = None
 
     @property
     def evaluations(self) -> int:

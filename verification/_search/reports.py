@@ -17,6 +17,7 @@ from typing import Any
 from theory.errors import InvalidArgument
 from theory.theorems import defined_in
 from verification import _reproduce as reproduce
+from verification import provenance
 from verification._files import read_document, require_fields
 from verification._search.records import SearchResult
 
@@ -71,6 +72,7 @@ def build_report(result: SearchResult, process_path: Callable[[str], Path]) -> d
         "space": result.space,
         "evaluated": sorted(result.evaluated),
         **entries,
+        "provenance": result.provenance or provenance.collect(seed=result.seed),
     }
 
 

@@ -22,6 +22,7 @@ import theory as th
 from theory._json import load_json
 from theory.errors import InvalidArgument, RunDirectoryError, SithError
 from verification import learners as L
+from verification import provenance
 from verification._files import write_atomic
 from verification._search import remote as work
 from verification._search.driver import _sigint_deferred
@@ -193,6 +194,7 @@ def sweep(
                 status="running",
                 out=run.root,
                 store=store_root,
+                provenance=provenance.collect(seed=seed_list, device=used_device),
             )
             _run(
                 result,
