@@ -107,22 +107,31 @@ def test_search_report_carries_provenance(tmp_path):
     report = json.loads((out / "report.json").read_text())
     jsonschema.validate(report, json.loads((SCHEMAS / "report.schema.json").read_text()))
     check(report["provenance"], seed=5)
+    markdown = (out / "report.md").read_text()
+    assert "## Cite" in markdown and "comon1994independent" in markdown
+    assert f"git {report['provenance']['git']['commit'][:12]}" in markdown or (
+        "not in a git repository" in markdown
+    )
 
 
 def test_sweep_and_align_documents_carry_provenance(tmp_path):
     from verification import align, sweep
 
-    swept = sweep("linear-ica", {"learner.n_train": [100]}, seeds=2, seed=3, out=tmp_path / "s",
-                  plots=False)
+    swept = sweep(
+        "linear-ica", {"learner.n_train": [100]}, seeds=2, seed=3, out=tmp_path / "s", plots=False
+    )
     doc = json.loads((swept.out / "sweep.json").read_text())
     jsonschema.validate(doc, json.loads((SCHEMAS / "sweep.schema.json").read_text()))
     check(doc["provenance"], seed=[3, 4])
     assert doc["provenance"]["device"] == "cpu"
+    for name in ("report.md", "report.html"):
+        assert "@misc{sith," in (swept.out / name).read_text()
 
     aligned = align("linear-ica", seeds=2, out=tmp_path / "a", plots=False)
     doc = json.loads((aligned.out / "align.json").read_text())
     jsonschema.validate(doc, json.loads((SCHEMAS / "align.schema.json").read_text()))
     check(doc["provenance"], seed=[0, 1])
+    assert "comon1994independent" in (aligned.out / "report.md").read_text()
 
 
 def test_a_document_without_provenance_is_refused_by_its_schema(tmp_path):

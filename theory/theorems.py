@@ -14,6 +14,8 @@ from theory import conditionals, latents, mixings
 from theory import learner_conditions as LC
 from theory.errors import InvalidArgument, UnknownName
 from theory.process import Process
+from theory.references import Reference, as_references
+from theory.references import lookup as lookup_references
 
 
 @dataclass
@@ -35,6 +37,9 @@ class Theorem:
     canonical: Callable[[], Process] | None = field(default=None, repr=False)
     # the module that stated the theorem (a reproduce line imports it); found, not given
     module: str = field(default="", repr=False, compare=False)
+    # the paper(s) as data (theory.references.Reference, or a tuple of them), for BibTeX;
+    # None: the catalogue's entry for this name (theory/references.py), if any
+    reference: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.module:
@@ -45,6 +50,12 @@ class Theorem:
                 raise InvalidArgument(f"theorem {self.name!r}: {a!r} is not an Assumption")
         if not isinstance(self.claim, C.Claim):
             raise InvalidArgument(f"theorem {self.name!r}: claim must be a theory.claims.Claim")
+        as_references(self.reference, f"theorem {self.name!r}: reference")
+
+    @property
+    def references(self) -> tuple[Reference, ...]:
+        """The papers this theorem comes from: its ``reference``, else the catalogue's."""
+        return as_references(self.reference) or lookup_references(self.name)
 
     @property
     def learner_label(self) -> str:
@@ -69,6 +80,7 @@ class Theorem:
             "learner": self.learner_label,
             "claim": self.claim.to_dict(),
             "cite": self.cite,
+            "references": [r.to_dict() for r in self.references],
         }
 
 

@@ -1458,6 +1458,26 @@ def report_command(run_dir, fmt, out_file):
         click.echo(text)
 
 
+@main.command("cite")
+@click.argument("names", nargs=-1, metavar="[THEOREM]...")
+def cite_command(names):
+    """Print BibTeX: each THEOREM's paper(s), or sith's own entry when none is named.
+
+    \b
+    Examples:
+      sith cite                  # sith itself
+      sith cite cl-ica ivae      # the papers of two catalogue theorems
+      sith --import paper.py cite my-theorem
+    """
+    from verification import citations
+
+    if not names:
+        click.echo(citations.sith_bibtex(), nl=False)
+        return
+    theorems = [_named(name, th.theorems.get, th.Theorem) for name in names]
+    click.echo(citations.cite(theorems), nl=False)
+
+
 @main.command("theorems")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def theorems_command(as_json):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from theory.errors import InvalidArgument
+from verification import citations
 from verification._align.result import GROUPS, SCHEMA
 from verification._files import read_document, require_fields
 
@@ -153,6 +154,7 @@ def render_markdown(doc: dict[str, Any], figures: list[str] = ()) -> str:
     ]
     for path in figures:
         lines += [f"![{Path(path).stem}]({path})", ""]
+    lines.append(citations.markdown_section(doc["theorem"], doc.get("provenance")))
     return "\n".join(lines)
 
 
@@ -178,7 +180,10 @@ def render_html(doc: dict[str, Any], figures: list[str] = ()) -> str:
         f"<h1>sith align: {e(doc['theorem'])}</h1><p>{e(_intro(doc))}</p>"
         f"<p><b>Summary.</b> {e(doc['summary'].get('statement', ''))}</p>"
         f"<h2>Models</h2>{_html_table(*model_rows(doc))}"
-        f"<h2>Pairs</h2>{_html_table(*pair_rows(doc))}" + images + "</body></html>"
+        f"<h2>Pairs</h2>{_html_table(*pair_rows(doc))}"
+        + images
+        + citations.html_section(doc["theorem"], doc.get("provenance"))
+        + "</body></html>"
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from theory.errors import InvalidArgument
 from theory.theorems import defined_in
 from verification import _reproduce as reproduce
-from verification import provenance
+from verification import citations, provenance
 from verification._files import read_document, require_fields
 from verification._search.records import SearchResult
 
@@ -223,6 +223,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         for cx in report["rejected"]:
             lines.append(f"- {process_line(cx['process'])}: {rate_line(cx)}")
         lines.append("")
+    lines.append(citations.markdown_section(report["theorem"], report.get("provenance")))
     return "\n".join(lines)
 
 
@@ -292,6 +293,7 @@ def render_html(report: dict[str, Any], figures: list[Path] | None = None) -> st
                 f"<figure><img alt='{e(Path(path).stem)}' src='data:image/png;base64,{data}'>"
                 f"<figcaption>{e(Path(path).stem)}</figcaption></figure>"
             )
+    parts.append(citations.html_section(report["theorem"], report.get("provenance")))
     parts.append("</body></html>")
     return "".join(parts)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from theory.errors import InvalidArgument
+from verification import citations
 from verification._files import read_document, require_fields
 from verification._sweep.result import SCHEMA, outcome_label, summarise
 
@@ -146,6 +147,7 @@ def render_markdown(doc: dict[str, Any], figures: list[str] = ()) -> str:
         lines.append("")
     for path in figures:
         lines += [f"![{Path(path).stem}]({path})", ""]
+    lines.append(citations.markdown_section(doc["theorem"], doc.get("provenance")))
     return "\n".join(lines)
 
 
@@ -175,6 +177,7 @@ def render_html(doc: dict[str, Any], figures: list[str] = ()) -> str:
         f"<table><tr>{head}</tr>{body}</table>"
         + (f"<h2>Errors ({len(errors)})</h2><ul>{error_items}</ul>" if errors else "")
         + images
+        + citations.html_section(doc["theorem"], doc.get("provenance"))
         + "</body></html>"
     )
 
