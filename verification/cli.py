@@ -17,7 +17,9 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape as escape_markup
 from rich.table import Table
+from rich.text import Text
 
 import theory as th
 from theory._json import load_json
@@ -32,6 +34,7 @@ from verification._loading import (
     load_attribute,
     load_catalogue_entry_points,
 )
+from verification._terminal import SafeConsole, plain_warnings, printable, printable_name
 from verification.checks import DEFAULT_POINTS, check, resolve
 from verification.evidence import Evidence, EvidenceSet
 from verification.spaces import apply_options
@@ -59,7 +62,23 @@ def _version() -> str:
 
 def _console() -> Console:
     tty = sys.stdout.isatty()
-    return Console(highlight=False, width=None if tty else 140, no_color=not tty)
+    return SafeConsole(highlight=False, width=None if tty else 140, no_color=not tty)
+
+
+def _m(value: object) -> str:
+    """Data (a name, a message) inside a rich markup string: shown as written, never
+    read as markup (a name with ``[/]`` or ``[link=...]`` is text)."""
+    return escape_markup(printable(value))
+
+
+def _cell(value: object) -> Text:
+    """A table cell of data: plain text, control characters visible."""
+    return Text(printable(value))
+
+
+def _echo(message: object = "", **kwargs) -> None:
+    """click.echo, with control characters from users' names and files made visible."""
+    click.echo(printable(message), **kwargs)
 
 
 seed_option = click.option(
@@ -160,26 +179,27 @@ class SithGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
         try:
-            return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            with plain_warnings(lambda line: _echo(line, err=True)):
+                return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as err:
             sys.exit(err.exit_code)
         except click.UsageError as err:  # one line, as every other refusal
             hint = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
-            click.echo(f"Error: {_one_line(err.format_message())}{hint}", err=True)
+            _echo(f"Error: {_one_line(err.format_message())}{hint}", err=True)
             sys.exit(err.exit_code)
         except click.ClickException as err:
-            click.echo(f"Error: {_one_line(err.format_message())}", err=True)
+            _echo(f"Error: {_one_line(err.format_message())}", err=True)
             sys.exit(err.exit_code)
         except (click.Abort, KeyboardInterrupt):
-            click.echo("interrupted", err=True)
+            _echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except SithError as err:
-            click.echo(f"Error: {_one_line(err)}", err=True)
+            _echo(f"Error: {_one_line(err)}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except Exception as err:
             if debug:
                 raise
-            click.echo(
+            _echo(
                 f"Internal error (a bug in sith): {type(err).__name__}: {_one_line(err)} "
                 "(rerun with --debug for the traceback, and please report it)",
                 err=True,
@@ -188,7 +208,7 @@ class SithGroup(click.Group):
 
 
 def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
+    text = " ".join(printable(err).split())
     return text if len(text) <= 2000 else text[:2000] + " ..."
 
 
@@ -355,25 +375,25 @@ def check_command(
     }
     _write_json(out_file, payload)
     if as_json:
-        click.echo(json.dumps(payload, indent=2))
+        _echo(json.dumps(payload, indent=2))
     elif not quiet:
         _print_evidence(name, process, items)
     sys.exit(0 if all(e.satisfied for e in items) else 1)
 
 
 def _print_evidence(name: str, process: th.Process, items: list[Evidence]) -> None:
-    table = Table(title=f"{name} on {process.describe()}", title_justify="left")
+    table = Table(title=f"{_m(name)} on {_m(process.describe())}", title_justify="left")
     for column in ("assumption", "verdict", "statistic", "tolerance", "points", "how", "detail"):
         table.add_column(column, overflow="fold")
     for e in items:
         table.add_row(
-            e.assumption,
+            _cell(e.assumption),
             f"[{VERDICT_STYLE[e.verdict]}]{e.verdict}[/]",
             "" if e.statistic is None else f"{e.statistic:.3g}",
             "" if e.tolerance is None else f"{e.tolerance:.3g}",
             str(e.n_points),
-            e.method,
-            e.message + ("" if not e.witness else f"  witness: {_short(e.witness)}"),
+            _cell(e.method),
+            _cell(e.message + ("" if not e.witness else f"  witness: {_short(e.witness)}")),
         )
     _console().print(table)
 
@@ -450,7 +470,7 @@ def recover_command(
     payload = {**result.to_dict(), **coverage, "provenance": made_by}
     _write_json(out_file, payload)
     if as_json:
-        click.echo(json.dumps(payload, indent=2))
+        _echo(json.dumps(payload, indent=2))
     elif not quiet:
         _print_recovery(result)
         _print_coverage(coverage)
@@ -488,7 +508,7 @@ def _print_coverage(coverage: dict) -> None:
         console.print("  learner: [bold]outside the theorem[/] (a recovery here is a gap):")
         for item in coverage["learner_assumptions"]:
             if item["verdict"] == "violated":
-                console.print(f"    {item['assumption']} violated: {item['message']}")
+                console.print(f"    {_m(item['assumption'])} violated: {_m(item['message'])}")
 
 
 def _parse_settings(items: tuple[str, ...]) -> dict:
@@ -513,20 +533,20 @@ def _print_recovery(result) -> None:
     op = "≥" if result.higher_is_better else "≤"
     console = _console()
     console.print(
-        f"{result.theorem}: {verdict}  {result.claim_name} = "
+        f"{_m(result.theorem)}: {verdict}  {_m(result.claim_name)} = "
         f"{result.claim_metric:.4f} (claim: {op} {result.threshold})  "
         f"status={result.status}  {result.steps} steps in {result.train_seconds:.1f} s"
     )
     gap = "" if result.optimality_gap is None else f", optimality gap {result.optimality_gap:.3g}"
     mode = "oracle mode" if result.oracle else "practice mode"
-    console.print(f"  diagnosis: {result.diagnosis}{gap} ({mode})")
+    console.print(f"  diagnosis: {_m(result.diagnosis)}{gap} ({mode})")
     if result.message:
-        console.print(f"  {result.message}")
+        console.print(f"  {_m(result.message)}")
     table = Table(title="held-out metrics", title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in sorted(result.metrics.items()):
-        table.add_row(key, f"{value:.4f}")
+        table.add_row(_cell(key), f"{value:.4f}")
     console.print(table)
 
 
@@ -731,7 +751,7 @@ def search_command(
         )
     report = build_report(result, RunDirectory(out).counterexample_path)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        _echo(json.dumps(report, indent=2))
     elif not quiet:
         _print_search(report, out)
     if result.status == "interrupted":  # the conventional codes, whatever --fail-on says
@@ -794,7 +814,7 @@ class _SearchProgress:
             TextColumn("{task.completed}/{task.total} evaluations"),
             TextColumn("{task.fields[found]}"),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=SafeConsole(stderr=True),
             disable=not self.tty,
         )
         self.task = self.progress.add_task("search", total=budget, found="")
@@ -823,7 +843,7 @@ class _SearchProgress:
                 f"{claim.get('name')}={'' if value is None else f'{value:.3f}'} "
                 f"kind={evaluation.kind or '-'}"
             )
-            click.echo(f"[{self.done}] {'new' if fresh else 'cached'} {tried}: {outcome}", err=True)
+            _echo(f"[{self.done}] {'new' if fresh else 'cached'} {tried}: {outcome}", err=True)
 
 
 def _short(value) -> str:
@@ -835,7 +855,7 @@ def _print_search(report: dict, out: str) -> None:
     console = _console()
     q = report["quadrants"]
     console.print(
-        f"[bold]{report['theorem']}[/]: {report['evaluations']} evaluations in "
+        f"[bold]{_m(report['theorem'])}[/]: {report['evaluations']} evaluations in "
         f"{report['seconds']:.0f} s, status {report['status']}; "
         f"{report['counts']['gap']} gap(s), {report['counts']['failure']} failure(s), "
         f"{report['counts']['rejected']} rejected as noise"
@@ -862,16 +882,16 @@ def _print_search(report: dict, out: str) -> None:
         claim = cx["claim_metric"]
         table.add_row(
             str(i),
-            cx["kind"],
-            violations_line(cx),
-            f"{claim['name']}={claim['value']:.3f}",
+            _cell(cx["kind"]),
+            _cell(violations_line(cx)),
+            _cell(f"{claim['name']}={claim['value']:.3f}"),
             f"{cx['rate']['agree']}/{cx['rate']['seeds']} "
             f"(CI {cx['rate']['low']:.2f}–{cx['rate']['high']:.2f})",
-            process_line(cx["process"]),
-            cx["reproduce"],
+            _cell(process_line(cx["process"])),
+            _cell(cx["reproduce"]),
         )
     console.print(table)
-    console.print(f"report: {out}/report.json, {out}/report.md")
+    console.print(f"report: {_m(out)}/report.json, {_m(out)}/report.md")
 
 
 def _parse_vary(items: tuple[str, ...], random_n: int | None) -> dict:
@@ -912,6 +932,14 @@ def _parse_vary(items: tuple[str, ...], random_n: int | None) -> dict:
     return vary
 
 
+def _say(line: str, progress=None) -> None:
+    """One line on stderr, above a live progress bar when one is showing."""
+    if progress is not None and progress.tty:
+        progress.progress.console.print(line, markup=False, highlight=False)
+    else:
+        _echo(line, err=True)
+
+
 class _SweepProgress:
     """A live progress bar (rich) on a TTY; one plain line per row otherwise."""
 
@@ -925,7 +953,7 @@ class _SweepProgress:
             TextColumn("[bold]sweep"),
             TextColumn("{task.completed} evaluations"),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=SafeConsole(stderr=True),
             disable=not self.tty,
         )
         self.task = self.progress.add_task("sweep", total=None)
@@ -949,7 +977,7 @@ class _SweepProgress:
             if row.get("error")
             else f"claim={'' if value is None else f'{value:.3f}'} recovered={row['recovered']}"
         )
-        click.echo(
+        _echo(
             f"[{self.done}] {'new' if fresh else 'cached'} {params} seed {row['seed']}: {outcome}",
             err=True,
         )
@@ -1062,6 +1090,11 @@ class _SweepProgress:
     help="Oracle mode: the true latents may steer training. Off by default.",
 )
 @click.option("--no-plots", is_flag=True, help="Do not draw figures.")
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Run a sweep of more than 10,000 evaluations (refused without it: exit 2).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print sweep.json.")
 @click.option("--quiet", is_flag=True, help="No progress or table.")
 def sweep_command(
@@ -1085,6 +1118,7 @@ def sweep_command(
     evaluation_time_limit,
     oracle_mode,
     no_plots,
+    yes,
     as_json,
     quiet,
 ):
@@ -1093,6 +1127,10 @@ def sweep_command(
     Every evaluation goes through the result store: a stopped sweep resumes where it
     stopped when rerun, and never recomputes a finished (setting, seed). Writes
     OUT/sweep.json, sweep.csv, report.md, report.html and figures/.
+
+    Before any work it prints its plan (evaluations, executor, a rough time estimate
+    from the store or the first evaluation); above 10,000 evaluations it runs only
+    with --yes.
 
     \b
     Examples:
@@ -1103,6 +1141,7 @@ def sweep_command(
       sith sweep cl-ica --vary dim=2,3,4 --executor slurm --slurm-partition gpu --slurm-time 30
     """
     from verification._sweep import sweep
+    from verification._sweep.plan import CONFIRM_ABOVE
     from verification._sweep.reports import table_header, table_rows
 
     vary = _parse_vary(vary_items, random_n)
@@ -1148,14 +1187,16 @@ def sweep_command(
             oracle=oracle_mode,
             plots=not no_plots,
             on_row=progress.update if progress else None,
+            max_evaluations=None if yes else CONFIRM_ABOVE,
+            on_plan=None if quiet or as_json else (lambda plan: _say(plan.describe(), progress)),
         )
     doc = result.to_dict()
     if as_json:
-        click.echo(json.dumps(doc, indent=2))
+        _echo(json.dumps(doc, indent=2))
     elif not quiet:
         console = _console()
         console.print(
-            f"[bold]{result.theorem}[/]: {result.evaluations} evaluations "
+            f"[bold]{_m(result.theorem)}[/]: {result.evaluations} evaluations "
             f"({result.new_evaluations} new) of {len(result.settings)} settings x "
             f"{len(result.seeds)} seeds in {result.seconds:.0f} s, status {result.status}"
         )
@@ -1163,10 +1204,11 @@ def sweep_command(
         for column in table_header(doc):
             table.add_column(column, overflow="fold")
         for cells in table_rows(doc):
-            table.add_row(*cells)
+            table.add_row(*map(_cell, cells))
         console.print(table)
         console.print(
-            f"sweep: {out}/sweep.json, {out}/sweep.csv, {out}/report.md, {out}/report.html"
+            f"sweep: {_m(out)}/sweep.json, {_m(out)}/sweep.csv, {_m(out)}/report.md, "
+            f"{_m(out)}/report.html"
         )
     if result.status == "interrupted":
         sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
@@ -1188,9 +1230,7 @@ class _AlignProgress(_SweepProgress):
             if model.get("error")
             else f"claim={'' if value is None else f'{value:.3f}'} recovered={model['recovered']}"
         )
-        click.echo(
-            f"[{self.done}] {'new' if fresh else 'cached'} {model['id']}: {outcome}", err=True
-        )
+        _echo(f"[{self.done}] {'new' if fresh else 'cached'} {model['id']}: {outcome}", err=True)
 
 
 @main.command("align")
@@ -1376,13 +1416,13 @@ def align_command(
         )
     doc = result.to_dict()
     if as_json:
-        click.echo(json.dumps(doc, indent=2))
+        _echo(json.dumps(doc, indent=2))
     elif not quiet:
         from verification._align.reports import model_rows
 
         console = _console()
         console.print(
-            f"[bold]{result.theorem}[/]: {len(result.models)} models "
+            f"[bold]{_m(result.theorem)}[/]: {len(result.models)} models "
             f"({result.new_models} new), {len(result.pairs)} pairs in {result.seconds:.0f} s, "
             f"status {result.status}"
         )
@@ -1391,10 +1431,10 @@ def align_command(
         for column in header:
             table.add_column(column, overflow="fold")
         for cells in rows:
-            table.add_row(*cells)
+            table.add_row(*map(_cell, cells))
         console.print(table)
-        console.print(result.summary.get("statement", ""))
-        console.print(f"align: {out}/align.json, {out}/report.md, {out}/report.html")
+        console.print(_m(result.summary.get("statement", "")))
+        console.print(f"align: {_m(out)}/align.json, {_m(out)}/report.md, {_m(out)}/report.html")
     if result.status == "interrupted":
         sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     if result.models and all(m.get("error") for m in result.models):
@@ -1455,7 +1495,7 @@ def report_command(run_dir, fmt, out_file):
     if out_file:
         write_atomic(Path(out_file), text)
     else:
-        click.echo(text)
+        _echo(text)
 
 
 @main.command("cite")
@@ -1472,10 +1512,10 @@ def cite_command(names):
     from verification import citations
 
     if not names:
-        click.echo(citations.sith_bibtex(), nl=False)
+        _echo(citations.sith_bibtex(), nl=False)
         return
     theorems = [_named(name, th.theorems.get, th.Theorem) for name in names]
-    click.echo(citations.cite(theorems), nl=False)
+    _echo(citations.cite(theorems), nl=False)
 
 
 @main.command("theorems")
@@ -1484,15 +1524,20 @@ def theorems_command(as_json):
     """List the theorem catalogue."""
     items = th.theorems.catalogue()
     if as_json:
-        click.echo(json.dumps([t.to_dict() for t in items], indent=2))
+        _echo(json.dumps([t.to_dict() for t in items], indent=2))
         return
     table = Table(title="theorems")
     for column in ("name", "assumptions", "learner", "claim", "source"):
         table.add_column(column, overflow="fold")
     for t in items:
-        table.add_row(
-            t.name, ", ".join(a.name for a in t.assumptions), t.learner_label, str(t.claim), t.cite
+        cells = (
+            printable_name(t.name),
+            ", ".join(printable_name(a.name) for a in t.assumptions),
+            t.learner_label,
+            str(t.claim),
+            t.cite,
         )
+        table.add_row(*map(_cell, cells))
     _console().print(table)
 
 
@@ -1502,7 +1547,7 @@ def assumptions_command(as_json):
     """List the assumption catalogue."""
     items = [th.assumptions.get(n) for n in th.assumptions.names()]
     if as_json:
-        click.echo(
+        _echo(
             json.dumps(
                 [{"name": a.name, "statement": a.description, "cite": a.cite} for a in items],
                 indent=2,
@@ -1513,7 +1558,7 @@ def assumptions_command(as_json):
     for column in ("name", "statement", "source"):
         table.add_column(column, overflow="fold")
     for a in items:
-        table.add_row(a.name, a.description, a.cite)
+        table.add_row(_cell(printable_name(a.name)), _cell(a.description), _cell(a.cite))
     _console().print(table)
 
 
@@ -1531,13 +1576,13 @@ def learners_command(as_json):
             {"name": name, "class": type(learner).__name__, "options": option_names(learner)}
         )
     if as_json:
-        click.echo(json.dumps(items, indent=2))
+        _echo(json.dumps(items, indent=2))
         return
     table = Table(title="learners")
     for column in ("name", "class", "options (--set KEY=VALUE)"):
         table.add_column(column, overflow="fold")
     for item in items:
-        table.add_row(item["name"], item["class"], ", ".join(item["options"]))
+        table.add_row(*map(_cell, (item["name"], item["class"], ", ".join(item["options"]))))
     _console().print(table)
 
 
