@@ -55,18 +55,58 @@ _LETTERS = {
 }
 
 
+# symbols sith's reports use, as LaTeX that pdfLaTeX, XeLaTeX and LuaLaTeX all accept
+_SYMBOLS = {
+    "≥": r"\ensuremath{\geq}",
+    "≤": r"\ensuremath{\leq}",
+    "≠": r"\ensuremath{\neq}",
+    "±": r"\ensuremath{\pm}",
+    "×": r"\ensuremath{\times}",
+    "→": r"\ensuremath{\to}",
+    "−": "-",
+    "–": "--",
+    "—": "---",
+    "…": r"\ldots{}",
+    "‖": r"\ensuremath{\|}",
+    "∞": r"\ensuremath{\infty}",
+    "⊂": r"\ensuremath{\subset}",
+    "∈": r"\ensuremath{\in}",
+    "✓": "yes",
+    "✗": "no",
+    "·": r"\ensuremath{\cdot}",
+    "²": r"\textsuperscript{2}",
+    "³": r"\textsuperscript{3}",
+}
+_GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu",
+    "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau",
+    "υ": "upsilon", "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma",
+    "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma",
+    "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+}  # fmt: skip
+
+
 def escape(value: object) -> str:
-    """``value`` as LaTeX text: special characters escaped, control characters (ANSI
-    escapes, newlines inside a cell) dropped; other Unicode kept (UTF-8 input, the
-    default of LaTeX since 2018)."""
+    """``value`` as LaTeX text that compiles with any engine: the ten special characters
+    escaped, control characters (ANSI escapes, newlines in a cell) dropped, Greek
+    letters and the symbols sith prints as math, accented Latin letters as accent
+    commands, and any other non-ASCII character as its code point (``[U+2713]``)."""
     out = []
     for ch in str(value):
         if ch in _SPECIAL:
             out.append(_SPECIAL[ch])
+        elif ch.isascii():
+            out.append(ch if ch.isprintable() else (" " if ch in "\n\t\r" else ""))
         elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-            out.append(" " if ch in "\n\t\r" else "")
+            out.append("")
+        elif ch in _SYMBOLS:
+            out.append(_SYMBOLS[ch])
+        elif ch in _GREEK:
+            out.append(f"\\ensuremath{{\\{_GREEK[ch]}}}")
         else:
-            out.append(ch)
+            accented = ascii_accents(ch)
+            out.append(accented if accented.isascii() else f"[U+{ord(ch):04X}]")
     return "".join(out)
 
 

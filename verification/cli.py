@@ -255,6 +255,114 @@ def _named(name: str, lookup, *kinds: type):
         raise
 
 
+figures_option = click.option(
+    "--figures",
+    "figure_formats",
+    metavar="pdf,svg",
+    help="Also write each figure as PDF and/or SVG beside its PNG, sized and lettered for "
+    "a two-column paper.",
+)
+
+
+def _figure_formats(value: str | None) -> tuple[str, ...]:
+    """--figures, checked before anything is computed."""
+    from verification._figures import parse_formats
+
+    return parse_formats(value)
+
+
+track_option = click.option(
+    "--track",
+    "track_uri",
+    metavar="URI",
+    help="Log to MLflow (the 'track' extra): a run for the command with one nested run per "
+    "evaluation (params, metrics and training curves, verdicts as tags, the report as "
+    "artifact). URI: sqlite:///mlruns.db, file:./mlruns or http://HOST:PORT.",
+)
+tensorboard_option = click.option(
+    "--tensorboard",
+    "tensorboard_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write each evaluation's training curves as TensorBoard scalars under DIR.",
+)
+
+
+def _check_tracking(track_uri: str | None, tensorboard_dir: str | None) -> None:
+    """--track and --tensorboard, checked before anything is computed."""
+    from verification import tracking
+
+    if track_uri is not None:
+        tracking.check_uri(track_uri)
+    if tensorboard_dir is not None:
+        tracking.check_tensorboard(tensorboard_dir)
+
+
+def _track(
+    track_uri: str | None,
+    tensorboard_dir: str | None,
+    *,
+    command: str,
+    theorem: str,
+    records,
+    provenance_: dict | None,
+    artifacts=(),
+    status: str = "complete",
+    params: dict | None = None,
+    quiet: bool = False,
+) -> None:
+    """Log what a command made to MLflow and TensorBoard (when asked)."""
+    if track_uri is None and tensorboard_dir is None:
+        return
+    from verification import tracking
+
+    records = list(records)
+    if track_uri is not None:
+        run_id = tracking.log_mlflow(
+            track_uri,
+            command=command,
+            theorem=theorem,
+            records=records,
+            provenance=provenance_,
+            artifacts=artifacts,
+            status=status,
+            parent_params=params,
+        )
+        if not quiet:
+            _echo(
+                f"tracked: {len(records)} evaluation run(s) under run {run_id} of experiment "
+                f"sith/{theorem} in {track_uri}",
+                err=True,
+            )
+    if tensorboard_dir is not None:
+        written = tracking.log_tensorboard(tensorboard_dir, records)
+        if not quiet:
+            _echo(f"tensorboard: {len(written)} curve(s) in {tensorboard_dir}", err=True)
+
+
+def _store_records(store_root, entries, theorem: str):
+    """Tracker records of a sweep's rows or an alignment's models (from the store)."""
+    from verification._search.store import ResultStore
+    from verification.tracking import Record
+
+    store = ResultStore(store_root)
+    for entry in entries:
+        evaluation = store.get(entry["key"]) if entry.get("key") else None
+        if evaluation is not None:
+            yield Record.from_evaluation(evaluation)
+        else:
+            yield Record(
+                key=str(entry.get("key") or entry.get("id")),
+                theorem=theorem,
+                process={},
+                learner={},
+                seed=int(entry.get("seed", 0)),
+                params=dict(entry.get("params") or {}),
+                recovery=None,
+                error=str(entry.get("error") or "not in the store"),
+            )
+
+
 oracle_option = click.option(
     "--oracle",
     is_flag=True,
@@ -424,6 +532,8 @@ def _short(witness: dict) -> str:
 @set_option
 @oracle_option
 @out_file_option
+@track_option
+@tensorboard_option
 @quiet_option
 def recover_command(
     name,
@@ -438,6 +548,8 @@ def recover_command(
     oracle,
     settings_,
     out_file,
+    track_uri,
+    tensorboard_dir,
     quiet,
 ):
     """Train NAME's learner on a process and measure recovery up to its claim.
@@ -463,6 +575,7 @@ def recover_command(
         _fail(f"{flags} {verb} not apply to learner {learner.name}: it has no training loop")
     apply_options(learner, {**options, **_parse_settings(settings_)})
     _prepare_out(out_file)
+    _check_tracking(track_uri, tensorboard_dir)
     process = process or _load_process(process_spec, theorem)
     result = recover(theorem, process, seed=seed, learner=learner, oracle=oracle)
     coverage = _learner_coverage(theorem, process, learner, seed)
@@ -474,7 +587,42 @@ def recover_command(
     elif not quiet:
         _print_recovery(result)
         _print_coverage(coverage)
+    if track_uri or tensorboard_dir:
+        _track_recovery(result, payload, track_uri, tensorboard_dir, quiet or as_json)
     sys.exit(0 if result.recovered else 1)
+
+
+def _track_recovery(result, payload: dict, track_uri, tensorboard_dir, quiet: bool) -> None:
+    """One recover as a tracked command with one evaluation."""
+    import tempfile
+
+    from verification.tracking import Record
+
+    inputs = {k: payload[k] for k in ("theorem", "process", "learner", "seed", "oracle")}
+    record = Record(
+        key=digest(inputs, length=20),
+        theorem=result.theorem,
+        process=result.process,
+        learner=result.learner,
+        seed=result.seed,
+        params={},
+        recovery=payload,
+        seconds=result.seconds,
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        artifact = Path(folder) / "recover.json"
+        artifact.write_text(json.dumps(payload, indent=2))
+        _track(
+            track_uri,
+            tensorboard_dir,
+            command="recover",
+            theorem=result.theorem,
+            records=[record],
+            provenance_=payload["provenance"],
+            artifacts=[artifact],
+            params={"seed": result.seed, "learner_covered": payload.get("learner_covered")},
+            quiet=quiet,
+        )
 
 
 def _learner_coverage(theorem, process, learner, seed: int) -> dict:
@@ -646,6 +794,9 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
     help="torch/BLAS threads per worker.",
 )
 @click.option("--address", metavar="tcp://HOST:PORT", help="Dask scheduler to use.")
+@figures_option
+@track_option
+@tensorboard_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON.")
 @click.option("--quiet", is_flag=True, help="No progress or table.")
 @click.option(
@@ -672,6 +823,9 @@ def search_command(
     workers,
     threads,
     address,
+    figure_formats,
+    track_uri,
+    tensorboard_dir,
     as_json,
     quiet,
     verbose,
@@ -728,6 +882,7 @@ def search_command(
         }
         out = f"runs/{name}-s{seed}-{digest(config, length=8)}"
         resume = True
+    _check_tracking(track_uri, tensorboard_dir)
     progress = None if quiet or as_json else _SearchProgress(budget, verbose)
     with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
         result = search(
@@ -748,12 +903,28 @@ def search_command(
             threads=threads,
             address=address,
             imports=list(click.get_current_context().find_root().params.get("imports") or ()),
+            figures=_figure_formats(figure_formats),
         )
     report = build_report(result, RunDirectory(out).counterexample_path)
     if as_json:
         _echo(json.dumps(report, indent=2))
     elif not quiet:
         _print_search(report, out)
+    if track_uri or tensorboard_dir:
+        from verification.tracking import Record
+
+        _track(
+            track_uri,
+            tensorboard_dir,
+            command="search",
+            theorem=result.theorem,
+            records=[Record.from_evaluation(e) for e in result.records],
+            provenance_=report.get("provenance"),
+            artifacts=[Path(out) / "report.json", Path(out) / "report.md"],
+            status=result.status,
+            params={"seed": seed, "budget": budget, "kinds": ",".join(result.kinds)},
+            quiet=quiet or as_json,
+        )
     if result.status == "interrupted":  # the conventional codes, whatever --fail-on says
         sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     if result.evaluations and result.quadrants.get("errors") == result.evaluations:
@@ -1090,6 +1261,9 @@ class _SweepProgress:
     help="Oracle mode: the true latents may steer training. Off by default.",
 )
 @click.option("--no-plots", is_flag=True, help="Do not draw figures.")
+@figures_option
+@track_option
+@tensorboard_option
 @click.option(
     "--yes",
     is_flag=True,
@@ -1118,6 +1292,9 @@ def sweep_command(
     evaluation_time_limit,
     oracle_mode,
     no_plots,
+    figure_formats,
+    track_uri,
+    tensorboard_dir,
     yes,
     as_json,
     quiet,
@@ -1162,6 +1339,7 @@ def sweep_command(
             "oracle": oracle_mode,
         }
         out = f"runs/sweep-{name}-{digest(config, length=8)}"
+    _check_tracking(track_uri, tensorboard_dir)
     progress = None if quiet or as_json else _SweepProgress()
     with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
         result = sweep(
@@ -1188,6 +1366,7 @@ def sweep_command(
             plots=not no_plots,
             on_row=progress.update if progress else None,
             max_evaluations=None if yes else CONFIRM_ABOVE,
+            figures=_figure_formats(figure_formats),
             on_plan=None if quiet or as_json else (lambda plan: _say(plan.describe(), progress)),
         )
     doc = result.to_dict()
@@ -1210,6 +1389,18 @@ def sweep_command(
             f"sweep: {_m(out)}/sweep.json, {_m(out)}/sweep.csv, {_m(out)}/report.md, "
             f"{_m(out)}/report.html"
         )
+    _track(
+        track_uri,
+        tensorboard_dir,
+        command="sweep",
+        theorem=result.theorem,
+        records=_store_records(result.store or result.out, result.rows, result.theorem),
+        provenance_=doc.get("provenance"),
+        artifacts=[Path(out) / "sweep.json", Path(out) / "report.md"],
+        status=result.status,
+        params={"vary": doc["vary"], "seeds": len(result.seeds), "seed": seed},
+        quiet=quiet or as_json,
+    )
     if result.status == "interrupted":
         sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     if result.rows and len(result.errors) == len(result.rows):
@@ -1323,6 +1514,9 @@ class _AlignProgress(_SweepProgress):
     help="Oracle mode: the true latents may steer training. Off by default.",
 )
 @click.option("--no-plots", is_flag=True, help="Do not draw figures.")
+@figures_option
+@track_option
+@tensorboard_option
 @click.option("--json", "as_json", is_flag=True, help="Print align.json.")
 @click.option("--quiet", is_flag=True, help="No progress or table.")
 def align_command(
@@ -1344,6 +1538,9 @@ def align_command(
     evaluation_time_limit,
     oracle_mode,
     no_plots,
+    figure_formats,
+    track_uri,
+    tensorboard_dir,
     as_json,
     quiet,
 ):
@@ -1391,6 +1588,7 @@ def align_command(
             "oracle": oracle_mode,
         }
         out = f"runs/align-{name}-{digest(config, length=8)}"
+    _check_tracking(track_uri, tensorboard_dir)
     progress = None if quiet or as_json else _AlignProgress()
     with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
         result = align(
@@ -1413,6 +1611,7 @@ def align_command(
             oracle=oracle_mode,
             plots=not no_plots,
             on_model=progress.update if progress else None,
+            figures=_figure_formats(figure_formats),
         )
     doc = result.to_dict()
     if as_json:
@@ -1435,6 +1634,18 @@ def align_command(
         console.print(table)
         console.print(_m(result.summary.get("statement", "")))
         console.print(f"align: {_m(out)}/align.json, {_m(out)}/report.md, {_m(out)}/report.html")
+    _track(
+        track_uri,
+        tensorboard_dir,
+        command="align",
+        theorem=result.theorem,
+        records=_store_records(Path(store or out), result.models, result.theorem),
+        provenance_=doc.get("provenance"),
+        artifacts=[Path(out) / "align.json", Path(out) / "report.md"],
+        status=result.status,
+        params={"learners": ",".join(result.learners), "seeds": len(result.seeds)},
+        quiet=quiet or as_json,
+    )
     if result.status == "interrupted":
         sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     if result.models and all(m.get("error") for m in result.models):
@@ -1444,7 +1655,12 @@ def align_command(
 @main.command("report")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option(
-    "--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html", "json", "latex"]),
+    default="md",
+    show_default=True,
+    help="latex: booktabs tables to \\input into a paper (needs \\usepackage{booktabs}).",
 )
 @click.option(
     "--out",
@@ -1452,15 +1668,22 @@ def align_command(
     type=click.Path(dir_okay=False),
     help="Write to this file instead of standard output.",
 )
-def report_command(run_dir, fmt, out_file):
+@figures_option
+def report_command(run_dir, fmt, out_file, figure_formats):
     """Re-render a search's report (RUN_DIR/report.json), a sweep's (RUN_DIR/sweep.json) or
     an alignment's (RUN_DIR/align.json).
+
+    --format latex gives booktabs tables (quadrants and counterexamples; the claim metric
+    by setting with 95% intervals; alignment matrices), every string escaped and every
+    number rounded to its uncertainty. --figures pdf,svg redraws a sweep's or an
+    alignment's figures as vector files for a paper in RUN_DIR/figures.
 
     \b
     Examples:
       sith report runs/cl-ica-s0 --format html --out report.html
-      sith report runs/bs --format html
+      sith report runs/bs --format latex --out bs-table.tex --figures pdf
     """
+    from verification import latex_tables
     from verification._search.reports import load_report, render_html, render_markdown
 
     _prepare_out(out_file)
@@ -1474,6 +1697,8 @@ def report_command(run_dir, fmt, out_file):
         figures = align_reports.figures_of(run)
         as_markdown = lambda r: align_reports.render_markdown(r, figures)  # noqa: E731
         as_html = lambda r: align_reports.render_html(r, figures)  # noqa: E731
+        as_latex = latex_tables.align_tables
+        redraw = align_reports.render_plots
     elif (run / "sweep.json").is_file() and not (run / document).is_file():
         from verification._sweep import reports as sweep_reports
 
@@ -1482,14 +1707,31 @@ def report_command(run_dir, fmt, out_file):
         figures = sweep_reports.figures_of(run)
         as_markdown = lambda r: sweep_reports.render_markdown(r, figures)  # noqa: E731
         as_html = lambda r: sweep_reports.render_html(r, figures)  # noqa: E731
+        as_latex = latex_tables.sweep_tables
+        redraw = sweep_reports.render_plots
     else:
         report = load_report(run_dir)
         figures = sorted((run / "figures").glob("*.png"))
         as_markdown = render_markdown
         as_html = lambda r: render_html(r, figures)  # noqa: E731
-    render = {"md": as_markdown, "html": as_html, "json": lambda r: json.dumps(r, indent=2)}
+        as_latex = latex_tables.search_tables
+        redraw = None
+    formats = _figure_formats(figure_formats)
+    if formats and redraw is None:
+        _fail(
+            "--figures: a search draws its figures from its evaluations as it runs; rerun it "
+            f"with --resume --figures {','.join(formats)} (nothing is recomputed)"
+        )
+    render = {
+        "md": as_markdown,
+        "html": as_html,
+        "json": lambda r: json.dumps(r, indent=2),
+        "latex": as_latex,
+    }
     try:
         text = render[fmt](report)
+        if formats:
+            redraw(report, run / "figures", formats)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         _fail(f"{run_dir}/{document} is malformed: {type(err).__name__}: {err}")
     if out_file:

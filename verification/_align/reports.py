@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from theory.errors import InvalidArgument
 from verification import citations
 from verification._align.result import GROUPS, SCHEMA
+from verification._figures import save_vector
 from verification._files import read_document, require_fields
 
 REQUIRED = {
@@ -197,8 +199,9 @@ def figures_of(out: Path | None) -> list[str]:
     return sorted(f"figures/{p.name}" for p in (out / "figures").glob("*.png"))
 
 
-def render_plots(doc: dict[str, Any], figures: Path) -> list[Path]:
-    """PNG figures (needs the ``plots`` extra; none without it). Returns written paths."""
+def render_plots(doc: dict[str, Any], figures: Path, formats: Sequence[str] = ()) -> list[Path]:
+    """PNG figures (needs the ``plots`` extra; none without it), and a copy of each in
+    every vector ``formats`` ("pdf", "svg") sized for a paper. Returns the PNGs."""
     if not doc["pairs"]:
         return []
     try:
@@ -214,6 +217,7 @@ def render_plots(doc: dict[str, Any], figures: Path) -> list[Path]:
         fig = draw(plt, doc)
         path = figures / name
         fig.savefig(path, dpi=90)
+        save_vector(fig, path, formats)
         plt.close(fig)
         written.append(path)
     return written

@@ -39,6 +39,7 @@ import theory as th
 from theory.errors import InvalidArgument
 from verification import learners as L
 from verification import provenance
+from verification._figures import parse_formats
 from verification._search import remote
 from verification._search.evaluator import Evaluator
 from verification._search.parallel import LookAhead
@@ -74,6 +75,7 @@ def search(
     threads: int | None = 1,
     address: str | None = None,
     imports: Sequence[str] = (),
+    figures: str | Sequence[str] = (),
 ) -> SearchResult:
     """Search ``space`` around ``theorem`` for gaps and failures within ``budget`` evaluations.
 
@@ -100,6 +102,7 @@ def search(
     The report is rewritten after every evaluation, so any stop (Ctrl-C, SIGTERM, even
     SIGKILL) leaves a valid report of what finished; KeyboardInterrupt stops the search
     and returns what was finished (status "interrupted").
+    ``figures``: vector copies of the figures for a paper, "pdf" and/or "svg".
     """
     if isinstance(theorem, str):
         theorem = th.theorems.get(theorem)
@@ -134,6 +137,7 @@ def search(
     remote.prepare(imports)
 
     run = RunDirectory(out if out is not None else tempfile.mkdtemp(prefix="sith-search-"))
+    run.figure_formats = parse_formats(figures)
     settings_record = {
         "schema": SETTINGS_SCHEMA,
         "theorem": theorem.name,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from theory.errors import InvalidArgument
 from theory.theorems import defined_in
 from verification import _reproduce as reproduce
 from verification import citations, provenance
+from verification._figures import save_vector
 from verification._files import read_document, require_fields
 from verification._search.records import SearchResult
 
@@ -337,7 +338,7 @@ def _escape(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render_plots(result: SearchResult, figures: Path) -> list[Path]:
+def render_plots(result: SearchResult, figures: Path, formats: Sequence[str] = ()) -> list[Path]:
     """PNG figures (needs the ``plots`` extra): true vs recovered latents per counterexample,
     and the claim metric against each numeric searched parameter. Returns written paths."""
     try:
@@ -369,6 +370,7 @@ def render_plots(result: SearchResult, figures: Path) -> list[Path]:
         fig.tight_layout()
         path = figures / f"counterexample-{i}.png"
         fig.savefig(path, dpi=80)
+        save_vector(fig, path, formats)  # PDF/SVG beside it, for a paper (--figures)
         plt.close(fig)
         written.append(path)
     records = [e for e in result.records if e.claim_value is not None]
@@ -400,6 +402,7 @@ def render_plots(result: SearchResult, figures: Path) -> list[Path]:
         fig.tight_layout()
         path = figures / "metric-vs-parameters.png"
         fig.savefig(path, dpi=80)
+        save_vector(fig, path, formats)
         plt.close(fig)
         written.append(path)
     return written

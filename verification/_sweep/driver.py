@@ -24,6 +24,7 @@ from theory._json import load_json
 from theory.errors import InvalidArgument, RunDirectoryError, SithError
 from verification import learners as L
 from verification import provenance
+from verification._figures import parse_formats
 from verification._files import write_atomic
 from verification._search import remote as work
 from verification._search.driver import _sigint_deferred
@@ -75,6 +76,7 @@ def sweep(
     on_row: Callable[[dict[str, Any], bool], None] | None = None,
     max_evaluations: int | None = None,
     on_plan: Callable[[SweepPlan], None] | None = None,
+    figures: str | Sequence[str] = (),
 ) -> SweepResult:
     """Evaluate ``theorem`` on every setting of ``vary`` with each seed.
 
@@ -109,6 +111,8 @@ def sweep(
             learner has such a mode); off by default: practice mode. Rows say which.
         retries: how often an item whose worker died is tried again.
         plots: write figures (needs matplotlib, the ``plots`` extra).
+        figures: vector copies of the figures for a paper, "pdf" and/or "svg" (beside
+            the PNGs in ``out/figures``).
         on_row(row, fresh): called as each row finishes (progress).
         max_evaluations: refuse (:class:`PlanTooLarge`, nothing run) a sweep of more
             evaluations (settings x seeds, counted before anything is built); None: no
@@ -123,6 +127,7 @@ def sweep(
     sweep and returns what finished (status "interrupted"); rerun it to continue.
     """
     theorem, local = work.theorem_for_workers(theorem, executor)
+    formats = parse_formats(figures)
     seed_list = _seeds(seeds, seed)
     if random is not None and (
         isinstance(random, bool) or not isinstance(random, numbers.Integral) or random < 1
@@ -193,6 +198,7 @@ def sweep(
         keyer = Evaluator(theorem, _Unused(), 0, oracle=oracle)  # type: ignore[arg-type]
         specs = [[keyer.spec(candidate, s)[0] for s in seed_list] for candidate in candidates]
         run = SweepDirectory(root)
+        run.figure_formats = formats
         with run.open():
             store_root = Path(store) if store is not None else run.root
             result = SweepResult(
@@ -462,6 +468,7 @@ class SweepDirectory(LockedDirectory):
 
     KIND = "sweep"
     OTHERS = (("run.json", "search"),)
+    figure_formats: tuple[str, ...] = ()  # vector copies of the figures (pdf, svg)
 
     def check_existing(self) -> None:
         sweep_json = self.root / "sweep.json"
@@ -480,7 +487,7 @@ class SweepDirectory(LockedDirectory):
         write_atomic(self.root / "sweep.csv", rows_csv(result.rows))
         figures: list[str] = []
         if final and plots:
-            written = render_plots(doc, self.root / "figures")
+            written = render_plots(doc, self.root / "figures", self.figure_formats)
             figures = [f"figures/{p.name}" for p in written]
         write_atomic(self.root / "report.md", render_markdown(doc, figures))
         write_atomic(self.root / "report.html", render_html(doc, figures))
