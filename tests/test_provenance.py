@@ -144,3 +144,10 @@ def test_a_document_without_provenance_is_refused_by_its_schema(tmp_path):
         bad = {**made_by, "git": {"commit": "not a sha", "dirty": False}}
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, provenance_schema(name))
+
+
+def test_sith_run_as_a_module_is_named_sith(monkeypatch):
+    import verification._entry as entry
+
+    monkeypatch.setattr(sys, "argv", [entry.__file__, "cite"])
+    assert provenance.collect(seed=None)["command"] == ["sith", "cite"]

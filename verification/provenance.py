@@ -108,7 +108,10 @@ def collect(
     """
     argv = list(sys.argv if command is None else command)
     if argv and argv[0]:
-        argv[0] = os.path.basename(argv[0])  # "sith", not the venv's absolute path
+        program = os.path.normpath(argv[0])
+        # "sith", not the venv's absolute path; `python -m verification._entry` is sith too
+        is_sith = program.endswith(os.path.join("verification", "_entry.py"))
+        argv[0] = "sith" if is_sith else os.path.basename(program)
     return {
         "sith": sith_version(),
         "python": platform.python_version(),

@@ -72,6 +72,8 @@ def check_uri(uri: str) -> str:
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     if scheme in ("file", "sqlite"):  # a local store: open it now, before any work
         _quiet_mlflow()
+        if uri.startswith("sqlite:///"):  # its folder, as a file: store makes its own
+            Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         try:
             from mlflow.tracking import MlflowClient
 
