@@ -157,3 +157,37 @@ def test_a_bad_tracking_uri_is_refused_before_anything_runs(tmp_path, args, mess
     )
     assert result.exit_code == 2 and message in result.output
     assert result.output.count("\n") == 1 and not out.exists()
+
+
+def test_search_and_align_are_tracked_one_run_per_evaluation(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'runs' / 'mlruns.db'}"  # the folder is made for it
+    search = invoke(
+        "search", "linear-ica", "--budget", 2, "--out", tmp_path / "s", "--quiet", "--track", uri
+    )
+    assert search.exit_code == 0, search.output
+    report = json.loads((tmp_path / "s" / "report.json").read_text())
+    client, (parent,), children = runs_of(uri, "linear-ica")
+    assert parent.info.run_name == "sith search linear-ica"
+    assert parent.data.params["budget"] == "2"
+    assert sorted(c.data.params["hash"] for c in children) == sorted(report["evaluated"])
+    assert {c.data.tags["quadrant"] for c in children} <= {
+        "holds_recovered",
+        "holds_not_recovered",
+        "violated_recovered",
+        "violated_not_recovered",
+        "error",
+    }
+    assert {a.path for a in client.list_artifacts(parent.info.run_id)} == {
+        "report.json",
+        "report.md",
+    }
+
+    align = invoke(
+        "align", "linear-ica", "--seeds", 2, "--out", tmp_path / "a", "--quiet", "--track", uri
+    )
+    assert align.exit_code == 0, align.output
+    doc = json.loads((tmp_path / "a" / "align.json").read_text())
+    _, parents, children = runs_of(uri, "linear-ica")
+    (aligned,) = [p for p in parents if p.info.run_name == "sith align linear-ica"]
+    mine = [c for c in children if c.data.tags["mlflow.parentRunId"] == aligned.info.run_id]
+    assert sorted(c.data.params["hash"] for c in mine) == sorted(m["key"] for m in doc["models"])
