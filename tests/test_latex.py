@@ -214,6 +214,9 @@ def test_sith_report_latex_of_a_search_and_a_sweep(tmp_path):
     assert invoke("report", out, "--format", "latex", "--out", tex).exit_code == 0
     text = tex.read_text()
     check_latex(text)
+    assert text.endswith(
+        "% Cite: \\cite{sith,comon1994independent} (BibTeX: sith cite; sith cite linear-ica)\n"
+    )
     doc = json.loads((out / "sweep.json").read_text())
     for setting in (0, 1):
         values = [r["claim_metric"] for r in doc["rows"] if r["setting"] == setting]
