@@ -26,6 +26,8 @@ class Theorem:
     "fastica"), or is a learner instance, or ``(name, {option: value})`` (e.g.
     ``("infonce", {"tau": 0.1})``): the learner's configuration is part of the theorem.
     ``canonical`` builds the process the paper studies (used as a default everywhere).
+    ``reference`` is the paper as data (a :class:`theory.references.Reference`, or a
+    tuple of them) for ``sith cite``; None looks the name up in ``theory.references``.
     """
 
     name: str
