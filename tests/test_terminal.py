@@ -3,7 +3,11 @@ terminal or inject rich markup, and warnings arrive as one plain line."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -11,6 +15,7 @@ from click.testing import CliRunner
 from verification._terminal import printable, printable_name
 from verification.cli import main
 
+ROOT = Path(__file__).resolve().parents[1]
 EVIL = "evil\x1b[2J\x1b[31m\x9b0m\u202etxt"
 
 
@@ -95,12 +100,34 @@ def test_a_resumed_search_reports_an_unreadable_record_in_one_plain_line(tmp_pat
     assert first.exit_code == 0, first.output
     record = sorted((out / "evaluations").glob("*.json"))[0]
     record.write_text("{ not json \x1b[2J")
-    resumed = invoke("search", "linear-ica", "--budget", 2, "--out", out, "--resume", "--quiet")
-    assert resumed.exit_code == 0, resumed.output
-    lines = [line for line in resumed.output.splitlines() if "unreadable" in line]
-    assert len(lines) == 1, resumed.output
-    assert lines[0].startswith("Warning: ignoring unreadable store record ")
-    assert record.name in lines[0]
-    assert "CorruptRecordWarning" not in resumed.output
-    assert "warnings.warn" not in resumed.output and ".py:" not in resumed.output
-    assert "\x1b" not in resumed.output
+    # as a user runs it: a process of its own (pytest records warnings in-process)
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "verification._entry",
+            "search",
+            "linear-ica",
+            "--budget",
+            "2",
+            "--out",
+            str(out),
+            "--resume",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        },
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stderr.count("\n") == 1, resumed.stderr  # one line, nothing else
+    line = resumed.stderr.strip()
+    assert line.startswith("Warning: ignoring unreadable store record "), line
+    assert record.name in line
+    assert "CorruptRecordWarning" not in line and "warnings.warn" not in resumed.stderr
+    assert "\x1b" not in resumed.stderr

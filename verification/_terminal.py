@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from rich.console import Console
 
@@ -48,18 +48,21 @@ class SafeConsole(Console):
 
 
 @contextlib.contextmanager
-def plain_warnings(echo: Callable[[str], None]) -> Iterator[None]:
-    """Show each warning raised inside as ``echo("Warning: MESSAGE")``, one line."""
-    previous = warnings.showwarning
+def plain_warnings() -> Iterator[None]:
+    """Inside, a warning that reaches the terminal is one line, ``Warning: MESSAGE``
+    (control characters visible), not Python's ``file.py:87: Category: MESSAGE`` and a
+    line of source. Only the format changes: the filters still decide what is shown,
+    and whoever records warnings (pytest) still records them."""
+    previous = warnings.formatwarning
 
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
-        echo("Warning: " + " ".join(printable(message).split()))
+    def one_line(message, category, filename, lineno, line=None) -> str:
+        return "Warning: " + " ".join(printable(message).split()) + "\n"
 
-    warnings.showwarning = show
+    warnings.formatwarning = one_line
     try:
         yield
     finally:
-        warnings.showwarning = previous
+        warnings.formatwarning = previous
 
 
 __all__ = ["SafeConsole", "plain_warnings", "printable", "printable_name"]

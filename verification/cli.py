@@ -179,7 +179,7 @@ class SithGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
         try:
-            with plain_warnings(lambda line: _echo(line, err=True)):
+            with plain_warnings():
                 return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as err:
             sys.exit(err.exit_code)
