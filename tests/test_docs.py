@@ -95,6 +95,7 @@ SLOW_PAGES = {
     "docs/gallery.md",
     "docs/pytest.md",
     "docs/sweeps.md",
+    "docs/paper.md",
 }
 
 
@@ -777,6 +778,7 @@ REFERENCE = [
             "learner_conditions",
             "claims",
             "theorems",
+            "references",
             "errors",
         ]
     ),
@@ -795,6 +797,10 @@ REFERENCE = [
             "registry",
             "errors",
             "executors",
+            "provenance",
+            "citations",
+            "latex_tables",
+            "tracking",
         ]
     ),
     # the packages behind verification.search, .sweep and .align (private names, so no

@@ -15,6 +15,8 @@ from theory import learner_conditions as LC
 from theory import text_checks as TC
 from theory.errors import InvalidArgument, UnknownName
 from theory.process import Process
+from theory.references import Reference, as_references
+from theory.references import lookup as lookup_references
 
 
 @dataclass
@@ -25,6 +27,8 @@ class Theorem:
     "fastica"), or is a learner instance, or ``(name, {option: value})`` (e.g.
     ``("infonce", {"tau": 0.1})``): the learner's configuration is part of the theorem.
     ``canonical`` builds the process the paper studies (used as a default everywhere).
+    ``reference`` is the paper as data (a :class:`theory.references.Reference`, or a
+    tuple of them) for ``sith cite``; None looks the name up in ``theory.references``.
     """
 
     name: str
@@ -39,6 +43,9 @@ class Theorem:
     # which parts were checked against the paper's text: "theorem" (its number and
     # statement), assumption names, "learner-objective" (theory.text_checks.TextCheck)
     text_checks: dict[str, TC.TextCheck] = field(default_factory=dict, repr=False)
+    # the paper(s) as data (theory.references.Reference, or a tuple of them), for BibTeX;
+    # None: the catalogue's entry for this name (theory/references.py), if any
+    reference: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.module:
@@ -54,6 +61,7 @@ class Theorem:
                 raise InvalidArgument(
                     f"theorem {self.name!r}: text_checks[{part!r}] must be a theory.TextCheck"
                 )
+        as_references(self.reference, f"theorem {self.name!r}: reference")
 
     def text_check(self, part: str) -> TC.TextCheck:
         """Whether ``part`` ("theorem", an assumption's name, "learner-objective") was
@@ -71,6 +79,11 @@ class Theorem:
         quote, differs."""
         parts = ["theorem", *(a.name for a in self.assumptions)]
         return [{"part": part, **self.text_check(part).to_dict()} for part in parts]
+
+    @property
+    def references(self) -> tuple[Reference, ...]:
+        """The papers this theorem comes from: its ``reference``, else the catalogue's."""
+        return as_references(self.reference) or lookup_references(self.name)
 
     @property
     def learner_label(self) -> str:
@@ -96,6 +109,7 @@ class Theorem:
             "claim": self.claim.to_dict(),
             "cite": self.cite,
             "text_checks": self.text_check_table(),
+            "references": [r.to_dict() for r in self.references],
         }
 
 

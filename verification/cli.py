@@ -17,13 +17,15 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.table import Table
+from rich.text import Text
 
 import theory as th
 from theory._json import load_json
 from theory._spec import digest
 from theory.errors import SithError, UnknownName
+from verification import provenance
 from verification._files import write_atomic
 from verification._loading import (
     find_user_object,
@@ -32,6 +34,7 @@ from verification._loading import (
     load_attribute,
     load_catalogue_entry_points,
 )
+from verification._terminal import SafeConsole, plain_warnings, printable, printable_name
 from verification.checks import DEFAULT_POINTS, check, resolve
 from verification.evidence import Evidence, EvidenceSet
 from verification.spaces import apply_options
@@ -59,7 +62,23 @@ def _version() -> str:
 
 def _console() -> Console:
     tty = sys.stdout.isatty()
-    return Console(highlight=False, width=None if tty else 140, no_color=not tty)
+    return SafeConsole(highlight=False, width=None if tty else 140, no_color=not tty)
+
+
+def _m(value: object) -> str:
+    """Data (a name, a message) inside a rich markup string: shown as written, never
+    read as markup (a name with ``[/]`` or ``[link=...]`` is text)."""
+    return escape_markup(printable(value))
+
+
+def _cell(value: object) -> Text:
+    """A table cell of data: plain text, control characters visible."""
+    return Text(printable(value))
+
+
+def _echo(message: object = "", **kwargs) -> None:
+    """click.echo, with control characters from users' names and files made visible."""
+    click.echo(printable(message), **kwargs)
 
 
 seed_option = click.option(
@@ -160,26 +179,27 @@ class SithGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
         try:
-            return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            with plain_warnings():
+                return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as err:
             sys.exit(err.exit_code)
         except click.UsageError as err:  # one line, as every other refusal
             hint = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
-            click.echo(f"Error: {_one_line(err.format_message())}{hint}", err=True)
+            _echo(f"Error: {_one_line(err.format_message())}{hint}", err=True)
             sys.exit(err.exit_code)
         except click.ClickException as err:
-            click.echo(f"Error: {_one_line(err.format_message())}", err=True)
+            _echo(f"Error: {_one_line(err.format_message())}", err=True)
             sys.exit(err.exit_code)
         except (click.Abort, KeyboardInterrupt):
-            click.echo("interrupted", err=True)
+            _echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except SithError as err:
-            click.echo(f"Error: {_one_line(err)}", err=True)
+            _echo(f"Error: {_one_line(err)}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except Exception as err:
             if debug:
                 raise
-            click.echo(
+            _echo(
                 f"Internal error (a bug in sith): {type(err).__name__}: {_one_line(err)} "
                 "(rerun with --debug for the traceback, and please report it)",
                 err=True,
@@ -188,7 +208,7 @@ class SithGroup(click.Group):
 
 
 def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
+    text = " ".join(printable(err).split())
     return text if len(text) <= 2000 else text[:2000] + " ..."
 
 
@@ -233,6 +253,114 @@ def _named(name: str, lookup, *kinds: type):
             if found is not None:
                 return found
         raise
+
+
+figures_option = click.option(
+    "--figures",
+    "figure_formats",
+    metavar="pdf,svg",
+    help="Also write each figure as PDF and/or SVG beside its PNG, sized and lettered for "
+    "a two-column paper.",
+)
+
+
+def _figure_formats(value: str | None) -> tuple[str, ...]:
+    """--figures, checked before anything is computed."""
+    from verification._figures import parse_formats
+
+    return parse_formats(value)
+
+
+track_option = click.option(
+    "--track",
+    "track_uri",
+    metavar="URI",
+    help="Log to MLflow (the 'track' extra): a run for the command with one nested run per "
+    "evaluation (params, metrics and training curves, verdicts as tags, the report as "
+    "artifact). URI: sqlite:///mlruns.db, file:./mlruns or http://HOST:PORT.",
+)
+tensorboard_option = click.option(
+    "--tensorboard",
+    "tensorboard_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write each evaluation's training curves as TensorBoard scalars under DIR.",
+)
+
+
+def _check_tracking(track_uri: str | None, tensorboard_dir: str | None) -> None:
+    """--track and --tensorboard, checked before anything is computed."""
+    from verification import tracking
+
+    if track_uri is not None:
+        tracking.check_uri(track_uri)
+    if tensorboard_dir is not None:
+        tracking.check_tensorboard(tensorboard_dir)
+
+
+def _track(
+    track_uri: str | None,
+    tensorboard_dir: str | None,
+    *,
+    command: str,
+    theorem: str,
+    records,
+    provenance_: dict | None,
+    artifacts=(),
+    status: str = "complete",
+    params: dict | None = None,
+    quiet: bool = False,
+) -> None:
+    """Log what a command made to MLflow and TensorBoard (when asked)."""
+    if track_uri is None and tensorboard_dir is None:
+        return
+    from verification import tracking
+
+    records = list(records)
+    if track_uri is not None:
+        run_id = tracking.log_mlflow(
+            track_uri,
+            command=command,
+            theorem=theorem,
+            records=records,
+            provenance=provenance_,
+            artifacts=artifacts,
+            status=status,
+            parent_params=params,
+        )
+        if not quiet:
+            _echo(
+                f"tracked: {len(records)} evaluation run(s) under run {run_id} of experiment "
+                f"sith/{theorem} in {track_uri}",
+                err=True,
+            )
+    if tensorboard_dir is not None:
+        written = tracking.log_tensorboard(tensorboard_dir, records)
+        if not quiet:
+            _echo(f"tensorboard: {len(written)} curve(s) in {tensorboard_dir}", err=True)
+
+
+def _store_records(store_root, entries, theorem: str):
+    """Tracker records of a sweep's rows or an alignment's models (from the store)."""
+    from verification._search.store import ResultStore
+    from verification.tracking import Record
+
+    store = ResultStore(store_root)
+    for entry in entries:
+        evaluation = store.get(entry["key"]) if entry.get("key") else None
+        if evaluation is not None:
+            yield Record.from_evaluation(evaluation)
+        else:
+            yield Record(
+                key=str(entry.get("key") or entry.get("id")),
+                theorem=theorem,
+                process={},
+                learner={},
+                seed=int(entry.get("seed", 0)),
+                params=dict(entry.get("params") or {}),
+                recovery=None,
+                error=str(entry.get("error") or "not in the store"),
+            )
 
 
 oracle_option = click.option(
@@ -355,25 +483,25 @@ def check_command(
     }
     _write_json(out_file, payload)
     if as_json:
-        click.echo(json.dumps(payload, indent=2))
+        _echo(json.dumps(payload, indent=2))
     elif not quiet:
         _print_evidence(name, process, items)
     sys.exit(0 if all(e.satisfied for e in items) else 1)
 
 
 def _print_evidence(name: str, process: th.Process, items: list[Evidence]) -> None:
-    table = Table(title=f"{name} on {process.describe()}", title_justify="left")
+    table = Table(title=f"{_m(name)} on {_m(process.describe())}", title_justify="left")
     for column in ("assumption", "verdict", "statistic", "tolerance", "points", "how", "detail"):
         table.add_column(column, overflow="fold")
     for e in items:
         table.add_row(
-            e.assumption,
+            _cell(e.assumption),
             f"[{VERDICT_STYLE[e.verdict]}]{e.verdict}[/]",
             "" if e.statistic is None else f"{e.statistic:.3g}",
             "" if e.tolerance is None else f"{e.tolerance:.3g}",
             str(e.n_points),
-            e.method,
-            e.message + ("" if not e.witness else f"  witness: {_short_witness(e.witness)}"),
+            _cell(e.method),
+            _cell(e.message + ("" if not e.witness else f"  witness: {_short_witness(e.witness)}")),
         )
     _console().print(table)
 
@@ -406,6 +534,8 @@ def _short_witness(witness: dict) -> str:
 @set_option
 @oracle_option
 @out_file_option
+@track_option
+@tensorboard_option
 @quiet_option
 def recover_command(
     name,
@@ -420,6 +550,8 @@ def recover_command(
     oracle,
     settings_,
     out_file,
+    track_uri,
+    tensorboard_dir,
     quiet,
 ):
     """Train NAME's learner on a process and measure recovery up to its claim.
@@ -452,17 +584,54 @@ def recover_command(
         _fail(f"{flags} {verb} not apply to learner {learner.name}: it has no training loop")
     apply_options(learner, {**options, **_parse_settings(settings_)})
     _prepare_out(out_file)
+    _check_tracking(track_uri, tensorboard_dir)
     process = process or _load_process(process_spec, theorem)
     result = recover(theorem, process, seed=seed, learner=learner, oracle=oracle)
     coverage = _learner_coverage(theorem, process, learner, seed)
-    payload = {**result.to_dict(), **coverage}
+    made_by = provenance.collect(seed=seed, device=getattr(learner, "device", None))
+    payload = {**result.to_dict(), **coverage, "provenance": made_by}
     _write_json(out_file, payload)
     if as_json:
-        click.echo(json.dumps(payload, indent=2))
+        _echo(json.dumps(payload, indent=2))
     elif not quiet:
         _print_recovery(result)
         _print_coverage(coverage)
+    if track_uri or tensorboard_dir:
+        _track_recovery(result, payload, track_uri, tensorboard_dir, quiet or as_json)
     sys.exit(0 if result.recovered else 1)
+
+
+def _track_recovery(result, payload: dict, track_uri, tensorboard_dir, quiet: bool) -> None:
+    """One recover as a tracked command with one evaluation."""
+    import tempfile
+
+    from verification.tracking import Record
+
+    inputs = {k: payload[k] for k in ("theorem", "process", "learner", "seed", "oracle")}
+    record = Record(
+        key=digest(inputs, length=20),
+        theorem=result.theorem,
+        process=result.process,
+        learner=result.learner,
+        seed=result.seed,
+        params={},
+        recovery=payload,
+        seconds=result.seconds,
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        artifact = Path(folder) / "recover.json"
+        artifact.write_text(json.dumps(payload, indent=2))
+        _track(
+            track_uri,
+            tensorboard_dir,
+            command="recover",
+            theorem=result.theorem,
+            records=[record],
+            provenance_=payload["provenance"],
+            artifacts=[artifact],
+            params={"seed": result.seed, "learner_covered": payload.get("learner_covered")},
+            quiet=quiet,
+        )
 
 
 def _learner_coverage(theorem, process, learner, seed: int) -> dict:
@@ -496,7 +665,7 @@ def _print_coverage(coverage: dict) -> None:
         console.print("  learner: [bold]outside the theorem[/] (a recovery here is a gap):")
         for item in coverage["learner_assumptions"]:
             if item["verdict"] == "violated":
-                console.print(f"    {item['assumption']} violated: {item['message']}")
+                console.print(f"    {_m(item['assumption'])} violated: {_m(item['message'])}")
 
 
 def _parse_settings(items: tuple[str, ...]) -> dict:
@@ -521,20 +690,20 @@ def _print_recovery(result) -> None:
     op = "≥" if result.higher_is_better else "≤"
     console = _console()
     console.print(
-        f"{result.theorem}: {verdict}  {result.claim_name} = "
+        f"{_m(result.theorem)}: {verdict}  {_m(result.claim_name)} = "
         f"{result.claim_metric:.4f} (claim: {op} {result.threshold})  "
         f"status={result.status}  {result.steps} steps in {result.train_seconds:.1f} s"
     )
     gap = "" if result.optimality_gap is None else f", optimality gap {result.optimality_gap:.3g}"
     mode = "oracle mode" if result.oracle else "practice mode"
-    console.print(f"  diagnosis: {result.diagnosis}{gap} ({mode})")
+    console.print(f"  diagnosis: {_m(result.diagnosis)}{gap} ({mode})")
     if result.message:
-        console.print(f"  {result.message}")
+        console.print(f"  {_m(result.message)}")
     table = Table(title="held-out metrics", title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in sorted(result.metrics.items()):
-        table.add_row(key, f"{value:.4f}")
+        table.add_row(_cell(key), f"{value:.4f}")
     console.print(table)
 
 
@@ -641,6 +810,9 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
     help="torch/BLAS threads per worker.",
 )
 @click.option("--address", metavar="tcp://HOST:PORT", help="Dask scheduler to use.")
+@figures_option
+@track_option
+@tensorboard_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report JSON.")
 @click.option("--quiet", is_flag=True, help="No progress or table.")
 @click.option(
@@ -668,6 +840,9 @@ def search_command(
     workers,
     threads,
     address,
+    figure_formats,
+    track_uri,
+    tensorboard_dir,
     as_json,
     quiet,
     verbose,
@@ -726,6 +901,7 @@ def search_command(
         }
         out = f"runs/{name}-s{seed}-{digest(config, length=8)}"
         resume = True
+    _check_tracking(track_uri, tensorboard_dir)
     progress = None if quiet or as_json else _SearchProgress(budget, verbose)
     with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
         result = search(
@@ -746,12 +922,28 @@ def search_command(
             threads=threads,
             address=address,
             imports=list(click.get_current_context().find_root().params.get("imports") or ()),
+            figures=_figure_formats(figure_formats),
         )
     report = build_report(result, RunDirectory(out).counterexample_path)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        _echo(json.dumps(report, indent=2))
     elif not quiet:
         _print_search(report, out)
+    if track_uri or tensorboard_dir:
+        from verification.tracking import Record
+
+        _track(
+            track_uri,
+            tensorboard_dir,
+            command="search",
+            theorem=result.theorem,
+            records=[Record.from_evaluation(e) for e in result.records],
+            provenance_=report.get("provenance"),
+            artifacts=[Path(out) / "report.json", Path(out) / "report.md"],
+            status=result.status,
+            params={"seed": seed, "budget": budget, "kinds": ",".join(result.kinds)},
+            quiet=quiet or as_json,
+        )
     if result.status == "interrupted":  # the conventional codes, whatever --fail-on says
         sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     if result.evaluations and result.quadrants.get("errors") == result.evaluations:
@@ -812,7 +1004,7 @@ class _SearchProgress:
             TextColumn("{task.completed}/{task.total} evaluations"),
             TextColumn("{task.fields[found]}"),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=SafeConsole(stderr=True),
             disable=not self.tty,
         )
         self.task = self.progress.add_task("search", total=budget, found="")
@@ -841,7 +1033,7 @@ class _SearchProgress:
                 f"{claim.get('name')}={'' if value is None else f'{value:.3f}'} "
                 f"kind={evaluation.kind or '-'}"
             )
-            click.echo(f"[{self.done}] {'new' if fresh else 'cached'} {tried}: {outcome}", err=True)
+            _echo(f"[{self.done}] {'new' if fresh else 'cached'} {tried}: {outcome}", err=True)
 
 
 def _short(value) -> str:
@@ -853,7 +1045,7 @@ def _print_search(report: dict, out: str) -> None:
     console = _console()
     q = report["quadrants"]
     console.print(
-        f"[bold]{report['theorem']}[/]: {report['evaluations']} evaluations in "
+        f"[bold]{_m(report['theorem'])}[/]: {report['evaluations']} evaluations in "
         f"{report['seconds']:.0f} s, status {report['status']}; "
         f"{report['counts']['gap']} gap(s), {report['counts']['failure']} failure(s), "
         f"{report['counts']['rejected']} rejected as noise"
@@ -866,14 +1058,14 @@ def _print_search(report: dict, out: str) -> None:
     from verification._search.reports import NECESSITY_HEADER, inside_lines, necessity_rows
 
     for line in inside_lines(report)[:1]:
-        console.print(line)
+        console.print(_m(line))
     rows = necessity_rows(report)
     if rows:
         necessity = Table(title="necessity: each assumption violated alone", title_justify="left")
         for column in NECESSITY_HEADER:
             necessity.add_column(column, overflow="fold")
         for row in rows:
-            necessity.add_row(*(escape(cell) for cell in row))
+            necessity.add_row(*(_cell(cell) for cell in row))
         console.print(necessity)
     table = Table(title="counterexamples", title_justify="left")
     for column in (
@@ -892,20 +1084,22 @@ def _print_search(report: dict, out: str) -> None:
         claim = cx["claim_metric"]
         table.add_row(
             str(i),
-            cx["kind"],
-            violations_line(cx),
-            f"{claim['name']}={claim['value']:.3f}",
+            _cell(cx["kind"]),
+            _cell(violations_line(cx)),
+            _cell(f"{claim['name']}={claim['value']:.3f}"),
             f"{cx['rate']['agree']}/{cx['rate']['seeds']} "
             f"(CI {cx['rate']['low']:.2f}–{cx['rate']['high']:.2f})",
-            process_line(cx["process"]),
-            cx["reproduce"],
+            _cell(process_line(cx["process"])),
+            _cell(cx["reproduce"]),
         )
     console.print(table)
     for i, cx in enumerate(report["counterexamples"], 1):
         check = cx.get("budget_check") or {}
         if check.get("note"):
-            console.print(escape(f"{i}. {cx['kind']}, diagnosis {cx.get('diagnosis')}: {check['note']}"))
-    console.print(f"report: {out}/report.json, {out}/report.md")
+            console.print(
+                _m(f"{i}. {cx['kind']}, diagnosis {cx.get('diagnosis')}: {check['note']}")
+            )
+    console.print(f"report: {_m(out)}/report.json, {_m(out)}/report.md")
 
 
 def _parse_vary(items: tuple[str, ...], random_n: int | None) -> dict:
@@ -946,6 +1140,14 @@ def _parse_vary(items: tuple[str, ...], random_n: int | None) -> dict:
     return vary
 
 
+def _say(line: str, progress=None) -> None:
+    """One line on stderr, above a live progress bar when one is showing."""
+    if progress is not None and progress.tty:
+        progress.progress.console.print(line, markup=False, highlight=False)
+    else:
+        _echo(line, err=True)
+
+
 class _SweepProgress:
     """A live progress bar (rich) on a TTY; one plain line per row otherwise."""
 
@@ -959,7 +1161,7 @@ class _SweepProgress:
             TextColumn("[bold]sweep"),
             TextColumn("{task.completed} evaluations"),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=SafeConsole(stderr=True),
             disable=not self.tty,
         )
         self.task = self.progress.add_task("sweep", total=None)
@@ -983,7 +1185,7 @@ class _SweepProgress:
             if row.get("error")
             else f"claim={'' if value is None else f'{value:.3f}'} recovered={row['recovered']}"
         )
-        click.echo(
+        _echo(
             f"[{self.done}] {'new' if fresh else 'cached'} {params} seed {row['seed']}: {outcome}",
             err=True,
         )
@@ -1096,6 +1298,14 @@ class _SweepProgress:
     help="Oracle mode: the true latents may steer training. Off by default.",
 )
 @click.option("--no-plots", is_flag=True, help="Do not draw figures.")
+@figures_option
+@track_option
+@tensorboard_option
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Run a sweep of more than 10,000 evaluations (refused without it: exit 2).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print sweep.json.")
 @click.option("--quiet", is_flag=True, help="No progress or table.")
 def sweep_command(
@@ -1119,6 +1329,10 @@ def sweep_command(
     evaluation_time_limit,
     oracle_mode,
     no_plots,
+    figure_formats,
+    track_uri,
+    tensorboard_dir,
+    yes,
     as_json,
     quiet,
 ):
@@ -1127,6 +1341,10 @@ def sweep_command(
     Every evaluation goes through the result store: a stopped sweep resumes where it
     stopped when rerun, and never recomputes a finished (setting, seed). Writes
     OUT/sweep.json, sweep.csv, report.md, report.html and figures/.
+
+    Before any work it prints its plan (evaluations, executor, a rough time estimate
+    from the store or the first evaluation); above 10,000 evaluations it runs only
+    with --yes.
 
     \b
     Examples:
@@ -1137,6 +1355,7 @@ def sweep_command(
       sith sweep cl-ica --vary dim=2,3,4 --executor slurm --slurm-partition gpu --slurm-time 30
     """
     from verification._sweep import sweep
+    from verification._sweep.plan import CONFIRM_ABOVE
     from verification._sweep.reports import table_header, table_rows
 
     vary = _parse_vary(vary_items, random_n)
@@ -1157,6 +1376,7 @@ def sweep_command(
             "oracle": oracle_mode,
         }
         out = f"runs/sweep-{name}-{digest(config, length=8)}"
+    _check_tracking(track_uri, tensorboard_dir)
     progress = None if quiet or as_json else _SweepProgress()
     with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
         result = sweep(
@@ -1182,14 +1402,17 @@ def sweep_command(
             oracle=oracle_mode,
             plots=not no_plots,
             on_row=progress.update if progress else None,
+            max_evaluations=None if yes else CONFIRM_ABOVE,
+            figures=_figure_formats(figure_formats),
+            on_plan=None if quiet or as_json else (lambda plan: _say(plan.describe(), progress)),
         )
     doc = result.to_dict()
     if as_json:
-        click.echo(json.dumps(doc, indent=2))
+        _echo(json.dumps(doc, indent=2))
     elif not quiet:
         console = _console()
         console.print(
-            f"[bold]{result.theorem}[/]: {result.evaluations} evaluations "
+            f"[bold]{_m(result.theorem)}[/]: {result.evaluations} evaluations "
             f"({result.new_evaluations} new) of {len(result.settings)} settings x "
             f"{len(result.seeds)} seeds in {result.seconds:.0f} s, status {result.status}"
         )
@@ -1197,11 +1420,24 @@ def sweep_command(
         for column in table_header(doc):
             table.add_column(column, overflow="fold")
         for cells in table_rows(doc):
-            table.add_row(*cells)
+            table.add_row(*map(_cell, cells))
         console.print(table)
         console.print(
-            f"sweep: {out}/sweep.json, {out}/sweep.csv, {out}/report.md, {out}/report.html"
+            f"sweep: {_m(out)}/sweep.json, {_m(out)}/sweep.csv, {_m(out)}/report.md, "
+            f"{_m(out)}/report.html"
         )
+    _track(
+        track_uri,
+        tensorboard_dir,
+        command="sweep",
+        theorem=result.theorem,
+        records=_store_records(result.store or result.out, result.rows, result.theorem),
+        provenance_=doc.get("provenance"),
+        artifacts=[Path(out) / "sweep.json", Path(out) / "report.md"],
+        status=result.status,
+        params={"vary": doc["vary"], "seeds": len(result.seeds), "seed": seed},
+        quiet=quiet or as_json,
+    )
     if result.status == "interrupted":
         sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     if result.rows and len(result.errors) == len(result.rows):
@@ -1222,9 +1458,7 @@ class _AlignProgress(_SweepProgress):
             if model.get("error")
             else f"claim={'' if value is None else f'{value:.3f}'} recovered={model['recovered']}"
         )
-        click.echo(
-            f"[{self.done}] {'new' if fresh else 'cached'} {model['id']}: {outcome}", err=True
-        )
+        _echo(f"[{self.done}] {'new' if fresh else 'cached'} {model['id']}: {outcome}", err=True)
 
 
 @main.command("align")
@@ -1317,6 +1551,9 @@ class _AlignProgress(_SweepProgress):
     help="Oracle mode: the true latents may steer training. Off by default.",
 )
 @click.option("--no-plots", is_flag=True, help="Do not draw figures.")
+@figures_option
+@track_option
+@tensorboard_option
 @click.option("--json", "as_json", is_flag=True, help="Print align.json.")
 @click.option("--quiet", is_flag=True, help="No progress or table.")
 def align_command(
@@ -1338,6 +1575,9 @@ def align_command(
     evaluation_time_limit,
     oracle_mode,
     no_plots,
+    figure_formats,
+    track_uri,
+    tensorboard_dir,
     as_json,
     quiet,
 ):
@@ -1385,6 +1625,7 @@ def align_command(
             "oracle": oracle_mode,
         }
         out = f"runs/align-{name}-{digest(config, length=8)}"
+    _check_tracking(track_uri, tensorboard_dir)
     progress = None if quiet or as_json else _AlignProgress()
     with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
         result = align(
@@ -1407,16 +1648,17 @@ def align_command(
             oracle=oracle_mode,
             plots=not no_plots,
             on_model=progress.update if progress else None,
+            figures=_figure_formats(figure_formats),
         )
     doc = result.to_dict()
     if as_json:
-        click.echo(json.dumps(doc, indent=2))
+        _echo(json.dumps(doc, indent=2))
     elif not quiet:
         from verification._align.reports import model_rows
 
         console = _console()
         console.print(
-            f"[bold]{result.theorem}[/]: {len(result.models)} models "
+            f"[bold]{_m(result.theorem)}[/]: {len(result.models)} models "
             f"({result.new_models} new), {len(result.pairs)} pairs in {result.seconds:.0f} s, "
             f"status {result.status}"
         )
@@ -1425,10 +1667,22 @@ def align_command(
         for column in header:
             table.add_column(column, overflow="fold")
         for cells in rows:
-            table.add_row(*cells)
+            table.add_row(*map(_cell, cells))
         console.print(table)
-        console.print(result.summary.get("statement", ""))
-        console.print(f"align: {out}/align.json, {out}/report.md, {out}/report.html")
+        console.print(_m(result.summary.get("statement", "")))
+        console.print(f"align: {_m(out)}/align.json, {_m(out)}/report.md, {_m(out)}/report.html")
+    _track(
+        track_uri,
+        tensorboard_dir,
+        command="align",
+        theorem=result.theorem,
+        records=_store_records(Path(store or out), result.models, result.theorem),
+        provenance_=doc.get("provenance"),
+        artifacts=[Path(out) / "align.json", Path(out) / "report.md"],
+        status=result.status,
+        params={"learners": ",".join(result.learners), "seeds": len(result.seeds)},
+        quiet=quiet or as_json,
+    )
     if result.status == "interrupted":
         sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     if result.models and all(m.get("error") for m in result.models):
@@ -1438,7 +1692,12 @@ def align_command(
 @main.command("report")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option(
-    "--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html", "json", "latex"]),
+    default="md",
+    show_default=True,
+    help="latex: booktabs tables to \\input into a paper (needs \\usepackage{booktabs}).",
 )
 @click.option(
     "--out",
@@ -1446,15 +1705,22 @@ def align_command(
     type=click.Path(dir_okay=False),
     help="Write to this file instead of standard output.",
 )
-def report_command(run_dir, fmt, out_file):
+@figures_option
+def report_command(run_dir, fmt, out_file, figure_formats):
     """Re-render a search's report (RUN_DIR/report.json), a sweep's (RUN_DIR/sweep.json) or
     an alignment's (RUN_DIR/align.json).
+
+    --format latex gives booktabs tables (quadrants and counterexamples; the claim metric
+    by setting with 95% intervals; alignment matrices), every string escaped and every
+    number rounded to its uncertainty. --figures pdf,svg redraws a sweep's or an
+    alignment's figures as vector files for a paper in RUN_DIR/figures.
 
     \b
     Examples:
       sith report runs/cl-ica-s0 --format html --out report.html
-      sith report runs/bs --format html
+      sith report runs/bs --format latex --out bs-table.tex --figures pdf
     """
+    from verification import latex_tables
     from verification._search.reports import load_report, render_html, render_markdown
 
     _prepare_out(out_file)
@@ -1468,6 +1734,8 @@ def report_command(run_dir, fmt, out_file):
         figures = align_reports.figures_of(run)
         as_markdown = lambda r: align_reports.render_markdown(r, figures)  # noqa: E731
         as_html = lambda r: align_reports.render_html(r, figures)  # noqa: E731
+        as_latex = latex_tables.align_tables
+        redraw = align_reports.render_plots
     elif (run / "sweep.json").is_file() and not (run / document).is_file():
         from verification._sweep import reports as sweep_reports
 
@@ -1476,20 +1744,57 @@ def report_command(run_dir, fmt, out_file):
         figures = sweep_reports.figures_of(run)
         as_markdown = lambda r: sweep_reports.render_markdown(r, figures)  # noqa: E731
         as_html = lambda r: sweep_reports.render_html(r, figures)  # noqa: E731
+        as_latex = latex_tables.sweep_tables
+        redraw = sweep_reports.render_plots
     else:
         report = load_report(run_dir)
         figures = sorted((run / "figures").glob("*.png"))
         as_markdown = render_markdown
         as_html = lambda r: render_html(r, figures)  # noqa: E731
-    render = {"md": as_markdown, "html": as_html, "json": lambda r: json.dumps(r, indent=2)}
+        as_latex = latex_tables.search_tables
+        redraw = None
+    formats = _figure_formats(figure_formats)
+    if formats and redraw is None:
+        _fail(
+            "--figures: a search draws its figures from its evaluations as it runs; rerun it "
+            f"with --resume --figures {','.join(formats)} (nothing is recomputed)"
+        )
+    render = {
+        "md": as_markdown,
+        "html": as_html,
+        "json": lambda r: json.dumps(r, indent=2),
+        "latex": as_latex,
+    }
     try:
         text = render[fmt](report)
+        if formats:
+            redraw(report, run / "figures", formats)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         _fail(f"{run_dir}/{document} is malformed: {type(err).__name__}: {err}")
     if out_file:
         write_atomic(Path(out_file), text)
     else:
-        click.echo(text)
+        _echo(text)
+
+
+@main.command("cite")
+@click.argument("names", nargs=-1, metavar="[THEOREM]...")
+def cite_command(names):
+    """Print BibTeX: each THEOREM's paper(s), or sith's own entry when none is named.
+
+    \b
+    Examples:
+      sith cite                  # sith itself
+      sith cite cl-ica ivae      # the papers of two catalogue theorems
+      sith --import paper.py cite my-theorem
+    """
+    from verification import citations
+
+    if not names:
+        _echo(citations.sith_bibtex(), nl=False)
+        return
+    theorems = [_named(name, th.theorems.get, th.Theorem) for name in names]
+    _echo(citations.cite(theorems), nl=False)
 
 
 @main.command("theorems")
@@ -1511,21 +1816,21 @@ def theorems_command(names, as_json, details):
     """
     items = [th.theorems.get(n) for n in names] if names else th.theorems.catalogue()
     if as_json:
-        click.echo(json.dumps([t.to_dict() for t in items], indent=2))
+        _echo(json.dumps([t.to_dict() for t in items], indent=2))
         return
     if details:
         console = _console()
         for t in items:
-            table = Table(title=f"{t.name}: {t.cite}", title_justify="left")
+            table = Table(title=_m(f"{t.name}: {t.cite}"), title_justify="left")
             for column in ("part", "checked", "where", "quote", "sith differs"):
                 table.add_column(column, overflow="fold")
             for row in t.text_check_table():
                 table.add_row(
-                    escape(row["part"]),
+                    _cell(row["part"]),
                     "verified" if row["verified"] else "unverified",
-                    escape(row["where"]),
-                    escape(row["quote"]),
-                    escape(row["differs"]),
+                    _cell(row["where"]),
+                    _cell(row["quote"]),
+                    _cell(row["differs"]),
                 )
             console.print(table)
         return
@@ -1533,9 +1838,14 @@ def theorems_command(names, as_json, details):
     for column in ("name", "assumptions", "learner", "claim", "source"):
         table.add_column(column, overflow="fold")
     for t in items:
-        table.add_row(
-            t.name, ", ".join(a.name for a in t.assumptions), t.learner_label, str(t.claim), t.cite
+        cells = (
+            printable_name(t.name),
+            ", ".join(printable_name(a.name) for a in t.assumptions),
+            t.learner_label,
+            str(t.claim),
+            t.cite,
         )
+        table.add_row(*map(_cell, cells))
     _console().print(table)
 
 
@@ -1545,7 +1855,7 @@ def assumptions_command(as_json):
     """List the assumption catalogue."""
     items = [th.assumptions.get(n) for n in th.assumptions.names()]
     if as_json:
-        click.echo(
+        _echo(
             json.dumps(
                 [{"name": a.name, "statement": a.description, "cite": a.cite} for a in items],
                 indent=2,
@@ -1556,7 +1866,7 @@ def assumptions_command(as_json):
     for column in ("name", "statement", "source"):
         table.add_column(column, overflow="fold")
     for a in items:
-        table.add_row(a.name, a.description, a.cite)
+        table.add_row(_cell(printable_name(a.name)), _cell(a.description), _cell(a.cite))
     _console().print(table)
 
 
@@ -1574,13 +1884,13 @@ def learners_command(as_json):
             {"name": name, "class": type(learner).__name__, "options": option_names(learner)}
         )
     if as_json:
-        click.echo(json.dumps(items, indent=2))
+        _echo(json.dumps(items, indent=2))
         return
     table = Table(title="learners")
     for column in ("name", "class", "options (--set KEY=VALUE)"):
         table.add_column(column, overflow="fold")
     for item in items:
-        table.add_row(item["name"], item["class"], ", ".join(item["options"]))
+        table.add_row(*map(_cell, (item["name"], item["class"], ", ".join(item["options"]))))
     _console().print(table)
 
 

@@ -26,10 +26,12 @@ import theory as th
 from theory._spec import digest
 from theory.errors import InvalidArgument, SithError
 from verification import learners as L
+from verification import provenance
 from verification._align import pairwise
 from verification._align.reports import render_html, render_markdown, render_plots
 from verification._align.result import AlignResult, pair_group, summarise
 from verification._align.work import AlignItem, common_set, train_and_encode
+from verification._figures import parse_formats
 from verification._files import write_atomic
 from verification._search import remote
 from verification._search.driver import _sigint_deferred
@@ -78,6 +80,7 @@ def align(
     oracle: bool = False,
     plots: bool = True,
     on_model: Callable[[dict[str, Any], bool], None] | None = None,
+    figures: str | Sequence[str] = (),
 ) -> AlignResult:
     """Do independently trained models converge, and does identifiability predict it?
 
@@ -105,11 +108,13 @@ def align(
         evaluation_time_limit: seconds one model (checks + training) may take.
         oracle: train in oracle mode; off by default (practice mode).
         plots: write figures (the ``plots`` extra).
+        figures: vector copies of the figures for a paper, "pdf" and/or "svg".
         on_model(model, fresh): called as each model finishes (progress).
 
     Returns an :class:`AlignResult` (``models``, ``pairs``, ``truth``, ``summary``).
     """
     theorem, local = remote.theorem_for_workers(theorem, executor)
+    formats = parse_formats(figures)
     seed_list = sweep_driver._seeds(seeds, seed)
     for name, value, low in (("n_eval", n_eval, 20), ("k", k, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
@@ -156,6 +161,7 @@ def align(
         remote.LOCAL_THEOREMS[theorem.name] = theorem
     try:
         run = AlignDirectory(root)
+        run.figure_formats = formats
         with run.open():
             store_root = Path(store) if store is not None else run.root
             result = AlignResult(
@@ -176,6 +182,7 @@ def align(
                 oracle=oracle,
                 executor=executor_obj.describe(),
                 out=run.root,
+                provenance=provenance.collect(seed=seed_list),
             )
             plan = _plan(theorem, spaces, settings, seed_list, seed, n_eval, oracle)
             _run(
@@ -490,13 +497,15 @@ class AlignDirectory(LockedDirectory):
 
     KIND = "align"
     OTHERS = (("run.json", "search"), ("sweep.json", "sweep"))
+    figure_formats: tuple[str, ...] = ()  # vector copies of the figures (pdf, svg)
 
     def write(self, result: AlignResult, *, final: bool, plots: bool = True) -> dict[str, Any]:
         doc = result.to_dict()
         write_atomic(self.root / "align.json", json.dumps(doc, indent=2, allow_nan=False))
         figures: list[str] = []
         if final and plots:
-            figures = [f"figures/{p.name}" for p in render_plots(doc, self.root / "figures")]
+            drawn = render_plots(doc, self.root / "figures", self.figure_formats)
+            figures = [f"figures/{p.name}" for p in drawn]
         write_atomic(self.root / "report.md", render_markdown(doc, figures))
         write_atomic(self.root / "report.html", render_html(doc, figures))
         return doc

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from theory.errors import InvalidArgument
+from verification import citations
 from verification._align.result import GROUPS, SCHEMA
+from verification._figures import save_vector
 from verification._files import read_document, require_fields
 
 REQUIRED = {
@@ -153,6 +156,7 @@ def render_markdown(doc: dict[str, Any], figures: list[str] = ()) -> str:
     ]
     for path in figures:
         lines += [f"![{Path(path).stem}]({path})", ""]
+    lines.append(citations.markdown_section(doc["theorem"], doc.get("provenance")))
     return "\n".join(lines)
 
 
@@ -178,7 +182,10 @@ def render_html(doc: dict[str, Any], figures: list[str] = ()) -> str:
         f"<h1>sith align: {e(doc['theorem'])}</h1><p>{e(_intro(doc))}</p>"
         f"<p><b>Summary.</b> {e(doc['summary'].get('statement', ''))}</p>"
         f"<h2>Models</h2>{_html_table(*model_rows(doc))}"
-        f"<h2>Pairs</h2>{_html_table(*pair_rows(doc))}" + images + "</body></html>"
+        f"<h2>Pairs</h2>{_html_table(*pair_rows(doc))}"
+        + images
+        + citations.html_section(doc["theorem"], doc.get("provenance"))
+        + "</body></html>"
     )
 
 
@@ -192,8 +199,9 @@ def figures_of(out: Path | None) -> list[str]:
     return sorted(f"figures/{p.name}" for p in (out / "figures").glob("*.png"))
 
 
-def render_plots(doc: dict[str, Any], figures: Path) -> list[Path]:
-    """PNG figures (needs the ``plots`` extra; none without it). Returns written paths."""
+def render_plots(doc: dict[str, Any], figures: Path, formats: Sequence[str] = ()) -> list[Path]:
+    """PNG figures (needs the ``plots`` extra; none without it), and a copy of each in
+    every vector ``formats`` ("pdf", "svg") sized for a paper. Returns the PNGs."""
     if not doc["pairs"]:
         return []
     try:
@@ -209,6 +217,7 @@ def render_plots(doc: dict[str, Any], figures: Path) -> list[Path]:
         fig = draw(plt, doc)
         path = figures / name
         fig.savefig(path, dpi=90)
+        save_vector(fig, path, formats)
         plt.close(fig)
         written.append(path)
     return written

@@ -18,6 +18,7 @@ from typing import Any
 from scipy import stats
 
 from theory.errors import InvalidArgument
+from verification import provenance
 
 SCHEMA = "sith.align/1"
 SCHEMA_FILE = Path(__file__).parent.parent / "schemas" / "align.schema.json"
@@ -154,6 +155,7 @@ class AlignResult:
     new_models: int = 0
     seconds: float = 0.0
     out: Path | None = None
+    provenance: dict[str, Any] | None = None  # what produced it (verification/provenance.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -175,6 +177,7 @@ class AlignResult:
             "pairs": self.pairs,
             "truth": self.truth,
             "summary": self.summary,
+            "provenance": self.provenance or provenance.collect(seed=list(self.seeds)),
         }
 
     def to_frame(self, which: str = "pairs"):

@@ -40,6 +40,8 @@ from hypothesis import seed as hypothesis_seed
 import theory as th
 from theory.errors import InvalidArgument
 from verification import learners as L
+from verification import provenance
+from verification._figures import parse_formats
 from verification._search import necessity, remote
 from verification._search.derive import space_for
 from verification._search.evaluator import CHECK_SETTINGS, Evaluator
@@ -83,6 +85,7 @@ def search(
     threads: int | None = 1,
     address: str | None = None,
     imports: Sequence[str] = (),
+    figures: str | Sequence[str] = (),
 ) -> SearchResult:
     """Search ``space`` around ``theorem`` for gaps and failures within ``budget`` evaluations.
 
@@ -109,6 +112,7 @@ def search(
     The report is rewritten after every evaluation, so any stop (Ctrl-C, SIGTERM, even
     SIGKILL) leaves a valid report of what finished; KeyboardInterrupt stops the search
     and returns what was finished (status "interrupted").
+    ``figures``: vector copies of the figures for a paper, "pdf" and/or "svg".
     """
     if isinstance(theorem, str):
         theorem = th.theorems.get(theorem)
@@ -144,6 +148,7 @@ def search(
     remote.prepare(imports)
 
     run = RunDirectory(out if out is not None else tempfile.mkdtemp(prefix="sith-search-"))
+    run.figure_formats = parse_formats(figures)
     settings_record = {
         "schema": SETTINGS_SCHEMA,
         "theorem": theorem.name,
@@ -282,6 +287,7 @@ def _run_search(
         "phases": [ph.describe(s) for ph, s in zip(phases, starts, strict=True)],
     }
     names = tuple(a.name for a in theorem.assumptions)
+    made_by = provenance.collect(seed=seed, device=getattr(L.for_theorem(theorem), "device", None))
 
     def snapshot(status: str) -> SearchResult:
         records = tuple(evaluate.records.values())
@@ -304,6 +310,7 @@ def _run_search(
             plan=plan_record,
             necessity=necessity.table(names, records, space, min_rate),
             text_checks=theorem.text_check_table(),
+            provenance=made_by,
         )
 
     def after_each(evaluation: Evaluation, fresh: bool) -> None:

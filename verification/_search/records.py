@@ -293,6 +293,8 @@ class SearchResult:
     necessity: list[dict[str, Any]] = field(default_factory=list)
     # which parts of the theorem were checked against its paper's text (Theorem.text_check_table)
     text_checks: list[dict[str, Any]] = field(default_factory=list)
+    # what produced it (verification/provenance.py; None: collected when reported)
+    provenance: dict[str, Any] | None = None
 
     @property
     def evaluations(self) -> int:

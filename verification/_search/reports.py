@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from theory.errors import InvalidArgument
 from theory.theorems import defined_in
 from verification import _reproduce as reproduce
+from verification import citations, provenance
+from verification._figures import save_vector
 from verification._files import read_document, require_fields
 from verification._search.records import SearchResult
 
@@ -75,6 +77,7 @@ def build_report(result: SearchResult, process_path: Callable[[str], Path]) -> d
         "space": result.space,
         "evaluated": sorted(result.evaluated),
         **entries,
+        "provenance": result.provenance or provenance.collect(seed=result.seed),
     }
 
 
@@ -290,6 +293,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines.append(f"- {process_line(cx['process'])}: {rate_line(cx)}")
         lines.append("")
     lines += text_check_lines(report)
+    lines.append(citations.markdown_section(report["theorem"], report.get("provenance")))
     return "\n".join(lines)
 
 
@@ -395,6 +399,7 @@ def render_html(report: dict[str, Any], figures: list[Path] | None = None) -> st
                 f"<figure><img alt='{e(Path(path).stem)}' src='data:image/png;base64,{data}'>"
                 f"<figcaption>{e(Path(path).stem)}</figcaption></figure>"
             )
+    parts.append(citations.html_section(report["theorem"], report.get("provenance")))
     parts.append("</body></html>")
     return "".join(parts)
 
@@ -440,7 +445,7 @@ def _escape(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render_plots(result: SearchResult, figures: Path) -> list[Path]:
+def render_plots(result: SearchResult, figures: Path, formats: Sequence[str] = ()) -> list[Path]:
     """PNG figures (needs the ``plots`` extra): true vs recovered latents per counterexample,
     and the claim metric against each numeric searched parameter. Returns written paths."""
     try:
@@ -472,6 +477,7 @@ def render_plots(result: SearchResult, figures: Path) -> list[Path]:
         fig.tight_layout()
         path = figures / f"counterexample-{i}.png"
         fig.savefig(path, dpi=80)
+        save_vector(fig, path, formats)  # PDF/SVG beside it, for a paper (--figures)
         plt.close(fig)
         written.append(path)
     records = [e for e in result.records if e.claim_value is not None]
@@ -503,6 +509,7 @@ def render_plots(result: SearchResult, figures: Path) -> list[Path]:
         fig.tight_layout()
         path = figures / "metric-vs-parameters.png"
         fig.savefig(path, dpi=80)
+        save_vector(fig, path, formats)
         plt.close(fig)
         written.append(path)
     return written

@@ -113,6 +113,7 @@ class RunDirectory:
         self.root = Path(root)
         self._lock_fd: int | None = None
         self._store: ResultStore | None = None
+        self.figure_formats: tuple[str, ...] = ()  # vector copies of the figures (pdf, svg)
 
     # --- layout ---------------------------------------------------------------------
     @property
@@ -152,7 +153,7 @@ class RunDirectory:
         write_atomic(self.report_json, json.dumps(report, indent=2, sort_keys=True))
         write_atomic(self.report_md, render_markdown(report))
         if plots and result.status != "running":
-            render_plots(result, self.figures)
+            render_plots(result, self.figures, self.figure_formats)
         return report
 
     # --- ownership ------------------------------------------------------------------

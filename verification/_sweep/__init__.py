@@ -4,6 +4,8 @@ Bottom to top (each module imports only those above it):
 
 - ``settings``  sweep keys (process fields, learner options), their validation, the
                 grid or random settings, and the candidate process + options of each
+- ``plan``      :class:`SweepPlan`: the evaluations counted (not built), a size limit,
+                the executor and a rough time estimate, stated before any work
 - ``result``    rows, their summary, :class:`SweepResult` (the ``sith.sweep/1`` document,
                 CSV, a pandas frame)
 - ``reports``   Markdown, HTML and figures rendered from the document
@@ -19,16 +21,20 @@ The package name is private so that no submodule can shadow the public function
 
 from verification._search.remote import WorkItem, evaluate
 from verification._sweep.driver import DEVICES, SweepDirectory, sweep
+from verification._sweep.plan import CONFIRM_ABOVE, PlanTooLarge, SweepPlan
 from verification._sweep.reports import load_sweep, render_html, render_markdown, render_plots
 from verification._sweep.result import SCHEMA, SCHEMA_FILE, SweepResult
 from verification._sweep.settings import Range, SweepSpace, with_dimension
 
 __all__ = [
+    "CONFIRM_ABOVE",
     "DEVICES",
     "SCHEMA",
     "SCHEMA_FILE",
+    "PlanTooLarge",
     "Range",
     "SweepDirectory",
+    "SweepPlan",
     "SweepResult",
     "SweepSpace",
     "WorkItem",

@@ -15,6 +15,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ import theory as th
 from theory._json import load_json
 from theory.errors import InvalidArgument, RunDirectoryError, SithError
 from verification import learners as L
+from verification import provenance
+from verification._figures import parse_formats
 from verification._files import write_atomic
 from verification._search import remote as work
 from verification._search.driver import _sigint_deferred
@@ -29,6 +32,7 @@ from verification._search.evaluator import Evaluator
 from verification._search.records import Evaluation, spec_key
 from verification._search.rundir import LockedDirectory
 from verification._search.store import ResultStore
+from verification._sweep.plan import SweepPlan, check_size, count_settings, stored_seconds
 from verification._sweep.reports import render_html, render_markdown, render_plots
 from verification._sweep.result import SweepResult, error_row, row_from_evaluation, rows_csv
 from verification._sweep.settings import (
@@ -70,6 +74,9 @@ def sweep(
     retries: int = 1,
     plots: bool = True,
     on_row: Callable[[dict[str, Any], bool], None] | None = None,
+    max_evaluations: int | None = None,
+    on_plan: Callable[[SweepPlan], None] | None = None,
+    figures: str | Sequence[str] = (),
 ) -> SweepResult:
     """Evaluate ``theorem`` on every setting of ``vary`` with each seed.
 
@@ -104,13 +111,23 @@ def sweep(
             learner has such a mode); off by default: practice mode. Rows say which.
         retries: how often an item whose worker died is tried again.
         plots: write figures (needs matplotlib, the ``plots`` extra).
+        figures: vector copies of the figures for a paper, "pdf" and/or "svg" (beside
+            the PNGs in ``out/figures``).
         on_row(row, fresh): called as each row finishes (progress).
+        max_evaluations: refuse (:class:`PlanTooLarge`, nothing run) a sweep of more
+            evaluations (settings x seeds, counted before anything is built); None: no
+            limit. ``sith sweep`` sets 10,000 unless ``--yes``.
+        on_plan(plan): called with the :class:`SweepPlan` before any work: once counted
+            (evaluations, executor), once the store is read (cached, a time estimate
+            from the store's timings), and, without stored timings, once more after the
+            first evaluation (its time).
 
     Returns the :class:`SweepResult` (``rows``: one per setting and seed, in that order).
     Everything that can be refused is refused before anything runs. Ctrl-C stops the
     sweep and returns what finished (status "interrupted"); rerun it to continue.
     """
     theorem, local = work.theorem_for_workers(theorem, executor)
+    formats = parse_formats(figures)
     seed_list = _seeds(seeds, seed)
     if random is not None and (
         isinstance(random, bool) or not isinstance(random, numbers.Integral) or random < 1
@@ -139,6 +156,16 @@ def sweep(
         raise InvalidArgument(f"process must be a theory.Process, got {type(process).__name__}")
     space = SweepSpace(theorem, process)
     vary_values = normalise_vary(space, vary, random=random)
+    plan = SweepPlan(
+        settings=count_settings(vary_values, random),
+        seeds=len(seed_list),
+        random=random is not None,
+        executor=executor.name if isinstance(executor, Executor) else str(executor),
+        workers=1 if executor == "serial" else workers,
+    )
+    check_size(plan, max_evaluations)  # counted, not built: refused in microseconds
+    if on_plan is not None:
+        on_plan(plan)
     settings = make_settings(vary_values, random=random, seed=seed)
     resolved = _resolve_device(device)
     used_device = resolved if supports_device(learner) else "cpu"
@@ -171,6 +198,7 @@ def sweep(
         keyer = Evaluator(theorem, _Unused(), 0, oracle=oracle)  # type: ignore[arg-type]
         specs = [[keyer.spec(candidate, s)[0] for s in seed_list] for candidate in candidates]
         run = SweepDirectory(root)
+        run.figure_formats = formats
         with run.open():
             store_root = Path(store) if store is not None else run.root
             result = SweepResult(
@@ -193,6 +221,7 @@ def sweep(
                 status="running",
                 out=run.root,
                 store=store_root,
+                provenance=provenance.collect(seed=seed_list, device=used_device),
             )
             _run(
                 result,
@@ -207,6 +236,8 @@ def sweep(
                 retries,
                 plots,
                 on_row,
+                plan,
+                on_plan,
             )
             return result
     finally:
@@ -237,6 +268,8 @@ def _run(
     retries: int,
     plots: bool,
     on_row: Callable[[dict[str, Any], bool], None] | None,
+    plan: SweepPlan | None = None,
+    on_plan: Callable[[SweepPlan], None] | None = None,
 ) -> None:
     start = time.perf_counter()
     seeds = result.seeds
@@ -255,16 +288,34 @@ def _run(
             last_write[0] = time.perf_counter()
 
     try:
+        found: list[tuple[tuple[int, int], Evaluation]] = []
         for i, setting_specs in enumerate(specs):
             for j, spec in enumerate(setting_specs):
                 key = spec_key(spec)
                 cached = store.get(key)
                 if cached is None:
                     waiting.setdefault(key, []).append((i, j))
-                    continue
-                row = row_from_evaluation(i, result.settings[i], cached, result.device)
-                finish((i, j), row, False)
+                else:
+                    found.append(((i, j), cached))
         keys = list(waiting)
+        timing_pending = False
+        if plan is not None:
+            plan = replace(
+                plan,
+                settings=len(result.settings),
+                executor=executor.name,
+                workers=executor.workers,
+                cached=len(found),
+            )
+            stored = stored_seconds(store.root, theorem.name)
+            if stored is not None:
+                plan = plan.with_timing(stored[0], f"median of {stored[1]} stored evaluations")
+            plan = replace(plan, stage="stored")
+            timing_pending = plan.estimate is None and plan.to_run > 0
+            if on_plan is not None:
+                on_plan(plan)
+        for (i, j), cached in found:  # the plan first, then what the store already had
+            finish((i, j), row_from_evaluation(i, result.settings[i], cached, result.device), False)
         shared = str(store.root.resolve()) if executor.shared_filesystem else None
         items = []
         for key in keys:
@@ -296,6 +347,12 @@ def _run(
                 else:
                     row = error_row(i, result.settings[i], seeds[j], key, error, result.device)
                 finish((i, j), row, fresh)
+            if timing_pending and fresh and evaluation is not None and evaluation.seconds > 0:
+                timing_pending = False  # no stored timings: the first evaluation's
+                plan = replace(plan, cached=len(rows), stage="timed")
+                plan = plan.with_timing(evaluation.seconds, "the first evaluation took")
+                if on_plan is not None:
+                    on_plan(plan)
         result.status = "complete"
     except KeyboardInterrupt:
         result.status = "interrupted"
@@ -411,6 +468,7 @@ class SweepDirectory(LockedDirectory):
 
     KIND = "sweep"
     OTHERS = (("run.json", "search"),)
+    figure_formats: tuple[str, ...] = ()  # vector copies of the figures (pdf, svg)
 
     def check_existing(self) -> None:
         sweep_json = self.root / "sweep.json"
@@ -429,7 +487,7 @@ class SweepDirectory(LockedDirectory):
         write_atomic(self.root / "sweep.csv", rows_csv(result.rows))
         figures: list[str] = []
         if final and plots:
-            written = render_plots(doc, self.root / "figures")
+            written = render_plots(doc, self.root / "figures", self.figure_formats)
             figures = [f"figures/{p.name}" for p in written]
         write_atomic(self.root / "report.md", render_markdown(doc, figures))
         write_atomic(self.root / "report.html", render_html(doc, figures))

@@ -16,10 +16,13 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from theory.errors import InvalidArgument
+from verification import citations
+from verification._figures import save_vector
 from verification._files import read_document, require_fields
 from verification._sweep.result import SCHEMA, outcome_label, summarise
 
@@ -146,6 +149,7 @@ def render_markdown(doc: dict[str, Any], figures: list[str] = ()) -> str:
         lines.append("")
     for path in figures:
         lines += [f"![{Path(path).stem}]({path})", ""]
+    lines.append(citations.markdown_section(doc["theorem"], doc.get("provenance")))
     return "\n".join(lines)
 
 
@@ -175,6 +179,7 @@ def render_html(doc: dict[str, Any], figures: list[str] = ()) -> str:
         f"<table><tr>{head}</tr>{body}</table>"
         + (f"<h2>Errors ({len(errors)})</h2><ul>{error_items}</ul>" if errors else "")
         + images
+        + citations.html_section(doc["theorem"], doc.get("provenance"))
         + "</body></html>"
     )
 
@@ -187,8 +192,9 @@ def figure_name(key: str) -> str:
     return "vary-" + re.sub(r"[^A-Za-z0-9_.]+", "-", key) + ".png"
 
 
-def render_plots(doc: dict[str, Any], figures: Path) -> list[Path]:
-    """PNG figures (needs the ``plots`` extra; none without it). Returns written paths."""
+def render_plots(doc: dict[str, Any], figures: Path, formats: Sequence[str] = ()) -> list[Path]:
+    """PNG figures (needs the ``plots`` extra; none without it), and a copy of each in
+    every vector ``formats`` ("pdf", "svg") sized for a paper. Returns the PNGs."""
     try:
         import matplotlib
 
@@ -204,6 +210,7 @@ def render_plots(doc: dict[str, Any], figures: Path) -> list[Path]:
         path = figures / figure_name(key)
         fig = _vary_figure(plt, doc, key)
         fig.savefig(path, dpi=90)
+        save_vector(fig, path, formats)
         plt.close(fig)
         written.append(path)
     curves = [r for r in doc["rows"] if r.get("claim_curve")]
@@ -211,6 +218,7 @@ def render_plots(doc: dict[str, Any], figures: Path) -> list[Path]:
         path = figures / "claim-along-training.png"
         fig = _curve_figure(plt, doc, curves)
         fig.savefig(path, dpi=90)
+        save_vector(fig, path, formats)
         plt.close(fig)
         written.append(path)
     return written

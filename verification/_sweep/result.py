@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from theory.errors import InvalidArgument
+from verification import provenance
 from verification._search.records import Evaluation
 
 SCHEMA = "sith.sweep/1"
@@ -177,6 +178,7 @@ class SweepResult:
     seconds: float = 0.0
     out: Path | None = None
     store: Path | None = None
+    provenance: dict[str, Any] | None = None  # what produced it (verification/provenance.py)
 
     @property
     def evaluations(self) -> int:
@@ -214,6 +216,8 @@ class SweepResult:
             "settings": self.settings,
             "summary": self.summary(),
             "rows": self.rows,
+            "provenance": self.provenance
+            or provenance.collect(seed=list(self.seeds), device=self.device),
         }
 
     def flat_rows(self) -> list[dict[str, Any]]:

@@ -354,10 +354,18 @@ def normalise_vary(
         if not values:
             raise InvalidArgument(f"{key}: no values to sweep")
         checked = [space.check_value(key, v) for v in values]
-        unique = []
+        unique: list[Any] = []
+        seen: set[tuple[type, Any]] = set()  # linear in the values, not quadratic
         for v in checked:
-            if not any(_same(v, u) for u in unique):
-                unique.append(v)
+            try:
+                marker = (type(v), v)
+                if marker in seen:
+                    continue
+                seen.add(marker)
+            except TypeError:  # unhashable (a list value): compare with those kept
+                if any(_same(v, u) for u in unique):
+                    continue
+            unique.append(v)
         out[key] = unique
     return out
 
@@ -376,11 +384,14 @@ def make_settings(
         return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*vary.values())]
     rng = _random.Random(f"sith-sweep-{seed}")
     settings: list[dict[str, Any]] = []
+    seen: set[str] = set()  # duplicates dropped in linear time
     for _ in range(random):
         setting = {
             k: v.sample(rng) if isinstance(v, Range) else rng.choice(v) for k, v in vary.items()
         }
-        if setting not in settings:
+        marker = repr(sorted((k, type(v).__name__, repr(v)) for k, v in setting.items()))
+        if marker not in seen:
+            seen.add(marker)
             settings.append(setting)
     return settings
 
