@@ -128,13 +128,15 @@ def test_jacobian_sign_penalty_sees_a_fold():
 
 
 def test_temperature_scales_with_concentration():
-    learner = InfoNCE()
+    matched, practical = InfoNCE(), InfoNCE(tau_kappa=None)  # τκ = 1; the practical rule
     sphere = th.latents.UniformSphere(3)
     mixing = th.mixings.InvertibleMLP(3)
-    for kappa, tau in ((10.0, 0.3), (2.0, 1.5), (100.0, 0.05)):
+    for kappa, tau, rule in ((10.0, 0.1, 0.3), (2.0, 0.5, 1.5), (100.0, 0.01, 0.05)):
         p = th.Process(sphere, mixing, th.conditionals.VonMisesFisher(kappa))
-        assert learner.resolved_tau(p) == pytest.approx(tau)
+        assert matched.resolved_tau(p) == pytest.approx(tau)
+        assert practical.resolved_tau(p) == pytest.approx(rule)
     assert InfoNCE(tau=0.7).resolved_tau(p) == 0.7
+    assert InfoNCE(tau_kappa=2.0).resolved_tau(p) == pytest.approx(0.02)
 
 
 # ------------------------------------------------- claim metrics from the registry
