@@ -7,8 +7,11 @@ negative slope), computed here with batched matmuls. The engine is
 ``torch.autograd.functional.jacobian`` once per sample (on a subsample, extrapolated).
 
 Floor (issue 25): the engine within 1.2x the analytic Jacobian's time at d = 2, 10, 50
-(B = 8192, float64). ``figures(size)`` gives them to ``python -m benchmarks`` (quick: B =
-1024, d = 2, 10; full: B = 8192, d = 2, 10, 50).
+(B = 8192, float64), both at 1 torch thread: the way checks (``verification.checks``
+pins 1 thread) and pool workers run it. ``figures(size)`` gives them to ``python -m
+benchmarks`` (quick: B = 1024, d = 2, 10; full: B = 8192, d = 2, 10, 50), with the same
+ratio at torch's default threads beside them (no floor: on a busy 2-core machine two
+threads slow every small batched op, the analytic product included).
 
 Run: python benchmarks/jacobians.py [--batch 8192] [--dims 3 10 50]
 """
@@ -86,8 +89,27 @@ def figures(size: str) -> list[dict]:
     microseconds per sample beside the analytic ones (see ``benchmarks/__init__``)."""
     batch, dims = SIZES[size]
     out = []
+    default_threads = torch.get_num_threads()
     for d in dims:
-        engine, analytic = time_engine(d, batch)
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            engine, analytic = time_engine(d, batch)
+        finally:
+            torch.set_num_threads(previous)
+        if default_threads > 1:
+            many, many_analytic = time_engine(d, batch)
+            out.append(
+                {
+                    "name": f"jacobians.d{d}.engine/analytic.{default_threads}_threads",
+                    "value": many / many_analytic,
+                    "unit": "x",
+                    "better": "lower",
+                    "floor": None,
+                    "reference": 1.0,
+                    "note": f"at torch's default {default_threads} threads",
+                }
+            )
         out.append(
             {
                 "name": f"jacobians.d{d}.engine/analytic",
@@ -96,7 +118,7 @@ def figures(size: str) -> list[dict]:
                 "better": "lower",
                 "floor": FLOOR,
                 "reference": 1.0,
-                "note": f"InvertibleMLP(depth 3), B = {batch}, float64",
+                "note": f"InvertibleMLP(depth 3), B = {batch}, float64, 1 thread",
             }
         )
         out.append(
