@@ -88,6 +88,9 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        # Linux's autogroup shares the CPU fairly between sessions, not processes: under
+        # other sessions' load, a pool's workers share one session's slot
+        "sched_autogroup": _read("/proc/sys/kernel/sched_autogroup_enabled"),
     }
     try:
         import torch
@@ -96,6 +99,13 @@ def machine() -> dict[str, Any]:
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
     return info
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
 
 
 def _cpu_name() -> str:
