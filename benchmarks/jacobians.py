@@ -6,6 +6,13 @@ negative slope), computed here with batched matmuls. The engine is
 ``verification.jacobians.jacobian`` (vmap(jacfwd)); the loop calls
 ``torch.autograd.functional.jacobian`` once per sample (on a subsample, extrapolated).
 
+Floor (issue 25): the engine within 1.2x the analytic Jacobian's time at d = 2, 10, 50
+(B = 8192, float64), both at 1 torch thread: the way checks (``verification.checks``
+pins 1 thread) and pool workers run it. ``figures(size)`` gives them to ``python -m
+benchmarks`` (quick: B = 1024, d = 2, 10; full: B = 8192, d = 2, 10, 50), with the same
+ratio at torch's default threads beside them (no floor: on a busy 2-core machine two
+threads slow every small batched op, the analytic product included).
+
 Run: python benchmarks/jacobians.py [--batch 8192] [--dims 3 10 50]
 """
 
@@ -71,6 +78,71 @@ def time_dimension(d: int, batch: int, loop_samples: int) -> tuple[float, float,
     sub = z[:loop_samples]
     loop = best_of(lambda: [torch.autograd.functional.jacobian(mixing, s) for s in sub], 1)
     return engine, analytic, loop / len(sub)
+
+
+SIZES = {"quick": (1024, (2, 10)), "full": (8192, (2, 10, 50))}
+FLOOR = 1.2  # engine time / analytic time
+
+
+def figures(size: str) -> list[dict]:
+    """The engine's time over the analytic Jacobian's at each d (floor 1.2x), and its
+    microseconds per sample beside the analytic ones (see ``benchmarks/__init__``)."""
+    batch, dims = SIZES[size]
+    out = []
+    default_threads = torch.get_num_threads()
+    for d in dims:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            engine, analytic = time_engine(d, batch)
+        finally:
+            torch.set_num_threads(previous)
+        if default_threads > 1:
+            many, many_analytic = time_engine(d, batch)
+            out.append(
+                {
+                    "name": f"jacobians.d{d}.engine/analytic.{default_threads}_threads",
+                    "value": many / many_analytic,
+                    "unit": "x",
+                    "better": "lower",
+                    "floor": None,
+                    "reference": 1.0,
+                    "note": f"at torch's default {default_threads} threads",
+                }
+            )
+        out.append(
+            {
+                "name": f"jacobians.d{d}.engine/analytic",
+                "value": engine / analytic,
+                "unit": "x",
+                "better": "lower",
+                "floor": FLOOR,
+                "reference": 1.0,
+                "note": f"InvertibleMLP(depth 3), B = {batch}, float64, 1 thread",
+            }
+        )
+        out.append(
+            {
+                "name": f"jacobians.d{d}.engine_us_per_sample",
+                "value": engine * 1e6,
+                "unit": "µs",
+                "better": "lower",
+                "floor": None,
+                "reference": analytic * 1e6,
+                "note": "reference: the analytic Jacobian",
+            }
+        )
+    return out
+
+
+def time_engine(d: int, batch: int, repeats: int = 5) -> tuple[float, float]:
+    """Seconds per sample: (engine, analytic), best of ``repeats``, after a warm-up."""
+    mixing = th.mixings.InvertibleMLP(d, depth=3, seed=0)
+    z = torch.randn(batch, d, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(jacobian(mixing, z), analytic_jacobian(mixing, z))
+    engine = best_of(lambda: jacobian(mixing, z), repeats) / batch
+    analytic = best_of(lambda: analytic_jacobian(mixing, z), repeats) / batch
+    return engine, analytic
 
 
 if __name__ == "__main__":

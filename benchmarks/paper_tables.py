@@ -206,5 +206,34 @@ def main() -> None:
             json.dump(results, handle, indent=2)
 
 
+# --- figures for python -m benchmarks (see benchmarks/__init__) ------------------------
+
+FIGURE_SIZES = {"quick": (("sphere-vmf",), 1), "full": (tuple(ROWS), 5)}
+
+
+def figures(size: str) -> list[dict]:
+    """The median of each row's metrics over its seeds (no floors: the papers' own
+    figures are in docs/reproductions.md). Quick: sphere-vmf, seed 0."""
+    rows, seeds = FIGURE_SIZES[size]
+    out = []
+    for row in rows:
+        results = [run_one((row, seed)) for seed in range(seeds)]
+        for metric in ROWS[row][4]:
+            values = [r["values"][metric] for r in results if r["values"].get(metric) is not None]
+            if values:
+                out.append(
+                    {
+                        "name": f"paper_tables.{row}.{metric}",
+                        "value": statistics.median(values),
+                        "unit": "median",
+                        "better": "higher" if not metric.endswith("_style") else "lower",
+                        "floor": None,
+                        "reference": None,
+                        "note": f"{ROWS[row][0]}, {len(values)} seeds",
+                    }
+                )
+    return out
+
+
 if __name__ == "__main__":
     main()

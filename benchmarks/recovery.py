@@ -327,5 +327,53 @@ def main() -> None:
             json.dump(payload, f, indent=2, default=float)
 
 
+# --- figures for python -m benchmarks (see benchmarks/__init__) ------------------------
+
+FIGURE_SIZES = {"quick": (("cl-ica-3",), 1), "full": (FLOORED, 5)}
+
+
+def figures(size: str) -> list[dict]:
+    """Per floored case (practice mode): the fraction of seeds at the floor (floor 1)
+    and the median training seconds (floor: the case's). Quick: cl-ica-3, seed 0."""
+    cases, seeds = FIGURE_SIZES[size]
+    out = []
+    with torch_threads_one():
+        for case in cases:
+            theorem, _, floor, median_floor = CASES[case]
+            rows = [run_case(case, seed, False) for seed in range(seeds)]
+            block = bool(th.theorems.get(theorem).claim.content)  # R² of z not claimed
+            reached = [
+                (r["claim_value"] if block else min(r["claim_value"], r["r2_linear"])) >= floor
+                for r in rows
+            ]
+            out.append(
+                {
+                    "name": f"recovery.{case}.at_floor",
+                    "value": sum(reached) / len(rows),
+                    "unit": "fraction",
+                    "better": "higher",
+                    "floor": 1.0,
+                    "reference": None,
+                    "note": f"seeds with {'claim' if block else 'claim and R²'} ≥ {floor}, "
+                    f"of {len(rows)}",
+                    "details": [
+                        {k: r[k] for k in ("seed", "claim_value", "r2_linear")} for r in rows
+                    ],
+                }
+            )
+            out.append(
+                {
+                    "name": f"recovery.{case}.median_train_s",
+                    "value": statistics.median(r["train_seconds"] for r in rows),
+                    "unit": "s",
+                    "better": "lower",
+                    "floor": median_floor,
+                    "reference": None,
+                    "note": "the learner's own clock, 1 torch thread",
+                }
+            )
+    return out
+
+
 if __name__ == "__main__":
     main()

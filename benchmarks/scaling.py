@@ -22,19 +22,41 @@ that every executor gives the serial rows. The load average is printed too: on a
 machine shared with other work the efficiency floor cannot be met (two workers then
 share the cores with it), so run this on an otherwise idle machine.
 
+``figures(size)`` (for ``python -m benchmarks``) measures, at 2 workers (issue 25's
+floors are for the full size on an otherwise idle 2-core machine):
+
+- ``scaling.sweep.local.efficiency`` / ``.dask.efficiency``: the fixed ``train`` sweep
+  with 12 seeds (48 evaluations; quick: 1 seed, 4), warm executors, best of turns;
+  floors 0.9 (local) and 0.8 (dask);
+- ``scaling.cli.local/serial``: wall time of the whole ``sith sweep cl-ica --vary
+  train.batch_size=64,128,256 --vary train.steps=300 --seeds 4`` command (start-up
+  included) on ``--executor local --workers 2`` over the serial command; floor 0.6;
+- ``scaling.eval_cpu.pool/serial``: CPU seconds of one evaluation inside a pool worker
+  over the same evaluation in this process (the per-evaluation cost of running in a
+  pool: warm-up imports, thread settings; barely disturbed by other load), reference 1;
+- ``scaling.search.local/serial``: evaluations per minute of the default ``sith search
+  cl-ica`` (budget 40; quick: 6) on a local pool of 2 over the serial search; floor 1.5;
+- ``...rows_identical`` / ``...report_identical``: 1 when the parallel run gave the
+  serial rows (report), floor 1.
+
 Run: python benchmarks/scaling.py [--sweep train|fast] [--workers 2] [--seeds 3] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 from verification._sweep import sweep
 from verification._sweep.result import VOLATILE
-from verification.executors import get_executor
+from verification.executors import MissingExtra, get_executor
 
 SWEEPS = {  # name: (theorem, the fixed sweep, the warm-up sweep)
     "train": (
@@ -154,6 +176,247 @@ def main() -> None:
             "other load on the machine)"
         )
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+
+
+# --- figures for python -m benchmarks -----------------------------------------------
+
+WORKERS = 2
+CLI_SWEEP = ["cl-ica", "--vary", "train.batch_size=64,128,256", "--vary", "train.steps=300"]
+SIZES = {  # seeds of the train sweep, turns, CLI sweep seeds, search budget, floors?
+    "quick": {"seeds": 1, "repeats": 1, "cli_seeds": 1, "budget": 6, "floors": False},
+    "full": {"seeds": 12, "repeats": 2, "cli_seeds": 4, "budget": 40, "floors": True},
+}
+
+
+def _figure(name, value, unit, better, floor, reference=None, note="", details=None) -> dict:
+    return {
+        "name": f"scaling.{name}",
+        "value": float(value),
+        "unit": unit,
+        "better": better,
+        "floor": floor,
+        "reference": reference,
+        "note": note,
+        "details": details,
+    }
+
+
+def figures(size: str) -> list[dict]:
+    """Parallel efficiency, start-up included ratio, per-evaluation CPU in a pool, search
+    throughput, and identity with the serial runs (see the module docstring)."""
+    cfg = SIZES[size]
+    floors = cfg["floors"]
+    out = sweep_figures(cfg["seeds"], cfg["repeats"], floors)
+    out += cli_figures(cfg["cli_seeds"], floors)
+    out += eval_cpu_figures()
+    out += search_figures(cfg["budget"], floors)
+    return out
+
+
+def sweep_figures(seeds: int, repeats: int, floors: bool) -> list[dict]:
+    executors = {"serial": get_executor("serial", 1, 1), "local": get_executor("local", WORKERS, 1)}
+    try:
+        executors["dask"] = get_executor("dask", WORKERS, 1)
+    except MissingExtra:  # the dask extra is not installed: no dask figure
+        executors.pop("dask", None)
+    times = dict.fromkeys(executors, float("inf"))
+    rows: dict[str, list] = {}
+    try:
+        for executor in executors.values():
+            warm_up(executor, "train", executor.workers)
+        for _ in range(repeats):
+            for name, executor in executors.items():
+                seconds, rows[name] = timed(executor, "train", seeds)
+                times[name] = min(times[name], seconds)
+    finally:
+        for executor in executors.values():
+            executor.close()
+    n = len(rows["serial"])
+    out = [
+        _figure(
+            "sweep.serial.evals_per_min", 60 * n / times["serial"], "evals/min", "higher", None,
+            note=f"{n} evaluations, warm",
+        )
+    ]  # fmt: skip
+    baseline = comparable(rows["serial"])
+    for name, floor in (("local", 0.9), ("dask", 0.8)):
+        if name not in times:
+            continue
+        out.append(
+            _figure(
+                f"sweep.{name}.efficiency",
+                times["serial"] / (WORKERS * times[name]),
+                "fraction",
+                "higher",
+                floor if floors else None,
+                reference=1.0,
+                note=f"serial / ({WORKERS} x {name}), {n} evaluations, warm workers",
+            )
+        )
+        out.append(
+            _figure(
+                f"sweep.{name}.rows_identical",
+                comparable(rows[name]) == baseline,
+                "bool",
+                "higher",
+                1.0,
+            )
+        )
+    return out
+
+
+def _sith() -> list[str]:
+    script = Path(sys.executable).with_name("sith")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "verification._entry"]
+
+
+def run_cli_sweep(seeds: int, executor: list[str]) -> tuple[float, list]:
+    """(wall seconds of the whole command, its rows) for the CLI sweep into a fresh dir."""
+    with tempfile.TemporaryDirectory() as out:
+        command = [*_sith(), "sweep", *CLI_SWEEP, "--seeds", str(seeds), "--out", out, *executor]
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        seconds = time.perf_counter() - start
+        rows = json.loads((Path(out) / "sweep.json").read_text())["rows"]
+    return seconds, rows
+
+
+def cli_figures(seeds: int, floors: bool) -> list[dict]:
+    local_args = ["--executor", "local", "--workers", str(WORKERS)]
+    serial, serial_rows = run_cli_sweep(seeds, [])
+    local, local_rows = run_cli_sweep(seeds, local_args)
+    n = len(serial_rows)
+    return [
+        _figure(
+            "cli.local/serial",
+            local / serial,
+            "x",
+            "lower",
+            0.6 if floors else None,
+            reference=1.0,
+            note=f"whole `sith sweep` command, {n} evaluations, start-up included "
+            f"(serial {serial:.1f} s, local {local:.1f} s)",
+        ),
+        _figure(
+            "cli.rows_identical",
+            comparable(local_rows) == comparable(serial_rows),
+            "bool",
+            "higher",
+            1.0,
+        ),
+    ]
+
+
+def evaluate_timed(item) -> tuple[dict, float, float]:
+    """remote.evaluate with its (wall, CPU) seconds in the process that ran it."""
+    from verification._search import remote
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = remote.evaluate(item)
+    return value, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def work_items(theorem: str, vary: dict, seeds: int) -> list:
+    """The WorkItems a sweep would send (nothing evaluated), not using any store."""
+    from verification.executors import SerialExecutor
+
+    items: list = []
+
+    class Capture(SerialExecutor):
+        def _run(self, fn, indexed):
+            for index, item in indexed:
+                items.append(dataclasses.replace(item, store=None))
+                yield index, None, RuntimeError("captured")
+
+    with tempfile.TemporaryDirectory() as out:
+        sweep(theorem, vary, seeds=seeds, executor=Capture(), out=out, plots=False)
+    return items
+
+
+VOLATILE_KEYS = ("seconds", "time_budget")  # timings, and the time left of a budget
+
+
+def _stable(value):
+    """An evaluation record without its timings (what must be identical)."""
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if not k.endswith(VOLATILE_KEYS)}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def eval_cpu_figures() -> list[dict]:
+    """CPU seconds per evaluation in a fresh pool (first items included) over in this
+    process (warmed up first, as a long serial run is)."""
+    items = work_items("cl-ica", {"train.batch_size": [64, 128, 256], "train.steps": [300]}, 2)
+    evaluate_timed(items[0])  # this process warm, as the pool's forkserver is
+    with get_executor("serial", 1, 1) as serial:
+        here = [o.value for o in serial.map_unordered(evaluate_timed, items)]
+    with get_executor("local", WORKERS, 1) as local:
+        pool = [o.value for o in local.map_unordered(evaluate_timed, items)]
+    cpu_here = sum(v[2] for v in here)
+    same = sorted(json.dumps(_stable(v[0]), sort_keys=True) for v in here)
+    cpu_pool = sum(v[2] for v in pool)
+    return [
+        _figure(
+            "eval_cpu.pool/serial",
+            cpu_pool / cpu_here,
+            "x",
+            "lower",
+            None,
+            reference=1.0,
+            note=f"CPU s of {len(items)} evaluations: pool {cpu_pool:.1f}, here {cpu_here:.1f}",
+        ),
+        _figure(
+            "eval_cpu.records_identical",
+            same == sorted(json.dumps(_stable(v[0]), sort_keys=True) for v in pool),
+            "bool",
+            "higher",
+            1.0,
+        ),
+    ]
+
+
+def _search_summary(result) -> list:
+    return [
+        [e.key for e in result.records],
+        [(c.kind, c.evaluation.key, [r.key for r in c.reseeds]) for c in result.counterexamples],
+        [(c.kind, c.evaluation.key) for c in result.rejected],
+        result.quadrants,
+    ]
+
+
+def search_figures(budget: int, floors: bool) -> list[dict]:
+    from verification import search
+
+    rates, summaries = {}, {}
+    for name in ("serial", "local"):
+        with tempfile.TemporaryDirectory() as out:
+            options = {"executor": name, "workers": WORKERS} if name == "local" else {}
+            start = time.perf_counter()
+            result = search("cl-ica", budget=budget, seed=0, out=out, **options)
+            seconds = time.perf_counter() - start
+        rates[name] = 60 * len(result.records) / seconds
+        summaries[name] = _search_summary(result)
+    return [
+        _figure(
+            "search.local/serial",
+            rates["local"] / rates["serial"],
+            "x",
+            "higher",
+            1.5 if floors else None,
+            reference=1.0,
+            note=f"evaluations per minute, cl-ica default space, budget {budget}, seed 0 "
+            f"(serial {rates['serial']:.1f}/min, local {rates['local']:.1f}/min)",
+        ),
+        _figure(
+            "search.report_identical",
+            summaries["local"] == summaries["serial"],
+            "bool",
+            "higher",
+            1.0,
+        ),
+    ]
 
 
 if __name__ == "__main__":

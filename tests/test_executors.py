@@ -44,6 +44,16 @@ def threads_seen(_: object) -> tuple[int, int | None]:
     return torch.get_num_threads(), max(blas) if blas else None
 
 
+def worker_state(_: object) -> dict:
+    """What a pool worker holds before it runs anything of its own."""
+    return {
+        "preloaded": "torch._dynamo" in sys.modules,  # torch.func's reverse mode needs it
+        "torch_threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        "omp_env": os.environ.get("OMP_NUM_THREADS"),
+    }
+
+
 def die_once(item: dict) -> int:
     """Kill the worker process the first time an item is seen (a marker file remembers)."""
     marker = Path(item["marker"])
@@ -148,6 +158,48 @@ def test_local_pool_runs_everything_and_pins_threads(local_pool):
     assert all(torch_threads == 1 and blas in (None, 1) for torch_threads, blas in seen)
     errors = [o for o in local_pool.map_unordered(fail_on_three, [3]) if not o.ok]
     assert errors[0].error == "ValueError: three is not welcome" and not errors[0].lost
+
+
+def test_local_pool_workers_start_warm_and_pinned(local_pool):
+    """Workers are forks of a forkserver that imported torch and torch._dynamo (which
+    torch.func imports lazily, 1-2 s) once: no worker pays for them in its first item."""
+    assert set(local_pool.preload) >= {"torch", "torch._dynamo", "verification.executors"}
+    states = [o.value for o in local_pool.map_unordered(worker_state, [0, 1, 2, 3])]
+    assert all(s["preloaded"] for s in states)
+    assert all(s["torch_threads"] == 1 and s["omp_env"] == "1" for s in states)
+    assert all(s["interop_threads"] == 1 for s in states)
+    from verification._executors.warm import start_forkserver
+
+    assert start_forkserver(["json"]) is False  # running: its preload stays
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["sweep", "cl-ica", "--executor", "local", "--workers", "2"], True),
+        (["--debug", "search", "cl-ica", "--executor=local"], True),
+        (["align", "cl-ica", "--executor", "local"], True),
+        (["sweep", "cl-ica"], False),
+        (["sweep", "cl-ica", "--executor", "dask"], False),
+        (["check", "cl-ica", "--executor", "local"], False),
+        (["sweep", "cl-ica", "--executor"], False),
+        ([], False),
+    ],
+)
+def test_the_cli_starts_a_pool_early_only_for_a_local_pool(argv, expected):
+    from verification._executors.warm import pool_requested
+
+    assert pool_requested(argv) is expected
+
+
+def test_the_early_start_never_raises(monkeypatch):
+    from verification._executors import warm
+
+    def broken(_):
+        raise OSError("no forkserver here")
+
+    monkeypatch.setattr(warm, "start_forkserver", broken)
+    assert warm.prestart(["sweep", "x", "--executor", "local"]) is False
 
 
 def test_local_pool_retries_an_item_whose_worker_died(local_pool, tmp_path):

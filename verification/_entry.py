@@ -16,6 +16,11 @@ EXIT_TERMINATED = 143
 
 def main() -> None:
     try:
+        # a local pool's forkserver imports the workers' modules on another core while
+        # this process imports the CLI's (stdlib only until then)
+        from verification._executors.warm import prestart
+
+        prestart(sys.argv[1:])
         from verification.cli import main as cli
 
         cli()

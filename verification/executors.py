@@ -32,7 +32,6 @@ import contextlib
 import math
 import multiprocessing
 import os
-import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -40,15 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from theory.errors import InvalidArgument
+from verification._executors import warm
 from verification.registry import Registry
 
-THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-)
+#: the environment variables a pinned worker sets (libraries loaded later read them)
+THREAD_VARIABLES = warm.THREAD_VARIABLES
 
 
 @dataclass(frozen=True)
@@ -114,15 +109,6 @@ def pinned_threads(n: int | None):
                 yield
     finally:
         torch.set_num_threads(previous)
-
-
-def _worker_init(threads: int | None) -> None:
-    """Pool workers: thread variables for libraries loaded later, and no Ctrl-C (the
-    driver stops the workers itself, so an interrupt leaves no tracebacks behind)."""
-    if threads is not None:
-        for name in THREAD_VARIABLES:
-            os.environ[name] = str(threads)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _one_line(err: BaseException) -> str:
@@ -221,10 +207,13 @@ class SerialExecutor(Executor):
 class LocalExecutor(Executor):
     """A pool of ``workers`` processes on this machine (forkserver, else spawn).
 
-    ``preload``: modules the forkserver imports once (torch, and these), so each worker
-    starts as a fork of a process that already has them: importing torch takes seconds,
-    a fork milliseconds. The forkserver is one per process, so the first pool's preload
-    is the one that counts."""
+    ``preload``: modules the forkserver imports once (torch, ``torch._dynamo``, and
+    these: see :mod:`verification._executors.warm`), so each worker starts as a fork of
+    a process that already has them: importing them takes seconds, a fork milliseconds.
+    The forkserver starts importing as soon as the executor is made (in the background),
+    so its imports overlap whatever the caller does before the first item. It is one per
+    process, so the first pool's preload is the one that counts (the ``sith`` command
+    starts it before importing anything, with the evaluations' modules)."""
 
     name = "local"
     isolate_retries = True
@@ -247,8 +236,10 @@ class LocalExecutor(Executor):
                 f"{', '.join(m for m in methods if m != 'fork')}), got {method!r}"
             )
         self.method = method
-        self.preload = tuple(dict.fromkeys(("torch", "verification.executors", *preload)))
+        self.preload = tuple(warm.preload_list(preload))
         self._pool = None
+        if method == "forkserver":
+            warm.start_forkserver(self.preload)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "method": self.method}
@@ -258,12 +249,12 @@ class LocalExecutor(Executor):
             from concurrent.futures import ProcessPoolExecutor
 
             context = multiprocessing.get_context(self.method)
-            if self.method == "forkserver" and self.preload:
-                context.set_forkserver_preload(list(self.preload))
+            if self.method == "forkserver":
+                warm.start_forkserver(self.preload)  # no-op when already running
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=context,
-                initializer=_worker_init,
+                initializer=warm.worker_init,
                 initargs=(self.threads,),
             )
         return self._pool
@@ -326,7 +317,11 @@ class DaskExecutor(Executor):
 
     ``shared_filesystem``: whether the workers see this machine's files (a LocalCluster
     does; for a remote scheduler the default is False: results come back to the driver,
-    which writes them)."""
+    which writes them).
+
+    Workers are warmed once, when the client connects: each imports torch,
+    ``torch._dynamo`` and ``preload`` and pins its threads (``Client.run``, on all
+    workers at once), so no item pays for an import."""
 
     name = "dask"
 
@@ -337,9 +332,11 @@ class DaskExecutor(Executor):
         *,
         address: str | None = None,
         shared_filesystem: bool | None = None,
+        preload: Sequence[str] = (),
     ) -> None:
         super().__init__(workers, threads)
         require_extra("distributed", "dask", "the dask executor")
+        self.preload = tuple(warm.preload_list(preload))
         if address is not None and (not isinstance(address, str) or not address.strip()):
             raise InvalidArgument(f"address must be a scheduler address, got {address!r}")
         self.address = address
@@ -373,6 +370,9 @@ class DaskExecutor(Executor):
                     silence_logs=logging.ERROR,
                 )
                 self._client = distributed.Client(self._cluster)
+            # an optimisation only: a worker that cannot import them fails its items
+            # with the import's own error
+            self._client.run(warm.warm_worker, self.preload, self.threads, on_error="ignore")
         return self._client
 
     def _run(self, fn, indexed):

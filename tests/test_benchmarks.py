@@ -1,0 +1,151 @@
+"""The ``python -m benchmarks`` command's logic on tiny fake benchmarks: figures are
+checked, tabulated, saved as JSON, and compared (no timing is asserted anywhere)."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # benchmarks/ is a folder of the checkout, not installed
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import BENCHMARKS, SIZES  # noqa: E402
+from benchmarks import _runner as runner  # noqa: E402
+
+
+def fake(size: str) -> list[dict]:
+    """Two figures with floors (one met, one not) and one without, per size."""
+    scale = 1.0 if size == "quick" else 2.0
+    return [
+        {"name": "fake.speed", "value": 10.0 * scale, "unit": "x", "better": "higher",
+         "floor": 5.0, "reference": 1.0},
+        {"name": "fake.seconds", "value": 3.0, "unit": "s", "better": "lower", "floor": 2.0},
+        {"name": "fake.info", "value": 0.5, "unit": "", "better": "lower", "floor": None,
+         "details": {"verdicts": ["holds"]}},
+    ]  # fmt: skip
+
+
+def broken(size: str) -> list[dict]:
+    raise RuntimeError("the benchmark fell over")
+
+
+def quiet() -> Console:
+    return Console(record=True, width=200, file=io.StringIO())
+
+
+def test_the_command_tabulates_and_saves_every_figure(tmp_path):
+    out = tmp_path / "quick.json"
+    console = quiet()
+    code = runner.main(
+        ["--json", str(out)], registry={"fake": fake, "broken": broken}, console=console
+    )
+    assert code == 0
+    document = json.loads(out.read_text())
+    assert document["schema"] == runner.SCHEMA and document["size"] == "quick"
+    assert {"cpu", "cores", "load_average", "load_average_after"} <= set(document["machine"])
+    by_name = {f["name"]: f for f in document["figures"]}
+    assert set(by_name) == {"fake.speed", "fake.seconds", "fake.info"}
+    assert [runner.verdict(by_name[n]) for n in ("fake.speed", "fake.seconds", "fake.info")] == [
+        "pass",
+        "short",
+        "",
+    ]
+    assert by_name["fake.info"]["details"] == {"verdicts": ["holds"]}
+    assert "RuntimeError: the benchmark fell over" in document["benchmarks"]["broken"]["error"]
+    text = console.export_text()
+    for expected in ("fake.speed", "≥ 5", "pass", "short", "≤ 2", "broken (failed)"):
+        assert expected in text
+
+
+def test_compare_flags_a_figure_more_than_20_percent_worse(tmp_path):
+    old = tmp_path / "old.json"
+    runner.main(["--json", str(old)], registry={"fake": fake}, console=quiet())
+    document = json.loads(old.read_text())
+    by_name = {f["name"]: f for f in document["figures"]}
+    by_name["fake.speed"]["value"] = 13.0  # now 10: 23 % worse (higher is better)
+    by_name["fake.seconds"]["value"] = 2.6  # now 3: 15 % worse, within the tolerance
+    by_name["fake.info"]["value"] = 1.0  # now 0.5: better
+    old.write_text(json.dumps(document))
+    console = quiet()
+    code = runner.main(
+        ["--json", str(tmp_path / "new.json"), "--compare", str(old)],
+        registry={"fake": fake},
+        console=console,
+    )
+    assert code == 1
+    rows = {
+        r["name"]: r
+        for r in runner.compare(document, json.loads((tmp_path / "new.json").read_text()))
+    }
+    assert rows["fake.speed"]["flagged"] and rows["fake.speed"]["worse_by"] == pytest.approx(3 / 13)
+    assert not rows["fake.seconds"]["flagged"]
+    assert rows["fake.info"]["worse_by"] == pytest.approx(-0.5)
+    assert "WORSE" in console.export_text()
+    # nothing worse: exit 0
+    same = runner.main(
+        ["--json", str(tmp_path / "again.json"), "--compare", str(tmp_path / "new.json")],
+        registry={"fake": fake},
+        console=quiet(),
+    )
+    assert same == 0
+
+
+def test_worse_by_handles_zero_and_nan():
+    assert runner.worse_by(0.0, 0.0, "lower") == 0.0
+    assert runner.worse_by(0.0, 1.0, "lower") == math.inf
+    assert runner.worse_by(0.0, 1.0, "higher") == -math.inf
+    assert runner.worse_by(1.0, math.nan, "higher") == math.inf
+    assert runner.worse_by(2.0, 1.0, "higher") == pytest.approx(0.5)
+
+
+def test_sizes_and_selection(tmp_path):
+    out = tmp_path / "full.json"
+    code = runner.main(
+        ["--size", "full", "--only", "fake", "--json", str(out)],
+        registry={"fake": fake, "broken": broken},
+        console=quiet(),
+    )
+    document = json.loads(out.read_text())
+    assert code == 0 and document["size"] == "full" and list(document["benchmarks"]) == ["fake"]
+    assert {f["name"]: f["value"] for f in document["figures"]}["fake.speed"] == 20.0
+
+
+@pytest.mark.parametrize(
+    "figure, message",
+    [
+        ({"name": "x", "value": 1.0, "better": "up"}, "better must be"),
+        ({"name": "x", "value": "fast", "better": "lower"}, "value must be a number"),
+        ({"name": "x", "better": "lower"}, "value is missing"),
+        ({"value": 1.0, "better": "lower"}, "needs a name"),
+        ({"name": "x", "value": 1.0, "better": "lower", "colour": "red"}, "unknown figure keys"),
+    ],
+)
+def test_bad_figures_are_refused_with_their_reason(figure, message):
+    with pytest.raises(runner.BadFigure, match=message):
+        runner.normalise(figure, "fake")
+
+
+def test_repeated_figure_names_are_refused():
+    with pytest.raises(runner.BadFigure, match="unique"):
+        runner.run({"a": fake, "b": fake}, "quick", echo=lambda line: None)
+
+
+def test_a_saved_document_must_name_its_schema(tmp_path):
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"figures": []}))
+    with pytest.raises(SystemExit, match="not a benchmark document"):
+        runner.read_document(path)
+
+
+def test_every_registered_benchmark_exposes_figures():
+    assert SIZES == ("quick", "full")
+    for name, module in BENCHMARKS.items():
+        assert callable(importlib.import_module(module).figures), name

@@ -1,0 +1,146 @@
+"""Warm workers: import once, pin threads once, start the forkserver early.
+
+Why a worker pool used to waste its second core (measured on a 2-core machine,
+``sith sweep cl-ica ... --executor local --workers 2``):
+
+- *Import time.* ``import verification._search.remote`` takes 4-5 s of one core (torch,
+  sympy, scipy, scikit-learn). The pool's forkserver imported it only when the first
+  item was submitted, after the driver had spent the same time importing the same
+  modules: 5 s of start-up on the critical path before any evaluation began.
+- *A lazy import in every worker.* ``torch.func``'s reverse mode (``vjp``, ``grad``,
+  used by the checks' Jacobians) imports ``torch._dynamo`` on first use: 1-2 s (325
+  modules). The serial run pays it once; each pool worker paid it again in its first
+  evaluation (3.3 s instead of 1.6 s).
+- Threads were already pinned (torch 1 thread, OpenBLAS / OpenMP 1 through
+  threadpoolctl, per item), so oversubscription was not the cause; it stays pinned.
+
+So the forkserver preloads :data:`WORKER_MODULES` (``torch._dynamo`` included), every
+worker is a fork of that warm process, and the ``sith`` console script starts the
+forkserver (:func:`prestart`) before it imports its own modules, so the two imports run
+side by side on two cores instead of one after the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+from collections.abc import Sequence
+
+#: imported once by the forkserver; every local worker is a fork of it. torch._dynamo:
+#: torch.func's reverse mode imports it on first use (1-2 s), see the module docstring
+WORKER_MODULES = ("torch", "torch._dynamo", "verification.executors")
+#: what a sweep's or a search's workers run (verification._search.remote.evaluate)
+EVALUATION_MODULES = ("verification._search.remote",)
+
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+
+#: the commands whose --executor local runs a process pool
+POOL_COMMANDS = ("sweep", "search", "align")
+
+
+def preload_list(extra: Sequence[str] = ()) -> list[str]:
+    """The forkserver's preload: :data:`WORKER_MODULES`, then ``extra``, each once."""
+    return list(dict.fromkeys((*WORKER_MODULES, *extra)))
+
+
+def start_forkserver(preload: Sequence[str]) -> bool:
+    """Start this process's forkserver now, importing ``preload`` (in the background:
+    this returns at once). False where there is no forkserver or it already runs (the
+    first preload is the one that counts, as for any forkserver)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # type: ignore[attr-defined]
+    if getattr(server, "_forkserver_pid", None) is not None:
+        return False
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
+    forkserver.ensure_running()
+    return True
+
+
+def pool_requested(argv: Sequence[str]) -> bool:
+    """Whether a ``sith`` command line runs a local process pool (``sweep``, ``search``
+    or ``align`` with ``--executor local``). A cheap look at the words: click parses
+    them properly later, and a wrong guess costs only an idle forkserver."""
+    words = list(argv)
+    command = next((w for w in words if not w.startswith("-")), None)
+    if command not in POOL_COMMANDS:
+        return False
+    for i, word in enumerate(words):
+        if word == "--executor" and i + 1 < len(words) and words[i + 1] == "local":
+            return True
+        if word == "--executor=local":
+            return True
+    return False
+
+
+def prestart(argv: Sequence[str]) -> bool:
+    """Called by the ``sith`` console script before it imports the CLI: when the command
+    runs a local pool, start its forkserver now, so that it imports the workers'
+    modules on another core while this process imports its own. Never raises."""
+    try:
+        if pool_requested(argv):
+            return start_forkserver(preload_list(EVALUATION_MODULES))
+    except Exception:  # an optimisation only: the pool starts its forkserver itself later
+        pass
+    return False
+
+
+def pin_process(threads: int | None) -> None:
+    """Pin this process to ``threads`` threads for good: the thread variables (read by
+    libraries loaded later), torch's intra-op and inter-op pools, and every BLAS and
+    OpenMP pool already loaded (threadpoolctl)."""
+    if threads is None:
+        return
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    with contextlib.suppress(RuntimeError):  # only settable before inter-op work started
+        torch.set_num_interop_threads(threads)
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads)
+
+
+def worker_init(threads: int | None) -> None:
+    """Pool workers: pinned threads, and no Ctrl-C (the driver stops the workers itself,
+    so an interrupt leaves no tracebacks behind)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pin_process(threads)
+
+
+def warm_worker(modules: Sequence[str], threads: int | None) -> list[str]:
+    """A Dask worker's warm-up: import ``modules`` and pin the threads; the names."""
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
+    pin_process(threads)
+    return list(modules)
+
+
+__all__ = [
+    "EVALUATION_MODULES",
+    "POOL_COMMANDS",
+    "THREAD_VARIABLES",
+    "WORKER_MODULES",
+    "pin_process",
+    "pool_requested",
+    "preload_list",
+    "prestart",
+    "start_forkserver",
+    "warm_worker",
+    "worker_init",
+]
