@@ -10,6 +10,7 @@ Public facade::
 
 from theory import (
     assumptions,
+    augmentations,
     claims,
     conditionals,
     latents,
@@ -32,6 +33,7 @@ __all__ = [
     "Theorem",
     "UnsupportedFunctionError",
     "assumptions",
+    "augmentations",
     "claims",
     "compile_exprs",
     "conditionals",

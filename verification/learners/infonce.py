@@ -49,6 +49,7 @@ from verification.learners.base import (
     failed_fit,
     resolved,
 )
+from verification.learners.cnn import build_encoder, reference_size
 from verification.learners.devices import check_device, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.racing import race_length, run_race
@@ -445,13 +446,13 @@ class InfoNCE(Learner):
         rng = np.random.default_rng([seed, 13])
         n_out = self.content or process.dim
         bs = config.batch_size
-        _, _, x_ref, _ = process.sample_pairs(10_000, rng)
+        _, _, x_ref, _ = process.sample_pairs(reference_size(process), rng)
         problem = data_problem(x_ref.float())
         if problem is not None:
             return failed_fit(n_out, problem)
         device = resolve_device(self.device)
-        model = Encoder(
-            x_ref.shape[1], n_out, self.encoder, x_ref.float(), normalize=self.unit_outputs
+        model = build_encoder(  # a CNN when the process observes images (learners/cnn.py)
+            process, n_out, self.encoder, x_ref.float(), normalize=self.unit_outputs
         ).to(device)
         critic = self.new_critic(n_out)
         if critic is not None:
