@@ -16,6 +16,7 @@ from theory import (
     latents,
     learner_conditions,
     mixings,
+    pixel_theorems,  # theorems on rendered images (imports theory.theorems first)
     supports,
     theorems,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "latents",
     "learner_conditions",
     "mixings",
+    "pixel_theorems",
     "supports",
     "theorems",
 ]

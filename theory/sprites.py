@@ -373,13 +373,14 @@ class SpriteRenderer:
                 continue
             lo, hi = self.range_of(name)
             step = period * (b - a) / (hi - lo)  # one period in latent units
-            if step >= b - a:
+            if step > b - a:
                 continue
             columns = [
                 k * len(self.factors) + self.factors.index(name) for k in range(self.objects)
             ]
             anchor = z.clone()
-            anchor[:, columns] = a + (z[:, columns] - a) % (b - a - step)  # room for a partner
+            room = b - a - step  # anchors where a partner one period on fits (0: the ends)
+            anchor[:, columns] = a + (z[:, columns] - a) % room if room > 0 else a
             partner = anchor.clone()
             partner[:, columns[0]] += step
             what = {
