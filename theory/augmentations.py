@@ -19,7 +19,7 @@ op                 image                                  latents (physical unit
                    resized to the full canvas
 ``Translate``      shift by d (zeros enter at the edge)   p → p + d
 ``Flip``           mirror left–right                      x → −x, rotation → −rotation
-``ColorJitter``    hue shift by δ turns (HSV, kornia);    hue → hue + δ; brightness and
+``ColorJitter``    hue shift by δ turns (HSV);            hue → hue + δ; brightness and
                    brightness, saturation (nuisance)      saturation change no latent
 ``Blur``           Gaussian blur (nuisance)               none
 =================  =====================================  ===============================
@@ -34,7 +34,6 @@ contrastive learning on such pairs identifies.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -173,7 +172,8 @@ class Flip(Augmentation):
 
 @dataclass
 class ColorJitter(Augmentation):
-    """Colour jitter: hue shifted by δ ~ U(−hue, hue) turns (kornia's ``adjust_hue``, HSV);
+    """Colour jitter: hue shifted by δ ~ U(−hue, hue) turns (HSV, :func:`shift_hue`, equal to
+    kornia's ``adjust_hue``);
     then brightness + b, b ~ U(−brightness, brightness), and saturation × (1 + t),
     t ~ U(−saturation, saturation) (kornia). Only the hue shift changes a latent
     (hue → hue + δ); brightness and saturation are nuisances."""
@@ -202,10 +202,10 @@ class ColorJitter(Augmentation):
         }
 
     def apply(self, images, params):
-        from kornia.enhance import adjust_brightness, adjust_hue, adjust_saturation
+        from kornia.enhance import adjust_brightness, adjust_saturation
 
         if self.hue > 0:
-            images = adjust_hue(images, _column(params["hue"] * 2 * math.pi, images))
+            images = shift_hue(images, _column(params["hue"], images))
         if self.brightness > 0:
             images = adjust_brightness(images, _column(params["brightness"], images))
         if self.saturation > 0:
@@ -215,6 +215,30 @@ class ColorJitter(Augmentation):
     def move(self, physical, params):
         if self.hue > 0:
             physical["hue"] = physical["hue"] + _column(params["hue"], physical["hue"])[:, None]
+
+
+def shift_hue(images: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
+    """Rotate the HSV hue of RGB images (B, 3, H, W) by ``turns`` (B,) of the colour wheel.
+
+    The hexcone model of kornia's ``adjust_hue`` (tested equal to it), written for speed:
+    v = max, c = v − min, h from the channel that is the max; then the inverse as in
+    ``theory.sprites.hsv_to_rgb``, c_k = v − c clamp(min(k', 4 − k'), 0, 1),
+    k' = (k + 6h) mod 6 (about thirty passes over the pixels; kornia's takes ~50 times
+    longer on 32×32 batches on a CPU).
+    """
+    r, g, b = images[:, 0], images[:, 1], images[:, 2]
+    v = torch.maximum(torch.maximum(r, g), b)
+    c = v - torch.minimum(torch.minimum(r, g), b)
+    safe = torch.where(c > 0, c, torch.ones_like(c))
+    h = torch.where(
+        v == r, (g - b) / safe, torch.where(v == g, (b - r) / safe + 2, (r - g) / safe + 4)
+    )
+    h6 = h + 6 * turns[:, None, None]  # the hue in sixths of a turn, shifted
+    out = [
+        v - c * torch.minimum(kk, 4 - kk).clamp(0.0, 1.0)
+        for kk in (torch.remainder(k + h6, 6.0) for k in (5.0, 3.0, 1.0))
+    ]
+    return torch.stack(out, 1)
 
 
 @dataclass
@@ -413,4 +437,13 @@ class Augment(Conditional):
         )
 
 
-__all__ = ["Augment", "Augmentation", "Blur", "ColorJitter", "Crop", "Flip", "Translate"]
+__all__ = [
+    "Augment",
+    "Augmentation",
+    "Blur",
+    "ColorJitter",
+    "Crop",
+    "Flip",
+    "Translate",
+    "shift_hue",
+]

@@ -3,15 +3,15 @@
 - ``content-style-pixels``: von Kügelgen et al. 2021, Theorem 4.4, with the positive view
   made by image augmentations (``theory.augmentations``): a translation moves the sprite
   and a colour jitter shifts its hue, so position and hue are style and the latents no
-  augmentation touches (scale and rotation) are the content block a contrastive encoder
-  with two outputs identifies.
+  augmentation touches (scale and shape, a morph from a square through a disc to a
+  triangle) are the content block a contrastive encoder with two outputs identifies.
 - ``cl-ica-pixels``: Zimmermann et al. 2021, Theorem 2, on images: z uniform on the
   sphere, positives from a von Mises–Fisher conditional, x the rendered image; InfoNCE
   with a CNN encoder recovers z up to an orthogonal map.
 
-Both canonical processes are 32×32 RGB squares whose factor ranges keep the renderer
-injective (a rotation within an eighth of a turn; a hue that does not wrap), so the
-injectivity assumption is the paper's, not violated by a symmetry of the shape. The
+Both canonical processes are 32×32 RGB images whose factor ranges keep the renderer
+injective (no rotation, whose symmetries collide; a hue range that does not wrap), so
+the injectivity assumption is the paper's, not violated by a symmetry of the shape. The
 learners are the catalogue's, configured for images (batch 256, Adam lr 1e-3, two
 threads): the CNN encoder is chosen because the mixing has an ``image_shape``.
 Registered when ``theory`` is imported (its ``__init__`` imports this module after
@@ -19,8 +19,6 @@ Registered when ``theory`` is imported (its ``__init__`` imports this module aft
 """
 
 from __future__ import annotations
-
-import math
 
 from theory import assumptions as A
 from theory import claims as C
@@ -35,13 +33,14 @@ IMAGE_TRAINING = {"train.batch_size": 256, "train.lr": 1e-3, "train.threads": 2}
 
 
 def content_style_sprites(size: int = 32) -> Process:
-    """Scale and rotation (content) of a square; position and hue (style) changed by a
-    translation and a colour jitter of the image."""
+    """Scale and shape (content) of a sprite morphing from a square through a disc to a
+    triangle; position and hue (style) changed by a translation and a colour jitter of
+    the image."""
     g = mixings.Sprites(
         size=size,
-        shape="square",
-        factors=("scale", "rotation", "x", "y", "hue"),
-        ranges={"rotation": (0.0, math.pi / 4), "hue": (0.0, 0.75)},
+        shape="morph",
+        factors=("scale", "shape", "x", "y", "hue"),
+        ranges={"hue": (0.0, 0.75)},
     )
     return Process(
         latents.Uniform(5),
@@ -77,7 +76,7 @@ register(
         "experiments, Sec. 5.2)",
         summary="On rendered images x = g(z) of a sprite, positive pairs made by augmenting "
         "the image (a random translation: position; a colour jitter: hue) keep the latents "
-        "no augmentation touches (scale, rotation: the content block) and change the style "
+        "no augmentation touches (scale and shape: the content block) and change the style "
         "at random; for g injective and an immersion, an encoder with n_c = 2 outputs "
         "minimising alignment minus the entropy of its outputs (InfoNCE, here a CNN) "
         "block-identifies the content. The positive's latents are the augmentation's "

@@ -25,7 +25,8 @@ from torch import nn
 
 from verification.learners.encoders import ACTIVATIONS, Encoder, EncoderConfig
 
-REFERENCE_IMAGES = 2048  # images whose channel statistics normalise the input
+REFERENCE_IMAGES = 512  # images whose channel statistics normalise the input
+POOL_BYTES = 64 * 2**20  # float64 memory of the image pairs a learner draws at once
 FINAL_SIDE = 4  # feature maps are halved until their side is at most this
 
 
@@ -39,6 +40,17 @@ def reference_size(process, default: int = 10_000) -> int:
     """How many observations a learner draws to set up its encoder: ``default`` for
     vectors (whitening), ``REFERENCE_IMAGES`` for images (channel statistics only)."""
     return default if image_shape(process) is None else min(default, REFERENCE_IMAGES)
+
+
+def pool_pairs(process, default: int) -> int:
+    """How many fresh pairs a learner draws at a time: ``default`` for vectors; for
+    images as many as fit in ``POOL_BYTES`` (about 1300 pairs at 32×32, 340 at 64×64),
+    a learner still drawing at least one batch."""
+    shape = image_shape(process)
+    if shape is None:
+        return default
+    per_pair = 2 * 8 * shape[0] * shape[1] * shape[2]
+    return max(1, min(default, POOL_BYTES // per_pair))
 
 
 class _Residual(nn.Module):
@@ -130,4 +142,12 @@ def build_encoder(
     )
 
 
-__all__ = ["REFERENCE_IMAGES", "ConvEncoder", "build_encoder", "image_shape", "reference_size"]
+__all__ = [
+    "POOL_BYTES",
+    "REFERENCE_IMAGES",
+    "ConvEncoder",
+    "build_encoder",
+    "image_shape",
+    "pool_pairs",
+    "reference_size",
+]

@@ -49,7 +49,7 @@ from verification.learners.base import (
     failed_fit,
     resolved,
 )
-from verification.learners.cnn import build_encoder, reference_size
+from verification.learners.cnn import build_encoder, pool_pairs, reference_size
 from verification.learners.devices import check_device, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.racing import race_length, run_race
@@ -468,7 +468,7 @@ class InfoNCE(Learner):
             """2 x bs rows: x then its positives."""
             if self.n_train is None:
                 if not pool:
-                    k = max(1, POOL_PAIRS // bs)
+                    k = max(1, pool_pairs(process, POOL_PAIRS) // bs)
                     _, _, x, x_pos = process.sample_pairs(k * bs, rng)
                     x, x_pos = x.float().to(device), x_pos.float().to(device)
                     pool.extend(
