@@ -24,7 +24,9 @@ op                 image                                  latents (physical unit
 ``Blur``           Gaussian blur (nuisance)               none
 =================  =====================================  ===============================
 
-Equality is exact for flips and, on a black background, for hue shifts; crops and
+Augmentations run in float32 (``PIXEL_DTYPE``; the view is returned in the observations'
+dtype). Equality is exact for flips and, on a black background, for hue shifts (to
+float32 precision); crops and
 translations resample the pixels bilinearly, so the images agree up to interpolation
 (tested). Nuisance ops change pixels but no latent: x' leaves the set of rendered images,
 as real augmentations do. ``content`` is the number of leading latents no op (and no
@@ -46,6 +48,8 @@ from theory._spec import Spec
 from theory.conditionals import Conditional, ContentStyle
 from theory.errors import InvalidArgument, InvalidProcess
 from theory.supports import Support
+
+PIXEL_DTYPE = torch.float32  # the dtype augmentations run in
 
 
 class Augmentation(Spec):
@@ -390,10 +394,11 @@ class Augment(Conditional):
         z_out = self._move(z_pos, params, mixing)
         if x_pos is None:
             return z_out, None
-        images = x_pos.reshape(len(x_pos), *mixing.image_shape)
+        # pixel work in float32 (observations, not differentiated: half the time of float64)
+        images = x_pos.reshape(len(x_pos), *mixing.image_shape).to(PIXEL_DTYPE)
         for op, p in zip(self.ops, params, strict=True):
             images = op.apply(images, p)
-        return z_out, images.reshape(len(x_pos), -1)
+        return z_out, images.reshape(len(x_pos), -1).to(x_pos.dtype)
 
     def _move(self, z, params, mixing) -> torch.Tensor:
         objects, per = mixing.objects, len(mixing.factors)
