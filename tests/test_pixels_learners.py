@@ -84,3 +84,23 @@ def test_the_cnn_trains_on_the_gpu():
     assert fit.status == "ok"
     _, x = small_pixels().sample(32, np.random.default_rng(5))
     assert fit.encode(x).shape == (32, 2)
+
+
+def test_the_gpu_benchmark_runs_end_to_end_on_the_cpu():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    args = ["--device", "cpu", "--batches", "32", "--budget", "3", "--size", "16"]
+    done = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "gpu.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    table = [line for line in done.stdout.splitlines() if line.startswith("| 32 |")]
+    assert "device cpu" in done.stdout and len(table) == 1
+    cells = [c.strip() for c in table[0].strip("|").split("|")]
+    assert float(cells[1].replace(",", "")) > 0 and int(cells[4]) > 0  # img/s, steps
