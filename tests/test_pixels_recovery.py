@@ -3,8 +3,9 @@ and shape as content, 3 seeds in 300 s each, is benchmarks/pixels.py --recover).
 
 A 16×16 square whose position and hue are changed by the augmentations (a translation
 and a colour jitter of the image) and whose scale is left alone: InfoNCE with the CNN
-encoder and one output recovers the scale (block R² ≈ 1.0 measured, seeds 0 and 1:
-0.999) and nothing of the style (≈ 0.0, chance). The thresholds are far from both."""
+encoder and one output recovers the scale and little of the style: block R² 0.999,
+0.999, 0.923, 0.923 for seeds 0–3 (style −0.01, −0.04, 0.15, 0.22; 2-core CPU). The
+test runs seed 0 and asks for 0.8 and 0.4: below every seed measured, and above."""
 
 import pytest
 
@@ -25,10 +26,10 @@ def test_the_augmentations_leave_the_content_and_infonce_recovers_it_alone():
         "pixels-scale",
         assumptions=(),
         learner=("infonce-content", {"train.lr": 2e-3, "train.threads": 1}),
-        claim=th.claims.block(content=views.content, threshold=0.9),
+        claim=th.claims.block(content=views.content, threshold=0.8),
     )
     options = {"train.steps": 600, "train.batch_size": 256, "restarts": 0, "train.extend": 1.0}
     result = recover(theorem, process, seed=0, learner_options=options, n_test=1000)
     assert result.status == "ok" and result.recovered
-    assert result.claim_metric >= 0.9
-    assert result.metrics["block_r2_style"] <= 0.3
+    assert result.claim_metric >= 0.8
+    assert result.metrics["block_r2_style"] <= 0.4
