@@ -10,11 +10,13 @@ Public facade::
 
 from theory import (
     assumptions,
+    augmentations,
     claims,
     conditionals,
     latents,
     learner_conditions,
     mixings,
+    pixel_theorems,  # theorems on rendered images (imports theory.theorems first)
     supports,
     text_checks,
     theorems,
@@ -35,12 +37,14 @@ __all__ = [
     "Theorem",
     "UnsupportedFunctionError",
     "assumptions",
+    "augmentations",
     "claims",
     "compile_exprs",
     "conditionals",
     "latents",
     "learner_conditions",
     "mixings",
+    "pixel_theorems",
     "supports",
     "text_checks",
     "theorems",

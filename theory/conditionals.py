@@ -46,6 +46,16 @@ class Conditional(Spec):
     def check_coherent(self, latent) -> None:
         """Raise ``InvalidProcess`` when positives cannot be drawn around ``latent``."""
 
+    def check_mixing(self, mixing) -> None:
+        """Raise ``InvalidProcess`` when this conditional cannot act on ``mixing``'s
+        observations (pixel augmentations need an image mixing: theory/augmentations.py)."""
+
+    def augment(self, z_pos: torch.Tensor, x_pos, rng: np.random.Generator, mixing):
+        """The positive view after any observation-space augmentation: (its latents, its
+        observation); ``x_pos`` None asks for the latents alone. Latent-space
+        conditionals change nothing here (and draw nothing from ``rng``)."""
+        return z_pos, x_pos
+
 
 @dataclass
 class VonMisesFisher(Conditional):

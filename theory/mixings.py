@@ -23,6 +23,7 @@ from theory._spec import Spec
 from theory.compile import compile_exprs
 from theory.errors import InvalidArgument, InvalidProcess, UnsafeInput
 from theory.latents import latent_symbols
+from theory.sprites import SpriteRenderer
 
 
 class Mixing(Spec):
@@ -551,6 +552,17 @@ def _torch_digest(fn, name: str) -> str:
     return h.hexdigest()[:16]
 
 
+@dataclass(eq=False)
+class Sprites(SpriteRenderer, Mixing):
+    """Rendered images: ``Sprites(size=32, shape="square", factors=("x", "y", "scale"))``.
+
+    x = g(z) ∈ R^{3·size²} is an RGB picture of 1–3 sprites (disc, square, triangle or a
+    morph between them) whose position, scale, rotation, hue, value and shape are the
+    latents, rendered differentiably by soft signed-distance rasterisation; flattened in
+    (channel, row, column) order, with ``image_shape`` = (3, size, size). Its fields and
+    the renderer are ``theory.sprites.SpriteRenderer`` (documented there).
+    """
+
 __all__ = [
     "AdditiveCoupling",
     "Fold",
@@ -559,6 +571,7 @@ __all__ = [
     "Mixing",
     "Mobius",
     "Polar",
+    "Sprites",
     "Symbolic",
     "Torch",
 ]

@@ -75,6 +75,8 @@ class Process:
             )
         if self.conditional is not None:  # positives that cannot be drawn: refused now
             self.conditional.check_coherent(self.latent)
+            for _, mixing in self.views:
+                self.conditional.check_mixing(mixing)
         if self.view_mixing is not None:
             self._check_view_mixing(self.view_mixing)
 
@@ -112,7 +114,20 @@ class Process:
         rng = as_rng(seed)
         z = self.latent.sample(n, rng)
         z_pos = self.conditional.sample(z, rng, support=self.latent.support)
-        return z, z_pos, self.observe(z), self.observe_view(z_pos)
+        x, x_pos = self.observe(z), self.observe_view(z_pos)
+        # pixel-space augmentations (theory/augmentations.py): the augmented view and the
+        # latents it shows; a latent-space conditional returns both unchanged
+        z_pos, x_pos = self.conditional.augment(z_pos, x_pos, rng, self.view_mixing or self.mixing)
+        return z, z_pos, x, x_pos
+
+    def positive_latents(self, z: torch.Tensor, seed: RNG = 0) -> torch.Tensor:
+        """z' for anchors z as ``sample_pairs`` draws them, without rendering: the
+        conditional's draw, then the latent effect of any pixel augmentation."""
+        if self.conditional is None:
+            raise InvalidArgument("this process has no conditional: positive pairs are undefined")
+        rng = as_rng(seed)
+        z_pos = self.conditional.sample(z, rng, support=self.latent.support)
+        return self.conditional.augment(z_pos, None, rng, self.view_mixing or self.mixing)[0]
 
     def observe(self, z: torch.Tensor) -> torch.Tensor:
         """x = g(z), checking that the mixing's outputs are finite."""

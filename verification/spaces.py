@@ -597,3 +597,29 @@ __all__ = [
     "default_space",
     "register_space",
 ]
+
+
+# the theorems on rendered images (theory/pixel_theorems.py) search images of the
+# "sprites" mixing family (verification/strategies.py) with latent-space conditionals;
+# image budgets: each evaluation renders and trains a CNN
+_IMAGE_OPTIONS = {"train.steps": (200, 100, 50), "train.batch_size": (256, 128)}
+PIXEL_SPACES: dict[str, SearchSpace] = {
+    "cl-ica-pixels": SearchSpace(
+        dims=(2, 3),
+        latents=("uniform-sphere",),
+        mixings=("sprites",),
+        conditionals=("vmf", "laplace"),
+        kappa=(2.0, 40.0),
+        learner_options=_IMAGE_OPTIONS,
+    ),
+    "content-style-pixels": SearchSpace(
+        dims=(3, 5),
+        latents=("uniform",),
+        mixings=("sprites",),
+        conditionals=("content-style", "normal"),
+        content=2,
+        learner_options=_IMAGE_OPTIONS,
+    ),
+}
+for _name, _space in PIXEL_SPACES.items():
+    register_space(_name, _space)

@@ -311,3 +311,23 @@ def processes(
 
 
 __all__ = ["CONDITIONALS", "LATENTS", "MIXINGS", "conditionals", "latents", "mixings", "processes"]
+
+
+# --- rendered images ------------------------------------------------------------------
+SPRITE_FACTORS = ("scale", "x", "y", "hue", "value")
+SPRITE_SHAPES = ("disc", "square", "triangle")
+
+
+def sprites_family(n: int, seed: int) -> th.mixings.Mixing:
+    """``th.mixings.Sprites`` at 16×16 whose n latents drive the first n of
+    ``SPRITE_FACTORS`` (no rotation: its symmetries are known collisions), the shape
+    chosen by the seed, the hue range short of a full turn (so it does not wrap)."""
+    return th.mixings.Sprites(
+        size=16,
+        shape=SPRITE_SHAPES[seed % len(SPRITE_SHAPES)],
+        factors=SPRITE_FACTORS[:n],
+        ranges={"hue": (0.0, 0.75)},
+    )
+
+
+register_mixing("sprites", sprites_family, dims=(1, len(SPRITE_FACTORS)))

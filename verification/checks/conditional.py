@@ -223,7 +223,8 @@ def check_content_invariance(assumption: A.ContentInvariance, ctx: CheckContext)
     n = ctx.process.dim
     anchors = ctx.z[:ANCHORS]
     repeated = anchors.repeat_interleave(DRAWS, dim=0)
-    drawn = cond.sample(repeated, np.random.default_rng([ctx.seed, 11]), support=support)
+    # the process's positives (with the latent effect of any pixel augmentation)
+    drawn = ctx.process.positive_latents(repeated, np.random.default_rng([ctx.seed, 11]))
     z_pos = drawn.reshape(len(anchors), DRAWS, n)
     delta = z_pos - anchors[:, None, :]
     changed = delta.abs() > 1e-12

@@ -118,6 +118,20 @@ def check_injective(assumption: A.Injective, ctx: CheckContext) -> Evidence:
         # no verified pair inside this support: the collision search decides below
     d = _manifold_dim(support)
     lipschitz, spread = _scales(ctx)
+    symmetric = _symmetry_witness(ctx, lipschitz, spread)
+    if symmetric is not None and not (d is not None and m < d):
+        witness, stat = symmetric
+        return violated(
+            name,
+            f"verified collision from a symmetry of g: {witness['symmetry']} (z ≠ z' in the "
+            f"support, ||g(z) - g(z')|| ≤ {tol:g} relative to both ||z - z'|| and the spread "
+            "of g)",
+            statistic=stat,
+            tolerance=tol,
+            n_points=len(ctx.z),
+            method="symmetry",
+            witness=witness,
+        )
     witness, stat = _collision_search(ctx, lipschitz, spread)
     if d is not None and m < d:
         return violated(
@@ -185,6 +199,29 @@ def _verified(ctx: CheckContext, a, b, lipschitz: float, spread: float):
     ok = inside & far & agree & (gap <= COLLISION_GAP * spread) & (rel <= COLLISION_GAP)
     rel = torch.where(inside & far, torch.nan_to_num(rel, nan=torch.inf), torch.inf)
     return ok, rel
+
+
+SYMMETRY_ANCHORS = 64
+
+
+def _symmetry_witness(ctx: CheckContext, lipschitz: float, spread: float):
+    """(witness, relative gap) of the first verified pair among the mixing's own known
+    symmetries, or None.
+
+    A mixing may state exact symmetries with ``symmetric_pairs(z) -> [(what, z_a, z_b)]``
+    (e.g. ``Sprites``: a square turned by a quarter turn renders the same image). Each
+    pair is verified like a found collision (``_verified``), so a stated symmetry that
+    does not hold, or leaves the support, is never reported; the witness names it.
+    """
+    stated = getattr(ctx.process.mixing, "symmetric_pairs", None)
+    if stated is None:
+        return None
+    for what, a, b in stated(ctx.z[:SYMMETRY_ANCHORS]):
+        ok, rel = _verified(ctx, a, b, lipschitz, spread)
+        if bool(ok.any()):
+            k = int(torch.where(ok, rel, torch.inf).argmin())
+            return {"z": point(a[k]), "z_prime": point(b[k]), "symmetry": what}, float(rel[k])
+    return None
 
 
 def _kernel_pair(ctx: CheckContext, v: np.ndarray):

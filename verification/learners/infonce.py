@@ -59,6 +59,7 @@ from verification.learners.base import (
     failed_fit,
     resolved,
 )
+from verification.learners.cnn import build_encoder, pool_pairs, reference_size
 from verification.learners.devices import check_device, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.racing import race_length, run_race
@@ -487,13 +488,13 @@ class InfoNCE(Learner):
         rng = np.random.default_rng([seed, 13])
         n_out = self.content or process.dim
         bs = config.batch_size
-        _, _, x_ref, _ = process.sample_pairs(10_000, rng)
+        _, _, x_ref, _ = process.sample_pairs(reference_size(process), rng)
         problem = data_problem(x_ref.float())
         if problem is not None:
             return failed_fit(n_out, problem)
         device = resolve_device(self.device)
-        model = Encoder(
-            x_ref.shape[1], n_out, self.encoder, x_ref.float(), normalize=self.unit_outputs
+        model = build_encoder(  # a CNN when the process observes images (learners/cnn.py)
+            process, n_out, self.encoder, x_ref.float(), normalize=self.unit_outputs
         ).to(device)
         critic = self.new_critic(n_out)
         if critic is not None:
@@ -509,7 +510,7 @@ class InfoNCE(Learner):
             """2 x bs rows: x then its positives."""
             if self.n_train is None:
                 if not pool:
-                    k = max(1, POOL_PAIRS // bs)
+                    k = max(1, pool_pairs(process, POOL_PAIRS) // bs)
                     _, _, x, x_pos = process.sample_pairs(k * bs, rng)
                     x, x_pos = x.float().to(device), x_pos.float().to(device)
                     pool.extend(

@@ -58,6 +58,7 @@ from verification.learners.base import (
     failed_fit,
     resolved,
 )
+from verification.learners.cnn import build_encoder, pool_pairs, reference_size
 from verification.learners.devices import check_device, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.racing import race_length, run_race
@@ -194,12 +195,13 @@ def _start(learner, process, seed, config, loss, monitor) -> _PairRun | Fit:
     rng = np.random.default_rng([seed, 13])
     n_out = getattr(learner, "content", None) or process.dim
     bs = config.batch_size
-    _, _, x_ref, _ = process.sample_pairs(10_000, rng)
+    _, _, x_ref, _ = process.sample_pairs(reference_size(process), rng)
     problem = data_problem(x_ref.float())
     if problem is not None:
         return failed_fit(n_out, problem)
     device = resolve_device(getattr(learner, "device", "cpu"))
-    model = Encoder(x_ref.shape[1], n_out, learner.encoder, x_ref.float()).to(device)
+    # a CNN when the process observes images (learners/cnn.py)
+    model = build_encoder(process, n_out, learner.encoder, x_ref.float()).to(device)
     width = getattr(learner, "projector", None)
     head = (projector_head(n_out, width) if width is not None else nn.Identity()).to(device)
     pool: list[torch.Tensor] = []
@@ -207,7 +209,7 @@ def _start(learner, process, seed, config, loss, monitor) -> _PairRun | Fit:
     def batch() -> torch.Tensor:
         """2 x bs rows: x then its positives (fresh pairs, drawn several batches at once)."""
         if not pool:
-            k = max(1, POOL_PAIRS // bs)
+            k = max(1, pool_pairs(process, POOL_PAIRS) // bs)
             _, _, x, x_pos = process.sample_pairs(k * bs, rng)
             x, x_pos = x.float().to(device), x_pos.float().to(device)
             pool.extend(torch.cat([x[i : i + bs], x_pos[i : i + bs]]) for i in range(0, k * bs, bs))

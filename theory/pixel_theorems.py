@@ -1,0 +1,111 @@
+"""Theorems on rendered images: the catalogue's classics with pixels as observations.
+
+- ``content-style-pixels``: von Kügelgen et al. 2021, Theorem 4.4, with the positive view
+  made by image augmentations (``theory.augmentations``): a translation moves the sprite
+  and a colour jitter shifts its hue, so position and hue are style and the latents no
+  augmentation touches (scale and shape, a morph from a square through a disc to a
+  triangle) are the content block a contrastive encoder with two outputs identifies.
+- ``cl-ica-pixels``: Zimmermann et al. 2021, Theorem 2, on images: z uniform on the
+  sphere, positives from a von Mises–Fisher conditional, x the rendered image; InfoNCE
+  with a CNN encoder recovers z up to an orthogonal map.
+
+Both canonical processes are 32×32 RGB images whose factor ranges keep the renderer
+injective (no rotation, whose symmetries collide; a hue range that does not wrap), so
+the injectivity assumption is the paper's, not violated by a symmetry of the shape. The
+learners are the catalogue's, configured for images (batch 256, Adam lr 1e-3, two
+threads): the CNN encoder is chosen because the mixing has an ``image_shape``.
+Registered when ``theory`` is imported (its ``__init__`` imports this module after
+``theory.theorems``).
+"""
+
+from __future__ import annotations
+
+from theory import assumptions as A
+from theory import claims as C
+from theory import conditionals, latents, mixings
+from theory import learner_conditions as LC
+from theory.augmentations import Augment, ColorJitter, Translate
+from theory.process import Process
+from theory.theorems import Theorem, register
+
+# what the image learners change from the vector defaults (measured: benchmarks/pixels.py)
+IMAGE_TRAINING = {"train.batch_size": 256, "train.lr": 1e-3, "train.threads": 2}
+
+
+def content_style_sprites(size: int = 32) -> Process:
+    """Scale and shape (content) of a sprite morphing from a square through a disc to a
+    triangle; position and hue (style) changed by a translation and a colour jitter of
+    the image."""
+    g = mixings.Sprites(
+        size=size,
+        shape="morph",
+        factors=("scale", "shape", "x", "y", "hue"),
+        ranges={"hue": (0.0, 0.75)},
+    )
+    return Process(
+        latents.Uniform(5),
+        g,
+        Augment.for_mixing(g, Translate(shift=0.3), ColorJitter(hue=0.15)),
+    )
+
+
+def cl_ica_sprites(size: int = 32) -> Process:
+    """Position and scale of a disc from z uniform on S², positives from a vMF."""
+    return Process(
+        latents.UniformSphere(3),
+        mixings.Sprites(size=size, shape="disc", factors=("x", "y", "scale")),
+        conditionals.VonMisesFisher(kappa=10.0),
+    )
+
+
+register(
+    Theorem(
+        name="content-style-pixels",
+        assumptions=(
+            A.Injective(),
+            A.Immersion(),
+            A.ContentInvariance(),
+            LC.LearnerObjective(("infonce",)),
+            LC.ContentSizedEncoder(),
+        ),
+        learner=("infonce-content", dict(IMAGE_TRAINING)),
+        claim=C.block(content=2, threshold=0.9),
+        cite="von Kügelgen, Sharma, Gresele, Brendel, Schölkopf, Besserve & Locatello 2021, "
+        "'Self-supervised learning with data augmentations provably isolates content from "
+        "style', NeurIPS, Theorem 4.4 (image augmentations as in their Causal3DIdent "
+        "experiments, Sec. 5.2)",
+        summary="On rendered images x = g(z) of a sprite, positive pairs made by augmenting "
+        "the image (a random translation: position; a colour jitter: hue) keep the latents "
+        "no augmentation touches (scale and shape: the content block) and change the style "
+        "at random; for g injective and an immersion, an encoder with n_c = 2 outputs "
+        "minimising alignment minus the entropy of its outputs (InfoNCE, here a CNN) "
+        "block-identifies the content. The positive's latents are the augmentation's "
+        "latent equivalent (theory.augmentations).",
+        canonical=content_style_sprites,
+    )
+)
+
+register(
+    Theorem(
+        name="cl-ica-pixels",
+        assumptions=(
+            A.UniformOnSphere(),
+            A.ConditionalFamily("VonMisesFisher"),
+            A.Injective(),
+            LC.LearnerObjective(("infonce",)),
+            LC.MatchedTemperature(),
+        ),
+        learner=("infonce", dict(IMAGE_TRAINING)),
+        claim=C.orthogonal(0.9),
+        cite="Zimmermann, Sharma, Schneider, Bethge & Brendel 2021, 'Contrastive learning inverts "
+        "the data generating process', ICML, Theorem 2",
+        summary="cl-ica with images as observations: z uniform on S², positives from a vMF "
+        "conditional (κ = 10) and x the rendered image of a disc whose position and size "
+        "are z's coordinates; a minimiser of InfoNCE with an encoder onto the sphere (a "
+        "CNN) recovers z up to an orthogonal map. sith's default τ ≈ 3/κ is outside the "
+        "theorem's matched temperature, as for cl-ica.",
+        canonical=cl_ica_sprites,
+    )
+)
+
+__all__ = ["IMAGE_TRAINING", "cl_ica_sprites", "content_style_sprites"]
