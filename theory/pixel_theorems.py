@@ -102,8 +102,9 @@ register(
         summary="cl-ica with images as observations: z uniform on S², positives from a vMF "
         "conditional (κ = 10) and x the rendered image of a disc whose position and size "
         "are z's coordinates; a minimiser of InfoNCE with an encoder onto the sphere (a "
-        "CNN) recovers z up to an orthogonal map. sith's default τ ≈ 3/κ is outside the "
-        "theorem's matched temperature, as for cl-ica.",
+        "CNN) recovers z up to an orthogonal map. The default learner is the theorem's "
+        "(τ = 1/κ, derived from the process), as for cl-ica; `--set tau_kappa=3.0` is the "
+        "practical temperature, outside the theorem.",
         canonical=cl_ica_sprites,
     )
 )
