@@ -26,6 +26,7 @@ from theory import conditionals, latents, mixings
 from theory import learner_conditions as LC
 from theory.augmentations import Augment, ColorJitter, Translate
 from theory.process import Process
+from theory.references import lookup
 from theory.theorems import Theorem, register
 
 # what the image learners change from the vector defaults (measured: benchmarks/pixels.py)
@@ -82,6 +83,7 @@ register(
         "block-identifies the content. The positive's latents are the augmentation's "
         "latent equivalent (theory.augmentations).",
         canonical=content_style_sprites,
+        reference=lookup("content-style"),  # the same paper's theorem, on images
     )
 )
 
@@ -106,6 +108,7 @@ register(
         "(τ = 1/κ, derived from the process), as for cl-ica; `--set tau_kappa=3.0` is the "
         "practical temperature, outside the theorem.",
         canonical=cl_ica_sprites,
+        reference=lookup("cl-ica"),
     )
 )
 

@@ -75,7 +75,8 @@ class Outside:
     assumptions: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "assumptions", tuple(self.assumptions))
+        names = self.assumptions
+        object.__setattr__(self, "assumptions", (names,) if isinstance(names, str) else tuple(names))
         if not self.assumptions or not all(isinstance(a, str) and a for a in self.assumptions):
             raise InvalidArgument(
                 f"Outside({self.axis!r}, {self.value!r}): name the assumption(s) it violates"
@@ -193,12 +194,13 @@ class SearchSpace:
         by_axis: dict[str, list] = {}
         for axis, value in choices:
             by_axis.setdefault(axis, []).append(value)
-        return st.one_of(
-            [
-                self._restricted({**inside, axis: tuple(values)})._candidates()
-                for axis, values in by_axis.items()
-            ]
-        )
+        options = []
+        for axis, values in by_axis.items():
+            chosen = {**inside, axis: tuple(values)}
+            if axis == "beta":  # an exponent matters only to the generalized normal
+                chosen["conditional"] = ("generalized-normal",)
+            options.append(self._restricted(chosen)._candidates())
+        return st.one_of(options)
 
     def _restricted(self, values: dict[str, tuple]) -> SearchSpace:
         changes: dict[str, Any] = {}
@@ -508,7 +510,10 @@ def apply_options(learner, options: dict[str, Any]) -> None:
 
 
 def option_names(learner) -> list[str]:
-    """Every dotted option a learner accepts (e.g. ``train.steps``)."""
+    """Every dotted option a learner accepts (e.g. ``train.steps``); none for a learner
+    that is not a dataclass."""
+    if not dataclasses.is_dataclass(learner):
+        return []
     out = []
     for f in dataclasses.fields(learner):
         value = getattr(learner, f.name)

@@ -249,11 +249,12 @@ def plan(space: SearchSpace, budget: int, kinds: Sequence[str]) -> list[Phase]:
     inside = INSIDE in aims and "failure" in kinds
     gaps = bool(singles) and "gap" in kinds
     if inside and gaps:
-        share = min(budget - 1, max(1, round(space.inside_share * budget))) if budget > 1 else 1
-        if share <= 0:
+        fraction = space.inside_share
+        if fraction <= 0:
             return [Phase(singles, budget)]
-        if share >= budget:
+        if fraction >= 1 or budget == 1:
             return [Phase((INSIDE,), budget)]
+        share = min(budget - 1, max(1, round(fraction * budget)))
         return [Phase((INSIDE,), share), Phase(singles, budget)]
     if inside:
         return [Phase((INSIDE,), budget)]
@@ -389,7 +390,8 @@ def _run_search(
     status = "complete"
     round_index = 0
     try:
-        for phase in phases:
+        for index, phase in enumerate(phases):
+            before = len(evaluate.records)
             while not exhausted(phase.until) and round_index < budget:
                 cx = run_round(round_index, phase)
                 round_index += 1
@@ -409,6 +411,8 @@ def _run_search(
                 else:
                     rejected.append(cx)
                 run.write_report(snapshot("running"), plots=False)
+            # what the phase made: its share of the plan, plus re-seeds and retraining
+            plan_record["phases"][index]["made"] = len(evaluate.records) - before
     except KeyboardInterrupt:
         status = "interrupted"
     result = snapshot(status)
@@ -441,10 +445,19 @@ def _budget_check(
     if steps is None:
         return {"factor": BUDGET_FACTOR, "steps": None, "recovered": None, "cause": None,
                 "note": "the training budget is unknown"}
+    limit = evaluate.time_limit
+    if limit is not None and evaluation.seconds * BUDGET_FACTOR > limit:
+        return {"factor": BUDGET_FACTOR, "steps": BUDGET_FACTOR * steps, "recovered": None,
+                "cause": None, "note": f"skipped: {BUDGET_FACTOR}x the training would take "
+                f"about {evaluation.seconds * BUDGET_FACTOR:.0f} s, past the evaluation time "
+                f"limit of {limit:g} s"}
     longer = Candidate(
         candidate.process, {**candidate.learner_options, "train.steps": BUDGET_FACTOR * steps}
     )
+    known = evaluate.cached(longer, evaluation.seed) is not None
     retrained = evaluate(longer, evaluation.seed)
+    if not known:  # a diagnostic outside the searched space: not one of the search's records
+        evaluate.records.pop(retrained.key, None)
     if retrained.failed:
         return {"factor": BUDGET_FACTOR, "steps": BUDGET_FACTOR * steps, "recovered": None,
                 "cause": None, "note": f"the retraining failed: {retrained.error}",

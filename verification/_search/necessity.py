@@ -101,6 +101,8 @@ def _taken(param: Any, value: Any) -> bool:
     process family ``"InvertibleMLP"``)."""
     if isinstance(param, bool) or isinstance(value, bool):
         return param is value
+    if param == value:
+        return True
     if isinstance(param, str) and isinstance(value, str):
         key = value.replace("-", "").lower()
         return param.lower() == _FAMILY_ALIASES.get(key, key)

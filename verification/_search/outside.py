@@ -23,6 +23,7 @@ from verification import learners as L
 from verification.checks import check
 from verification.spaces import Candidate, Outside, SearchSpace, apply_options
 
+PROBE_TIME_LIMIT = 10.0  # seconds for each exact (sympy) attempt of a probe's checks
 PROBE_SETTINGS = settings(
     database=None,
     deadline=None,
@@ -54,12 +55,18 @@ def probe(theorem: th.Theorem, space: SearchSpace, check_settings: dict[str, Any
     base = {axis: values[:1] for axis, values in axes.items()}
     # in the largest dimension: the canonical one of a derived space, and where a value
     # violates what it can (one Gaussian source of n = 1 is still identifiable)
-    space = dataclasses.replace(space, dims=(space.dims[1], space.dims[1]))
-    already = violated(theorem, simplest(space._restricted(base)), check_settings)
+    probing = dataclasses.replace(space, dims=(space.dims[1], space.dims[1]))
+    # a generous limit for the exact attempts: a probe decided by a timeout would depend
+    # on the machine's load, and the probed space is part of the search's settings
+    check_settings = {**check_settings, "time_limit": max(PROBE_TIME_LIMIT, check_settings.get("time_limit") or 0)}
+    already = violated(theorem, simplest(probing._restricted(base)), check_settings)
     entries: list[Outside] = []
     for axis, values in axes.items():
         for value in values[1:]:
-            candidate = simplest(space._restricted({**base, axis: (value,)}))
+            chosen = {**base, axis: (value,)}
+            if axis == "beta":  # an exponent matters only to the generalized normal
+                chosen["conditional"] = ("generalized-normal",)
+            candidate = simplest(probing._restricted(chosen))
             names = violated(theorem, candidate, check_settings) - already
             if names:
                 ordered = [a.name for a in theorem.assumptions if a.name in names]

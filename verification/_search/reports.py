@@ -185,11 +185,18 @@ def inside_lines(report: dict[str, Any]) -> list[str]:
     if not isinstance(inside, dict):
         return []
     planned = inside.get("planned")
+    phases = (report.get("plan") or {}).get("phases") or []
+    aimed = any(p.get("aims") for p in phases)
+    decided = report["evaluations"] - (report.get("quadrants") or {}).get("errors", 0)
     return [
-        f"{inside.get('evaluations', 0)} of {report['evaluations']} evaluations "
+        f"{inside.get('evaluations', 0)} of {decided} evaluations with a verdict "
         f"({100 * float(inside.get('share') or 0):.0f}%) lay inside the theorem (every "
         "assumption held)"
-        + ("" if planned is None else f"; {planned} were aimed inside, the rest at one violation")
+        + (
+            f"; the plan aimed {planned} of the budget inside, the rest at one violation"
+            if aimed and planned is not None
+            else ""
+        )
         + ".",
         "",
     ]
