@@ -75,7 +75,7 @@ def pairs(out: Path) -> Path:
             [op] if op is not None else [au.Translate(0.3), au.ColorJitter(hue=0.15), au.Blur()]
         )
         cond = au.Augment.for_mixing(g, *chosen)
-        process = th.Process(th.latents.Uniform(5, -0.8, 0.8), g, cond)
+        process = th.Process(th.latents.Uniform(g.n_in, -0.8, 0.8), g, cond)
         _, _, x, x_pos = process.sample_pairs(1, np.random.default_rng(c))
         show(axes[0, c], x[0].reshape(g.image_shape), name)
         show(axes[1, c], x_pos[0].reshape(g.image_shape))
