@@ -453,7 +453,9 @@ def test_the_sweep_package_is_layered():
     for i, name in enumerate(order):
         below = {f"verification._sweep.{n}" for n in order[i + 1 :]}
         assert not graph[f"verification._sweep.{name}"] & below, name
-    assert not {m for m in graph["verification.executors"] if m.startswith("verification._")}
+    # executors import no private room of sith but their own stdlib-only helpers
+    private = {m for m in graph["verification.executors"] if m.startswith("verification._")}
+    assert not {m for m in private if not m.startswith("verification._executors")}
 
 
 def test_workers_import_the_users_modules(tmp_path):

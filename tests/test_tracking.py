@@ -75,7 +75,7 @@ def test_a_sweep_tracked_in_sqlite_reads_back_run_by_run(tmp_path):
         assert child.data.params["param.n_train"] == str(row["params"]["learner.n_train"])
         assert json.loads(child.data.params["process"])["latent"]["type"] == "Laplace"
         assert child.data.metrics["claim_metric"] == pytest.approx(row["claim_metric"])
-        assert child.data.metrics["mcc_crossfit"] == pytest.approx(row["claim_metric"])
+        assert child.data.metrics["mcc_crossfit_min"] == pytest.approx(row["claim_metric"])
         assert child.data.metrics["r2_linear"] == pytest.approx(row["metrics"]["r2_linear"])
         assert child.data.tags["recovered"] == str(row["recovered"]).lower()
         assert child.data.tags["quadrant"].endswith("recovered")

@@ -7,7 +7,7 @@ under it (tag ``mlflow.parentRunId``), in the experiment ``sith/THEOREM``:
 - params: ``theorem``, ``process`` (its canonical JSON), ``latent``, ``mixing``,
   ``dim``, ``learner`` and each ``learner.OPTION``, ``seed``, ``hash`` (the store key),
   and each swept or searched parameter as ``param.KEY``;
-- metrics: ``claim_metric`` (and under its own name, e.g. ``mcc_crossfit``), every
+- metrics: ``claim_metric`` (and under its own name, e.g. ``mcc_crossfit_min``), every
   held-out metric (``r2_linear``, ``mcc``, ...), ``final_loss``, ``optimality_gap``,
   ``seconds``; the training curves by step as ``train_loss`` and ``claim_curve``;
 - tags: the verdicts (``recovered``, ``holds``, ``kind``, ``quadrant``, ``violated``,
