@@ -414,3 +414,12 @@ def test_check_prints_a_witness_as_key_value_pairs(tmp_path):
     out = CliRunner().invoke(main, ["check", "conformal", "--process", f"{spec}:process"])
     assert out.exit_code == 1, out.output
     assert "witness: " in out.output and "{'" not in out.output
+
+
+def test_a_space_that_cannot_be_derived_says_why():
+    product = th.latents.Product((th.latents.Laplace(1), th.latents.Normal(1)))
+    mine = dataclasses.replace(
+        PLANTED, name="product-ica", canonical=lambda: th.Process(product, th.mixings.Linear.random(2))
+    )
+    with pytest.raises(InvalidArgument, match="canonical latent Product is not a family"):
+        derive_space(mine)

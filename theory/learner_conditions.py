@@ -31,7 +31,7 @@ VON_KUEGELGEN = (
 )
 ZIMMERMANN_BOX = (
     "Zimmermann, Sharma, Schneider, Bethge & Brendel 2021, 'Contrastive learning inverts "
-    "the data generating process', ICML, Theorem 5 (convex bodies, L^α with α ≥ 1, α ≠ 2)"
+    "the data generating process', ICML, convex bodies, L^α with α ≥ 1, α ≠ 2 (Theorem 5: the number is unverified)"
 )
 HYVARINEN = (
     "Hyvärinen & Morioka 2016, 'Unsupervised feature extraction by time-contrastive "

@@ -348,7 +348,7 @@ register(
             "scale s > 0 and a shift b",
         ),
         cite="Zimmermann, Sharma, Schneider, Bethge & Brendel 2021, 'Contrastive learning "
-        "inverts the data generating process', ICML, Theorem 5 (Sec. 4, convex bodies)",
+        "inverts the data generating process', ICML, Sec. 4, convex bodies (Theorem 5: the number is unverified, see theory/text_checks.py)",
         summary="For z uniform on a convex body M ⊂ R^n (here a box), positives from "
         "p(z̃|z) ∝ exp(−δ(z̃, z)/λ) restricted to M with δ an L^α metric or semi-metric, "
         "α ≥ 1, α ≠ 2, and g injective and differentiable, a minimiser of InfoNCE whose "

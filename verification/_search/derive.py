@@ -120,11 +120,7 @@ def _latent_name(theorem: th.Theorem, latent: th.latents.Latent) -> str:
         return "segmented-normal" if latent.base == "normal" else "segmented"
     name = _LATENTS.get(type(latent))
     if name is None:
-        raise InvalidArgument(
-            f"cannot derive a search space for theorem {theorem.name!r}: its canonical latent "
-            f"{type(latent).__name__} is not a family the search can draw ({', '.join(sst.LATENTS)}); "
-            "register a space with verification.spaces.register_space"
-        )
+        raise _not_drawable(theorem, "latent", latent, sst.LATENTS)
     return name
 
 
@@ -144,12 +140,16 @@ def _mixing_name(theorem: th.Theorem, mixing: th.mixings.Mixing) -> tuple[str, b
 def _conditional_name(theorem: th.Theorem, conditional: th.conditionals.Conditional) -> str:
     name = _CONDITIONALS.get(type(conditional))
     if name is None:
-        raise InvalidArgument(
-            f"cannot derive a search space for theorem {theorem.name!r}: its canonical "
-            f"conditional {type(conditional).__name__} is not a family the search can draw; "
-            "register a space with verification.spaces.register_space"
-        )
+        raise _not_drawable(theorem, "conditional", conditional, sst.CONDITIONALS)
     return name
+
+
+def _not_drawable(theorem: th.Theorem, part: str, spec, known) -> InvalidArgument:
+    return InvalidArgument(
+        f"cannot derive a search space for theorem {theorem.name!r}: its canonical {part} "
+        f"{type(spec).__name__} is not a family the search can draw ({', '.join(known)}); "
+        "register a space with verification.spaces.register_space"
+    )
 
 
 def _learner_options(theorem: th.Theorem, process: th.Process) -> dict[str, tuple]:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Verbosity, given, settings, target
-from hypothesis import Phase as Phase_
+from hypothesis import Phase as HypothesisPhase
 from hypothesis import seed as hypothesis_seed
 
 import theory as th
@@ -489,7 +489,7 @@ def _round(
         database=None,
         deadline=None,
         derandomize=False,
-        phases=(Phase_.generate, Phase_.target, Phase_.shrink),
+        phases=(HypothesisPhase.generate, HypothesisPhase.target, HypothesisPhase.shrink),
         verbosity=Verbosity.quiet,
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
