@@ -76,7 +76,9 @@ class Outside:
 
     def __post_init__(self) -> None:
         names = self.assumptions
-        object.__setattr__(self, "assumptions", (names,) if isinstance(names, str) else tuple(names))
+        object.__setattr__(
+            self, "assumptions", (names,) if isinstance(names, str) else tuple(names)
+        )
         if not self.assumptions or not all(isinstance(a, str) and a for a in self.assumptions):
             raise InvalidArgument(
                 f"Outside({self.axis!r}, {self.value!r}): name the assumption(s) it violates"
@@ -184,8 +186,7 @@ class SearchSpace:
             empty = [axis for axis, values in inside.items() if not values]
             if empty:
                 raise InvalidArgument(
-                    f"the search space has no value inside the theorem on axis "
-                    f"{', '.join(empty)}"
+                    f"the search space has no value inside the theorem on axis {', '.join(empty)}"
                 )
             return self._restricted(inside)._candidates()
         choices = self.single_violations().get(aim)
@@ -309,6 +310,10 @@ _INFONCE_OPTIONS = {
 }
 # the temperature as τκ: 1 is the theorem's matched τ = 1/κ; the others violate it alone
 _TAU_KAPPA = (1.0, 3.0, 2.0, 0.5)
+# content-block theorems: the estimator of alignment minus entropy is τ = 1 with the
+# squared distance (squared-euclidean-critic); another τ violates that alone
+_CONTENT_OPTIONS = {"tau": (1.0, 0.2), **_INFONCE_OPTIONS}
+_CONTENT_TAU_OUTSIDE = _out("tau", "squared-euclidean-critic", 0.2)
 
 DEFAULT_SPACES: dict[str, SearchSpace] = {
     "cl-ica": SearchSpace(
@@ -339,8 +344,9 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
         mixings=("invertible-mlp", "linear", "fold"),
         conditionals=("content-style", "normal"),
         content=2,
-        learner_options=_INFONCE_OPTIONS,
+        learner_options=_CONTENT_OPTIONS,
         outside=(
+            *_CONTENT_TAU_OUTSIDE,
             # a fold is neither injective nor an immersion (its Jacobian is singular on
             # the fold): the space cannot violate either alone
             Outside("mixing", "fold", ("injective", "immersion")),
@@ -356,8 +362,9 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
         view_mixings=("invertible-mlp", "linear", "fold"),
         conditionals=("content-style", "normal"),
         content=2,
-        learner_options=_INFONCE_OPTIONS,
+        learner_options=_CONTENT_OPTIONS,
         outside=(
+            *_CONTENT_TAU_OUTSIDE,
             Outside("view_mixing", "fold", ("injective", "immersion")),
             *_out("latent", "smooth-positive-density", "laplace"),
             Outside("conditional", "normal", ("content-invariance", "content-sized-encoder")),
@@ -449,7 +456,8 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
         outside=(
             *_out("latent", "uniform-on-sphere", "cluster-sphere"),
             *_out("mixing", "injective", "fold"),
-            *_out("conditional", "conditional-family", "vmf"),
+            # on the sphere a vMF is AnisotropicNormal(κ, …, κ): one concentration
+            *_out("conditional", "distinct-concentrations", "vmf"),
         ),
     ),
 }

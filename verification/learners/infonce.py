@@ -84,6 +84,8 @@ def infonce_loss(
     """
     if critic == "cosine":
         return _dot_infonce(h, h_pos, 1.0 / tau)
+    if critic == "lp-power" and p == 2.0:
+        return _dot_infonce(*squared_distance_as_dot(h, h_pos), 1.0 / tau)
     distance = torch.cdist(h, h_pos, p=p)
     if critic == "lp-power" and p != 1.0:
         distance = distance.pow(p)
@@ -91,6 +93,25 @@ def infonce_loss(
     rows = torch.logsumexp(logits, 1).mean()
     cols = torch.logsumexp(logits, 0).mean()
     return 0.5 * (rows + cols) - logits.diagonal().mean()
+
+
+def squared_distance_as_dot(
+    h: torch.Tensor, h_pos: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Vectors a_i, b_j with a_i · b_j = −‖h_i − h_pos_j‖₂².
+
+    a = (2h, −‖h‖², −1) and b = (h_pos, 1, ‖h_pos‖²), since −‖u − v‖² = 2uᵀv − ‖u‖² −
+    ‖v‖². The squared-Euclidean critic (von Kügelgen et al. 2021, App. D; Daunhawer et
+    al. 2023, Eq. 5: τ = 1, sim(a, b) = −(a − b)²) then runs through the blocked dot
+    product InfoNCE, about twice as fast as autograd through ``cdist`` (the same
+    number, up to float rounding).
+    """
+    ones = h.new_ones(h.shape[0], 1)
+    a = torch.cat([2.0 * h, -(h * h).sum(1, keepdim=True), -ones], 1)
+    b = torch.cat(
+        [h_pos, h_pos.new_ones(h_pos.shape[0], 1), (h_pos * h_pos).sum(1, keepdim=True)], 1
+    )
+    return a, b
 
 
 CHUNK_ELEMENTS = 1 << 17  # similarity entries per block: about 0.5 MB of float32, in cache
@@ -279,6 +300,10 @@ class InfoNCE(Learner):
     # None the practical rule (3 at n <= 4, 2 above; the infonce-practical variant)
     tau_kappa: float | None = 1.0
     p: float | None = 1.0  # the lp critics' exponent; None: the conditional's own
+    # cosine critic: "unit" outputs on S^{n-1}, or "learnable": on r S^{n-1} with r
+    # trained with the encoder (Zimmermann et al.'s learnable rescaling; r² = τκ at the
+    # matched temperature, so any τ meets the theorem)
+    radius: Literal["unit", "learnable"] = "unit"
     content: int | None = None  # output dimension (content block size); None: latent dim
     n_train: int | None = None  # fixed training set size; None: fresh pairs every step
     # practice: extra initialisations raced over the first ``race`` of the steps (see
@@ -320,6 +345,15 @@ class InfoNCE(Learner):
             raise InvalidArgument(f"InfoNCE: oracle must be True or False, got {self.oracle!r}")
         valid.probability("InfoNCE", "fold_guard_fraction", self.fold_guard_fraction)
         check_device("InfoNCE", self.device)
+        if self.radius not in ("unit", "learnable"):
+            raise InvalidArgument(
+                f"InfoNCE: radius must be 'unit' or 'learnable', got {self.radius!r}"
+            )
+        if self.radius == "learnable" and self.critic != "cosine":
+            raise InvalidArgument(
+                f"InfoNCE: radius='learnable' scales outputs on the sphere: it needs the "
+                f"cosine critic, got critic={self.critic!r}"
+            )
         for weight in self.fold_guard_weights:
             valid.finite_float("InfoNCE", "fold_guard_weights", weight, low=0, high=1e6)
 
@@ -365,8 +399,9 @@ class InfoNCE(Learner):
     def new_critic(self, n_out: int) -> nn.Module | None:
         """The learnable parameters of one run's critic (None: the critic has none).
         Subclasses with a learnable critic (AnInfoNCE's diagonal Λ̂) return a module with
-        a ``describe() -> dict`` for the Fit's extras; it trains with the encoder."""
-        return None
+        a ``describe() -> dict`` for the Fit's extras; it trains with the encoder. With
+        ``radius="learnable"`` it is the output radius r (:class:`LearnableRadius`)."""
+        return LearnableRadius() if self.radius == "learnable" else None
 
     def pair_loss(
         self,
@@ -378,6 +413,9 @@ class InfoNCE(Learner):
     ) -> torch.Tensor:
         """The training objective on a batch of positive pairs (see :func:`infonce_loss`);
         ``p`` is the lp critics' resolved exponent (:meth:`resolved_p`)."""
+        if isinstance(critic, LearnableRadius):  # outputs on r S^{n-1}
+            r = critic.radius()
+            return infonce_loss(h * r, h_pos * r, tau, self.critic, p)
         return infonce_loss(h, h_pos, tau, self.critic, p)
 
     def target_loss(self, process: th.Process, tau: float, batch: int, seed: int) -> float:
@@ -452,7 +490,9 @@ class InfoNCE(Learner):
             critic = fit.extras.get("critic")
             with torch.no_grad():
                 values.append(
-                    float(self.pair_loss(h[:batch], h[batch:], tau, critic, self.resolved_p(process)))
+                    float(
+                        self.pair_loss(h[:batch], h[batch:], tau, critic, self.resolved_p(process))
+                    )
                 )
         return float(np.mean(values))
 
@@ -553,6 +593,26 @@ class InfoNCE(Learner):
         watch = None if monitor is None else (lambda step: monitor(step, encode))
         training = Training(loss_fn, params, config, watch, converged=converged)
         return _Run(training, model, encode, tau, target, critic)
+
+
+class LearnableRadius(nn.Module):
+    """The encoder's output radius r = exp(ρ), ρ learnable (starts at r = 1).
+
+    Zimmermann et al. 2021 map onto a sphere of radius r, "implemented as a learnable
+    rescaling operation of the network f" (NeurIPS 2020 workshop version, footnote 2 and
+    Proposition 1; the ICML text is unverified here). With sim = r² uᵀv / τ the
+    critic's effective concentration is r²/τ, which the minimiser matches to κ: r² = τκ.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log_radius = nn.Parameter(torch.zeros(()))
+
+    def radius(self) -> torch.Tensor:
+        return self.log_radius.exp()
+
+    def describe(self) -> dict:
+        return {"radius": float(self.radius().detach())}
 
 
 class _Run:
