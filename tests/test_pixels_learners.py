@@ -68,7 +68,7 @@ def test_the_image_theorems_learners_keep_the_contract(name):
     check_learner(L.for_theorem(theorem), process=process)
 
 
-@pytest.mark.parametrize("name", ["vicreg", "barlow-twins"])
+@pytest.mark.parametrize("name", ["vicreg", "barlow-twins", "byol"])
 def test_non_contrastive_learners_train_on_pixels(name):
     learner = L.get(name)
     learner.content = 2

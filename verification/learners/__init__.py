@@ -8,6 +8,7 @@ from theory.errors import InvalidArgument
 from verification.learners.aninfonce import AnInfoNCE
 from verification.learners.barlow import BarlowTwins
 from verification.learners.base import Fit, Learner, TrainConfig, data_problem, failed_fit
+from verification.learners.byol import BYOL
 from verification.learners.crossentropy import CrossEntropy
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.fastica import FastICA
@@ -34,6 +35,7 @@ LEARNERS = Registry(
         "tcl": TCL,
         "vicreg": VICReg,
         "barlow-twins": BarlowTwins,
+        "byol": BYOL,
         "aninfonce": AnInfoNCE,
         "cross-entropy": CrossEntropy,
         "diet": lambda: CrossEntropy(instances_per_class=10),
@@ -101,6 +103,7 @@ def for_theorem(theorem, learner=None) -> Learner:
 
 
 __all__ = [
+    "BYOL",
     "GCL",
     "IVAE",
     "LEARNERS",
