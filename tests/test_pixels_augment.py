@@ -5,6 +5,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -128,3 +129,30 @@ def test_bad_input_is_one_clear_error():
 def test_the_core_import_does_not_load_kornia():
     code = "import sys, theory; assert 'kornia' not in sys.modules, 'kornia imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_pixel_search_space_draws_image_augmentations_of_its_own_renderer():
+    """The "augment" family is built on the mixing it augments (Augment.for_mixing), so
+    its content is the latents the ops leave alone; it is refused for a mixing without
+    named factors (hypothesis draws again)."""
+    from hypothesis import HealthCheck, given, settings
+
+    from verification import strategies as sst
+    from verification.spaces import PIXEL_SPACES
+
+    assert "augment" in PIXEL_SPACES["content-style-pixels"].conditionals
+    drawn = []
+
+    @settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(sst.processes((3, 5), ("uniform",), ("sprites", "linear"), ("augment",)))
+    def draw(process):
+        assert isinstance(process.conditional, au.Augment)
+        assert process.conditional.factors == tuple(process.mixing.factor_names)
+        changed = process.conditional.changed()
+        assert changed[1] and changed[2]  # every choice moves the position (x, y)
+        _, _, x, x_pos = process.sample_pairs(4, np.random.default_rng(0))
+        assert x_pos.shape == x.shape and bool(torch.isfinite(x_pos).all())
+        drawn.append(tuple(type(op).__name__ for op in process.conditional.ops))
+
+    draw()
+    assert len(set(drawn)) >= 2

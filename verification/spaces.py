@@ -245,7 +245,7 @@ class SearchSpace:
             raise InvalidArgument(
                 "view_mixings need positive pairs: conditionals may not include 'none'"
             )
-        sst.conditionals(self.conditionals, self.kappa, self.scale, self.content)
+        sst.conditionals(self.conditionals, self.kappa, self.scale, self.content, _images=True)
         for key, values in self.learner_options.items():
             if not values:
                 raise InvalidArgument(f"learner option {key!r} has no values")
@@ -613,7 +613,8 @@ __all__ = [
 
 
 # the theorems on rendered images (theory/pixel_theorems.py) search images of the
-# "sprites" mixing family (verification/strategies.py) with latent-space conditionals;
+# "sprites" mixing family (verification/strategies.py) with image augmentations
+# ("augment": translations, crops, colour jitter) and latent-space conditionals;
 # image budgets: each evaluation renders and trains a CNN
 _IMAGE_OPTIONS = {"train.steps": (200, 100, 50), "train.batch_size": (256, 128)}
 PIXEL_SPACES: dict[str, SearchSpace] = {
@@ -629,7 +630,8 @@ PIXEL_SPACES: dict[str, SearchSpace] = {
         dims=(3, 5),
         latents=("uniform",),
         mixings=("sprites",),
-        conditionals=("content-style", "normal"),
+        # image augmentations first (the theorem's canonical kind), latent-space ones too
+        conditionals=("augment", "content-style", "normal"),
         content=2,
         learner_options=_IMAGE_OPTIONS,
     ),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import hypothesis
 import numpy as np
 from hypothesis import strategies as st
 
@@ -42,6 +43,8 @@ CONDITIONALS = (
     "anisotropic-normal",
     "none",
 )
+# drawn by ``processes`` only: built on the mixing they augment (rendered images)
+IMAGE_CONDITIONALS = ("augment",)
 BETAS = (1.0, 2.0, 1.5, 3.0)  # generalized-normal exponents, Laplace first
 
 
@@ -219,6 +222,8 @@ def conditionals(
     content: int = 1,
     n: int | None = None,
     betas: Sequence[float] = BETAS,
+    *,
+    _images: bool = False,
 ) -> st.SearchStrategy[th.conditionals.Conditional | None]:
     """Positive-pair conditionals ("none" draws None: no augmentation).
 
@@ -227,7 +232,9 @@ def conditionals(
     "anisotropic-normal": n concentrations linearly spaced from λ (in ``kappa``) to
     r λ, r in (2, 5, 15) (pairwise distinct), for the latent dimension ``n`` (2 where
     no dimension is given, as when a search space is validated)."""
-    families = _check(families, CONDITIONALS, "conditional families")
+    families = _check(
+        families, CONDITIONALS + (IMAGE_CONDITIONALS if _images else ()), "conditional families"
+    )
     k_low, k_high = _range(kappa, "kappa")
     s_low, s_high = _range(scale, "scale")
     kappas = st.floats(k_low, k_high).map(lambda k: round(k, 2))
@@ -267,7 +274,45 @@ def conditionals(
             )
         elif family == "none":
             options.append(st.none())
+        elif family == "augment":
+            options.append(st.sampled_from(range(len(AUGMENTATIONS))).map(_AugmentChoice))
     return st.one_of(options)
+
+
+@dataclass(frozen=True)
+class _AugmentChoice:
+    """An image augmentation drawn before the mixing it augments: ``processes`` turns it
+    into ``Augment.for_mixing(mixing, *AUGMENTATIONS[index]())``."""
+
+    index: int
+
+
+def _augmentations():
+    from theory.augmentations import ColorJitter, Crop, Translate
+
+    return (
+        lambda: (Translate(shift=0.3), ColorJitter(hue=0.15)),  # content: scale (and value)
+        lambda: (Translate(shift=0.3),),  # content: scale, hue (and value)
+        lambda: (Crop(scale=(0.6, 1.0)), ColorJitter(hue=0.15)),  # crops change the scale too
+    )
+
+
+# "augment": pixel-space augmentations of a rendered image (theory/augmentations.py), each
+# stating the latents it changes (the content is the rest); only for mixings with named
+# factors (the "sprites" family)
+AUGMENTATIONS = _augmentations()
+
+
+def _augmented(conditional, mixing: th.mixings.Mixing):
+    """``conditional``, with an augmentation choice applied to ``mixing`` (rejected, so
+    hypothesis draws again, when the mixing has no named factors to augment)."""
+    if not isinstance(conditional, _AugmentChoice):
+        return conditional
+    if not hasattr(mixing, "factor_names"):
+        hypothesis.reject()
+    from theory.augmentations import Augment
+
+    return Augment.for_mixing(mixing, *AUGMENTATIONS[conditional.index]())
 
 
 def processes(
@@ -301,11 +346,17 @@ def processes(
         mixing = draw(mixings(n, mixing_classes, depth))
         conditional = draw(
             conditionals(
-                conditional_families, kappa, scale, min(content, n), n=n, betas=betas or BETAS
+                conditional_families,
+                kappa,
+                scale,
+                min(content, n),
+                n=n,
+                betas=betas or BETAS,
+                _images=True,
             )
         )
         view = draw(mixings(n, view_mixing_classes, depth)) if view_mixing_classes else None
-        return th.Process(latent, mixing, conditional, view_mixing=view)
+        return th.Process(latent, mixing, _augmented(conditional, mixing), view_mixing=view)
 
     return build()
 
