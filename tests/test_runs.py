@@ -22,6 +22,7 @@ from verification._runs import (
     evaluation_spec,
     spec_key,
 )
+from verification._runs.rundir import NAMES
 from verification._sweep.settings import normalised_settings
 from verification.cli import main
 from verification.spaces import Candidate
@@ -53,7 +54,7 @@ def test_a_run_refuses_a_directory_of_another_kind(tmp_path, kind, other):
     with pytest.raises(RunDirectoryError) as refused:
         RUNS[kind](tmp_path)
     message = str(refused.value)
-    assert f"holds a {other} ({DOCUMENTS[other]})" in message and "\n" not in message
+    assert f"holds {NAMES[other]} ({DOCUMENTS[other]})" in message and "\n" not in message
     assert f"{kind} into another --out" in message
     assert marker.read_text() == '{"schema": "kept"}'  # untouched
     assert not (tmp_path / "report.md").exists() and not (tmp_path / ".lock").exists()
@@ -63,8 +64,8 @@ def test_the_cli_refuses_a_sweep_into_an_alignment_in_one_line(tmp_path):
     (tmp_path / "align.json").write_text("{}")
     result = run("sweep", THEOREM, "--vary", "learner.n_train=400", "--out", tmp_path)
     assert result.exit_code == 2
-    assert "holds a align (align.json); sweep into another --out" in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "holds an alignment (align.json); sweep into" in errors[0]
 
 
 # --- keys and default directories from normalised settings -------------------------------

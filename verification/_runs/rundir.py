@@ -30,6 +30,8 @@ except ImportError:  # pragma: no cover
 
 #: the document that marks a directory as each kind's
 DOCUMENTS = {"search": "run.json", "sweep": "sweep.json", "align": "align.json"}
+#: each kind as its document is named in a sentence
+NAMES = {"search": "a search", "sweep": "a sweep", "align": "an alignment"}
 #: the kinds that can share another directory's store (``--store DIR``)
 SHARE_STORE = frozenset({"sweep", "align"})
 
@@ -67,7 +69,7 @@ def refuse_other_kinds(root: Path, kind: str) -> None:
                 else ""
             )
             raise RunDirectoryError(
-                f"{root} holds a {other} ({name}); {kind} into another --out{share}"
+                f"{root} holds {NAMES[other]} ({name}); {kind} into another --out{share}"
             )
 
 
