@@ -104,18 +104,20 @@ def test_the_cli_runs_one_sweep_spelled_two_ways_in_one_directory(tmp_path, monk
     second = run(*base, "--vary", "learner.n_train=400", "--json")
     assert second.exit_code == 0, second.output
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [
-        Path(default_directory(
-            "sweep",
-            THEOREM,
-            {
-                "process": th.theorems.get(THEOREM).canonical_process().to_dict(),
-                "vary": {"learner.n_train": [400]},
-                "seeds": 1,
-                "seed": 0,
-                "random": None,
-                "oracle": False,
-            },
-        )).name
+        Path(
+            default_directory(
+                "sweep",
+                THEOREM,
+                {
+                    "process": th.theorems.get(THEOREM).canonical_process().to_dict(),
+                    "vary": {"learner.n_train": [400]},
+                    "seeds": 1,
+                    "seed": 0,
+                    "random": None,
+                    "oracle": False,
+                },
+            )
+        ).name
     ]
     assert '"new_evaluations": 0' in second.output  # the second spelling resumed the first
 

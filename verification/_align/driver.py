@@ -33,9 +33,9 @@ from verification._align.result import AlignResult, pair_group, summarise
 from verification._align.work import AlignItem, common_set, train_and_encode
 from verification._figures import parse_formats
 from verification._files import write_atomic
-from verification._runs import Evaluation, LockedDirectory, ResultStore, sigint_deferred
+from verification._runs import Evaluation, LockedDirectory, sigint_deferred
 from verification._runs import worker as remote
-from verification._runs.arguments import check_oracle, check_time_limit, open_executor, seed_list
+from verification._runs.arguments import check_oracle, check_time_limit, seed_list
 from verification._runs.evaluator import evaluation_key
 from verification._runs.session import claim_record, open_run
 from verification._sweep.settings import SweepSpace, make_settings, normalise_vary, vary_record
@@ -131,12 +131,8 @@ def align(
     settings = make_settings(vary_values, random=None, seed=seed) if vary_values else [{}]
     aligned_name = pairwise.indeterminacy_score(theorem.claim.indeterminacy)[0]
     root = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="sith-align-"))
-    executor_obj = open_executor(executor, workers, threads, address=address, out=root)
-    run = AlignDirectory(root)
-    owned = not isinstance(executor, Executor)
-    with open_run(
-        run, theorem, executor_obj, local=local, owned=owned, store=store, formats=formats
-    ) as store_root:
+    run = AlignDirectory(root, store=store, formats=formats)
+    with open_run(run, theorem, executor, workers, threads, local=local, address=address) as pool:
         result = AlignResult(
             theorem=theorem.name,
             claim=claim_record(theorem, "indeterminacy", "content"),
@@ -147,7 +143,7 @@ def align(
             k=int(k),
             aligned_score=aligned_name,
             oracle=oracle,
-            executor=executor_obj.describe(),
+            executor=pool.describe(),
             out=run.root,
             provenance=provenance.collect(seed=seeds_run),
         )
@@ -155,8 +151,7 @@ def align(
         _run(
             result,
             run,
-            ResultStore(store_root),
-            executor_obj,
+            pool,
             theorem,
             plan,
             imports,
@@ -234,7 +229,6 @@ def _plan(theorem, spaces, settings, seeds, probe_seed, n_eval, oracle) -> list[
 def _run(
     result: AlignResult,
     run: AlignDirectory,
-    store: ResultStore,
     executor: Executor,
     theorem: th.Theorem,
     plan: list[_Model],
@@ -243,6 +237,7 @@ def _run(
     plots: bool,
     on_model: Callable[[dict[str, Any], bool], None] | None,
 ) -> None:
+    store = run.store
     start = time.perf_counter()
     embeddings = EmbeddingStore(store.root)
     conditions = learner_conditions(theorem)

@@ -61,16 +61,10 @@ def evaluation_spec(
     return spec, model
 
 
-def evaluation_key(
-    theorem: th.Theorem,
-    candidate: Candidate,
-    seed: int,
-    *,
-    oracle: bool = False,
-    learner: str | None = None,
-) -> str:
-    """The store key of ``candidate`` evaluated with ``seed`` (see :func:`evaluation_spec`)."""
-    return spec_key(evaluation_spec(theorem, candidate, seed, oracle=oracle, learner=learner)[0])
+def evaluation_key(theorem: th.Theorem, candidate: Candidate, seed: int, **how: Any) -> str:
+    """The store key of ``candidate`` evaluated with ``seed``; ``how``: ``oracle``,
+    ``learner`` (see :func:`evaluation_spec`)."""
+    return spec_key(evaluation_spec(theorem, candidate, seed, **how)[0])
 
 
 class Evaluator:

@@ -16,12 +16,13 @@ rerunning it resumes it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from theory._spec import digest
 from theory.errors import RunDirectoryError
+from verification._runs.store import ResultStore
 
 try:  # POSIX advisory locks; elsewhere the directory is not locked
     import fcntl
@@ -64,9 +65,7 @@ def refuse_other_kinds(root: Path, kind: str) -> None:
     for other, name in DOCUMENTS.items():
         if other != kind and (root / name).exists():
             share = (
-                f", and pass --store {root} to share its evaluations"
-                if kind in SHARE_STORE
-                else ""
+                f", and pass --store {root} to share its evaluations" if kind in SHARE_STORE else ""
             )
             raise RunDirectoryError(
                 f"{root} holds {NAMES[other]} ({name}); {kind} into another --out{share}"
@@ -76,14 +75,25 @@ def refuse_other_kinds(root: Path, kind: str) -> None:
 class LockedDirectory:
     """The OUT directory of one ``KIND`` of run: created on ``open``, refused when another
     kind has marked it (:func:`refuse_other_kinds`), locked (:func:`hold_lock`) until
-    ``close``. ``check_existing`` refuses what a previous run of this kind left there."""
+    ``close``. ``check_existing`` refuses what a previous run of this kind left there.
+    ``store``: the result store's root when it is not OUT; ``formats``: vector copies of
+    the figures ("pdf", "svg")."""
 
     KIND = "search"
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        *,
+        store: str | os.PathLike | None = None,
+        formats: Sequence[str] = (),
+    ) -> None:
         self.root = Path(root)
         self._fd: int | None = None
-        self.figure_formats: tuple[str, ...] = ()  # vector copies of the figures (pdf, svg)
+        self._store: ResultStore | None = None
+        # the result store's root: another directory's (shared results), else this one
+        self.store_root = Path(store) if store is not None else self.root
+        self.figure_formats = tuple(formats)  # vector copies of the figures (pdf, svg)
 
     @property
     def document(self) -> Path:
@@ -93,6 +103,13 @@ class LockedDirectory:
     @property
     def figures(self) -> Path:
         return self.root / "figures"
+
+    @property
+    def store(self) -> ResultStore:
+        """The result store (at ``store_root``), made on first use."""
+        if self._store is None:
+            self._store = ResultStore(self.store_root)
+        return self._store
 
     def open(self) -> LockedDirectory:
         try:

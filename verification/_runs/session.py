@@ -6,12 +6,11 @@ alignments run inside :func:`open_run`; a search holds its directory the same wa
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import theory as th
+from verification._runs.arguments import open_executor
 from verification._runs.rundir import LockedDirectory
 from verification._runs.worker import theorem_in_workers
 from verification.executors import Executor
@@ -21,22 +20,23 @@ from verification.executors import Executor
 def open_run(
     directory: LockedDirectory,
     theorem: th.Theorem,
-    pool: Executor,
+    executor: str | Executor,
+    workers: int | None,
+    threads: int | None,
     *,
     local: bool,
-    owned: bool,
-    store: str | os.PathLike | None = None,
-    formats: Sequence[str] = (),
-) -> Iterator[Path]:
-    """Hold ``directory`` while the block runs, with ``theorem`` found by name in this
-    process's workers when ``local``; yield the store's root (``store``, else the
-    directory). ``pool`` is closed at the end when ``owned`` (the run opened it)."""
-    directory.figure_formats = tuple(formats)
+    **options: Any,
+) -> Iterator[Executor]:
+    """Open the executor (:func:`~verification._runs.arguments.open_executor` with
+    ``options``), then hold ``directory`` while the block runs, with ``theorem`` found by
+    name in this process's workers when ``local``; yield the executor. It is closed at
+    the end unless it is the caller's (an :class:`Executor` object)."""
+    pool = open_executor(executor, workers, threads, out=directory.root, **options)
     try:
         with theorem_in_workers(theorem, local), directory.open():
-            yield Path(store) if store is not None else directory.root
+            yield pool
     finally:
-        if owned:
+        if not isinstance(executor, Executor):
             pool.close()
 
 

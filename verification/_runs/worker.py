@@ -120,9 +120,9 @@ def check_key(evaluation: Evaluation, expected: str) -> Evaluation:
     return evaluation
 
 
-def read_answer(outcome: Any, key: str, what: str = "an evaluation record") -> tuple[
-    Evaluation | None, str | None, dict[str, Any]
-]:
+def read_answer(
+    outcome: Any, key: str, what: str = "an evaluation record"
+) -> tuple[Evaluation | None, str | None, dict[str, Any]]:
     """(evaluation, error, the whole answer) from what a worker sent back for ``key``
     (an executor's ``Outcome``): the evaluation is rebuilt from its dict and checked, never
     trusted; a lost worker or a malformed answer is an error line instead."""

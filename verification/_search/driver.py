@@ -139,8 +139,10 @@ def search(
     imports = tuple(remote.import_target(t) for t in imports)
     remote.prepare(imports)
 
-    run = RunDirectory(out if out is not None else tempfile.mkdtemp(prefix="sith-search-"))
-    run.figure_formats = parse_formats(figures)
+    run = RunDirectory(
+        out if out is not None else tempfile.mkdtemp(prefix="sith-search-"),
+        formats=parse_formats(figures),
+    )
     settings_record = {
         "schema": SETTINGS_SCHEMA,
         "theorem": theorem.name,

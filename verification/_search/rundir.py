@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from theory._json import load_json
 from theory._spec import canonical_json
 from theory.errors import RunDirectoryError, SithError
 from verification._files import write_atomic
-from verification._runs import LockedDirectory, ResultStore
+from verification._runs import LockedDirectory
 from verification._search.records import SearchResult
 from verification._search.reports import build_report, render_markdown, render_plots
 
@@ -42,9 +43,8 @@ class RunDirectory(LockedDirectory):
 
     KIND = "search"
 
-    def __init__(self, root: str | os.PathLike) -> None:
-        super().__init__(root)
-        self._store: ResultStore | None = None
+    def __init__(self, root: str | os.PathLike, *, formats: Sequence[str] = ()) -> None:
+        super().__init__(root, formats=formats)  # the store: OUT/evaluations
 
     # --- layout ---------------------------------------------------------------------
     settings_path = LockedDirectory.document  # run.json
@@ -59,12 +59,6 @@ class RunDirectory(LockedDirectory):
 
     def counterexample_path(self, key: str) -> Path:
         return self.root / "counterexamples" / f"{key}.json"
-
-    @property
-    def store(self) -> ResultStore:
-        if self._store is None:
-            self._store = ResultStore(self.root)
-        return self._store
 
     # --- reports --------------------------------------------------------------------
     def write_report(self, result: SearchResult, *, plots: bool = True) -> dict[str, Any]:

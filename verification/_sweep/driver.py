@@ -26,12 +26,11 @@ from verification import learners as L
 from verification import provenance
 from verification._figures import parse_formats
 from verification._files import write_atomic
-from verification._runs import Evaluation, LockedDirectory, ResultStore, sigint_deferred, spec_key
+from verification._runs import Evaluation, LockedDirectory, sigint_deferred, spec_key
 from verification._runs import worker as work
 from verification._runs.arguments import (
     check_oracle,
     check_time_limit,
-    open_executor,
     seed_list,
 )
 from verification._runs.evaluator import evaluation_spec
@@ -178,24 +177,22 @@ def sweep(
         for candidate in candidates
     ]
     root = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="sith-sweep-"))
-    executor_obj = open_executor(
+    run = SweepDirectory(root, store=store, formats=formats)
+    # the theorem is found by name in this process only (the serial executor) when local
+    with open_run(
+        run,
+        theorem,
         executor,
         workers,
         threads,
+        local=local,
         address=address,
         slurm_partition=slurm_partition,
         slurm_time=slurm_time,
         slurm_cluster=slurm_cluster,
         slurm_options=slurm_options,
         gpus=1 if resolved == "cuda" else 0,
-        out=root,
-    )
-    run = SweepDirectory(root)
-    owned = not isinstance(executor, Executor)
-    # the theorem is found by name in this process only (the serial executor) when local
-    with open_run(
-        run, theorem, executor_obj, local=local, owned=owned, store=store, formats=formats
-    ) as store_root:
+    ) as pool:
         result = SweepResult(
             theorem=theorem.name,
             claim=claim_record(theorem),
@@ -206,19 +203,18 @@ def sweep(
             rows=[],
             random=random,
             seed=seed,
-            executor=executor_obj.describe(),
+            executor=pool.describe(),
             device=used_device,
             oracle=oracle,
             status="running",
             out=run.root,
-            store=store_root,
+            store=run.store_root,
             provenance=provenance.collect(seed=seeds_run, device=used_device),
         )
         _run(
             result,
             run,
-            ResultStore(store_root),
-            executor_obj,
+            pool,
             theorem,
             candidates,
             specs,
@@ -236,7 +232,6 @@ def sweep(
 def _run(
     result: SweepResult,
     run: SweepDirectory,
-    store: ResultStore,
     executor: Executor,
     theorem: th.Theorem,
     candidates: list,
@@ -249,6 +244,7 @@ def _run(
     plan: SweepPlan | None = None,
     on_plan: Callable[[SweepPlan], None] | None = None,
 ) -> None:
+    store = run.store
     start = time.perf_counter()
     seeds = result.seeds
     rows: dict[tuple[int, int], dict[str, Any]] = {}

@@ -186,7 +186,9 @@ def render_plots(doc: dict[str, Any], figures: Path, formats: Sequence[str] = ()
     for key in doc["vary"]:
         if len({_hashable(s[key]) for s in doc["settings"]}) < 2:
             continue  # one value: nothing to plot against
-        written.append(save_figure(_vary_figure(plt, doc, key), figures / figure_name(key), formats))
+        written.append(
+            save_figure(_vary_figure(plt, doc, key), figures / figure_name(key), formats)
+        )
     curves = [r for r in doc["rows"] if r.get("claim_curve")]
     if curves:
         fig = _curve_figure(plt, doc, curves)
