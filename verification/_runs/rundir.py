@@ -79,7 +79,7 @@ class LockedDirectory:
     ``store``: the result store's root when it is not OUT; ``formats``: vector copies of
     the figures ("pdf", "svg")."""
 
-    KIND = "search"
+    KIND: str  # "search", "sweep" or "align": each kind's directory names its own
 
     def __init__(
         self,
