@@ -11,7 +11,6 @@ a rerun trains nothing that finished, and an interrupted run keeps every finishe
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import tempfile
@@ -446,15 +445,9 @@ class AlignDirectory(LockedDirectory):
     KIND = "align"
 
     def write(self, result: AlignResult, *, final: bool, plots: bool = True) -> dict[str, Any]:
-        doc = result.to_dict()
-        write_atomic(self.document, json.dumps(doc, indent=2, allow_nan=False))
-        figures: list[str] = []
-        if final and plots:
-            drawn = render_plots(doc, self.figures, self.figure_formats)
-            figures = [f"figures/{p.name}" for p in drawn]
-        write_atomic(self.root / "report.md", render_markdown(doc, figures))
-        write_atomic(self.root / "report.html", render_html(doc, figures))
-        return doc
+        """align.json and the reports; figures at the end (plots extra)."""
+        renderers = (render_plots, render_markdown, render_html)
+        return self.write_document(result.to_dict(), renderers, figures=final and plots)
 
 
 __all__ = ["N_EVAL_DEFAULT", "AlignDirectory", "EmbeddingStore", "align"]

@@ -15,13 +15,15 @@ rerunning it resumes it.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from theory._spec import digest
 from theory.errors import RunDirectoryError
+from verification._files import write_atomic
 from verification._runs.store import ResultStore
 
 try:  # POSIX advisory locks; elsewhere the directory is not locked
@@ -31,6 +33,13 @@ except ImportError:  # pragma: no cover
 
 #: the document that marks a directory as each kind's
 DOCUMENTS = {"search": "run.json", "sweep": "sweep.json", "align": "align.json"}
+#: a kind's figures, Markdown and HTML, each drawn or rendered from its document:
+#: ``(render_plots(doc, folder, formats), render_markdown(doc, figures), render_html(...))``
+Renderers = tuple[
+    Callable[[dict[str, Any], Path, Sequence[str]], list[Path]],
+    Callable[[dict[str, Any], list[str]], str],
+    Callable[[dict[str, Any], list[str]], str],
+]
 #: each kind as its document is named in a sentence
 NAMES = {"search": "a search", "sweep": "a sweep", "align": "an alignment"}
 #: the kinds that can share another directory's store (``--store DIR``)
@@ -110,6 +119,19 @@ class LockedDirectory:
         if self._store is None:
             self._store = ResultStore(self.store_root)
         return self._store
+
+    def write_document(
+        self, doc: dict[str, Any], renderers: Renderers, *, figures: bool
+    ) -> dict[str, Any]:
+        """Write this kind's document ``doc``, its figures when ``figures`` (drawn from
+        the document), and report.md and report.html linking them; return ``doc``."""
+        draw, markdown, page = renderers
+        write_atomic(self.document, json.dumps(doc, indent=2, allow_nan=False))
+        drawn = draw(doc, self.figures, self.figure_formats) if figures else []
+        listed = [f"figures/{path.name}" for path in drawn]
+        write_atomic(self.root / "report.md", markdown(doc, listed))
+        write_atomic(self.root / "report.html", page(doc, listed))
+        return doc
 
     def open(self) -> LockedDirectory:
         try:

@@ -19,10 +19,9 @@ The package name is private so that no submodule can shadow the public function
 ``verification.sweep``.
 """
 
-from verification._runs.worker import WorkItem, evaluate
 from verification._sweep.driver import DEVICES, SweepDirectory, sweep
 from verification._sweep.plan import CONFIRM_ABOVE, PlanTooLarge, SweepPlan
-from verification._sweep.reports import load_sweep, render_html, render_markdown, render_plots
+from verification._sweep.reports import load_sweep
 from verification._sweep.result import SCHEMA, SCHEMA_FILE, SweepResult
 from verification._sweep.settings import Range, SweepSpace, with_dimension
 
@@ -37,12 +36,7 @@ __all__ = [
     "SweepPlan",
     "SweepResult",
     "SweepSpace",
-    "WorkItem",
-    "evaluate",
     "load_sweep",
-    "render_html",
-    "render_markdown",
-    "render_plots",
     "sweep",
     "with_dimension",
 ]

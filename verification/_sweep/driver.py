@@ -9,7 +9,6 @@ where it stopped: rerunning it recomputes nothing that finished.
 
 from __future__ import annotations
 
-import json
 import numbers
 import os
 import tempfile
@@ -368,16 +367,9 @@ class SweepDirectory(LockedDirectory):
 
     def write(self, result: SweepResult, *, final: bool, plots: bool = True) -> dict[str, Any]:
         """sweep.json, sweep.csv and the reports; figures at the end (plots extra)."""
-        doc = result.to_dict()
-        write_atomic(self.root / "sweep.json", json.dumps(doc, indent=2, allow_nan=False))
         write_atomic(self.root / "sweep.csv", rows_csv(result.rows))
-        figures: list[str] = []
-        if final and plots:
-            written = render_plots(doc, self.figures, self.figure_formats)
-            figures = [f"figures/{p.name}" for p in written]
-        write_atomic(self.root / "report.md", render_markdown(doc, figures))
-        write_atomic(self.root / "report.html", render_html(doc, figures))
-        return doc
+        renderers = (render_plots, render_markdown, render_html)
+        return self.write_document(result.to_dict(), renderers, figures=final and plots)
 
 
 __all__ = ["DEVICES", "SweepDirectory", "sweep"]
