@@ -309,7 +309,7 @@ def cli_figures(seeds: int, floors: bool) -> list[dict]:
 
 def evaluate_timed(item) -> tuple[dict, float, float]:
     """remote.evaluate with its (wall, CPU) seconds in the process that ran it."""
-    from verification._search import remote
+    from verification._runs import worker as remote
 
     wall, cpu = time.perf_counter(), time.process_time()
     value = remote.evaluate(item)

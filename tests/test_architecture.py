@@ -120,34 +120,41 @@ def test_the_cycle_finder_finds_a_planted_cycle():
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
-def test_the_search_package_is_layered():
-    graph = _graph()
-    order = [
-        "records",
-        "necessity",
-        "store",
-        "reports",
-        "rundir",
-        "evaluator",
-        "outside",
-        "derive",
-        "remote",
-        "parallel",
-        "driver",
-    ]
-    for i, name in enumerate(order):
-        below = {f"verification._search.{n}" for n in order[i + 1 :]}
-        assert not graph[f"verification._search.{name}"] & below, name
-
-
 @pytest.mark.parametrize(
     "package, order",
     [
+        (
+            "_runs",
+            [
+                "records",
+                "store",
+                "signals",
+                "rundir",
+                "documents",
+                "arguments",
+                "evaluator",
+                "worker",
+                "session",
+            ],
+        ),
+        (
+            "_search",
+            [
+                "records",
+                "necessity",
+                "reports",
+                "rundir",
+                "outside",
+                "derive",
+                "parallel",
+                "driver",
+            ],
+        ),
         ("_sweep", ["settings", "result", "reports", "driver"]),
         ("_align", ["pairwise", "work", "result", "reports", "driver"]),
     ],
 )
-def test_the_sweep_and_align_packages_are_layered(package, order):
+def test_the_run_packages_are_layered(package, order):
     graph = _graph()
     for i, name in enumerate(order):
         below = {f"verification.{package}.{n}" for n in order[i + 1 :]}

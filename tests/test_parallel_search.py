@@ -62,8 +62,8 @@ def test_dask_finds_what_the_serial_search_finds(serial, tmp_path):
 def test_the_look_ahead_follows_hypothesis_generation(serial, tmp_path):
     """The candidates predicted for round 0 are the ones the search evaluated first, in
     the same order (up to its first counterexample)."""
+    from verification._runs.evaluator import Evaluator
     from verification._search.driver import _round, plan
-    from verification._search.evaluator import Evaluator
     from verification.executors import SerialExecutor
 
     theorem = th.theorems.get(THEOREM)

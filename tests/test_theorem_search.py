@@ -17,11 +17,11 @@ import theory as th
 from theory.errors import InvalidArgument, InvalidProcess
 from verification import check, search
 from verification import learners as L
+from verification._runs import Evaluation, spec_key
+from verification._runs.evaluator import CHECK_SETTINGS
 from verification._search import necessity, plan
 from verification._search.derive import derive_space
-from verification._search.evaluator import CHECK_SETTINGS
 from verification._search.outside import probe
-from verification._search.records import Evaluation, spec_key
 from verification.learners.base import Fit, Learner, TrainConfig
 from verification.spaces import DEFAULT_SPACES, INSIDE, Outside, SearchSpace
 

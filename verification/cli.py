@@ -342,7 +342,7 @@ def _track(
 
 def _store_records(store_root, entries, theorem: str):
     """Tracker records of a sweep's rows or an alignment's models (from the store)."""
-    from verification._search.store import ResultStore
+    from verification._runs import ResultStore
     from verification.tracking import Record
 
     store = ResultStore(store_root)
@@ -859,6 +859,7 @@ def search_command(
       sith search cl-ica --budget 20 --dim 2..3 --vary conditional --out runs/clica
       sith search linear-ica --kinds failure --fail-on failure
     """
+    from verification._runs import default_directory
     from verification._search import RunDirectory, build_report, search
     from verification._search.derive import space_for
 
@@ -899,7 +900,7 @@ def search_command(
             "min_rate": min_rate,
             "oracle": oracle,
         }
-        out = f"runs/{name}-s{seed}-{digest(config, length=8)}"
+        out = default_directory("search", f"{name}-s{seed}", config)
         resume = True
     _check_tracking(track_uri, tensorboard_dir)
     progress = None if quiet or as_json else _SearchProgress(budget, verbose)
@@ -1354,9 +1355,11 @@ def sweep_command(
       sith sweep cl-ica --vary train.lr=0.001..0.1:log --random 8 --executor dask
       sith sweep cl-ica --vary dim=2,3,4 --executor slurm --slurm-partition gpu --slurm-time 30
     """
+    from verification._runs import default_directory
     from verification._sweep import sweep
     from verification._sweep.plan import CONFIRM_ABOVE
     from verification._sweep.reports import table_header, table_rows
+    from verification._sweep.settings import normalised_settings
 
     vary = _parse_vary(vary_items, random_n)
     slurm_options = _parse_settings(slurm_items) if slurm_items else None
@@ -1366,16 +1369,16 @@ def sweep_command(
     imports = list(click.get_current_context().find_root().params.get("imports") or ())
     if process_spec and not process_spec.endswith(".json"):
         imports.append(process_spec.rsplit(":", 1)[0])
-    if out is None:
+    if out is None:  # one directory per sweep, however its --vary is spelled
         config = {
             "process": process.to_dict(),
-            "vary": list(vary_items),
+            "vary": normalised_settings(theorem, vary, process=process, random=random_n),
             "seeds": seeds,
             "seed": seed,
             "random": random_n,
             "oracle": oracle_mode,
         }
-        out = f"runs/sweep-{name}-{digest(config, length=8)}"
+        out = default_directory("sweep", name, config)
     _check_tracking(track_uri, tensorboard_dir)
     progress = None if quiet or as_json else _SweepProgress()
     with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
@@ -1596,6 +1599,8 @@ def align_command(
       sith align --process paper.py:process --theorem cl-ica --vary encoder.width=64,256
     """
     from verification._align import align
+    from verification._runs import default_directory
+    from verification._sweep.settings import normalised_settings
 
     if name and theorem_name and name != theorem_name:
         _fail(f"two theorems given: {name!r} and --theorem {theorem_name!r}")
@@ -1614,17 +1619,18 @@ def align_command(
     imports = list(click.get_current_context().find_root().params.get("imports") or ())
     if process_spec and not process_spec.endswith(".json"):
         imports.append(process_spec.rsplit(":", 1)[0])
-    if out is None:
+    if out is None:  # one directory per alignment, however its --vary is spelled
+        first = learner_list[0] if learner_list else None
         config = {
             "process": process.to_dict(),
             "learners": learner_list,
-            "vary": list(vary_items),
+            "vary": vary and normalised_settings(theorem, vary, process=process, learner=first),
             "seeds": seeds,
             "seed": seed,
             "n_eval": n_eval,
             "oracle": oracle_mode,
         }
-        out = f"runs/align-{name}-{digest(config, length=8)}"
+        out = default_directory("align", name, config)
     _check_tracking(track_uri, tensorboard_dir)
     progress = None if quiet or as_json else _AlignProgress()
     with progress or _nullcontext(), _sigterm_as_interrupt() as terminated:
@@ -1708,12 +1714,13 @@ def align_command(
 @figures_option
 def report_command(run_dir, fmt, out_file, figure_formats):
     """Re-render a search's report (RUN_DIR/report.json), a sweep's (RUN_DIR/sweep.json) or
-    an alignment's (RUN_DIR/align.json).
+    an alignment's (RUN_DIR/align.json), and redraw its figures in RUN_DIR/figures from
+    the document (a search's with the records it names in RUN_DIR/evaluations).
 
     --format latex gives booktabs tables (quadrants and counterexamples; the claim metric
     by setting with 95% intervals; alignment matrices), every string escaped and every
-    number rounded to its uncertainty. --figures pdf,svg redraws a sweep's or an
-    alignment's figures as vector files for a paper in RUN_DIR/figures.
+    number rounded to its uncertainty. --figures pdf,svg also writes the figures as
+    vector files for a paper.
 
     \b
     Examples:
@@ -1721,7 +1728,8 @@ def report_command(run_dir, fmt, out_file, figure_formats):
       sith report runs/bs --format latex --out bs-table.tex --figures pdf
     """
     from verification import latex_tables
-    from verification._search.reports import load_report, render_html, render_markdown
+    from verification._runs import figures_of
+    from verification._search import reports as search_reports
 
     _prepare_out(out_file)
     run = Path(run_dir)
@@ -1731,9 +1739,8 @@ def report_command(run_dir, fmt, out_file, figure_formats):
 
         document = "align.json"
         report = align_reports.load_align(run_dir)
-        figures = align_reports.figures_of(run)
-        as_markdown = lambda r: align_reports.render_markdown(r, figures)  # noqa: E731
-        as_html = lambda r: align_reports.render_html(r, figures)  # noqa: E731
+        as_markdown = lambda r: align_reports.render_markdown(r, figures_of(run))  # noqa: E731
+        as_html = lambda r: align_reports.render_html(r, figures_of(run))  # noqa: E731
         as_latex = latex_tables.align_tables
         redraw = align_reports.render_plots
     elif (run / "sweep.json").is_file() and not (run / document).is_file():
@@ -1741,24 +1748,24 @@ def report_command(run_dir, fmt, out_file, figure_formats):
 
         document = "sweep.json"
         report = sweep_reports.load_sweep(run_dir)
-        figures = sweep_reports.figures_of(run)
-        as_markdown = lambda r: sweep_reports.render_markdown(r, figures)  # noqa: E731
-        as_html = lambda r: sweep_reports.render_html(r, figures)  # noqa: E731
+        as_markdown = lambda r: sweep_reports.render_markdown(r, figures_of(run))  # noqa: E731
+        as_html = lambda r: sweep_reports.render_html(r, figures_of(run))  # noqa: E731
         as_latex = latex_tables.sweep_tables
         redraw = sweep_reports.render_plots
     else:
-        report = load_report(run_dir)
-        figures = sorted((run / "figures").glob("*.png"))
-        as_markdown = render_markdown
-        as_html = lambda r: render_html(r, figures)  # noqa: E731
-        as_latex = latex_tables.search_tables
-        redraw = None
-    formats = _figure_formats(figure_formats)
-    if formats and redraw is None:
-        _fail(
-            "--figures: a search draws its figures from its evaluations as it runs; rerun it "
-            f"with --resume --figures {','.join(formats)} (nothing is recomputed)"
+        report = search_reports.load_report(run_dir)
+        as_markdown = lambda r: search_reports.render_markdown(r, figures_of(run))  # noqa: E731
+        as_html = lambda r: search_reports.render_html(  # noqa: E731
+            r, [run / f for f in figures_of(run)]
         )
+        as_latex = latex_tables.search_tables
+
+        def redraw(r, figures, formats):  # from report.json and the records it names
+            return search_reports.render_plots(
+                r, figures, formats, search_reports.load_records(run, r)
+            )
+
+    formats = _figure_formats(figure_formats)
     render = {
         "md": as_markdown,
         "html": as_html,
@@ -1766,9 +1773,13 @@ def report_command(run_dir, fmt, out_file, figure_formats):
         "latex": as_latex,
     }
     try:
+        if report.get("status") != "running":  # figures are drawn from the document
+            try:
+                redraw(report, run / "figures", formats)
+            except OSError as err:  # a directory this user may not write: render as it is
+                if formats:
+                    _fail(f"--figures: cannot write {run / 'figures'}: {err.strerror or err}")
         text = render[fmt](report)
-        if formats:
-            redraw(report, run / "figures", formats)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         _fail(f"{run_dir}/{document} is malformed: {type(err).__name__}: {err}")
     if out_file:

@@ -35,13 +35,14 @@ import os
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from theory._spec import canonical_json
 from theory.errors import InvalidArgument
+from verification._runs.records import EvaluationId
 
 PARAM_LIMIT = 6000  # characters of one MLflow param value (longer ones are cut, marked)
 BATCH = 900  # metrics per log_batch call (MLflow accepts 1000)
@@ -95,16 +96,11 @@ def _one_line(err: BaseException) -> str:
     return text if len(text) <= 300 else text[:300] + " ..."
 
 
-@dataclass
-class Record:
-    """One evaluation as trackers see it (from a store record or a recover result)."""
+@dataclass(frozen=True)
+class Record(EvaluationId):
+    """One evaluation as trackers see it (from a store record or a recover result): the
+    fields that name an :class:`~verification._runs.Evaluation`, and its verdicts."""
 
-    key: str
-    theorem: str
-    process: dict[str, Any]
-    learner: dict[str, Any]
-    seed: int
-    params: dict[str, Any]
     recovery: dict[str, Any] | None
     holds: bool | None = None
     violated: tuple[str, ...] = ()
@@ -114,19 +110,9 @@ class Record:
 
     @classmethod
     def from_evaluation(cls, evaluation: Any) -> Record:
+        shared = {f.name: getattr(evaluation, f.name) for f in fields(cls)}
         return cls(
-            key=evaluation.key,
-            theorem=evaluation.theorem,
-            process=evaluation.process,
-            learner=evaluation.learner,
-            seed=evaluation.seed,
-            params=dict(evaluation.params),
-            recovery=evaluation.recovery,
-            holds=evaluation.holds,
-            violated=tuple(evaluation.violated),
-            kind=evaluation.kind,
-            error=evaluation.error,
-            seconds=evaluation.seconds,
+            **{**shared, "params": dict(evaluation.params), "violated": tuple(evaluation.violated)}
         )
 
     @property

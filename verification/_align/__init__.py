@@ -18,7 +18,7 @@ The package name is private so that no submodule can shadow the public function
 
 from verification._align.driver import AlignDirectory, EmbeddingStore, align
 from verification._align.pairwise import compare, indeterminacy_score
-from verification._align.reports import load_align, render_html, render_markdown, render_plots
+from verification._align.reports import load_align
 from verification._align.result import SCHEMA, SCHEMA_FILE, AlignResult
 
 __all__ = [
@@ -31,7 +31,4 @@ __all__ = [
     "compare",
     "indeterminacy_score",
     "load_align",
-    "render_html",
-    "render_markdown",
-    "render_plots",
 ]

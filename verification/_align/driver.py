@@ -11,7 +11,6 @@ a rerun trains nothing that finished, and an interrupted run keeps every finishe
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import tempfile
@@ -33,30 +32,17 @@ from verification._align.result import AlignResult, pair_group, summarise
 from verification._align.work import AlignItem, common_set, train_and_encode
 from verification._figures import parse_formats
 from verification._files import write_atomic
-from verification._search import remote
-from verification._search.driver import _sigint_deferred
-from verification._search.evaluator import Evaluator
-from verification._search.records import Evaluation, spec_key
-from verification._search.rundir import LockedDirectory
-from verification._search.store import ResultStore
-from verification._sweep import driver as sweep_driver
+from verification._runs import Evaluation, LockedDirectory, sigint_deferred
+from verification._runs import worker as remote
+from verification._runs.arguments import check_oracle, check_time_limit, seed_list
+from verification._runs.evaluator import evaluation_key
+from verification._runs.session import claim_record, open_run
 from verification._sweep.settings import SweepSpace, make_settings, normalise_vary, vary_record
 from verification.executors import Executor
 from verification.metrics import check_claim_metric
 
 N_EVAL_DEFAULT = 2000
 WRITE_EVERY = 2.0  # seconds between rewrites of align.json while models train
-
-
-class _LearnerSpace(SweepSpace):
-    """A sweep space whose learner options are those of ``learner`` (not the theorem's)."""
-
-    def __init__(self, theorem: th.Theorem, process: th.Process, learner: str | None) -> None:
-        super().__init__(theorem, process)
-        self._learner_spec = learner
-
-    def learner(self) -> L.Learner:
-        return L.for_theorem(self.theorem, self._learner_spec)
 
 
 def align(
@@ -115,14 +101,14 @@ def align(
     """
     theorem, local = remote.theorem_for_workers(theorem, executor)
     formats = parse_formats(figures)
-    seed_list = sweep_driver._seeds(seeds, seed)
+    seeds_run = seed_list(seeds, seed)
     for name, value, low in (("n_eval", n_eval, 20), ("k", k, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise InvalidArgument(f"{name} must be an integer >= {low}, got {value!r}")
     if k >= n_eval:
         raise InvalidArgument(f"k must be smaller than n_eval ({n_eval}), got {k}")
-    if not isinstance(oracle, bool):
-        raise InvalidArgument(f"oracle must be True or False, got {oracle!r}")
+    check_oracle(oracle)
+    check_time_limit(evaluation_time_limit)
     imports = tuple(remote.import_target(t) for t in imports)
     remote.prepare(imports)
     check_claim_metric(theorem.claim, where=f"theorem {theorem.name!r}")
@@ -134,7 +120,7 @@ def align(
     vary_values: dict[str, Any] = {}
     spaces = {}
     for spec in learner_specs:
-        space = _LearnerSpace(theorem, process, spec)
+        space = SweepSpace(theorem, process, spec)
         spaces[spec] = space
         if vary:
             try:
@@ -144,65 +130,35 @@ def align(
     settings = make_settings(vary_values, random=None, seed=seed) if vary_values else [{}]
     aligned_name = pairwise.indeterminacy_score(theorem.claim.indeterminacy)[0]
     root = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="sith-align-"))
-    executor_obj = sweep_driver._executor(
-        executor,
-        workers,
-        threads,
-        address=address,
-        slurm_partition=None,
-        slurm_time=60,
-        slurm_cluster=None,
-        slurm_options=None,
-        gpus=0,
-        out=root,
-    )
-    owned = not isinstance(executor, Executor)
-    if local:
-        remote.LOCAL_THEOREMS[theorem.name] = theorem
-    try:
-        run = AlignDirectory(root)
-        run.figure_formats = formats
-        with run.open():
-            store_root = Path(store) if store is not None else run.root
-            result = AlignResult(
-                theorem=theorem.name,
-                claim={
-                    "name": theorem.claim.metric,
-                    "indeterminacy": theorem.claim.indeterminacy,
-                    "threshold": theorem.claim.threshold,
-                    "higher_is_better": theorem.claim.higher_is_better,
-                    "content": theorem.claim.content,
-                },
-                learners=[_label(theorem, s) for s in learner_specs],
-                vary=vary_record(vary_values),
-                seeds=seed_list,
-                n_eval=int(n_eval),
-                k=int(k),
-                aligned_score=aligned_name,
-                oracle=oracle,
-                executor=executor_obj.describe(),
-                out=run.root,
-                provenance=provenance.collect(seed=seed_list),
-            )
-            plan = _plan(theorem, spaces, settings, seed_list, seed, n_eval, oracle)
-            _run(
-                result,
-                run,
-                ResultStore(store_root),
-                executor_obj,
-                theorem,
-                plan,
-                imports,
-                evaluation_time_limit,
-                plots,
-                on_model,
-            )
-            return result
-    finally:
-        if local:
-            remote.LOCAL_THEOREMS.pop(theorem.name, None)
-        if owned:
-            executor_obj.close()
+    run = AlignDirectory(root, store=store, formats=formats)
+    with open_run(run, theorem, executor, workers, threads, local=local, address=address) as pool:
+        result = AlignResult(
+            theorem=theorem.name,
+            claim=claim_record(theorem, "indeterminacy", "content"),
+            learners=[_label(theorem, s) for s in learner_specs],
+            vary=vary_record(vary_values),
+            seeds=seeds_run,
+            n_eval=int(n_eval),
+            k=int(k),
+            aligned_score=aligned_name,
+            oracle=oracle,
+            executor=pool.describe(),
+            out=run.root,
+            provenance=provenance.collect(seed=seeds_run),
+        )
+        plan = _plan(theorem, spaces, settings, seeds_run, seed, n_eval, oracle)
+        _run(
+            result,
+            run,
+            pool,
+            theorem,
+            plan,
+            imports,
+            evaluation_time_limit,
+            plots,
+            on_model,
+        )
+        return result
 
 
 def _learners(theorem: th.Theorem, learners: Sequence[str] | None) -> list[str | None]:
@@ -246,7 +202,6 @@ class _Model:
 def _plan(theorem, spaces, settings, seeds, probe_seed, n_eval, oracle) -> list[_Model]:
     models = []
     for spec, space in spaces.items():
-        keyer = Evaluator(theorem, sweep_driver._Unused(), 0, oracle=oracle, learner=spec)
         for setting in settings:
             try:
                 candidate = space.candidate(setting)
@@ -254,7 +209,7 @@ def _plan(theorem, spaces, settings, seeds, probe_seed, n_eval, oracle) -> list[
                 shown = ", ".join(f"{k}={v}" for k, v in setting.items())
                 raise InvalidArgument(f"setting {shown}: {' '.join(str(err).split())}") from None
             for s in seeds:
-                key = spec_key(keyer.spec(candidate, s)[0])
+                key = evaluation_key(theorem, candidate, s, oracle=oracle, learner=spec)
                 item = AlignItem(
                     theorem=theorem.name,
                     learner=spec,
@@ -273,7 +228,6 @@ def _plan(theorem, spaces, settings, seeds, probe_seed, n_eval, oracle) -> list[
 def _run(
     result: AlignResult,
     run: AlignDirectory,
-    store: ResultStore,
     executor: Executor,
     theorem: th.Theorem,
     plan: list[_Model],
@@ -282,6 +236,7 @@ def _run(
     plots: bool,
     on_model: Callable[[dict[str, Any], bool], None] | None,
 ) -> None:
+    store = run.store
     start = time.perf_counter()
     embeddings = EmbeddingStore(store.root)
     conditions = learner_conditions(theorem)
@@ -343,7 +298,7 @@ def _run(
         result.models, result.pairs, result.truth, result.claim, result.aligned_score
     )
     result.seconds = time.perf_counter() - start
-    with _sigint_deferred():
+    with sigint_deferred():
         run.write(result, final=True, plots=plots)
 
 
@@ -356,18 +311,10 @@ def _with(item: AlignItem, **changes: Any) -> AlignItem:
 def _answer(
     outcome, key: str, n_eval: int
 ) -> tuple[Evaluation | None, str | None, np.ndarray | None]:
-    if not outcome.ok:
-        error = outcome.error or "training failed"
-        if outcome.lost:
-            error += f" (after {outcome.attempts} attempts; rerun to retry)"
+    evaluation, error, answer = remote.read_answer(outcome, key, "a model")
+    if evaluation is None:
         return None, error, None
-    try:
-        evaluation = Evaluation.from_dict(outcome.value["evaluation"])
-        embedding = outcome.value.get("embedding")
-    except (SithError, TypeError, KeyError, AttributeError) as err:
-        return None, f"the worker's answer is not a model: {err}", None
-    if evaluation.key != key:
-        return None, f"the worker answered for another key ({evaluation.key})", None
+    embedding = answer.get("embedding")
     if embedding is not None:
         embedding = np.asarray(embedding, dtype=np.float32)
         if embedding.ndim != 2 or embedding.shape[0] != n_eval:
@@ -496,19 +443,11 @@ class AlignDirectory(LockedDirectory):
     names another store) evaluations/ and embeddings/. Locked while an alignment runs."""
 
     KIND = "align"
-    OTHERS = (("run.json", "search"), ("sweep.json", "sweep"))
-    figure_formats: tuple[str, ...] = ()  # vector copies of the figures (pdf, svg)
 
     def write(self, result: AlignResult, *, final: bool, plots: bool = True) -> dict[str, Any]:
-        doc = result.to_dict()
-        write_atomic(self.root / "align.json", json.dumps(doc, indent=2, allow_nan=False))
-        figures: list[str] = []
-        if final and plots:
-            drawn = render_plots(doc, self.root / "figures", self.figure_formats)
-            figures = [f"figures/{p.name}" for p in drawn]
-        write_atomic(self.root / "report.md", render_markdown(doc, figures))
-        write_atomic(self.root / "report.html", render_html(doc, figures))
-        return doc
+        """align.json and the reports; figures at the end (plots extra)."""
+        renderers = (render_plots, render_markdown, render_html)
+        return self.write_document(result.to_dict(), renderers, figures=final and plots)
 
 
 __all__ = ["N_EVAL_DEFAULT", "AlignDirectory", "EmbeddingStore", "align"]

@@ -12,17 +12,14 @@ Figures (matplotlib, the ``plots`` extra; skipped without it), in ``OUT/figures/
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from theory.errors import InvalidArgument
 from verification import citations
 from verification._align.result import GROUPS, SCHEMA
-from verification._figures import save_vector
-from verification._files import read_document, require_fields
+from verification._runs import escape, figures_of, load_document, pyplot, save_figure
 
 REQUIRED = {
     "theorem": str,
@@ -34,24 +31,17 @@ REQUIRED = {
     "k": int,
     "aligned_score": str,
 }
+ENTRIES = {  # the fields of each object of align.json's lists
+    "models": {"id": str, "learner": str, "seed": int},
+    "pairs": {"a": str, "b": str},
+    "truth": {"model": str},
+}
 COLOURS = {"recovered": "#2a9d8f", "mixed": "#e9c46a", "not-recovered": "#e76f51"}
 
 
 def load_align(out: str | Path) -> dict[str, Any]:
     """Read OUT/align.json, checking the structure the renderers rely on."""
-    doc = read_document(out, "align.json", SCHEMA, "alignment")
-    path = Path(out) / "align.json"
-    require_fields(doc, REQUIRED, str(path))
-    for what, fields in (
-        ("models", {"id": str, "learner": str, "seed": int}),
-        ("pairs", {"a": str, "b": str}),
-        ("truth", {"model": str}),
-    ):
-        for i, entry in enumerate(doc[what]):
-            if not isinstance(entry, dict):
-                raise InvalidArgument(f"{path}: {what}[{i}] is not an object")
-            require_fields(entry, fields, f"{path}: {what}[{i}]")
-    return doc
+    return load_document(out, "align.json", SCHEMA, "alignment", REQUIRED, ENTRIES)
 
 
 def _fmt(value: Any) -> str:
@@ -161,7 +151,7 @@ def render_markdown(doc: dict[str, Any], figures: list[str] = ()) -> str:
 
 
 def _html_table(header: list[str], rows: list[list[str]]) -> str:
-    e = _escape
+    e = escape
     head = "".join(f"<th>{e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
@@ -169,7 +159,7 @@ def _html_table(header: list[str], rows: list[list[str]]) -> str:
 
 def render_html(doc: dict[str, Any], figures: list[str] = ()) -> str:
     """A standalone page; every value from the document is escaped."""
-    e = _escape
+    e = escape
     images = "".join(
         f"<figure><img src='{e(path)}' alt='{e(Path(path).stem)}'></figure>" for path in figures
     )
@@ -189,38 +179,18 @@ def render_html(doc: dict[str, Any], figures: list[str] = ()) -> str:
     )
 
 
-def _escape(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def figures_of(out: Path | None) -> list[str]:
-    if out is None or not (out / "figures").is_dir():
-        return []
-    return sorted(f"figures/{p.name}" for p in (out / "figures").glob("*.png"))
-
-
 def render_plots(doc: dict[str, Any], figures: Path, formats: Sequence[str] = ()) -> list[Path]:
     """PNG figures (needs the ``plots`` extra; none without it), and a copy of each in
     every vector ``formats`` ("pdf", "svg") sized for a paper. Returns the PNGs."""
     if not doc["pairs"]:
         return []
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return []
-    figures.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, draw in (("pairwise.png", _heatmaps), ("agreement-vs-truth.png", _scatter)):
-        fig = draw(plt, doc)
-        path = figures / name
-        fig.savefig(path, dpi=90)
-        save_vector(fig, path, formats)
-        plt.close(fig)
-        written.append(path)
-    return written
+    return [
+        save_figure(draw(plt, doc), figures / name, formats)
+        for name, draw in (("pairwise.png", _heatmaps), ("agreement-vs-truth.png", _scatter))
+    ]
 
 
 def _matrix(doc: dict[str, Any], ids: list[str], score: str) -> list[list[float]]:

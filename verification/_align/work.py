@@ -2,25 +2,22 @@
 
 An :class:`AlignItem` is plain data (theorem, learner, process, options, seed, the common
 held-out set's size and seed): it pickles to any executor of ``verification.executors``.
-:func:`train_and_encode` trains the model through the search's
-:class:`~verification._search.Evaluator` (so its evaluation record is the one ``recover``,
+:func:`train_and_encode` trains the model through the shared
+:class:`~verification._runs.evaluator.Evaluator` (so its evaluation record is the one ``recover``,
 ``sweep`` and ``search`` share in the store, with the theorem's assumptions checked for
 this learner) and encodes the common held-out set with the trained encoder.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
 import theory as th
-from theory.errors import InvalidArgument
-from verification._search.evaluator import Evaluator
-from verification._search.remote import NoStore, prepare, resolve_theorem
-from verification._search.store import ResultStore
+from verification._runs.worker import WorkItem, check_key, worker_evaluator
 from verification.spaces import Candidate
 
 PROBE_STREAM = 31  # the common held-out set: rng([seed, PROBE_STREAM]), never trained on
@@ -33,38 +30,19 @@ def common_set(process: th.Process, n: int, seed: int) -> tuple[torch.Tensor, to
 
 
 @dataclass(frozen=True)
-class AlignItem:
-    """One model of an alignment: (learner, setting, seed), as data."""
+class AlignItem(WorkItem):
+    """One model of an alignment: (learner, setting, seed), as data: a
+    :class:`~verification._runs.WorkItem` and the common held-out set it encodes."""
 
-    theorem: str
-    learner: str
-    process: dict[str, Any]
-    options: dict[str, Any]
-    seed: int
-    key: str  # the evaluation's store key the driver expects
-    n_eval: int
-    probe_seed: int
-    imports: tuple[str, ...] = ()
-    store: str | None = None
-    time_limit: float | None = 600.0
-    oracle: bool = False
+    n_eval: int = field(kw_only=True)  # rows of the common held-out set
+    probe_seed: int = field(kw_only=True)  # its seed
 
 
 def train_and_encode(item: AlignItem) -> dict[str, Any]:
     """Train one model and encode the common set (in a worker): ``{"evaluation":
     Evaluation.to_dict(), "embedding": float32 array (n_eval, width) or None when
     training produced no usable encoder}``."""
-    prepare(item.imports)
-    theorem = resolve_theorem(item.theorem)
-    store = ResultStore(item.store) if item.store is not None else NoStore()
-    evaluator = Evaluator(
-        theorem,
-        store,  # type: ignore[arg-type]
-        item.seed,
-        time_limit=item.time_limit,
-        oracle=item.oracle,
-        learner=item.learner,
-    )
+    evaluator = worker_evaluator(item)
     process = th.Process.from_dict(item.process)
     _, x = common_set(process, item.n_eval, item.probe_seed)
     encoded: list[np.ndarray] = []
@@ -75,12 +53,9 @@ def train_and_encode(item: AlignItem) -> dict[str, Any]:
                 h = torch.as_tensor(fit.encode(x)).detach().cpu().double()
             encoded.append(h.numpy().astype(np.float32))
 
-    evaluation = evaluator(Candidate(process, dict(item.options)), on_fit=encode)
-    if evaluation.key != item.key:
-        raise InvalidArgument(
-            f"the worker computed store key {evaluation.key} for what the driver calls "
-            f"{item.key}: are the worker's sith (or the user's modules) another version?"
-        )
+    evaluation = check_key(
+        evaluator(Candidate(process, dict(item.options)), on_fit=encode), item.key
+    )
     embedding = encoded[-1] if encoded and evaluation.error is None else None
     return {"evaluation": evaluation.to_dict(), "embedding": embedding}
 

@@ -3,7 +3,7 @@
 Why a worker pool used to waste its second core (measured on a 2-core machine,
 ``sith sweep cl-ica ... --executor local --workers 2``):
 
-- *Import time.* ``import verification._search.remote`` takes 4-5 s of one core (torch,
+- *Import time.* ``import verification._runs.worker`` takes 4-5 s of one core (torch,
   sympy, scipy, scikit-learn). The pool's forkserver imported it only when the first
   item was submitted, after the driver had spent the same time importing the same
   modules: 5 s of start-up on the critical path before any evaluation began.
@@ -31,8 +31,8 @@ from collections.abc import Sequence
 #: imported once by the forkserver; every local worker is a fork of it. torch._dynamo:
 #: torch.func's reverse mode imports it on first use (1-2 s), see the module docstring
 WORKER_MODULES = ("torch", "torch._dynamo", "verification.executors")
-#: what a sweep's or a search's workers run (verification._search.remote.evaluate)
-EVALUATION_MODULES = ("verification._search.remote",)
+#: what a sweep's or a search's workers run (verification._runs.worker.evaluate)
+EVALUATION_MODULES = ("verification._runs.worker",)
 
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",

@@ -1,44 +1,48 @@
 """Counterexample search, bottom to top (each module imports only those above it):
 
-- ``records``   typed records: :class:`Evaluation` (frozen, ``to_dict``/``from_dict``),
-                :class:`Counterexample`, :class:`SearchResult`
-- ``store``     the result store: one atomic JSON file per evaluation
-- ``reports``   the ``sith.report/1`` document built from a result, and its renderers
-- ``rundir``    the run directory: its layout, settings, lock, and report files
+- ``records``   :class:`Counterexample` and :class:`SearchResult`, made of the
+                :class:`~verification._runs.Evaluation` s every run kind shares
 - ``necessity`` the necessity table: each assumption's lone violations and their recovery
-- ``evaluator`` one candidate -> one Evaluation (checks + recovery), through the store
+- ``reports``   the ``sith.report/1`` document built from a result, its renderers, and
+                its figures drawn from the document and its records
+- ``rundir``    the search's run directory: its settings, report files (a
+                :class:`~verification._runs.LockedDirectory`)
 - ``outside``   which values of a space lie outside the theorem, found by probing
 - ``derive``    a theorem's search space derived from its canonical process
+- ``parallel``  :class:`LookAhead`: what hypothesis will ask for, evaluated on workers
 - ``driver``    :func:`search`: hypothesis rounds, targeting, shrinking, re-seeding
 
-The search spaces and their hypothesis strategies are public modules of their own
-(``verification.spaces``, ``verification.strategies``). The package name is private
-so that no submodule can shadow the public function ``verification.search``.
+The evaluator, the store, the records and the workers are the run machinery every kind
+of run shares (``verification._runs``). The search spaces and their hypothesis
+strategies are public modules of their own (``verification.spaces``,
+``verification.strategies``). The package name is private so that no submodule can
+shadow the public function ``verification.search``.
 """
 
-from verification._search.derive import derive_space, space_for
-from verification._search.driver import plan, search
-from verification._search.evaluator import CHECK_SETTINGS, Evaluator
-from verification._search.records import (
+from verification._runs import (
     EVALUATION_SCHEMA,
     KINDS,
     QUADRANTS,
-    Counterexample,
+    CorruptRecordWarning,
     Evaluation,
-    SearchResult,
+    ResultStore,
     spec_key,
 )
+from verification._runs.evaluator import CHECK_SETTINGS, Evaluator
+from verification._search.derive import derive_space, space_for
+from verification._search.driver import plan, search
+from verification._search.records import Counterexample, SearchResult
 from verification._search.reports import (
     SCHEMA,
     SCHEMA_FILE,
     build_report,
+    load_records,
     load_report,
     render_html,
     render_markdown,
     render_plots,
 )
 from verification._search.rundir import SETTINGS_SCHEMA, RunDirectory
-from verification._search.store import CorruptRecordWarning, ResultStore, write_atomic
 
 __all__ = [
     "CHECK_SETTINGS",
@@ -57,6 +61,7 @@ __all__ = [
     "SearchResult",
     "build_report",
     "derive_space",
+    "load_records",
     "load_report",
     "plan",
     "render_html",
@@ -65,5 +70,4 @@ __all__ = [
     "search",
     "space_for",
     "spec_key",
-    "write_atomic",
 ]

@@ -21,12 +21,8 @@ search keeps its work and ``resume=True`` skips it.
 
 from __future__ import annotations
 
-import contextlib
-import math
 import numbers
-import signal
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,14 +38,17 @@ from theory.errors import InvalidArgument
 from verification import learners as L
 from verification import provenance
 from verification._figures import parse_formats
-from verification._search import necessity, remote
+from verification._runs import KINDS, Evaluation, sigint_deferred
+from verification._runs import worker as remote
+from verification._runs.arguments import check_oracle, check_time_limit, open_executor
+from verification._runs.evaluator import CHECK_SETTINGS, Evaluator
+from verification._search import necessity
 from verification._search.derive import space_for
-from verification._search.evaluator import CHECK_SETTINGS, Evaluator
 from verification._search.outside import probe
 from verification._search.parallel import LookAhead
-from verification._search.records import KINDS, Counterexample, Evaluation, SearchResult
+from verification._search.records import Counterexample, SearchResult
 from verification._search.rundir import SETTINGS_SCHEMA, RunDirectory
-from verification.executors import Executor, get_executor
+from verification.executors import Executor
 from verification.metrics import check_claim_metric
 from verification.spaces import (
     INSIDE,
@@ -124,21 +123,14 @@ def search(
     _require_int("budget", budget, minimum=1)
     _require_int("seed", seed, minimum=0)
     _require_int("reseeds", reseeds, minimum=0)
-    if not isinstance(oracle, bool):
-        raise InvalidArgument(f"oracle must be True or False, got {oracle!r}")
+    check_oracle(oracle)
     if (
         isinstance(min_rate, bool)
         or not isinstance(min_rate, (int, float))
         or not (0 <= min_rate < 1)
     ):
         raise InvalidArgument(f"min_rate must be a number in [0, 1), got {min_rate!r}")
-    if evaluation_time_limit is not None and not (
-        isinstance(evaluation_time_limit, (int, float)) and 0 < evaluation_time_limit < math.inf
-    ):
-        raise InvalidArgument(
-            f"evaluation_time_limit must be a positive number of seconds or None, "
-            f"got {evaluation_time_limit!r}"
-        )
+    check_time_limit(evaluation_time_limit)
     space = space or space_for(theorem)
     space.validate()
     _validate_before_compute(theorem, space)
@@ -147,8 +139,10 @@ def search(
     imports = tuple(remote.import_target(t) for t in imports)
     remote.prepare(imports)
 
-    run = RunDirectory(out if out is not None else tempfile.mkdtemp(prefix="sith-search-"))
-    run.figure_formats = parse_formats(figures)
+    run = RunDirectory(
+        out if out is not None else tempfile.mkdtemp(prefix="sith-search-"),
+        formats=parse_formats(figures),
+    )
     settings_record = {
         "schema": SETTINGS_SCHEMA,
         "theorem": theorem.name,
@@ -162,10 +156,8 @@ def search(
     }
     owned = not isinstance(executor, Executor)
     pool = _executor(executor, workers, threads, address)
-    if local:
-        remote.LOCAL_THEOREMS[theorem.name] = theorem
     try:
-        with run.open(settings_record, resume=resume):
+        with remote.theorem_in_workers(theorem, local), run.open(settings_record, resume=resume):
             return _run_search(
                 theorem,
                 space,
@@ -182,8 +174,6 @@ def search(
                 imports,
             )
     finally:
-        if local:
-            remote.LOCAL_THEOREMS.pop(theorem.name, None)
         if owned and pool is not None:
             pool.close()
 
@@ -199,18 +189,11 @@ def _executor(
             f"a search runs on the serial, local or dask executor, got {executor!r} (a "
             "search's batches are a few evaluations each: sweep on slurm instead)"
         )
-    if address is not None and executor != "dask":
-        raise InvalidArgument("address is the dask executor's option")
-    if executor == "serial":
-        if workers not in (None, 1):
-            raise InvalidArgument(f"the serial executor has one worker, got workers={workers!r}")
+    pool = open_executor(executor, workers, threads, address=address)
+    if pool.name == "serial":  # no look-ahead
+        pool.close()
         return None
-    options: dict[str, Any] = (
-        {"preload": ("verification._search.remote",)}
-        if executor == "local"
-        else {"address": address}
-    )
-    return get_executor(executor, workers, threads, **options)
+    return pool
 
 
 def _validate_before_compute(theorem: th.Theorem, space: SearchSpace) -> None:
@@ -416,7 +399,7 @@ def _run_search(
     except KeyboardInterrupt:
         status = "interrupted"
     result = snapshot(status)
-    with _sigint_deferred():  # a second Ctrl-C must not tear the final report
+    with sigint_deferred():  # a second Ctrl-C must not tear the final report
         run.write_report(result)
     return result
 
@@ -501,19 +484,6 @@ def _round(
         test(candidate)
 
     prop()
-
-
-@contextlib.contextmanager
-def _sigint_deferred():
-    """Ignore SIGINT while the block runs (main thread only), then restore the handler."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _options_of(evaluation: Evaluation, space: SearchSpace) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from verification._search.records import Evaluation, wilson_interval
+from verification._runs import Evaluation
+from verification._search.records import wilson_interval
 from verification.spaces import SearchSpace
 
 VERDICTS = ("not-needed-here", "needed-here", "untested")

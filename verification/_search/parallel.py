@@ -23,10 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from verification._search import remote
-from verification._search.evaluator import Evaluator
-from verification._search.records import Evaluation
-from verification.executors import Executor, Outcome
+from verification._runs.evaluator import Evaluator
+from verification._runs.worker import WorkItem, evaluate, read_answer
+from verification.executors import Executor
 from verification.spaces import Candidate
 
 
@@ -86,7 +85,7 @@ class LookAhead:
         store = self.evaluator.store
         shared = str(store.root.resolve()) if self.executor.shared_filesystem else None
         items = [
-            remote.WorkItem(
+            WorkItem(
                 theorem=self.evaluator.theorem.name,
                 process=c.process.to_dict(),
                 options=dict(c.learner_options),
@@ -103,9 +102,10 @@ class LookAhead:
         ]
         self.batches += 1
         self.evaluated += len(items)
-        for outcome in self.executor.map_unordered(remote.evaluate, items):
-            evaluation = _evaluation(outcome, items[outcome.index].key)
-            if evaluation is None:  # the worker died or raised: the search evaluates it
+        for outcome in self.executor.map_unordered(evaluate, items):
+            evaluation = read_answer(outcome, items[outcome.index].key)[0]
+            if evaluation is None:  # the worker died, raised or answered wrong: the search
+                # evaluates it itself (a worker's answer is never trusted)
                 continue
             if evaluation.transient:  # a timeout under load: the search retries it itself
                 continue
@@ -129,17 +129,6 @@ class LookAhead:
             "look_ahead": self.evaluated,
             "unused_look_ahead": self.evaluator.unclaimed(),
         }
-
-
-def _evaluation(outcome: Outcome, key: str) -> Evaluation | None:
-    """The worker's evaluation, or None (the search then evaluates it itself)."""
-    if not outcome.ok:
-        return None
-    try:
-        evaluation = Evaluation.from_dict(outcome.value["evaluation"])
-    except Exception:  # a malformed answer: computed again here, never trusted
-        return None
-    return evaluation if evaluation.key == key else None
 
 
 __all__ = ["LookAhead"]

@@ -1,25 +1,23 @@
 """Search reports: one canonical, versioned JSON; Markdown, HTML and plots rendered from it.
 
 ``build_report`` turns a :class:`SearchResult` into the ``sith.report/1`` document; it
-reads nothing from disk. The renderers take that document (so ``sith report`` can
-re-render a report.json written anywhere); the plots take the result itself. Writing
-files is the run directory's job (``rundir.RunDirectory.write_report``).
+reads nothing from disk. The renderers take that document, and the figures take it with
+the records it names (``evaluated``, read from the run's store by :func:`load_records`),
+so ``sith report`` re-renders and redraws a report.json written anywhere. Writing files
+is the run directory's job (``rundir.RunDirectory.write_report``).
 """
 
 from __future__ import annotations
 
 import base64
-import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from theory.errors import InvalidArgument
 from theory.theorems import defined_in
 from verification import _reproduce as reproduce
 from verification import citations, provenance
-from verification._figures import save_vector
-from verification._files import read_document, require_fields
+from verification._runs import Evaluation, ResultStore, escape, load_document, pyplot, save_figure
 from verification._search.records import SearchResult
 
 SCHEMA = "sith.report/1"
@@ -109,15 +107,20 @@ CX_REQUIRED = {
 
 def load_report(run_dir: str | Path) -> dict[str, Any]:
     """Read RUN_DIR/report.json, checking the structure the renderers rely on."""
-    report = read_document(run_dir, "report.json", SCHEMA, "search")
-    path = Path(run_dir) / "report.json"
-    require_fields(report, REQUIRED, str(path))
-    for label in ("counterexamples", "rejected"):
-        for i, cx in enumerate(report[label]):
-            if not isinstance(cx, dict):
-                raise InvalidArgument(f"{path}: {label}[{i}] is not an object")
-            require_fields(cx, CX_REQUIRED, f"{path}: {label}[{i}]")
-    return report
+    entries = {"counterexamples": CX_REQUIRED, "rejected": CX_REQUIRED}
+    return load_document(run_dir, "report.json", SCHEMA, "search", REQUIRED, entries)
+
+
+def load_records(run_dir: str | Path, report: dict[str, Any]) -> list[Evaluation]:
+    """The records ``report`` names (its ``evaluated`` keys, and its counterexamples'),
+    read from RUN_DIR's store; a missing or unreadable one is left out."""
+    keys = [k for k in report.get("evaluated") or [] if isinstance(k, str)]
+    keys += [cx.get("key") for cx in report["counterexamples"] if isinstance(cx.get("key"), str)]
+    if not (Path(run_dir) / "evaluations").is_dir():
+        return []
+    store = ResultStore(run_dir)
+    found = (store.get(key) for key in dict.fromkeys(keys))
+    return [e for e in found if e is not None]
 
 
 def _fmt(value: Any) -> str:
@@ -242,7 +245,8 @@ def necessity_markdown(report: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def render_markdown(report: dict[str, Any]) -> str:
+def render_markdown(report: dict[str, Any], figures: Sequence[str] = ()) -> str:
+    """The report as Markdown; ``figures`` (``figures/NAME.png``) are linked at the end."""
     q = report["quadrants"]
     lines = [
         f"# sith search: {report['theorem']}",
@@ -300,6 +304,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines.append(f"- {process_line(cx['process'])}: {rate_line(cx)}")
         lines.append("")
     lines += text_check_lines(report)
+    for path in figures:
+        lines += [f"![{Path(path).stem}]({path})", ""]
     lines.append(citations.markdown_section(report["theorem"], report.get("provenance")))
     return "\n".join(lines)
 
@@ -336,7 +342,7 @@ def render_html(report: dict[str, Any], figures: list[Path] | None = None) -> st
     Every value from the report is escaped: a report is data from a run directory that
     may come from someone else. Numbers are rounded for people (report.json is exact).
     """
-    e = _escape
+    e = escape
     q, counts = report["quadrants"], report["counts"]
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -412,7 +418,7 @@ def render_html(report: dict[str, Any], figures: list[Path] | None = None) -> st
 
 
 def _html_counterexample(i: int, cx: dict[str, Any]) -> str:
-    e = _escape
+    e = escape
     claim, spread = cx["claim_metric"], cx.get("spread") or {}
     spread_text = (
         f" (over {spread['n']} seeds: {_fmt(spread['min'])}–{_fmt(spread['max'])})"
@@ -448,26 +454,26 @@ def _mode(report: dict[str, Any]) -> str:
     return "oracle mode" if report.get("oracle") else "practice mode"
 
 
-def _escape(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def render_plots(result: SearchResult, figures: Path, formats: Sequence[str] = ()) -> list[Path]:
-    """PNG figures (needs the ``plots`` extra): true vs recovered latents per counterexample,
-    and the claim metric against each numeric searched parameter. Returns written paths."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+def render_plots(
+    report: dict[str, Any],
+    figures: Path,
+    formats: Sequence[str] = (),
+    records: Iterable[Evaluation] = (),
+) -> list[Path]:
+    """PNG figures of the ``sith.report/1`` document ``report`` and the ``records`` it
+    names (:func:`load_records`; needs the ``plots`` extra): true vs recovered latents per
+    counterexample (from its record's held-out sample), and the claim metric against each
+    numeric searched parameter. Returns the written paths."""
+    plt = pyplot()
+    if plt is None:
         return []
     import numpy as np
 
+    by_key = {e.key: e for e in records}
     written = []
-    figures.mkdir(parents=True, exist_ok=True)
-    for i, cx in enumerate(result.counterexamples, 1):
-        sample = (cx.evaluation.recovery or {}).get("sample") or {}
+    for i, cx in enumerate(report["counterexamples"], 1):
+        record = by_key.get(cx["key"])
+        sample = ((record.recovery if record is not None else None) or {}).get("sample") or {}
         if not sample.get("z"):
             continue
         z, z_hat = np.asarray(sample["z"]), np.asarray(sample["z_hat"])
@@ -479,30 +485,27 @@ def render_plots(result: SearchResult, figures: Path, formats: Sequence[str] = (
             axes[0, k].scatter(z[:, k], z_hat[:, j], s=4)
             axes[0, k].set_xlabel(f"true z{k + 1}")
             axes[0, k].set_ylabel(f"recovered ẑ{j + 1}")
-        claim = cx.evaluation.claim or {}
-        fig.suptitle(f"{cx.kind} {i}: {claim.get('name')} = {_fmt(claim.get('value'))}")
+        claim = cx.get("claim_metric") or {}
+        fig.suptitle(f"{cx['kind']} {i}: {claim.get('name')} = {_fmt(claim.get('value'))}")
         fig.tight_layout()
-        path = figures / f"counterexample-{i}.png"
-        fig.savefig(path, dpi=80)
-        save_vector(fig, path, formats)  # PDF/SVG beside it, for a paper (--figures)
-        plt.close(fig)
-        written.append(path)
-    records = [e for e in result.records if e.claim_value is not None]
+        written.append(save_figure(fig, figures / f"counterexample-{i}.png", formats, dpi=80))
+    evaluated = set(report.get("evaluated") or ())
+    scored = [e for k, e in sorted(by_key.items()) if k in evaluated and e.claim_value is not None]
     numeric = sorted(
         {
             k
-            for e in records
+            for e in scored
             for k, v in e.params.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)
         }
     )
-    if records and numeric:
+    if scored and numeric:
         fig, axes = plt.subplots(1, len(numeric), figsize=(3 * len(numeric), 3), squeeze=False)
         for ax, key in zip(axes[0], numeric, strict=True):
             for holds, colour in ((True, "tab:blue"), (False, "tab:red")):
                 pts = [
                     (e.params[key], e.claim_value)
-                    for e in records
+                    for e in scored
                     if e.holds is holds and key in e.params
                 ]
                 if pts:
@@ -511,14 +514,10 @@ def render_plots(result: SearchResult, figures: Path, formats: Sequence[str] = (
                         xs, ys, s=10, c=colour, label="assumptions hold" if holds else "violated"
                     )
             ax.set_xlabel(key)
-            ax.set_ylabel(records[0].claim["name"])
+            ax.set_ylabel(scored[0].claim["name"])
         axes[0, 0].legend(fontsize=7)
         fig.tight_layout()
-        path = figures / "metric-vs-parameters.png"
-        fig.savefig(path, dpi=80)
-        save_vector(fig, path, formats)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, figures / "metric-vs-parameters.png", formats, dpi=80))
     return written
 
 
@@ -526,6 +525,7 @@ __all__ = [
     "SCHEMA",
     "SCHEMA_FILE",
     "build_report",
+    "load_records",
     "load_report",
     "necessity_rows",
     "process_line",

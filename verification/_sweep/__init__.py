@@ -11,18 +11,17 @@ Bottom to top (each module imports only those above it):
 - ``reports``   Markdown, HTML and figures rendered from the document
 - ``driver``    :func:`sweep`: validate, skip what the store has, run the rest on an
                 executor (``verification.executors``) as picklable
-                ``verification._search.remote.WorkItem`` s (evaluated by the search's
-                Evaluator, so sweeps and searches share store records), write OUT as
-                rows finish
+                ``verification._runs.WorkItem`` s (evaluated by the shared Evaluator of
+                ``verification._runs``, so sweeps and searches share store records),
+                write OUT as rows finish
 
 The package name is private so that no submodule can shadow the public function
 ``verification.sweep``.
 """
 
-from verification._search.remote import WorkItem, evaluate
 from verification._sweep.driver import DEVICES, SweepDirectory, sweep
 from verification._sweep.plan import CONFIRM_ABOVE, PlanTooLarge, SweepPlan
-from verification._sweep.reports import load_sweep, render_html, render_markdown, render_plots
+from verification._sweep.reports import load_sweep
 from verification._sweep.result import SCHEMA, SCHEMA_FILE, SweepResult
 from verification._sweep.settings import Range, SweepSpace, with_dimension
 
@@ -37,12 +36,7 @@ __all__ = [
     "SweepPlan",
     "SweepResult",
     "SweepSpace",
-    "WorkItem",
-    "evaluate",
     "load_sweep",
-    "render_html",
-    "render_markdown",
-    "render_plots",
     "sweep",
     "with_dimension",
 ]

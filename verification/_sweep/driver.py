@@ -9,7 +9,6 @@ where it stopped: rerunning it recomputes nothing that finished.
 
 from __future__ import annotations
 
-import json
 import numbers
 import os
 import tempfile
@@ -26,12 +25,15 @@ from verification import learners as L
 from verification import provenance
 from verification._figures import parse_formats
 from verification._files import write_atomic
-from verification._search import remote as work
-from verification._search.driver import _sigint_deferred
-from verification._search.evaluator import Evaluator
-from verification._search.records import Evaluation, spec_key
-from verification._search.rundir import LockedDirectory
-from verification._search.store import ResultStore
+from verification._runs import Evaluation, LockedDirectory, sigint_deferred, spec_key
+from verification._runs import worker as work
+from verification._runs.arguments import (
+    check_oracle,
+    check_time_limit,
+    seed_list,
+)
+from verification._runs.evaluator import evaluation_spec
+from verification._runs.session import claim_record, open_run
 from verification._sweep.plan import SweepPlan, check_size, count_settings, stored_seconds
 from verification._sweep.reports import render_html, render_markdown, render_plots
 from verification._sweep.result import SweepResult, error_row, row_from_evaluation, rows_csv
@@ -42,7 +44,7 @@ from verification._sweep.settings import (
     supports_device,
     vary_record,
 )
-from verification.executors import Executor, Outcome, get_executor
+from verification.executors import Executor, Outcome
 from verification.metrics import check_claim_metric
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -128,24 +130,15 @@ def sweep(
     """
     theorem, local = work.theorem_for_workers(theorem, executor)
     formats = parse_formats(figures)
-    seed_list = _seeds(seeds, seed)
+    seeds_run = seed_list(seeds, seed)
     if random is not None and (
         isinstance(random, bool) or not isinstance(random, numbers.Integral) or random < 1
     ):
         raise InvalidArgument(f"random must be a number of settings >= 1, got {random!r}")
-    if not isinstance(oracle, bool):
-        raise InvalidArgument(f"oracle must be True or False, got {oracle!r}")
+    check_oracle(oracle)
     if device not in DEVICES:
         raise InvalidArgument(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
-    if evaluation_time_limit is not None and not (
-        isinstance(evaluation_time_limit, (int, float))
-        and not isinstance(evaluation_time_limit, bool)
-        and 0 < evaluation_time_limit < float("inf")
-    ):
-        raise InvalidArgument(
-            "evaluation_time_limit must be a positive number of seconds or None, "
-            f"got {evaluation_time_limit!r}"
-        )
+    check_time_limit(evaluation_time_limit)
     imports = tuple(work.import_target(t) for t in imports)
     work.prepare(imports)
     check_claim_metric(theorem.claim, where=f"theorem {theorem.name!r}")
@@ -158,7 +151,7 @@ def sweep(
     vary_values = normalise_vary(space, vary, random=random)
     plan = SweepPlan(
         settings=count_settings(vary_values, random),
-        seeds=len(seed_list),
+        seeds=len(seeds_run),
         random=random is not None,
         executor=executor.name if isinstance(executor, Executor) else str(executor),
         workers=1 if executor == "serial" else workers,
@@ -178,87 +171,66 @@ def sweep(
         except SithError as err:
             shown = ", ".join(f"{k}={v}" for k, v in setting.items())
             raise InvalidArgument(f"setting {shown}: {' '.join(str(err).split())}") from None
+    specs = [
+        [evaluation_spec(theorem, candidate, s, oracle=oracle)[0] for s in seeds_run]
+        for candidate in candidates
+    ]
     root = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="sith-sweep-"))
-    executor_obj = _executor(
+    run = SweepDirectory(root, store=store, formats=formats)
+    # the theorem is found by name in this process only (the serial executor) when local
+    with open_run(
+        run,
+        theorem,
         executor,
         workers,
         threads,
+        local=local,
         address=address,
         slurm_partition=slurm_partition,
         slurm_time=slurm_time,
         slurm_cluster=slurm_cluster,
         slurm_options=slurm_options,
         gpus=1 if resolved == "cuda" else 0,
-        out=root,
-    )
-    owned = not isinstance(executor, Executor)
-    if local:  # found by name in this process only (the serial executor)
-        work.LOCAL_THEOREMS[theorem.name] = theorem
-    try:
-        keyer = Evaluator(theorem, _Unused(), 0, oracle=oracle)  # type: ignore[arg-type]
-        specs = [[keyer.spec(candidate, s)[0] for s in seed_list] for candidate in candidates]
-        run = SweepDirectory(root)
-        run.figure_formats = formats
-        with run.open():
-            store_root = Path(store) if store is not None else run.root
-            result = SweepResult(
-                theorem=theorem.name,
-                claim={
-                    "name": theorem.claim.metric,
-                    "threshold": theorem.claim.threshold,
-                    "higher_is_better": theorem.claim.higher_is_better,
-                },
-                process=process.to_dict(),
-                vary=vary_record(vary_values),
-                settings=settings,
-                seeds=seed_list,
-                rows=[],
-                random=random,
-                seed=seed,
-                executor=executor_obj.describe(),
-                device=used_device,
-                oracle=oracle,
-                status="running",
-                out=run.root,
-                store=store_root,
-                provenance=provenance.collect(seed=seed_list, device=used_device),
-            )
-            _run(
-                result,
-                run,
-                ResultStore(store_root),
-                executor_obj,
-                theorem,
-                candidates,
-                specs,
-                imports,
-                evaluation_time_limit,
-                retries,
-                plots,
-                on_row,
-                plan,
-                on_plan,
-            )
-            return result
-    finally:
-        if local:
-            work.LOCAL_THEOREMS.pop(theorem.name, None)
-        if owned:
-            executor_obj.close()
-
-
-class _Unused:
-    def get(self, key: str) -> None:
-        return None
-
-    def put(self, evaluation: Any) -> None:
-        raise AssertionError("the key maker never stores")
+    ) as pool:
+        result = SweepResult(
+            theorem=theorem.name,
+            claim=claim_record(theorem),
+            process=process.to_dict(),
+            vary=vary_record(vary_values),
+            settings=settings,
+            seeds=seeds_run,
+            rows=[],
+            random=random,
+            seed=seed,
+            executor=pool.describe(),
+            device=used_device,
+            oracle=oracle,
+            status="running",
+            out=run.root,
+            store=run.store_root,
+            provenance=provenance.collect(seed=seeds_run, device=used_device),
+        )
+        _run(
+            result,
+            run,
+            pool,
+            theorem,
+            candidates,
+            specs,
+            imports,
+            evaluation_time_limit,
+            retries,
+            plots,
+            on_row,
+            plan,
+            on_plan,
+        )
+        return result
 
 
 def _run(
     result: SweepResult,
     run: SweepDirectory,
-    store: ResultStore,
     executor: Executor,
     theorem: th.Theorem,
     candidates: list,
@@ -271,6 +243,7 @@ def _run(
     plan: SweepPlan | None = None,
     on_plan: Callable[[SweepPlan], None] | None = None,
 ) -> None:
+    store = run.store
     start = time.perf_counter()
     seeds = result.seeds
     rows: dict[tuple[int, int], dict[str, Any]] = {}
@@ -357,48 +330,14 @@ def _run(
     except KeyboardInterrupt:
         result.status = "interrupted"
     result.seconds = time.perf_counter() - start
-    with _sigint_deferred():  # a second Ctrl-C must not tear the final files
+    with sigint_deferred():  # a second Ctrl-C must not tear the final files
         run.write(result, final=True, plots=plots)
 
 
 def _answer(outcome: Outcome, key: str) -> tuple[Evaluation | None, str | None, bool]:
     """(evaluation, error, fresh) from what a worker sent back for ``key``."""
-    if not outcome.ok:
-        error = outcome.error or "the evaluation failed"
-        if outcome.lost:
-            error += f" (after {outcome.attempts} attempts; rerun to retry)"
-        return None, error, False
-    try:
-        evaluation = Evaluation.from_dict(outcome.value["evaluation"])
-        fresh = bool(outcome.value.get("fresh", True))
-    except (SithError, TypeError, KeyError, AttributeError) as err:
-        return None, f"the worker's answer is not an evaluation record: {err}", False
-    if evaluation.key != key:
-        return None, f"the worker answered for another key ({evaluation.key})", False
-    return evaluation, None, fresh
-
-
-def _seeds(seeds: Any, first: Any) -> list[int]:
-    def is_seed(v: Any) -> bool:
-        return not isinstance(v, bool) and isinstance(v, numbers.Integral) and 0 <= v < 2**32
-
-    if not is_seed(first):
-        raise InvalidArgument(f"seed must be an integer in [0, 2**32), got {first!r}")
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise InvalidArgument(f"seeds must be >= 1, got {seeds!r}")
-        out = list(range(int(first), int(first) + int(seeds)))
-    elif isinstance(seeds, Sequence) and not isinstance(seeds, (str, bytes)):
-        out = [int(s) for s in seeds if is_seed(s)]
-        if len(out) != len(seeds) or not out or len(set(out)) != len(out):
-            raise InvalidArgument(
-                f"seeds must be a count or distinct integers in [0, 2**32), got {seeds!r}"
-            )
-    else:
-        raise InvalidArgument(f"seeds must be a count or a list of seeds, got {seeds!r}")
-    if not all(is_seed(s) for s in out):
-        raise InvalidArgument(f"seeds must lie in [0, 2**32), got {out[0]}..{out[-1]}")
-    return out
+    evaluation, error, answer = work.read_answer(outcome, key)
+    return evaluation, error, evaluation is not None and bool(answer.get("fresh", True))
 
 
 def _resolve_device(device: str) -> str:
@@ -409,69 +348,15 @@ def _resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _executor(
-    name: str | Executor,
-    workers: int | None,
-    threads: int | None,
-    *,
-    address: str | None,
-    slurm_partition: str | None,
-    slurm_time: float,
-    slurm_cluster: str | None,
-    slurm_options: dict[str, Any] | None,
-    gpus: int,
-    out: Path,
-) -> Executor:
-    kind = name.name if isinstance(name, Executor) else name
-    given = {
-        "address": address is not None,
-        "slurm_partition": slurm_partition is not None,
-        "slurm_cluster": slurm_cluster is not None,
-        "slurm_options": bool(slurm_options),
-    }
-    allowed = {"dask": {"address"}, "slurm": {"slurm_partition", "slurm_cluster", "slurm_options"}}
-    ok = set() if isinstance(name, Executor) else allowed.get(kind, set())
-    wrong = [k for k, v in given.items() if v and k not in ok]
-    if wrong:
-        raise InvalidArgument(
-            f"{', '.join(wrong)}: not an option of the {kind} executor "
-            "(address is dask's; slurm_partition, slurm_cluster, slurm_options are slurm's)"
-        )
-    if isinstance(name, Executor):
-        return name
-    if not isinstance(name, str):
-        raise InvalidArgument(f"executor must be a name or an Executor, got {name!r}")
-    options: dict[str, Any] = {}
-    if name == "local":
-        options["preload"] = ("verification._search.remote",)
-    elif name == "dask":
-        options["address"] = address
-    elif name == "slurm":
-        folder = Path(out).resolve() / "slurm"
-        options.update(
-            folder=folder,
-            partition=slurm_partition,
-            time=slurm_time,
-            cluster=slurm_cluster,
-            gpus=gpus,
-            options=slurm_options,
-        )
-    if name == "serial" and workers not in (None, 1):
-        raise InvalidArgument(f"the serial executor has one worker, got workers={workers!r}")
-    return get_executor(name, workers, threads, **options)
-
-
 class SweepDirectory(LockedDirectory):
     """``OUT``: sweep.json, sweep.csv, report.md, report.html, figures/, evaluations/ (the
     store, unless the sweep names another), slurm/ (job logs). Locked while a sweep runs;
     sweep.json describes the last sweep run here (the store keeps every evaluation)."""
 
     KIND = "sweep"
-    OTHERS = (("run.json", "search"),)
-    figure_formats: tuple[str, ...] = ()  # vector copies of the figures (pdf, svg)
 
     def check_existing(self) -> None:
-        sweep_json = self.root / "sweep.json"
+        sweep_json = self.document
         if sweep_json.exists():
             try:
                 previous = load_json(sweep_json.read_bytes(), what=str(sweep_json))
@@ -482,16 +367,9 @@ class SweepDirectory(LockedDirectory):
 
     def write(self, result: SweepResult, *, final: bool, plots: bool = True) -> dict[str, Any]:
         """sweep.json, sweep.csv and the reports; figures at the end (plots extra)."""
-        doc = result.to_dict()
-        write_atomic(self.root / "sweep.json", json.dumps(doc, indent=2, allow_nan=False))
         write_atomic(self.root / "sweep.csv", rows_csv(result.rows))
-        figures: list[str] = []
-        if final and plots:
-            written = render_plots(doc, self.root / "figures", self.figure_formats)
-            figures = [f"figures/{p.name}" for p in written]
-        write_atomic(self.root / "report.md", render_markdown(doc, figures))
-        write_atomic(self.root / "report.html", render_html(doc, figures))
-        return doc
+        renderers = (render_plots, render_markdown, render_html)
+        return self.write_document(result.to_dict(), renderers, figures=final and plots)
 
 
 __all__ = ["DEVICES", "SweepDirectory", "sweep"]

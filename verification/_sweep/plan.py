@@ -20,7 +20,7 @@ from typing import Any
 
 from theory._json import load_json
 from theory.errors import InvalidArgument, SithError
-from verification._search.records import Evaluation
+from verification._runs import Evaluation
 from verification._sweep.settings import Range
 
 #: ``sith sweep`` refuses more evaluations than this without ``--yes``

@@ -13,7 +13,6 @@ Figures (matplotlib, the ``plots`` extra; skipped without it), in ``OUT/figures/
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Sequence
@@ -22,8 +21,7 @@ from typing import Any
 
 from theory.errors import InvalidArgument
 from verification import citations
-from verification._figures import save_vector
-from verification._files import read_document, require_fields
+from verification._runs import escape, figures_of, load_document, pyplot, save_figure
 from verification._sweep.result import SCHEMA, outcome_label, summarise
 
 REQUIRED = {
@@ -40,13 +38,9 @@ ROW_REQUIRED = {"setting": int, "params": dict, "seed": int, "metrics": dict}
 
 def load_sweep(out: str | Path) -> dict[str, Any]:
     """Read OUT/sweep.json, checking the structure the renderers rely on."""
-    doc = read_document(out, "sweep.json", SCHEMA, "sweep")
+    doc = load_document(out, "sweep.json", SCHEMA, "sweep", REQUIRED, {"rows": ROW_REQUIRED})
     path = Path(out) / "sweep.json"
-    require_fields(doc, REQUIRED, str(path))
     for i, row in enumerate(doc["rows"]):
-        if not isinstance(row, dict):
-            raise InvalidArgument(f"{path}: rows[{i}] is not an object")
-        require_fields(row, ROW_REQUIRED, f"{path}: rows[{i}]")
         if not 0 <= row["setting"] < len(doc["settings"]):
             raise InvalidArgument(f"{path}: rows[{i}] names no setting")
     return doc
@@ -121,12 +115,6 @@ def _intro(doc: dict[str, Any]) -> str:
     )
 
 
-def figures_of(out: Path | None) -> list[str]:
-    if out is None or not (out / "figures").is_dir():
-        return []
-    return sorted(f"figures/{p.name}" for p in (out / "figures").glob("*.png"))
-
-
 def render_markdown(doc: dict[str, Any], figures: list[str] = ()) -> str:
     header = table_header(doc)
     lines = [
@@ -156,7 +144,7 @@ def render_markdown(doc: dict[str, Any], figures: list[str] = ()) -> str:
 def render_html(doc: dict[str, Any], figures: list[str] = ()) -> str:
     """A standalone page; every value from the document is escaped (a sweep.json is
     data from a directory that may come from someone else)."""
-    e = _escape
+    e = escape
     head = "".join(f"<th>{e(h)}</th>" for h in table_header(doc))
     body = "".join(
         "<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>" for cells in table_rows(doc)
@@ -184,10 +172,6 @@ def render_html(doc: dict[str, Any], figures: list[str] = ()) -> str:
     )
 
 
-def _escape(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def figure_name(key: str) -> str:
     return "vary-" + re.sub(r"[^A-Za-z0-9_.]+", "-", key) + ".png"
 
@@ -195,32 +179,20 @@ def figure_name(key: str) -> str:
 def render_plots(doc: dict[str, Any], figures: Path, formats: Sequence[str] = ()) -> list[Path]:
     """PNG figures (needs the ``plots`` extra; none without it), and a copy of each in
     every vector ``formats`` ("pdf", "svg") sized for a paper. Returns the PNGs."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return []
-    figures.mkdir(parents=True, exist_ok=True)
     written = []
     for key in doc["vary"]:
         if len({_hashable(s[key]) for s in doc["settings"]}) < 2:
             continue  # one value: nothing to plot against
-        path = figures / figure_name(key)
-        fig = _vary_figure(plt, doc, key)
-        fig.savefig(path, dpi=90)
-        save_vector(fig, path, formats)
-        plt.close(fig)
-        written.append(path)
+        written.append(
+            save_figure(_vary_figure(plt, doc, key), figures / figure_name(key), formats)
+        )
     curves = [r for r in doc["rows"] if r.get("claim_curve")]
     if curves:
-        path = figures / "claim-along-training.png"
         fig = _curve_figure(plt, doc, curves)
-        fig.savefig(path, dpi=90)
-        save_vector(fig, path, formats)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, figures / "claim-along-training.png", formats))
     return written
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from theory.errors import InvalidArgument
 from verification import provenance
-from verification._search.records import Evaluation
+from verification._runs import Evaluation
 
 SCHEMA = "sith.sweep/1"
 SCHEMA_FILE = Path(__file__).parent.parent / "schemas" / "sweep.schema.json"

@@ -99,13 +99,16 @@ class Range:
 
 @dataclass(frozen=True)
 class SweepSpace:
-    """The theorem, the process a sweep starts from, and what can be varied around it."""
+    """The theorem, the process a sweep starts from, and what can be varied around it;
+    ``learner_name``: a registered learner whose options vary instead of the theorem's
+    own (an alignment's)."""
 
     theorem: th.Theorem
     process: th.Process
+    learner_name: str | None = None
 
     def learner(self) -> L.Learner:
-        return L.for_theorem(self.theorem)
+        return L.for_theorem(self.theorem, self.learner_name)
 
     # --- keys -------------------------------------------------------------------
     def process_keys(self) -> list[str]:
@@ -401,11 +404,30 @@ def vary_record(vary: Mapping[str, list[Any] | Range]) -> dict[str, Any]:
     return {k: v.to_dict() if isinstance(v, Range) else list(v) for k, v in vary.items()}
 
 
+def normalised_settings(
+    theorem: th.Theorem,
+    vary: Mapping[str, Any],
+    *,
+    process: th.Process | None = None,
+    random: int | None = None,
+    learner: str | None = None,
+) -> dict[str, Any]:
+    """THE normal form of what a sweep (or an alignment) varies, as JSON: canonical keys
+    (``tau`` and ``learner.tau`` are ``learner.tau``; ``latent.n`` is ``dim``) and values
+    typed as their fields declare (``kappa=2`` is ``2.0``), validated. Default run
+    directories hash it, so one sweep however spelled is one directory (and the store
+    keys come from the same values). The one place to point at a shared option
+    normaliser."""
+    space = SweepSpace(theorem, process or theorem.canonical_process(), learner)
+    return vary_record(normalise_vary(space, vary, random=random))
+
+
 __all__ = [
     "Range",
     "SweepSpace",
     "make_settings",
     "normalise_vary",
+    "normalised_settings",
     "supports_device",
     "vary_record",
     "with_dimension",

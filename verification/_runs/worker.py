@@ -1,32 +1,37 @@
-"""The unit of work sent to a worker (by a sweep, or a search on several workers), and the
-function that evaluates it there.
+"""The unit of work sent to a worker (by a sweep, or a search on several workers), the
+function that evaluates it there, and what every kind of run needs to hand work out:
+finding theorems by name in a worker, importing the user's modules, checking the key a
+worker computed, and reading its answer back.
 
 A :class:`WorkItem` is plain data (theorem name, process dict, learner options, seed,
 the user modules to import, the store to use): it pickles to any backend. The worker
 function :func:`evaluate` imports the user's modules once per process, rebuilds the
-process (validated, as any process file), and evaluates it through the search's
-:class:`~verification._search.Evaluator`, so a sweep's records are the search's records:
-the same store key (theorem, process, learner config, seed), the same checks and
-recovery, and two runs that share a store share their results.
+process (validated, as any process file), and evaluates it through the
+:class:`~verification._runs.evaluator.Evaluator`, so a sweep's records are the search's
+records: the same store key (theorem, process, learner config, seed), the same checks
+and recovery, and two runs that share a store share their results.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import theory as th
-from theory.errors import InvalidArgument, UnknownName
+from theory.errors import InvalidArgument, SithError, UnknownName
 from verification._loading import (
     find_user_object,
     import_from_env,
     import_user,
     load_catalogue_entry_points,
 )
-from verification._search.evaluator import Evaluator
-from verification._search.store import ResultStore
+from verification._runs.evaluator import Evaluator
+from verification._runs.records import Evaluation
+from verification._runs.store import store_at
 from verification.spaces import Candidate
 
 
@@ -45,17 +50,6 @@ class WorkItem:
     oracle: bool = False  # oracle mode: the truth may steer training (part of the key)
     learner: str | None = None  # a registered learner instead of the theorem's own
     params: dict[str, Any] = field(default_factory=dict)
-
-
-class NoStore:
-    """For workers that do not see the driver's files: nothing cached, nothing kept
-    (the driver stores what comes back)."""
-
-    def get(self, key: str) -> None:
-        return None
-
-    def put(self, evaluation: Any) -> None:
-        pass
 
 
 # theorems handed to sweep() as objects: found by name in this process only (serial)
@@ -95,25 +89,68 @@ def resolve_theorem(name: str) -> th.Theorem:
 def evaluate(item: WorkItem) -> dict[str, Any]:
     """Evaluate one item (in a worker): ``{"evaluation": Evaluation.to_dict(), "fresh":
     whether it was computed here (False: another run had stored it)}``."""
+    evaluator = worker_evaluator(item)
+    candidate = Candidate(th.Process.from_dict(item.process), dict(item.options))
+    evaluation = check_key(evaluator(candidate), item.key)
+    return {"evaluation": evaluation.to_dict(), "fresh": evaluator.new > 0}
+
+
+def worker_evaluator(item: Any) -> Evaluator:
+    """The evaluator a worker runs ``item`` (a :class:`WorkItem` or any item with the same
+    fields: theorem, seed, imports, store, time_limit, oracle, learner) through, once the
+    user's modules are imported."""
     prepare(item.imports)
-    theorem = resolve_theorem(item.theorem)
-    store = ResultStore(item.store) if item.store is not None else NoStore()
-    evaluator = Evaluator(
-        theorem,
-        store,  # type: ignore[arg-type]
+    return Evaluator(
+        resolve_theorem(item.theorem),
+        store_at(item.store),
         item.seed,
         time_limit=item.time_limit,
         oracle=item.oracle,
         learner=item.learner,
     )
-    candidate = Candidate(th.Process.from_dict(item.process), dict(item.options))
-    evaluation = evaluator(candidate)
-    if evaluation.key != item.key:
+
+
+def check_key(evaluation: Evaluation, expected: str) -> Evaluation:
+    """``evaluation``, once its key is the one the driver computed for it."""
+    if evaluation.key != expected:
         raise InvalidArgument(
             f"the worker computed store key {evaluation.key} for what the driver calls "
-            f"{item.key}: are the worker's sith (or the user's modules) another version?"
+            f"{expected}: are the worker's sith (or the user's modules) another version?"
         )
-    return {"evaluation": evaluation.to_dict(), "fresh": evaluator.new > 0}
+    return evaluation
+
+
+def read_answer(
+    outcome: Any, key: str, what: str = "an evaluation record"
+) -> tuple[Evaluation | None, str | None, dict[str, Any]]:
+    """(evaluation, error, the whole answer) from what a worker sent back for ``key``
+    (an executor's ``Outcome``): the evaluation is rebuilt from its dict and checked, never
+    trusted; a lost worker or a malformed answer is an error line instead."""
+    if not outcome.ok:
+        error = outcome.error or "the evaluation failed"
+        if outcome.lost:
+            error += f" (after {outcome.attempts} attempts; rerun to retry)"
+        return None, error, {}
+    try:
+        evaluation = Evaluation.from_dict(outcome.value["evaluation"])
+    except (SithError, TypeError, KeyError, AttributeError) as err:
+        return None, f"the worker's answer is not {what}: {err}", {}
+    if evaluation.key != key:
+        return None, f"the worker answered for another key ({evaluation.key})", {}
+    return evaluation, None, outcome.value
+
+
+@contextlib.contextmanager
+def theorem_in_workers(theorem: th.Theorem, local: bool) -> Iterator[None]:
+    """While the block runs, workers of this process find ``theorem`` by name even when it
+    is not the registered one (``local``, see :func:`theorem_for_workers`)."""
+    if local:
+        LOCAL_THEOREMS[theorem.name] = theorem
+    try:
+        yield
+    finally:
+        if local:
+            LOCAL_THEOREMS.pop(theorem.name, None)
 
 
 def theorem_for_workers(theorem: th.Theorem | str, executor: Any) -> tuple[th.Theorem, bool]:
@@ -155,11 +192,14 @@ def import_target(target: Any) -> str:
 
 __all__ = [
     "LOCAL_THEOREMS",
-    "NoStore",
     "WorkItem",
+    "check_key",
     "evaluate",
     "import_target",
     "prepare",
+    "read_answer",
     "resolve_theorem",
     "theorem_for_workers",
+    "theorem_in_workers",
+    "worker_evaluator",
 ]

@@ -1,5 +1,9 @@
 """The evaluator: one candidate process -> one :class:`Evaluation`, through the store.
 
+Searches, sweeps (in their workers), alignments (likewise) and ``recover``-like callers
+evaluate through it, so one (theorem, process, learner configuration, seed) is one record
+whoever asks. :func:`evaluation_spec` names an evaluation (its store key) without a store.
+
 An evaluation checks the theorem's assumptions on the process (bounded sympy attempts,
 sampled and adversarial numerics) and trains the theorem's learner on it, then files
 the pair into a quadrant. A finished evaluation is stored at once, so a search that is
@@ -20,8 +24,8 @@ from typing import Any
 import theory as th
 from theory.errors import EvaluationTimeout, InvalidProcess, ResourceLimit
 from verification import learners as L
-from verification._search.records import Evaluation, spec_key
-from verification._search.store import ResultStore
+from verification._runs.records import Evaluation, spec_key
+from verification._runs.store import NoStore, ResultStore
 from verification.checks import check
 from verification.recovery import recover
 from verification.spaces import Candidate, apply_options
@@ -29,6 +33,38 @@ from verification.spaces import Candidate, apply_options
 # how thoroughly each candidate's assumptions are checked during a search
 CHECK_SETTINGS = {"n_points": 256, "time_limit": 0.5, "adversarial_steps": 20}
 TRANSIENT = (EvaluationTimeout, ResourceLimit, MemoryError)
+
+
+def evaluation_spec(
+    theorem: th.Theorem,
+    candidate: Candidate,
+    seed: int,
+    *,
+    oracle: bool = False,
+    learner: str | None = None,
+) -> tuple[dict[str, Any], L.Learner]:
+    """The spec of ``candidate`` evaluated with ``seed`` (theorem, process, learner
+    configuration, seed: :func:`spec_key` names its record), and the configured learner.
+
+    ``learner``: a registered learner instead of the theorem's own; ``oracle``: oracle
+    mode, part of the learner's configuration (so of the key) where it has one."""
+    model = L.for_theorem(theorem, learner)
+    apply_options(model, candidate.learner_options)
+    if oracle and hasattr(model, "oracle"):
+        model.oracle = True  # part of the configuration, so part of the key
+    spec = {
+        "theorem": theorem.name,
+        "process": candidate.process.to_dict(),
+        "learner": model.config(),
+        "seed": seed,
+    }
+    return spec, model
+
+
+def evaluation_key(theorem: th.Theorem, candidate: Candidate, seed: int, **how: Any) -> str:
+    """The store key of ``candidate`` evaluated with ``seed``; ``how``: ``oracle``,
+    ``learner`` (see :func:`evaluation_spec`)."""
+    return spec_key(evaluation_spec(theorem, candidate, seed, **how)[0])
 
 
 class Evaluator:
@@ -47,7 +83,7 @@ class Evaluator:
     def __init__(
         self,
         theorem: th.Theorem,
-        store: ResultStore,
+        store: ResultStore | NoStore,
         seed: int,
         on_record: Callable[[Evaluation, bool], None] | None = None,
         time_limit: float | None = None,
@@ -66,17 +102,9 @@ class Evaluator:
         self._adopted: dict[str, Evaluation] = {}
 
     def spec(self, candidate: Candidate, seed: int) -> tuple[dict[str, Any], L.Learner]:
-        learner = L.for_theorem(self.theorem, self.learner)
-        apply_options(learner, candidate.learner_options)
-        if self.oracle and hasattr(learner, "oracle"):
-            learner.oracle = True  # part of the configuration, so part of the key
-        spec = {
-            "theorem": self.theorem.name,
-            "process": candidate.process.to_dict(),
-            "learner": learner.config(),
-            "seed": seed,
-        }
-        return spec, learner
+        return evaluation_spec(
+            self.theorem, candidate, seed, oracle=self.oracle, learner=self.learner
+        )
 
     def key(self, candidate: Candidate, seed: int | None = None) -> str:
         """The store key of ``candidate`` evaluated with ``seed`` (default: the run's)."""
@@ -189,4 +217,4 @@ class Evaluator:
             train.time_budget = left
 
 
-__all__ = ["CHECK_SETTINGS", "Evaluator"]
+__all__ = ["CHECK_SETTINGS", "TRANSIENT", "Evaluator", "evaluation_key", "evaluation_spec"]

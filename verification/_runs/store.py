@@ -1,7 +1,7 @@
 """Result store: one JSON file per evaluation, written as soon as it finishes.
 
 Keys are hashes of the evaluation's spec (theorem, process, learner config, seed), so a
-resumed search finds finished work and an interrupted one loses nothing but the
+resumed run (search, sweep or alignment: they share records) finds finished work and an interrupted one loses nothing but the
 evaluation in flight. Writes are atomic (a hidden temp file, then a rename), so a reader
 never sees half a record; leftover temp files of a killed writer are ignored. A record
 that cannot be read (not UTF-8, not JSON, not a record, not the record its name says)
@@ -20,11 +20,22 @@ from theory._json import load_json
 from theory._spec import canonical_json
 from theory.errors import SithError
 from verification._files import write_atomic
-from verification._search.records import Evaluation
+from verification._runs.records import Evaluation
 
 
 class CorruptRecordWarning(UserWarning):
     """A store file could not be read; it is ignored (and recomputed when needed)."""
+
+
+class NoStore:
+    """For workers that do not see the driver's files: nothing cached, nothing kept
+    (the driver stores what comes back)."""
+
+    def get(self, key: str) -> None:
+        return None
+
+    def put(self, evaluation: Evaluation) -> None:
+        pass
 
 
 class ResultStore:
@@ -78,4 +89,10 @@ class ResultStore:
         return evaluation
 
 
-__all__ = ["CorruptRecordWarning", "ResultStore", "write_atomic"]
+def store_at(root: str | os.PathLike | None) -> ResultStore | NoStore:
+    """The store at ``root``, or a :class:`NoStore` where there is none (a worker that
+    does not share the driver's filesystem)."""
+    return NoStore() if root is None else ResultStore(root)
+
+
+__all__ = ["CorruptRecordWarning", "NoStore", "ResultStore", "store_at", "write_atomic"]

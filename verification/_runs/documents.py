@@ -1,0 +1,79 @@
+"""What the reports of every run kind share: reading a run's document back (checked),
+the figures a run directory holds, matplotlib when the ``plots`` extra is there, and
+escaping for HTML.
+
+Reports are rendered from the saved documents (report.json, sweep.json, align.json and
+the store's records), never from live objects, so ``sith report RUN_DIR`` re-renders
+and redraws them anywhere.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from theory.errors import InvalidArgument
+from verification._figures import save_vector
+from verification._files import read_document, require_fields
+
+
+def load_document(
+    directory: str | Path,
+    name: str,
+    schema: str,
+    kind: str,
+    required: Mapping[str, Any],
+    entries: Mapping[str, Mapping[str, Any]] = {},
+) -> dict[str, Any]:
+    """DIRECTORY/NAME, checked: its ``schema``, its ``required`` fields (name -> type),
+    and each object of its lists ``entries`` (list name -> the fields of each object)."""
+    doc = read_document(directory, name, schema, kind)
+    path = Path(directory) / name
+    require_fields(doc, dict(required), str(path))
+    for what, fields in entries.items():
+        for i, entry in enumerate(doc[what]):
+            if not isinstance(entry, dict):
+                raise InvalidArgument(f"{path}: {what}[{i}] is not an object")
+            require_fields(entry, dict(fields), f"{path}: {what}[{i}]")
+    return doc
+
+
+def figures_of(out: str | Path | None) -> list[str]:
+    """The PNG figures in OUT/figures, as the reports link them (``figures/NAME.png``)."""
+    if out is None or not (Path(out) / "figures").is_dir():
+        return []
+    return sorted(f"figures/{p.name}" for p in (Path(out) / "figures").glob("*.png"))
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, or None without the ``plots`` extra."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def save_figure(fig: Any, path: Path, formats: Sequence[str] = (), dpi: int = 90) -> Path:
+    """Save ``fig`` as the PNG ``path`` and a copy in each vector ``formats`` beside it
+    (``verification._figures``), then close it; returns ``path``."""
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    save_vector(fig, path, formats)  # PDF/SVG beside it, for a paper (--figures)
+    plt.close(fig)
+    return path
+
+
+def escape(value: Any) -> str:
+    """``value`` as HTML text (quotes too): a document is data from someone's directory."""
+    return html.escape(str(value), quote=True)
+
+
+__all__ = ["escape", "figures_of", "load_document", "pyplot", "save_figure"]
