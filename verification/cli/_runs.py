@@ -1,0 +1,170 @@
+"""What ``sith sweep`` and ``sith align`` share: the theorem and process they run
+around, their default run directory, and the run itself (progress, SIGTERM, the
+summary or JSON, tracking, exit codes)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from verification.cli._common import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    cell,
+    check_tracking,
+    console,
+    echo,
+    fail,
+    load_process,
+    m,
+    root_imports,
+    sigterm_as_interrupt,
+    table,
+    theorem_named,
+    track,
+)
+
+
+def subject(name: str, process_spec: str | None):
+    """(theorem, process, imports): the theorem NAME, the process of ``--process`` (else
+    its canonical one), and what workers must import (``--import`` and the module of
+    ``--process FILE.py:ATTR``)."""
+    process = load_process(process_spec, None) if process_spec else None
+    theorem = theorem_named(name)
+    process = process or load_process(process_spec, theorem)
+    imports = root_imports()
+    if process_spec and not process_spec.endswith(".json"):
+        imports.append(process_spec.rsplit(":", 1)[0])
+    return theorem, process, imports
+
+
+def default_out(command: str, name: str, process, config: dict[str, Any]) -> str:
+    """``runs/COMMAND-NAME-HASH``: one directory per distinct run, so that rerunning the
+    same command resumes it."""
+    from theory._spec import digest
+
+    return f"runs/{command}-{name}-{digest({'process': process.to_dict(), **config}, length=8)}"
+
+
+def execute(
+    command: str,
+    run: Callable[[Any], Any],
+    *,
+    progress,
+    out: str,
+    as_json: bool,
+    quiet: bool,
+    track_uri: str | None,
+    tensorboard_dir: str | None,
+    summarise: Callable[[Any, dict], None],
+    records: Callable[[Any], Iterable],
+    params: Callable[[Any, dict], dict],
+    failure: Callable[[Any], str | None],
+) -> None:
+    """Run ``run(progress)`` (SIGTERM stops it like Ctrl-C), then print its document
+    (``--json``) or ``summarise(result, document)``, track it, and leave with the conventional
+    code: 130/143 when interrupted, 2 (one line) when ``failure(result)`` names one."""
+    check_tracking(track_uri, tensorboard_dir)
+    with progress or contextlib.nullcontext(), sigterm_as_interrupt() as terminated:
+        result = run(progress)
+    doc = result.to_dict()
+    if as_json:
+        echo(json.dumps(doc, indent=2))
+    elif not quiet:
+        summarise(result, doc)
+    track(
+        track_uri,
+        tensorboard_dir,
+        command=command,
+        theorem=result.theorem,
+        records=records(result),
+        provenance_=doc.get("provenance"),
+        artifacts=[Path(out) / f"{command}.json", Path(out) / "report.md"],
+        status=result.status,
+        params=params(result, doc),
+        quiet=quiet or as_json,
+    )
+    if result.status == "interrupted":
+        sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
+    message = failure(result)
+    if message:
+        fail(message)
+
+
+def print_summary(headline: str, title: str, header, rows, *lines: str) -> None:
+    """A run's summary: a headline (markup), a table, then plain lines."""
+    screen = console()
+    screen.print(headline)
+    body = table(title, header, title_justify="left")
+    for cells in rows:
+        body.add_row(*map(cell, cells))
+    screen.print(body)
+    for line in lines:
+        screen.print(m(line))
+
+
+def store_records(store_root, entries, theorem: str):
+    """Tracker records of a sweep's rows or an alignment's models (from the store)."""
+    from verification._search.store import ResultStore
+    from verification.tracking import Record
+
+    store = ResultStore(store_root)
+    for entry in entries:
+        evaluation = store.get(entry["key"]) if entry.get("key") else None
+        if evaluation is not None:
+            yield Record.from_evaluation(evaluation)
+        else:
+            yield Record(
+                key=str(entry.get("key") or entry.get("id")),
+                theorem=theorem,
+                process={},
+                learner={},
+                seed=int(entry.get("seed", 0)),
+                params=dict(entry.get("params") or {}),
+                recovery=None,
+                error=str(entry.get("error") or "not in the store"),
+            )
+
+
+def parse_vary(items: tuple[str, ...], random_n: int | None) -> dict:
+    """--vary KEY=V1,V2,... (values as JSON where they parse, else strings) or, with
+    --random, KEY=LOW..HIGH[:log]."""
+    from theory._json import load_json
+    from theory.errors import SithError
+    from verification._sweep import Range
+
+    vary: dict = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not text.strip():
+            fail(f"--vary expects KEY=V1,V2,... (or KEY=LOW..HIGH with --random), got {item!r}")
+        if key in vary:
+            fail(f"--vary {key} is given twice; list its values once: {key}=V1,V2,...")
+        if ".." in text and "," not in text:
+            if random_n is None:
+                fail(f"--vary {item}: a range needs --random N (a grid takes V1,V2,...)")
+            try:
+                vary[key] = Range.parse(text.strip())
+            except SithError as err:
+                fail(f"--vary {item}: {err}")
+            continue
+        values = []
+        for raw in text.split(","):
+            raw = raw.strip()
+            if not raw:
+                fail(f"--vary {item}: an empty value")
+            try:
+                values.append(load_json(raw, what=f"--vary {key}"))
+            except SithError as err:
+                if "non-finite" in str(err) or "overflows" in str(err):
+                    fail(f"--vary {key}: {raw} is not a finite number")
+                values.append(raw)
+        vary[key] = values
+    if not vary:
+        fail("--vary KEY=V1,V2,... is required (repeat it for a grid)")
+    return vary

@@ -1,0 +1,101 @@
+"""``sith report``: re-render a search's, a sweep's or an alignment's report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from verification.cli import _options as opt
+from verification.cli._common import echo, fail, prepare_out
+from verification.cli._common import figure_formats as parse_figures
+
+
+@click.command("report")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html", "json", "latex"]),
+    default="md",
+    show_default=True,
+    help="latex: booktabs tables to \\input into a paper (needs \\usepackage{booktabs}).",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    help="Write to this file instead of standard output.",
+)
+@opt.figures
+def report_command(run_dir, fmt, out_file, figure_formats):
+    """Re-render a search's report (RUN_DIR/report.json), a sweep's (RUN_DIR/sweep.json) or
+    an alignment's (RUN_DIR/align.json).
+
+    --format latex gives booktabs tables (quadrants and counterexamples; the claim metric
+    by setting with 95% intervals; alignment matrices), every string escaped and every
+    number rounded to its uncertainty. --figures pdf,svg redraws a sweep's or an
+    alignment's figures as vector files for a paper in RUN_DIR/figures.
+
+    \b
+    Examples:
+      sith report runs/cl-ica-s0 --format html --out report.html
+      sith report runs/bs --format latex --out bs-table.tex --figures pdf
+    """
+    from verification import latex_tables
+    from verification._files import write_atomic
+    from verification._search.reports import load_report, render_html, render_markdown
+
+    prepare_out(out_file)
+    run = Path(run_dir)
+    document = "report.json"
+    if (run / "align.json").is_file() and not (run / document).is_file():
+        from verification._align import reports as align_reports
+
+        document = "align.json"
+        report = align_reports.load_align(run_dir)
+        figures = align_reports.figures_of(run)
+        as_markdown = lambda r: align_reports.render_markdown(r, figures)  # noqa: E731
+        as_html = lambda r: align_reports.render_html(r, figures)  # noqa: E731
+        as_latex = latex_tables.align_tables
+        redraw = align_reports.render_plots
+    elif (run / "sweep.json").is_file() and not (run / document).is_file():
+        from verification._sweep import reports as sweep_reports
+
+        document = "sweep.json"
+        report = sweep_reports.load_sweep(run_dir)
+        figures = sweep_reports.figures_of(run)
+        as_markdown = lambda r: sweep_reports.render_markdown(r, figures)  # noqa: E731
+        as_html = lambda r: sweep_reports.render_html(r, figures)  # noqa: E731
+        as_latex = latex_tables.sweep_tables
+        redraw = sweep_reports.render_plots
+    else:
+        report = load_report(run_dir)
+        figures = sorted((run / "figures").glob("*.png"))
+        as_markdown = render_markdown
+        as_html = lambda r: render_html(r, figures)  # noqa: E731
+        as_latex = latex_tables.search_tables
+        redraw = None
+    formats = parse_figures(figure_formats)
+    if formats and redraw is None:
+        fail(
+            "--figures: a search draws its figures from its evaluations as it runs; rerun it "
+            f"with --resume --figures {','.join(formats)} (nothing is recomputed)"
+        )
+    render = {
+        "md": as_markdown,
+        "html": as_html,
+        "json": lambda r: json.dumps(r, indent=2),
+        "latex": as_latex,
+    }
+    try:
+        text = render[fmt](report)
+        if formats:
+            redraw(report, run / "figures", formats)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        fail(f"{run_dir}/{document} is malformed: {type(err).__name__}: {err}")
+    if out_file:
+        write_atomic(Path(out_file), text)
+    else:
+        echo(text)
