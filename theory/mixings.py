@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
-import torch
 
 from theory import _validate as valid
+from theory._lazy import lazy
 from theory._random import as_rng
 from theory._resources import require_memory
 from theory._safe_expr import parse_srepr
 from theory._spec import Spec
-from theory.compile import compile_exprs
 from theory.errors import InvalidArgument, InvalidProcess, UnsafeInput
 from theory.latents import latent_symbols
 from theory.sprites import SpriteRenderer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+else:  # imported where it is used, not when theory is (see theory._lazy)
+    torch = lazy("torch")
 
 
 class Mixing(Spec):
@@ -379,6 +384,8 @@ class Symbolic(Mixing):
             for e in self.exprs
         ]
         self.symbols = [real[s] for s in self.symbols]
+        from theory.compile import compile_exprs  # sympy's torch printer imports torch
+
         self._fn = compile_exprs(self.exprs, self.symbols)
         self._self_check()
 

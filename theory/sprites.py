@@ -30,11 +30,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-
-import torch
+from typing import TYPE_CHECKING
 
 from theory import _validate as valid
+from theory._lazy import lazy
 from theory.errors import InvalidArgument
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+else:  # imported where it is used, not when theory is (see theory._lazy)
+    torch = lazy("torch")
 
 # physical range of each factor (canvas units, radians, turns)
 RANGES: dict[str, tuple[float, float]] = {
