@@ -115,7 +115,9 @@ def _option(command: str, name: str):
 
 @pytest.mark.parametrize("name", ["--quiet", "--seed", "--oracle", "--evaluation-time-limit"])
 def test_a_shared_option_means_one_thing_everywhere(name):
-    commands = [c for c in COMMANDS if any(name in p.opts for p in main.get_command(None, c).params)]
+    commands = [
+        c for c in COMMANDS if any(name in p.opts for p in main.get_command(None, c).params)
+    ]
     assert len(commands) >= 2
     if name == "--evaluation-time-limit":  # the unit of work is named: an evaluation, a model
         helps = {_option(c, name).help.split(" may take")[1] for c in commands}
@@ -174,17 +176,11 @@ def _register_undecided_check():
         return Evidence(assumption.name, "inconclusive", message="cannot be decided")
 
 
-@pytest.mark.parametrize("verdicts", [("inconclusive",), ("not-applicable",), ("proved", "holds")])
-def test_recover_and_align_decide_learner_coverage_alike(verdicts):
-    """``sith recover`` said an inconclusive learner condition leaves the learner
-    outside the theorem, an alignment said inside (it counted only violations)."""
+def _align_covered(evidence, conditions: frozenset[str]) -> bool | None:
+    """An alignment's ``covered`` for a model whose evaluation has this evidence."""
     from verification._align.driver import model_entry
     from verification._search.records import Evaluation
-    from verification.checks.learner import learner_covered
-    from verification.evidence import Evidence
 
-    evidence = [Evidence(f"condition-{i}", v) for i, v in enumerate(verdicts)]
-    conditions = frozenset(e.assumption for e in evidence)
     evaluation = Evaluation(
         key="k",
         theorem="t",
@@ -195,10 +191,22 @@ def test_recover_and_align_decide_learner_coverage_alike(verdicts):
         evidence=tuple(e.to_dict() for e in evidence),
         violated=tuple(e.assumption for e in evidence if e.verdict == "violated"),
     )
+    item = SimpleNamespace(seed=0, key="k")
     model = SimpleNamespace(
-        id="m", label="l", params={}, item=SimpleNamespace(seed=0, key="k"), process=SimpleNamespace(hash="h")
+        id="m", label="l", params={}, item=item, process=SimpleNamespace(hash="h")
     )
-    covered = model_entry(model, evaluation, None, True, conditions)["covered"]
+    return model_entry(model, evaluation, None, True, conditions)["covered"]
+
+
+@pytest.mark.parametrize("verdicts", [("inconclusive",), ("not-applicable",), ("proved", "holds")])
+def test_recover_and_align_decide_learner_coverage_alike(verdicts):
+    """``sith recover`` said an inconclusive learner condition leaves the learner
+    outside the theorem, an alignment said inside (it counted only violations)."""
+    from verification.checks.learner import learner_covered
+    from verification.evidence import Evidence
+
+    evidence = [Evidence(f"condition-{i}", v) for i, v in enumerate(verdicts)]
+    covered = _align_covered(evidence, frozenset(e.assumption for e in evidence))
     assert covered == learner_covered(verdicts) == all(v != "inconclusive" for v in verdicts)
 
 
@@ -206,8 +214,7 @@ def test_an_undecided_learner_condition_puts_the_learner_outside_in_recover_and_
     import dataclasses
 
     from verification import learners
-    from verification._align.driver import learner_conditions, model_entry
-    from verification._search.records import Evaluation
+    from verification._align.driver import learner_conditions
     from verification.checks import check
     from verification.checks.learner import learner_coverage
 
@@ -219,21 +226,8 @@ def test_an_undecided_learner_condition_puts_the_learner_outside_in_recover_and_
     coverage = learner_coverage(theorem, process, learner, seed=0)
     assert coverage["learner_assumptions"][0]["verdict"] == "inconclusive"
     evidence = check(theorem, process, learner=learner, seed=0)
-    evaluation = Evaluation(
-        key="k",
-        theorem=theorem.name,
-        process=process.to_dict(),
-        learner={},
-        seed=0,
-        params={},
-        evidence=tuple(e.to_dict() for e in evidence),
-        violated=tuple(e.assumption for e in evidence if e.verdict == "violated"),
-    )
-    model = SimpleNamespace(
-        id="m", label="l", params={}, item=SimpleNamespace(seed=0, key="k"), process=process
-    )
-    entry = model_entry(model, evaluation, None, True, learner_conditions(theorem))
-    assert entry["covered"] is coverage["learner_covered"] is False
+    covered = _align_covered(list(evidence), learner_conditions(theorem))
+    assert covered is coverage["learner_covered"] is False
 
 
 def test_recover_json_keeps_its_coverage_fields(tmp_path):
@@ -245,4 +239,6 @@ def test_recover_json_keeps_its_coverage_fields(tmp_path):
     assert result.output == ""  # --quiet: nothing on the terminal, the file is written
     payload = json.loads(out.read_text())
     assert isinstance(payload["learner_covered"], bool)
-    assert all({"assumption", "verdict", "message"} <= set(a) for a in payload["learner_assumptions"])
+    assert all(
+        {"assumption", "verdict", "message"} <= set(a) for a in payload["learner_assumptions"]
+    )

@@ -11,28 +11,7 @@ nothing imports torch before a command computes.
 
 from __future__ import annotations
 
-import importlib
-import sys  # noqa: F401 - kept as an attribute: tests patch ``cli.sys.stderr``
-from typing import Any
-
 from verification.cli._group import COMMANDS, SithGroup, main
-
-# names that lived in the single-module CLI, served from their new homes on first use
-_MOVED = {
-    "th": ("theory", None),
-    "_SearchProgress": ("verification.cli._progress", "SearchProgress"),
-    "_cell": ("verification.cli._common", "cell"),
-    "_m": ("verification.cli._common", "m"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        module_name, attribute = _MOVED[name]
-        module = importlib.import_module(module_name)
-        return module if attribute is None else getattr(module, attribute)
-    raise AttributeError(f"module 'verification.cli' has no attribute {name!r}")
-
 
 __all__ = ["COMMANDS", "SithGroup", "main"]
 

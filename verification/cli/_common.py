@@ -232,28 +232,8 @@ def cli_learner(target, learner_name, settings_):
     return learner
 
 
-def figure_formats(value: str | None) -> tuple[str, ...]:
-    """--figures, checked before anything is computed."""
-    from verification._figures import parse_formats
-
-    return parse_formats(value)
-
-
-def check_tracking(track_uri: str | None, tensorboard_dir: str | None) -> None:
-    """--track and --tensorboard, checked before anything is computed."""
-    if track_uri is None and tensorboard_dir is None:
-        return
-    from verification import tracking
-
-    if track_uri is not None:
-        tracking.check_uri(track_uri)
-    if tensorboard_dir is not None:
-        tracking.check_tensorboard(tensorboard_dir)
-
-
 def track(
-    track_uri: str | None,
-    tensorboard_dir: str | None,
+    outputs,
     *,
     command: str,
     theorem: str,
@@ -265,10 +245,11 @@ def track(
     quiet: bool = False,
 ) -> None:
     """Log what a command made to MLflow and TensorBoard (when asked)."""
-    if track_uri is None and tensorboard_dir is None:
+    if not outputs.tracked:
         return
     from verification import tracking
 
+    track_uri, tensorboard_dir = outputs.track_uri, outputs.tensorboard_dir
     records = list(records)
     if track_uri is not None:
         run_id = tracking.log_mlflow(

@@ -6,7 +6,10 @@ A command composes the ones it needs as decorators; what differs between command
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import click
 
@@ -29,6 +32,30 @@ def stack(*decorators: Decorator) -> Decorator:
     return apply
 
 
+def shown(name: str | tuple[str, ...], default: Any, kind: Any, help_text: str) -> Decorator:
+    """An option (``name``: its flag, or its flags and destination) of type ``kind``
+    whose default ``--help`` shows."""
+    decls = (name,) if isinstance(name, str) else name
+    return click.option(*decls, default=default, show_default=True, type=kind, help=help_text)
+
+
+def packed(name: str, kind: type, *decorators: Decorator) -> Decorator:
+    """Options that travel together: the command receives their values as one argument
+    ``name``, ``kind(**values)`` (a dataclass whose fields are the options' names)."""
+    probe = stack(*decorators)(lambda: None)
+    fields = [param.name for param in probe.__click_params__]
+
+    def apply(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def command(*args, **kwargs):
+            kwargs[name] = kind(**{field: kwargs.pop(field) for field in fields})
+            return fn(*args, **kwargs)
+
+        return stack(*decorators)(command)
+
+    return apply
+
+
 class ExecutorChoice(click.Choice):
     """The built-in executors by name; with ``registered``, also any name in
     ``EXECUTORS`` (imported only to look up a name that is not built in)."""
@@ -46,13 +73,7 @@ class ExecutorChoice(click.Choice):
         return super().convert(value, param, ctx)
 
 
-seed = click.option(
-    "--seed",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0, 2**32 - 1),
-    help="Seed for every draw (0 to 2**32 - 1).",
-)
+seed = shown("--seed", 0, click.IntRange(0, 2**32 - 1), "Seed for every draw (0 to 2**32 - 1).")
 
 quiet = click.option(
     "--quiet",
@@ -61,9 +82,7 @@ quiet = click.option(
     "or summary. Files (--out, reports) are still written; the exit code says the outcome.",
 )
 
-as_json = click.option(
-    "--json", "as_json", is_flag=True, help="Print JSON instead of a table."
-)
+as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
 def json_option(help_text: str) -> Decorator:
@@ -101,12 +120,11 @@ def store(help_text: str) -> Decorator:
 
 
 def evaluation_time_limit(what: str = "one evaluation (checks + training)") -> Decorator:
-    return click.option(
+    return shown(
         "--evaluation-time-limit",
-        default=600.0,
-        show_default=True,
-        type=click.FloatRange(0, min_open=True, max=1e7),
-        help=f"Seconds {what} may take; past it, an error row.",
+        600.0,
+        click.FloatRange(0, min_open=True, max=1e7),
+        f"Seconds {what} may take; past it, an error row.",
     )
 
 
@@ -122,6 +140,32 @@ def oracle(dest: str = "oracle", detail: str = " (e.g. stop at their loss)") -> 
 
 
 no_plots = click.option("--no-plots", is_flag=True, help="Do not draw figures.")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """A sweep's or an alignment's run directory and how its evaluations run."""
+
+    out: str | None = None
+    store: str | None = None
+    evaluation_time_limit: float = 600.0
+    oracle: bool = False
+    no_plots: bool = False
+
+
+def run_settings(out_help: str, store_help: str, unit: str) -> Decorator:
+    """--out, --store, --evaluation-time-limit (``unit``: what it limits), --oracle and
+    --no-plots, given to the command as ``run: RunSettings``."""
+    return packed(
+        "run",
+        RunSettings,
+        run_directory(out_help),
+        store(store_help),
+        evaluation_time_limit(unit),
+        oracle(),
+        no_plots,
+    )
+
 
 figures = click.option(
     "--figures",
@@ -148,8 +192,40 @@ tensorboard = click.option(
     help="Write each evaluation's training curves as TensorBoard scalars under DIR.",
 )
 
-#: --figures, --track, --tensorboard: what every run command can also write
-outputs = stack(figures, track, tensorboard)
+
+@dataclasses.dataclass(frozen=True)
+class Outputs:
+    """What a run command also writes: figures as PDF/SVG (``--figures``), an MLflow
+    run (``--track``), TensorBoard curves (``--tensorboard``)."""
+
+    figure_formats: str | None = None
+    track_uri: str | None = None
+    tensorboard_dir: str | None = None
+
+    @property
+    def tracked(self) -> bool:
+        return self.track_uri is not None or self.tensorboard_dir is not None
+
+    def formats(self) -> tuple[str, ...]:
+        """--figures, checked (before anything is computed)."""
+        from verification._figures import parse_formats
+
+        return parse_formats(self.figure_formats)
+
+    def check(self) -> None:
+        """--track and --tensorboard, checked before anything is computed."""
+        if not self.tracked:
+            return
+        from verification import tracking
+
+        if self.track_uri is not None:
+            tracking.check_uri(self.track_uri)
+        if self.tensorboard_dir is not None:
+            tracking.check_tensorboard(self.tensorboard_dir)
+
+
+#: --figures, --track, --tensorboard, given to the command as ``outputs: Outputs``
+outputs = packed("outputs", Outputs, figures, track, tensorboard)
 
 learner = click.option(
     "--learner",
@@ -178,9 +254,7 @@ def vary(help_text: str) -> Decorator:
 
 
 def seeds(help_text: str) -> Decorator:
-    return click.option(
-        "--seeds", default=3, show_default=True, type=click.IntRange(1), help=help_text
-    )
+    return shown("--seeds", 3, click.IntRange(1), help_text)
 
 
 def executor(
@@ -195,19 +269,30 @@ def executor(
 ) -> Decorator:
     """``--executor``, ``--workers``, ``--threads``, ``--address``: ``where`` (e.g.
     "evaluations run") says what runs on the executor. ``choices`` are the built-in executors the command accepts;
-    ``registered`` also accepts executors registered by ``--import``."""
+    ``registered`` also accepts executors registered by ``--import``. The command
+    receives them as one argument, ``run_on: Executor``."""
     names = ", ".join(choices[:-1]) + f" or {choices[-1]}"
-    return stack(
-        click.option(
+    return packed(
+        "run_on",
+        Executor,
+        shown(
             "--executor",
-            default="serial",
-            show_default=True,
-            type=ExecutorChoice(choices, registered=registered),
-            help=help_text or f"Where {where}: {names} (local: a process pool).",
+            "serial",
+            ExecutorChoice(choices, registered=registered),
+            help_text or f"Where {where}: {names} (local: a process pool).",
         ),
         click.option("--workers", type=click.IntRange(1), help=workers_help),
-        click.option(
-            "--threads", default=1, show_default=True, type=click.IntRange(1), help=threads_help
-        ),
+        shown("--threads", 1, click.IntRange(1), threads_help),
         click.option("--address", metavar="tcp://HOST:PORT", help=address_help),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Executor:
+    """Where a command's work runs: the keyword arguments ``search``, ``sweep`` and
+    ``align`` take for it."""
+
+    executor: str = "serial"
+    workers: int | None = None
+    threads: int = 1
+    address: str | None = None

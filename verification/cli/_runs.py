@@ -5,41 +5,42 @@ summary or JSON, tracking, exit codes)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from verification.cli._common import (
-    EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
-    cell,
-    check_tracking,
-    console,
-    echo,
-    fail,
-    load_process,
-    m,
-    root_imports,
-    sigterm_as_interrupt,
-    table,
-    theorem_named,
-    track,
-)
+from verification.cli import _common as common
 
 
 def subject(name: str, process_spec: str | None):
     """(theorem, process, imports): the theorem NAME, the process of ``--process`` (else
     its canonical one), and what workers must import (``--import`` and the module of
     ``--process FILE.py:ATTR``)."""
-    process = load_process(process_spec, None) if process_spec else None
-    theorem = theorem_named(name)
-    process = process or load_process(process_spec, theorem)
-    imports = root_imports()
+    process = common.load_process(process_spec, None) if process_spec else None
+    theorem = common.theorem_named(name)
+    process = process or common.load_process(process_spec, theorem)
+    imports = common.root_imports()
     if process_spec and not process_spec.endswith(".json"):
         imports.append(process_spec.rsplit(":", 1)[0])
     return theorem, process, imports
+
+
+def arguments(run, run_on, outputs, *, out: str, imports: list[str]) -> dict[str, Any]:
+    """The keyword arguments ``sweep`` and ``align`` share: the run directory ``out``
+    and store, what workers import, the time limit, the mode, figures and executor."""
+    return {
+        "out": out,
+        "store": run.store,
+        "imports": imports,
+        "evaluation_time_limit": run.evaluation_time_limit,
+        "oracle": run.oracle,
+        "plots": not run.no_plots,
+        "figures": outputs.formats(),
+        **dataclasses.asdict(run_on),
+    }
 
 
 def default_out(command: str, name: str, process, config: dict[str, Any]) -> str:
@@ -58,8 +59,7 @@ def execute(
     out: str,
     as_json: bool,
     quiet: bool,
-    track_uri: str | None,
-    tensorboard_dir: str | None,
+    outputs,
     summarise: Callable[[Any, dict], None],
     records: Callable[[Any], Iterable],
     params: Callable[[Any, dict], dict],
@@ -68,17 +68,16 @@ def execute(
     """Run ``run(progress)`` (SIGTERM stops it like Ctrl-C), then print its document
     (``--json``) or ``summarise(result, document)``, track it, and leave with the conventional
     code: 130/143 when interrupted, 2 (one line) when ``failure(result)`` names one."""
-    check_tracking(track_uri, tensorboard_dir)
-    with progress or contextlib.nullcontext(), sigterm_as_interrupt() as terminated:
+    outputs.check()
+    with progress or contextlib.nullcontext(), common.sigterm_as_interrupt() as terminated:
         result = run(progress)
     doc = result.to_dict()
     if as_json:
-        echo(json.dumps(doc, indent=2))
+        common.echo(json.dumps(doc, indent=2))
     elif not quiet:
         summarise(result, doc)
-    track(
-        track_uri,
-        tensorboard_dir,
+    common.track(
+        outputs,
         command=command,
         theorem=result.theorem,
         records=records(result),
@@ -89,22 +88,22 @@ def execute(
         quiet=quiet or as_json,
     )
     if result.status == "interrupted":
-        sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
+        sys.exit(common.EXIT_TERMINATED if terminated else common.EXIT_INTERRUPTED)
     message = failure(result)
     if message:
-        fail(message)
+        common.fail(message)
 
 
 def print_summary(headline: str, title: str, header, rows, *lines: str) -> None:
     """A run's summary: a headline (markup), a table, then plain lines."""
-    screen = console()
+    screen = common.console()
     screen.print(headline)
-    body = table(title, header, title_justify="left")
+    body = common.table(title, header, title_justify="left")
     for cells in rows:
-        body.add_row(*map(cell, cells))
+        body.add_row(*map(common.cell, cells))
     screen.print(body)
     for line in lines:
-        screen.print(m(line))
+        screen.print(common.m(line))
 
 
 def store_records(store_root, entries, theorem: str):
@@ -142,29 +141,31 @@ def parse_vary(items: tuple[str, ...], random_n: int | None) -> dict:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key or not text.strip():
-            fail(f"--vary expects KEY=V1,V2,... (or KEY=LOW..HIGH with --random), got {item!r}")
+            common.fail(
+                f"--vary expects KEY=V1,V2,... (or KEY=LOW..HIGH with --random), got {item!r}"
+            )
         if key in vary:
-            fail(f"--vary {key} is given twice; list its values once: {key}=V1,V2,...")
+            common.fail(f"--vary {key} is given twice; list its values once: {key}=V1,V2,...")
         if ".." in text and "," not in text:
             if random_n is None:
-                fail(f"--vary {item}: a range needs --random N (a grid takes V1,V2,...)")
+                common.fail(f"--vary {item}: a range needs --random N (a grid takes V1,V2,...)")
             try:
                 vary[key] = Range.parse(text.strip())
             except SithError as err:
-                fail(f"--vary {item}: {err}")
+                common.fail(f"--vary {item}: {err}")
             continue
         values = []
         for raw in text.split(","):
             raw = raw.strip()
             if not raw:
-                fail(f"--vary {item}: an empty value")
+                common.fail(f"--vary {item}: an empty value")
             try:
                 values.append(load_json(raw, what=f"--vary {key}"))
             except SithError as err:
                 if "non-finite" in str(err) or "overflows" in str(err):
-                    fail(f"--vary {key}: {raw} is not a finite number")
+                    common.fail(f"--vary {key}: {raw} is not a finite number")
                 values.append(raw)
         vary[key] = values
     if not vary:
-        fail("--vary KEY=V1,V2,... is required (repeat it for a grid)")
+        common.fail("--vary KEY=V1,V2,... is required (repeat it for a grid)")
     return vary

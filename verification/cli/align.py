@@ -8,16 +8,8 @@ from pathlib import Path
 import click
 
 from verification.cli import _options as opt
+from verification.cli import _runs
 from verification.cli._common import fail, m
-from verification.cli._common import figure_formats as parse_figures
-from verification.cli._runs import (
-    default_out,
-    execute,
-    parse_vary,
-    print_summary,
-    store_records,
-    subject,
-)
 
 
 @click.command("align")
@@ -41,31 +33,25 @@ from verification.cli._runs import (
 @opt.seeds("Independently trained models per learner and setting: SEED, SEED+1, ...")
 @opt.seed
 @opt.process("The Process (default: the theorem's canonical process).")
-@click.option(
+@opt.shown(
     "--n-eval",
-    default=2000,
-    show_default=True,
-    type=click.IntRange(20, 10**6),
-    help="Rows of the common held-out set every model encodes.",
+    2000,
+    click.IntRange(20, 10**6),
+    "Rows of the common held-out set every model encodes.",
 )
-@click.option(
-    "-k",
-    "--k",
-    "k",
-    default=10,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Neighbours of the mutual k-NN score (on unit-normalised rows, Huh et al. 2024).",
+@opt.shown(
+    ("-k", "--k", "k"),
+    10,
+    click.IntRange(1),
+    "Neighbours of the mutual k-NN score (on unit-normalised rows, Huh et al. 2024).",
 )
 @opt.executor("models train")
-@opt.run_directory(
+@opt.run_settings(
     "Directory for align.json, report.md/.html, figures/, the store and the embeddings "
-    "(default: runs/align-NAME-HASH; rerunning resumes it)."
+    "(default: runs/align-NAME-HASH; rerunning resumes it).",
+    "Use the result store of this directory (shared with sweeps and other alignments).",
+    "one model (checks + training)",
 )
-@opt.store("Use the result store of this directory (shared with sweeps and other alignments).")
-@opt.evaluation_time_limit("one model (checks + training)")
-@opt.oracle("oracle_mode")
-@opt.no_plots
 @opt.outputs
 @opt.json_option("Print align.json.")
 @opt.quiet
@@ -79,18 +65,9 @@ def align_command(
     process_spec,
     n_eval,
     k,
-    executor,
-    workers,
-    threads,
-    address,
-    out,
-    store,
-    evaluation_time_limit,
-    oracle_mode,
-    no_plots,
-    figure_formats,
-    track_uri,
-    tensorboard_dir,
+    run_on,
+    run,
+    outputs,
     as_json,
     quiet,
 ):
@@ -122,8 +99,9 @@ def align_command(
         learner_list = [part.strip() for part in learners.split(",")]
         if not all(learner_list):
             fail(f"--learners expects A,B,... (registered learner names), got {learners!r}")
-    vary = parse_vary(vary_items, None) if vary_items else None
-    theorem, process, imports = subject(name, process_spec)
+    vary = _runs.parse_vary(vary_items, None) if vary_items else None
+    theorem, process, imports = _runs.subject(name, process_spec)
+    out = run.out
     if out is None:
         config = {
             "learners": learner_list,
@@ -131,11 +109,11 @@ def align_command(
             "seeds": seeds,
             "seed": seed,
             "n_eval": n_eval,
-            "oracle": oracle_mode,
+            "oracle": run.oracle,
         }
-        out = default_out("align", name, process, config)
+        out = _runs.default_out("align", name, process, config)
 
-    def run(progress):
+    def start(progress):
         return align(
             theorem,
             learner_list,
@@ -145,23 +123,13 @@ def align_command(
             process=process,
             n_eval=n_eval,
             k=k,
-            executor=executor,
-            workers=workers,
-            threads=threads,
-            address=address,
-            out=out,
-            store=store,
-            imports=imports,
-            evaluation_time_limit=evaluation_time_limit,
-            oracle=oracle_mode,
-            plots=not no_plots,
             on_model=progress.update if progress else None,
-            figures=parse_figures(figure_formats),
+            **_runs.arguments(run, run_on, outputs, out=out, imports=imports),
         )
 
     def summarise(result, doc: dict) -> None:
         header, rows = model_rows(doc)
-        print_summary(
+        _runs.print_summary(
             f"[bold]{m(result.theorem)}[/]: {len(result.models)} models "
             f"({result.new_models} new), {len(result.pairs)} pairs in {result.seconds:.0f} s, "
             f"status {result.status}",
@@ -177,17 +145,16 @@ def align_command(
             return f"every model failed; the first with {result.models[0]['error']}"
         return None
 
-    execute(
+    _runs.execute(
         "align",
-        run,
+        start,
         progress=None if quiet or as_json else AlignProgress(),
         out=out,
         as_json=as_json,
         quiet=quiet,
-        track_uri=track_uri,
-        tensorboard_dir=tensorboard_dir,
+        outputs=outputs,
         summarise=summarise,
-        records=lambda r: store_records(Path(store or out), r.models, r.theorem),
+        records=lambda r: _runs.store_records(Path(run.store or out), r.models, r.theorem),
         params=lambda r, doc: {"learners": ",".join(r.learners), "seeds": len(r.seeds)},
         failure=failure,
     )

@@ -7,20 +7,8 @@ import sys
 
 import click
 
+from verification.cli import _common as common
 from verification.cli import _options as opt
-from verification.cli._common import (
-    VERDICT_STYLE,
-    cell,
-    cli_learner,
-    console,
-    echo,
-    load_process,
-    m,
-    named,
-    prepare_out,
-    table,
-    write_json,
-)
 
 #: sampled points per numeric check (``verification.checks.DEFAULT_POINTS``; a test
 #: keeps the two equal, so that ``--help`` needs no torch)
@@ -31,27 +19,14 @@ DEFAULT_POINTS = 1024
 @click.argument("name")
 @opt.process("The Process to check (default for a theorem: its canonical process).")
 @opt.as_json
-@click.option(
-    "--n-points",
-    default=DEFAULT_POINTS,
-    show_default=True,
-    type=click.IntRange(2),
-    help="Sampled points per numeric check.",
-)
+@opt.shown("--n-points", DEFAULT_POINTS, click.IntRange(2), "Sampled points per numeric check.")
 @opt.seed
-@click.option(
-    "--time-limit",
-    default=2.0,
-    show_default=True,
-    type=click.FloatRange(0),
-    help="Seconds for each exact sympy attempt.",
-)
-@click.option(
+@opt.shown("--time-limit", 2.0, click.FloatRange(0), "Seconds for each exact sympy attempt.")
+@opt.shown(
     "--adversarial-steps",
-    default=60,
-    show_default=True,
-    type=click.IntRange(0),
-    help="Steps of the adversarial search that tries to break a Jacobian condition.",
+    60,
+    click.IntRange(0),
+    "Steps of the adversarial search that tries to break a Jacobian condition.",
 )
 @opt.learner_options
 @opt.out_file
@@ -85,11 +60,11 @@ def check_command(
     from verification.checks import check, resolve
     from verification.evidence import EvidenceSet
 
-    process = load_process(process_spec, None) if process_spec else None
-    target = named(name, resolve, th.Theorem, th.Assumption)
-    learner = cli_learner(target, learner_name, settings_)
-    prepare_out(out_file)
-    process = process or load_process(process_spec, target)
+    process = common.load_process(process_spec, None) if process_spec else None
+    target = common.named(name, resolve, th.Theorem, th.Assumption)
+    learner = common.cli_learner(target, learner_name, settings_)
+    common.prepare_out(out_file)
+    process = process or common.load_process(process_spec, target)
     result = check(
         target,
         process,
@@ -105,31 +80,33 @@ def check_command(
         "process": process.to_dict(),
         "evidence": [e.to_dict() for e in items],
     }
-    write_json(out_file, payload)
+    common.write_json(out_file, payload)
     if as_json:
-        echo(json.dumps(payload, indent=2))
+        common.echo(json.dumps(payload, indent=2))
     elif not quiet:
         print_evidence(name, process, items)
     sys.exit(0 if all(e.satisfied for e in items) else 1)
 
 
 def print_evidence(name: str, process, items) -> None:
-    out = table(
-        f"{m(name)} on {m(process.describe())}",
+    out = common.table(
+        f"{common.m(name)} on {common.m(process.describe())}",
         ("assumption", "verdict", "statistic", "tolerance", "points", "how", "detail"),
         title_justify="left",
     )
     for e in items:
         out.add_row(
-            cell(e.assumption),
-            f"[{VERDICT_STYLE[e.verdict]}]{e.verdict}[/]",
+            common.cell(e.assumption),
+            f"[{common.VERDICT_STYLE[e.verdict]}]{e.verdict}[/]",
             "" if e.statistic is None else f"{e.statistic:.3g}",
             "" if e.tolerance is None else f"{e.tolerance:.3g}",
             str(e.n_points),
-            cell(e.method),
-            cell(e.message + ("" if not e.witness else f"  witness: {short_witness(e.witness)}")),
+            common.cell(e.method),
+            common.cell(
+                e.message + ("" if not e.witness else f"  witness: {short_witness(e.witness)}")
+            ),
         )
-    console().print(out)
+    common.console().print(out)
 
 
 def short_witness(witness: dict) -> str:

@@ -8,23 +8,8 @@ from pathlib import Path
 
 import click
 
+from verification.cli import _common as common
 from verification.cli import _options as opt
-from verification.cli._common import (
-    cell,
-    check_tracking,
-    cli_learner,
-    console,
-    echo,
-    fail,
-    load_process,
-    m,
-    parse_settings,
-    prepare_out,
-    table,
-    theorem_named,
-    track,
-    write_json,
-)
 
 
 @click.command("recover")
@@ -43,8 +28,7 @@ from verification.cli._common import (
 @opt.learner_options
 @opt.oracle()
 @opt.out_file
-@opt.track
-@opt.tensorboard
+@opt.packed("outputs", opt.Outputs, opt.track, opt.tensorboard)
 @opt.quiet
 def recover_command(
     name,
@@ -59,8 +43,7 @@ def recover_command(
     oracle,
     settings_,
     out_file,
-    track_uri,
-    tensorboard_dir,
+    outputs,
     quiet,
 ):
     """Train NAME's learner on a process and measure recovery up to its claim.
@@ -85,35 +68,35 @@ def recover_command(
     from verification.recovery import recover
     from verification.spaces import apply_options
 
-    process = load_process(process_spec, None) if process_spec else None
-    theorem = theorem_named(name)
-    learner = cli_learner(theorem, learner_name, ())
+    process = common.load_process(process_spec, None) if process_spec else None
+    theorem = common.theorem_named(name)
+    learner = common.cli_learner(theorem, learner_name, ())
     overrides = {"steps": steps, "batch_size": batch_size, "lr": lr, "time_budget": time_budget}
     options = {f"train.{k}": v for k, v in overrides.items() if v is not None}
     if options and getattr(learner, "train", None) is None:
         flags = ", ".join("--" + k.split(".")[1].replace("_", "-") for k in options)
         verb = "does" if len(options) == 1 else "do"
-        fail(f"{flags} {verb} not apply to learner {learner.name}: it has no training loop")
-    apply_options(learner, {**options, **parse_settings(settings_)})
-    prepare_out(out_file)
-    check_tracking(track_uri, tensorboard_dir)
-    process = process or load_process(process_spec, theorem)
+        common.fail(f"{flags} {verb} not apply to learner {learner.name}: it has no training loop")
+    apply_options(learner, {**options, **common.parse_settings(settings_)})
+    common.prepare_out(out_file)
+    outputs.check()
+    process = process or common.load_process(process_spec, theorem)
     result = recover(theorem, process, seed=seed, learner=learner, oracle=oracle)
     coverage = learner_coverage(theorem, process, learner, seed)
     made_by = provenance.collect(seed=seed, device=getattr(learner, "device", None))
     payload = {**result.to_dict(), **coverage, "provenance": made_by}
-    write_json(out_file, payload)
+    common.write_json(out_file, payload)
     if as_json:
-        echo(json.dumps(payload, indent=2))
+        common.echo(json.dumps(payload, indent=2))
     elif not quiet:
         print_recovery(result)
         print_coverage(coverage)
-    if track_uri or tensorboard_dir:
-        track_recovery(result, payload, track_uri, tensorboard_dir, quiet or as_json)
+    if outputs.tracked:
+        track_recovery(result, payload, outputs, quiet or as_json)
     sys.exit(0 if result.recovered else 1)
 
 
-def track_recovery(result, payload: dict, track_uri, tensorboard_dir, quiet: bool) -> None:
+def track_recovery(result, payload: dict, outputs: opt.Outputs, quiet: bool) -> None:
     """One recover as a tracked command with one evaluation."""
     import tempfile
 
@@ -134,9 +117,8 @@ def track_recovery(result, payload: dict, track_uri, tensorboard_dir, quiet: boo
     with tempfile.TemporaryDirectory() as folder:
         artifact = Path(folder) / "recover.json"
         artifact.write_text(json.dumps(payload, indent=2))
-        track(
-            track_uri,
-            tensorboard_dir,
+        common.track(
+            outputs,
             command="recover",
             theorem=result.theorem,
             records=[record],
@@ -148,7 +130,7 @@ def track_recovery(result, payload: dict, track_uri, tensorboard_dir, quiet: boo
 
 
 def print_coverage(coverage: dict) -> None:
-    out = console()
+    out = common.console()
     if not coverage["learner_assumptions"]:
         out.print("  learner: the theorem states no assumption about its learner")
     elif coverage["learner_covered"]:
@@ -157,26 +139,28 @@ def print_coverage(coverage: dict) -> None:
         out.print("  learner: [bold]outside the theorem[/] (a recovery here is a gap):")
         for item in coverage["learner_assumptions"]:
             if item["verdict"] in ("violated", "inconclusive"):
-                out.print(f"    {m(item['assumption'])} {item['verdict']}: {m(item['message'])}")
+                out.print(
+                    f"    {common.m(item['assumption'])} {item['verdict']}: {common.m(item['message'])}"
+                )
 
 
 def print_recovery(result) -> None:
     verdict = "[bold green]recovered[/]" if result.recovered else "[bold red]not recovered[/]"
     op = "≥" if result.higher_is_better else "≤"
-    out = console()
+    out = common.console()
     out.print(
-        f"{m(result.theorem)}: {verdict}  {m(result.claim_name)} = "
+        f"{common.m(result.theorem)}: {verdict}  {common.m(result.claim_name)} = "
         f"{result.claim_metric:.4f} (claim: {op} {result.threshold})  "
         f"status={result.status}  {result.steps} steps in {result.train_seconds:.1f} s"
     )
     gap = "" if result.optimality_gap is None else f", optimality gap {result.optimality_gap:.3g}"
     mode = "oracle mode" if result.oracle else "practice mode"
-    out.print(f"  diagnosis: {m(result.diagnosis)}{gap} ({mode})")
+    out.print(f"  diagnosis: {common.m(result.diagnosis)}{gap} ({mode})")
     if result.message:
-        out.print(f"  {m(result.message)}")
-    metrics = table("held-out metrics", title_justify="left")
+        out.print(f"  {common.m(result.message)}")
+    metrics = common.table("held-out metrics", title_justify="left")
     metrics.add_column("metric")
     metrics.add_column("value", justify="right")
     for key, value in sorted(result.metrics.items()):
-        metrics.add_row(cell(key), f"{value:.4f}")
+        metrics.add_row(common.cell(key), f"{value:.4f}")
     out.print(metrics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -9,18 +10,22 @@ import click
 
 from verification.cli import _options as opt
 from verification.cli._common import echo, fail, prepare_out
-from verification.cli._common import figure_formats as parse_figures
+
+#: a run directory's document -> (its reports module, loader, LaTeX tables); any other
+#: directory holds a search's report.json
+DOCUMENTS = {
+    "align.json": ("verification._align.reports", "load_align", "align_tables"),
+    "sweep.json": ("verification._sweep.reports", "load_sweep", "sweep_tables"),
+}
 
 
 @click.command("report")
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["md", "html", "json", "latex"]),
-    default="md",
-    show_default=True,
-    help="latex: booktabs tables to \\input into a paper (needs \\usepackage{booktabs}).",
+@opt.shown(
+    ("--format", "fmt"),
+    "md",
+    click.Choice(["md", "html", "json", "latex"]),
+    "latex: booktabs tables to \\input into a paper (needs \\usepackage{booktabs}).",
 )
 @click.option(
     "--out",
@@ -28,8 +33,8 @@ from verification.cli._common import figure_formats as parse_figures
     type=click.Path(dir_okay=False),
     help="Write to this file instead of standard output.",
 )
-@opt.figures
-def report_command(run_dir, fmt, out_file, figure_formats):
+@opt.packed("outputs", opt.Outputs, opt.figures)
+def report_command(run_dir, fmt, out_file, outputs):
     """Re-render a search's report (RUN_DIR/report.json), a sweep's (RUN_DIR/sweep.json) or
     an alignment's (RUN_DIR/align.json).
 
@@ -50,26 +55,17 @@ def report_command(run_dir, fmt, out_file, figure_formats):
     prepare_out(out_file)
     run = Path(run_dir)
     document = "report.json"
-    if (run / "align.json").is_file() and not (run / document).is_file():
-        from verification._align import reports as align_reports
-
-        document = "align.json"
-        report = align_reports.load_align(run_dir)
-        figures = align_reports.figures_of(run)
-        as_markdown = lambda r: align_reports.render_markdown(r, figures)  # noqa: E731
-        as_html = lambda r: align_reports.render_html(r, figures)  # noqa: E731
-        as_latex = latex_tables.align_tables
-        redraw = align_reports.render_plots
-    elif (run / "sweep.json").is_file() and not (run / document).is_file():
-        from verification._sweep import reports as sweep_reports
-
-        document = "sweep.json"
-        report = sweep_reports.load_sweep(run_dir)
-        figures = sweep_reports.figures_of(run)
-        as_markdown = lambda r: sweep_reports.render_markdown(r, figures)  # noqa: E731
-        as_html = lambda r: sweep_reports.render_html(r, figures)  # noqa: E731
-        as_latex = latex_tables.sweep_tables
-        redraw = sweep_reports.render_plots
+    found = [d for d in DOCUMENTS if (run / d).is_file() and not (run / document).is_file()]
+    if found:
+        document = found[0]
+        module_name, loader, latex = DOCUMENTS[document]
+        reports = importlib.import_module(module_name)
+        report = getattr(reports, loader)(run_dir)
+        figures = reports.figures_of(run)
+        as_markdown = lambda r: reports.render_markdown(r, figures)  # noqa: E731
+        as_html = lambda r: reports.render_html(r, figures)  # noqa: E731
+        as_latex = getattr(latex_tables, latex)
+        redraw = reports.render_plots
     else:
         report = load_report(run_dir)
         figures = sorted((run / "figures").glob("*.png"))
@@ -77,7 +73,7 @@ def report_command(run_dir, fmt, out_file, figure_formats):
         as_html = lambda r: render_html(r, figures)  # noqa: E731
         as_latex = latex_tables.search_tables
         redraw = None
-    formats = parse_figures(figure_formats)
+    formats = outputs.formats()
     if formats and redraw is None:
         fail(
             "--figures: a search draws its figures from its evaluations as it runs; rerun it "

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import click
 
+from verification.cli import _common as common
 from verification.cli import _options as opt
-from verification.cli._common import (
-    EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
-    cell,
-    check_tracking,
-    console,
-    echo,
-    fail,
-    m,
-    root_imports,
-    sigterm_as_interrupt,
-    table,
-    theorem_named,
-    track,
-)
-from verification.cli._common import (
-    figure_formats as parse_figures,
-)
 
 #: --vary axes -> the SearchSpace fields they stand for
 SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditionals"}
@@ -35,12 +19,8 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
 
 @click.command("search")
 @click.argument("name")
-@click.option(
-    "--budget",
-    default=40,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Number of evaluations (process + learner + seed) to spend.",
+@opt.shown(
+    "--budget", 40, click.IntRange(1), "Number of evaluations (process + learner + seed) to spend."
 )
 @opt.seed
 @opt.run_directory(
@@ -48,12 +28,7 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
     "one per distinct search, resumed when it exists)."
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
-@click.option(
-    "--kinds",
-    default="gap,failure",
-    show_default=True,
-    help="Which counterexamples to hunt: gap, failure or both.",
-)
+@opt.shown("--kinds", "gap,failure", None, "Which counterexamples to hunt: gap, failure or both.")
 @click.option("--dim", "dims", metavar="N|LOW..HIGH", help="Latent dimensions to search.")
 @click.option(
     "--inside-share",
@@ -68,27 +43,23 @@ SPACE_AXES = {"latent": "latents", "mixing": "mixings", "conditional": "conditio
     help="Only vary these axes (comma-separated: latent, mixing, conditional, learner); "
     "the others stay at their first (canonical) option.",
 )
-@click.option(
+@opt.shown(
     "--reseeds",
-    default=2,
-    show_default=True,
-    type=click.IntRange(0),
-    help="Fresh-seed re-evaluations of each counterexample (more: a tighter rate).",
+    2,
+    click.IntRange(0),
+    "Fresh-seed re-evaluations of each counterexample (more: a tighter rate).",
 )
-@click.option(
+@opt.shown(
     "--min-rate",
-    default=0.2,
-    show_default=True,
-    type=click.FloatRange(0, 1, max_open=True),
-    help="Keep a counterexample when the lower 95% Wilson bound of its rate over seeds "
-    "exceeds this.",
+    0.2,
+    click.FloatRange(0, 1, max_open=True),
+    "Keep a counterexample when the lower 95% Wilson bound of its rate over seeds exceeds this.",
 )
-@click.option(
+@opt.shown(
     "--fail-on",
-    type=click.Choice(["gap", "failure", "any", "none"]),
-    default="none",
-    show_default=True,
-    help="Exit 1 when such counterexamples are found (for CI).",
+    "none",
+    click.Choice(["gap", "failure", "any", "none"]),
+    "Exit 1 when such counterexamples are found (for CI).",
 )
 @opt.evaluation_time_limit()
 @opt.oracle()
@@ -122,13 +93,8 @@ def search_command(
     fail_on,
     evaluation_time_limit,
     oracle,
-    executor,
-    workers,
-    threads,
-    address,
-    figure_formats,
-    track_uri,
-    tensorboard_dir,
+    run_on,
+    outputs,
     as_json,
     quiet,
     verbose,
@@ -150,11 +116,11 @@ def search_command(
     from verification._search.derive import space_for
     from verification.cli._progress import SearchProgress
 
-    theorem = theorem_named(name)
+    theorem = common.theorem_named(name)
     space = space_for(theorem)
     kinds_tuple = tuple(k.strip() for k in kinds.split(",") if k.strip())
     if not kinds_tuple or set(kinds_tuple) - {"gap", "failure"}:
-        fail(f"--kinds expects gap, failure or gap,failure; got {kinds!r}")
+        common.fail(f"--kinds expects gap, failure or gap,failure; got {kinds!r}")
     space = space.narrow(**_narrowing(space, dims, inside_share, vary))
     if out is None:
         # one directory per distinct search: rerunning the same command resumes it
@@ -169,9 +135,9 @@ def search_command(
         }
         out = f"runs/{name}-s{seed}-{digest(config, length=8)}"
         resume = True
-    check_tracking(track_uri, tensorboard_dir)
+    outputs.check()
     progress = None if quiet or as_json else SearchProgress(budget, verbose)
-    with progress or contextlib.nullcontext(), sigterm_as_interrupt() as terminated:
+    with progress or contextlib.nullcontext(), common.sigterm_as_interrupt() as terminated:
         result = search(
             theorem,
             space,
@@ -185,24 +151,20 @@ def search_command(
             oracle=oracle,
             on_record=progress.update if progress else None,
             evaluation_time_limit=evaluation_time_limit,
-            executor=executor,
-            workers=workers,
-            threads=threads,
-            address=address,
-            imports=root_imports(),
-            figures=parse_figures(figure_formats),
+            imports=common.root_imports(),
+            figures=outputs.formats(),
+            **dataclasses.asdict(run_on),
         )
     report = build_report(result, RunDirectory(out).counterexample_path)
     if as_json:
-        echo(json.dumps(report, indent=2))
+        common.echo(json.dumps(report, indent=2))
     elif not quiet:
         print_search(report, out)
-    if track_uri or tensorboard_dir:
+    if outputs.tracked:
         from verification.tracking import Record
 
-        track(
-            track_uri,
-            tensorboard_dir,
+        common.track(
+            outputs,
             command="search",
             theorem=result.theorem,
             records=[Record.from_evaluation(e) for e in result.records],
@@ -213,10 +175,10 @@ def search_command(
             quiet=quiet or as_json,
         )
     if result.status == "interrupted":  # the conventional codes, whatever --fail-on says
-        sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
+        sys.exit(common.EXIT_TERMINATED if terminated else common.EXIT_INTERRUPTED)
     if result.evaluations and result.quadrants.get("errors") == result.evaluations:
         first = result.errors[0]["error"] if result.errors else "unknown"
-        fail(f"every evaluation failed; the first with {first}")
+        common.fail(f"every evaluation failed; the first with {first}")
     found = {
         "gap": result.gaps,
         "failure": result.failures,
@@ -237,7 +199,7 @@ def _narrowing(space, dims: str | None, inside_share: float | None, vary: str | 
         axes = {a.strip() for a in vary.split(",") if a.strip()}
         unknown = axes - {*SPACE_AXES, "learner"}
         if unknown:
-            fail(
+            common.fail(
                 f"--vary: unknown axis {', '.join(sorted(unknown))}; use latent, mixing, "
                 "conditional, learner"
             )
@@ -259,9 +221,9 @@ def parse_range(text: str | None, name: str) -> tuple[int, int] | None:
     try:
         pair = (int(low), int(high)) if sep else (int(low), int(low))
     except ValueError:
-        fail(f"--{name} expects N or LOW..HIGH (integers), got {text!r}")
+        common.fail(f"--{name} expects N or LOW..HIGH (integers), got {text!r}")
     if pair[0] > pair[1] or pair[0] < 1:
-        fail(f"--{name} expects 1 <= LOW <= HIGH, got {text!r}")
+        common.fail(f"--{name} expects 1 <= LOW <= HIGH, got {text!r}")
     return pair
 
 
@@ -274,10 +236,10 @@ def print_search(report: dict, out: str) -> None:
         violations_line,
     )
 
-    screen = console()
+    screen = common.console()
     q = report["quadrants"]
     screen.print(
-        f"[bold]{m(report['theorem'])}[/]: {report['evaluations']} evaluations in "
+        f"[bold]{common.m(report['theorem'])}[/]: {report['evaluations']} evaluations in "
         f"{report['seconds']:.0f} s, status {report['status']}; "
         f"{report['counts']['gap']} gap(s), {report['counts']['failure']} failure(s), "
         f"{report['counts']['rejected']} rejected as noise"
@@ -288,14 +250,14 @@ def print_search(report: dict, out: str) -> None:
         f"violated&not {q['violated_not_recovered']}, errors {q['errors']}"
     )
     for line in inside_lines(report)[:1]:
-        screen.print(m(line))
+        screen.print(common.m(line))
     rows = necessity_rows(report)
     if rows:
-        necessity = table(
+        necessity = common.table(
             "necessity: each assumption violated alone", NECESSITY_HEADER, title_justify="left"
         )
         for row in rows:
-            necessity.add_row(*(cell(c) for c in row))
+            necessity.add_row(*(common.cell(c) for c in row))
         screen.print(necessity)
     columns = (
         "#",
@@ -306,24 +268,26 @@ def print_search(report: dict, out: str) -> None:
         "minimal process",
         "reproduce",
     )
-    found = table("counterexamples", columns, title_justify="left")
+    found = common.table("counterexamples", columns, title_justify="left")
     for i, cx in enumerate(report["counterexamples"], 1):
         claim = cx["claim_metric"]
         found.add_row(
             str(i),
-            cell(cx["kind"]),
-            cell(violations_line(cx)),
-            cell(f"{claim['name']}={claim['value']:.3f}"),
+            common.cell(cx["kind"]),
+            common.cell(violations_line(cx)),
+            common.cell(f"{claim['name']}={claim['value']:.3f}"),
             f"{cx['rate']['agree']}/{cx['rate']['seeds']} "
             f"(CI {cx['rate']['low']:.2f}–{cx['rate']['high']:.2f})",
-            cell(process_line(cx["process"])),
-            cell(cx["reproduce"]),
+            common.cell(process_line(cx["process"])),
+            common.cell(cx["reproduce"]),
         )
     screen.print(found)
     for i, cx in enumerate(report["counterexamples"], 1):
         budget_check = cx.get("budget_check") or {}
         if budget_check.get("note"):
             screen.print(
-                m(f"{i}. {cx['kind']}, diagnosis {cx.get('diagnosis')}: {budget_check['note']}")
+                common.m(
+                    f"{i}. {cx['kind']}, diagnosis {cx.get('diagnosis')}: {budget_check['note']}"
+                )
             )
-    screen.print(f"report: {m(out)}/report.json, {m(out)}/report.md")
+    screen.print(f"report: {common.m(out)}/report.json, {common.m(out)}/report.md")

@@ -5,16 +5,8 @@ from __future__ import annotations
 import click
 
 from verification.cli import _options as opt
-from verification.cli._common import figure_formats as parse_figures
+from verification.cli import _runs
 from verification.cli._common import m, parse_settings
-from verification.cli._runs import (
-    default_out,
-    execute,
-    parse_vary,
-    print_summary,
-    store_records,
-    subject,
-)
 
 
 @click.command("sweep")
@@ -45,13 +37,7 @@ from verification.cli._runs import (
     address_help="Dask scheduler to use (default: a local cluster of --workers processes).",
 )
 @click.option("--slurm-partition", metavar="NAME", help="SLURM partition of the jobs.")
-@click.option(
-    "--slurm-time",
-    default=60,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Minutes each SLURM job may run.",
-)
+@opt.shown("--slurm-time", 60, click.IntRange(1), "Minutes each SLURM job may run.")
 @click.option(
     "--slurm-cluster",
     type=click.Choice(["slurm", "local", "debug"]),
@@ -65,25 +51,20 @@ from verification.cli._runs import (
     metavar="KEY=VALUE",
     help="Another submitit parameter, e.g. slurm_account=lab or mem_gb=8.",
 )
-@click.option(
+@opt.shown(
     "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="Passed to learners that take a device option (auto: cuda when available): "
+    "auto",
+    click.Choice(["auto", "cpu", "cuda"]),
+    "Passed to learners that take a device option (auto: cuda when available): "
     "InfoNCE, VICReg and Barlow Twins; the other learners train on the CPU.",
 )
-@opt.run_directory(
+@opt.run_settings(
     "Directory for sweep.json, sweep.csv, report.md/.html, figures/ and the store "
-    "(default: runs/sweep-NAME-HASH, one per distinct sweep; rerunning resumes it)."
-)
-@opt.store(
+    "(default: runs/sweep-NAME-HASH, one per distinct sweep; rerunning resumes it).",
     "Use the result store of this directory instead of OUT's (sweeps and searches "
-    "sharing a store share their evaluations)."
+    "sharing a store share their evaluations).",
+    "one evaluation (checks + training)",
 )
-@opt.evaluation_time_limit()
-@opt.oracle("oracle_mode")
-@opt.no_plots
 @opt.outputs
 @click.option(
     "--yes",
@@ -99,23 +80,14 @@ def sweep_command(
     seed,
     random_n,
     process_spec,
-    executor,
-    workers,
-    threads,
-    address,
+    run_on,
     slurm_partition,
     slurm_time,
     slurm_cluster,
     slurm_items,
     device,
-    out,
-    store,
-    evaluation_time_limit,
-    oracle_mode,
-    no_plots,
-    figure_formats,
-    track_uri,
-    tensorboard_dir,
+    run,
+    outputs,
     yes,
     as_json,
     quiet,
@@ -143,21 +115,22 @@ def sweep_command(
     from verification._sweep.reports import table_header, table_rows
     from verification.cli._progress import SweepProgress, say
 
-    vary = parse_vary(vary_items, random_n)
+    vary = _runs.parse_vary(vary_items, random_n)
     slurm_options = parse_settings(slurm_items) if slurm_items else None
-    theorem, process, imports = subject(name, process_spec)
+    theorem, process, imports = _runs.subject(name, process_spec)
+    out = run.out
     if out is None:
         config = {
             "vary": list(vary_items),
             "seeds": seeds,
             "seed": seed,
             "random": random_n,
-            "oracle": oracle_mode,
+            "oracle": run.oracle,
         }
-        out = default_out("sweep", name, process, config)
+        out = _runs.default_out("sweep", name, process, config)
     show = not (quiet or as_json)
 
-    def run(progress):
+    def start(progress):
         return sweep(
             theorem,
             vary,
@@ -165,29 +138,19 @@ def sweep_command(
             seed=seed,
             random=random_n,
             process=process,
-            executor=executor,
-            workers=workers,
-            threads=threads,
-            address=address,
             slurm_partition=slurm_partition,
             slurm_time=slurm_time,
             slurm_cluster=slurm_cluster,
             slurm_options=slurm_options,
             device=device,
-            out=out,
-            store=store,
-            imports=imports,
-            evaluation_time_limit=evaluation_time_limit,
-            oracle=oracle_mode,
-            plots=not no_plots,
             on_row=progress.update if progress else None,
             max_evaluations=None if yes else CONFIRM_ABOVE,
-            figures=parse_figures(figure_formats),
             on_plan=(lambda plan: say(plan.describe(), progress)) if show else None,
+            **_runs.arguments(run, run_on, outputs, out=out, imports=imports),
         )
 
     def summarise(result, doc: dict) -> None:
-        print_summary(
+        _runs.print_summary(
             f"[bold]{m(result.theorem)}[/]: {result.evaluations} evaluations "
             f"({result.new_evaluations} new) of {len(result.settings)} settings x "
             f"{len(result.seeds)} seeds in {result.seconds:.0f} s, status {result.status}",
@@ -202,17 +165,16 @@ def sweep_command(
             return f"every evaluation failed; the first with {result.errors[0]['error']}"
         return None
 
-    execute(
+    _runs.execute(
         "sweep",
-        run,
+        start,
         progress=SweepProgress() if show else None,
         out=out,
         as_json=as_json,
         quiet=quiet,
-        track_uri=track_uri,
-        tensorboard_dir=tensorboard_dir,
+        outputs=outputs,
         summarise=summarise,
-        records=lambda r: store_records(r.store or r.out, r.rows, r.theorem),
+        records=lambda r: _runs.store_records(r.store or r.out, r.rows, r.theorem),
         params=lambda r, doc: {"vary": doc["vary"], "seeds": len(r.seeds), "seed": seed},
         failure=failure,
     )
