@@ -14,6 +14,3 @@ from __future__ import annotations
 from verification.cli._group import COMMANDS, SithGroup, main
 
 __all__ = ["COMMANDS", "SithGroup", "main"]
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
