@@ -242,3 +242,13 @@ def test_recover_json_keeps_its_coverage_fields(tmp_path):
     assert all(
         {"assumption", "verdict", "message"} <= set(a) for a in payload["learner_assumptions"]
     )
+
+
+@pytest.mark.parametrize("module", ["verification.__main__", "verification.cli.__main__"])
+def test_python_dash_m_is_named_sith_in_provenance(monkeypatch, module):
+    import importlib.util
+
+    from verification import provenance
+
+    monkeypatch.setattr(sys, "argv", [importlib.util.find_spec(module).origin, "cite"])
+    assert provenance.collect(seed=None)["command"] == ["sith", "cite"]
