@@ -1,9 +1,9 @@
 """Heavy modules (torch, scipy's) imported on first use, not when theory is imported.
 
 ``import theory`` (and the ``sith`` commands that only list or describe) must not pay
-for torch: a module of theory that samples names torch as ``torch = lazy("torch")`` and
-uses it as usual (``torch.randn``, ``isinstance(x, torch.Tensor)``); the first
-attribute looked up imports the real module. Type checkers see the real import.
+for torch: a module of theory that samples imports ``from theory._lazy import torch``
+and uses it as usual (``torch.randn``, ``isinstance(x, torch.Tensor)``); the first
+attribute looked up imports the real module. Type checkers see the real imports.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 class LazyModule:
@@ -46,3 +46,12 @@ def lazy(name: str) -> Any:
     """The module ``name``: itself when already imported, else a :class:`LazyModule`."""
     module = sys.modules.get(name)
     return module if module is not None else LazyModule(name)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from scipy import special, stats
+else:
+    torch = lazy("torch")
+    stats = lazy("scipy.stats")
+    special = lazy("scipy.special")

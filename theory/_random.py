@@ -6,17 +6,10 @@ offer the distributions sith needs (beta, laplace, ...). Tensors are made from t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from theory._lazy import lazy
+from theory._lazy import torch
 from theory.errors import InvalidArgument
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-else:  # imported where it is used, not when theory is (see theory._lazy)
-    torch = lazy("torch")
 
 RNG = int | np.random.Generator
 

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
 
-from theory._lazy import lazy
+from theory._lazy import torch
 from theory._random import as_rng
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-else:  # imported where it is used, not when theory is (see theory._lazy)
-    torch = lazy("torch")
 
 
 class CompilerMismatchError(RuntimeError):

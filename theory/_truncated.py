@@ -20,18 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from theory import supports as S
-from theory._lazy import lazy
+from theory._lazy import special
 from theory.errors import InvalidProcess
-
-if TYPE_CHECKING:  # pragma: no cover
-    from scipy import special
-else:  # imported where it is used, not when theory is (see theory._lazy)
-    special = lazy("scipy.special")
 
 MAX_ROUNDS = 10_000  # rejection rounds (each vectorised over every pending row)
 MIN_ACCEPTANCE = 1e-4  # below this estimated acceptance rate the sphere sampler refuses

@@ -37,22 +37,17 @@ contrastive learning on such pairs identifies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from theory import _validate as valid
-from theory._lazy import lazy
+from theory._lazy import torch
 from theory._random import RNG
 from theory._spec import Spec
 from theory.conditionals import Conditional, ContentStyle
 from theory.errors import InvalidArgument, InvalidProcess
 from theory.supports import Support
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-else:  # imported where it is used, not when theory is (see theory._lazy)
-    torch = lazy("torch")
 
 _PIXEL_DTYPE = "float32"  # the torch dtype augmentations run in (PIXEL_DTYPE)
 

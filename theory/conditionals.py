@@ -13,22 +13,16 @@ atoms; ``theory._truncated``) where the support allows it exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from theory import _truncated
 from theory import _validate as valid
-from theory._lazy import lazy
+from theory._lazy import torch
 from theory._random import RNG, as_rng, tensor
 from theory._spec import Spec
 from theory.errors import InvalidArgument, InvalidProcess
 from theory.supports import Sphere, Support
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-else:  # imported where it is used, not when theory is (see theory._lazy)
-    torch = lazy("torch")
 
 
 class Conditional(Spec):

@@ -10,25 +10,17 @@ factorised families (used to decide Gaussianity exactly).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
 
 from theory import _validate as valid
-from theory._lazy import lazy
+from theory._lazy import stats, torch
 from theory._random import RNG, as_rng, tensor
 from theory._resources import require_memory
 from theory._spec import Spec
 from theory.errors import InvalidArgument
 from theory.supports import Box, ProductSupport, RealSpace, Sphere, Support
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-    from scipy import stats
-else:  # imported where it is used, not when theory is (see theory._lazy)
-    torch = lazy("torch")
-    stats = lazy("scipy.stats")
 
 
 def latent_symbols(n: int, start: int = 1) -> tuple[sp.Symbol, ...]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
 
 from theory import _validate as valid
-from theory._lazy import lazy
+from theory._lazy import torch
 from theory._random import as_rng
 from theory._resources import require_memory
 from theory._safe_expr import parse_srepr
@@ -24,11 +23,6 @@ from theory._spec import Spec
 from theory.errors import InvalidArgument, InvalidProcess, UnsafeInput
 from theory.latents import latent_symbols
 from theory.sprites import SpriteRenderer
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-else:  # imported where it is used, not when theory is (see theory._lazy)
-    torch = lazy("torch")
 
 
 class Mixing(Spec):

@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from theory._json import load_json
-from theory._lazy import lazy
+from theory._lazy import torch
 from theory._random import RNG, as_rng
 from theory._spec import canonical_json, digest
 from theory.conditionals import Conditional
 from theory.errors import InvalidArgument, InvalidProcess, SithError
 from theory.latents import Latent
 from theory.mixings import Mixing
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-else:  # imported where it is used, not when theory is (see theory._lazy)
-    torch = lazy("torch")
 
 SCHEMA = "sith.process/1"
 

@@ -30,16 +30,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from theory import _validate as valid
-from theory._lazy import lazy
+from theory._lazy import torch
 from theory.errors import InvalidArgument
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-else:  # imported where it is used, not when theory is (see theory._lazy)
-    torch = lazy("torch")
 
 # physical range of each factor (canvas units, radians, turns)
 RANGES: dict[str, tuple[float, float]] = {

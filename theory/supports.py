@@ -8,17 +8,11 @@ of one-dimensional sets (needed for independence of coordinates).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from theory import _validate as valid
-from theory._lazy import lazy
+from theory._lazy import torch
 from theory._spec import Spec
 from theory.errors import InvalidArgument
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-else:  # imported where it is used, not when theory is (see theory._lazy)
-    torch = lazy("torch")
 
 
 class Support(Spec):
