@@ -28,13 +28,19 @@ def subject(name: str, process_spec: str | None):
     return theorem, process, imports
 
 
-def arguments(run, run_on, outputs, *, out: str, imports: list[str]) -> dict[str, Any]:
-    """The keyword arguments ``sweep`` and ``align`` share: the run directory ``out``
-    and store, what workers import, the time limit, the mode, figures and executor."""
+def arguments(
+    run, run_on, outputs, process, seeds: int, seed: int, out: str, imports: list[str]
+) -> dict[str, Any]:
+    """The keyword arguments ``sweep`` and ``align`` share: the process, seeds, the run
+    directory ``out`` and its store, what workers import, the time limit, the mode,
+    figures and the executor."""
     return {
+        "process": process,
+        "seeds": seeds,
+        "seed": seed,
         "out": out,
-        "store": run.store,
         "imports": imports,
+        "store": run.store,
         "evaluation_time_limit": run.evaluation_time_limit,
         "oracle": run.oracle,
         "plots": not run.no_plots,

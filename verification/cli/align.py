@@ -117,14 +117,11 @@ def align_command(
         return align(
             theorem,
             learner_list,
-            seeds=seeds,
-            seed=seed,
             vary=vary,
-            process=process,
             n_eval=n_eval,
             k=k,
             on_model=progress.update if progress else None,
-            **_runs.arguments(run, run_on, outputs, out=out, imports=imports),
+            **_runs.arguments(run, run_on, outputs, process, seeds, seed, out, imports),
         )
 
     def summarise(result, doc: dict) -> None:

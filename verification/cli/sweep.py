@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from verification.cli import _options as opt
 from verification.cli import _runs
 from verification.cli._common import m, parse_settings
+
+
+@dataclasses.dataclass(frozen=True)
+class Slurm:
+    """Where and how a sweep's SLURM jobs run (submitit)."""
+
+    slurm_partition: str | None = None
+    slurm_time: int = 60
+    slurm_cluster: str | None = None
+    slurm_items: tuple[str, ...] = ()
+
+    def arguments(self) -> dict:
+        """``sweep``'s keyword arguments for SLURM; ``--slurm-option`` values checked."""
+        options = parse_settings(self.slurm_items) if self.slurm_items else None
+        return {
+            "slurm_partition": self.slurm_partition,
+            "slurm_time": self.slurm_time,
+            "slurm_cluster": self.slurm_cluster,
+            "slurm_options": options,
+        }
 
 
 @click.command("sweep")
@@ -36,20 +58,24 @@ from verification.cli._common import m, parse_settings
     threads_help="torch/BLAS threads per worker (workers x threads should not exceed the cores).",
     address_help="Dask scheduler to use (default: a local cluster of --workers processes).",
 )
-@click.option("--slurm-partition", metavar="NAME", help="SLURM partition of the jobs.")
-@opt.shown("--slurm-time", 60, click.IntRange(1), "Minutes each SLURM job may run.")
-@click.option(
-    "--slurm-cluster",
-    type=click.Choice(["slurm", "local", "debug"]),
-    help="submitit backend (default: slurm where sbatch exists; local: the same jobs as "
-    "subprocesses here, to try a setup).",
-)
-@click.option(
-    "--slurm-option",
-    "slurm_items",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Another submitit parameter, e.g. slurm_account=lab or mem_gb=8.",
+@opt.packed(
+    "slurm",
+    Slurm,
+    click.option("--slurm-partition", metavar="NAME", help="SLURM partition of the jobs."),
+    opt.shown("--slurm-time", 60, click.IntRange(1), "Minutes each SLURM job may run."),
+    click.option(
+        "--slurm-cluster",
+        type=click.Choice(["slurm", "local", "debug"]),
+        help="submitit backend (default: slurm where sbatch exists; local: the same jobs as "
+        "subprocesses here, to try a setup).",
+    ),
+    click.option(
+        "--slurm-option",
+        "slurm_items",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Another submitit parameter, e.g. slurm_account=lab or mem_gb=8.",
+    ),
 )
 @opt.shown(
     "--device",
@@ -81,10 +107,7 @@ def sweep_command(
     random_n,
     process_spec,
     run_on,
-    slurm_partition,
-    slurm_time,
-    slurm_cluster,
-    slurm_items,
+    slurm,
     device,
     run,
     outputs,
@@ -116,7 +139,7 @@ def sweep_command(
     from verification.cli._progress import SweepProgress, say
 
     vary = _runs.parse_vary(vary_items, random_n)
-    slurm_options = parse_settings(slurm_items) if slurm_items else None
+    on_slurm = slurm.arguments()
     theorem, process, imports = _runs.subject(name, process_spec)
     out = run.out
     if out is None:
@@ -134,19 +157,13 @@ def sweep_command(
         return sweep(
             theorem,
             vary,
-            seeds=seeds,
-            seed=seed,
             random=random_n,
-            process=process,
-            slurm_partition=slurm_partition,
-            slurm_time=slurm_time,
-            slurm_cluster=slurm_cluster,
-            slurm_options=slurm_options,
             device=device,
             on_row=progress.update if progress else None,
             max_evaluations=None if yes else CONFIRM_ABOVE,
             on_plan=(lambda plan: say(plan.describe(), progress)) if show else None,
-            **_runs.arguments(run, run_on, outputs, out=out, imports=imports),
+            **on_slurm,
+            **_runs.arguments(run, run_on, outputs, process, seeds, seed, out, imports),
         )
 
     def summarise(result, doc: dict) -> None:
