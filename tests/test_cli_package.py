@@ -252,3 +252,11 @@ def test_python_dash_m_is_named_sith_in_provenance(monkeypatch, module):
 
     monkeypatch.setattr(sys, "argv", [importlib.util.find_spec(module).origin, "cite"])
     assert provenance.collect(seed=None)["command"] == ["sith", "cite"]
+
+
+def test_a_bad_slurm_option_is_named_as_given():
+    refused = CliRunner().invoke(
+        main, ["sweep", "cl-ica", "--vary", "dim=2", "--slurm-option", "account"]
+    )
+    assert refused.exit_code == 2
+    assert "--slurm-option expects KEY=VALUE, got 'account'" in refused.output

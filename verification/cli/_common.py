@@ -188,9 +188,9 @@ def theorem_named(name: str):
     return named(name, th.theorems.get, th.Theorem)
 
 
-def parse_settings(items: tuple[str, ...]) -> dict:
-    """KEY=VALUE pairs; values parsed as JSON where possible (numbers, booleans, null),
-    otherwise kept as strings. Non-finite numbers are refused."""
+def parse_settings(items: tuple[str, ...], option: str = "--set") -> dict:
+    """KEY=VALUE pairs of ``option``; values parsed as JSON where possible (numbers,
+    booleans, null), otherwise kept as strings. Non-finite numbers are refused."""
     from theory._json import load_json
     from theory.errors import SithError
 
@@ -198,12 +198,12 @@ def parse_settings(items: tuple[str, ...]) -> dict:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            fail(f"--set expects KEY=VALUE, got {item!r}")
+            fail(f"{option} expects KEY=VALUE, got {item!r}")
         try:
-            out[key] = load_json(raw, what=f"--set {key}")
+            out[key] = load_json(raw, what=f"{option} {key}")
         except SithError as err:
             if "non-finite" in str(err) or "overflows" in str(err):
-                fail(f"--set {key}: {raw} is not a finite number")
+                fail(f"{option} {key}: {raw} is not a finite number")
             out[key] = raw
     return out
 

@@ -22,7 +22,7 @@ class Slurm:
 
     def arguments(self) -> dict:
         """``sweep``'s keyword arguments for SLURM; ``--slurm-option`` values checked."""
-        options = parse_settings(self.slurm_items) if self.slurm_items else None
+        options = parse_settings(self.slurm_items, "--slurm-option") if self.slurm_items else None
         return {
             "slurm_partition": self.slurm_partition,
             "slurm_time": self.slurm_time,
