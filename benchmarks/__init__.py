@@ -52,6 +52,7 @@ BENCHMARKS: dict[str, str] = {
     "scaling": "benchmarks.scaling",
     "recovery": "benchmarks.recovery",
     "paper_tables": "benchmarks.paper_tables",
+    "startup": "benchmarks.startup",
 }
 
 SIZES = ("quick", "full")

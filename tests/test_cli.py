@@ -1,4 +1,5 @@
 import json
+import sys
 import textwrap
 
 import pytest
@@ -155,9 +156,9 @@ def test_recover_says_its_mode_and_diagnosis():
 
 
 def test_search_verbose_prints_lines_even_on_a_terminal(monkeypatch):
-    import verification.cli as cli
+    from verification.cli._progress import SearchProgress
 
-    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
-    assert cli._SearchProgress(3).tty  # a progress bar on a terminal ...
-    assert not cli._SearchProgress(3, verbose=True).tty  # ... one line each with -v
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert SearchProgress(3).tty  # a progress bar on a terminal ...
+    assert not SearchProgress(3, verbose=True).tty  # ... one line each with -v
     assert "-v, --verbose" in run("search", "--help").output

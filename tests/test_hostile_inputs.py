@@ -333,12 +333,12 @@ def test_a_user_class_named_like_a_builtin_cannot_take_over(tmp_path):
 
 
 def test_an_internal_error_is_one_line_with_exit_3(monkeypatch):
-    import verification.cli as cli
+    import theory as th
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(cli.th.theorems, "catalogue", broken)
+    monkeypatch.setattr(th.theorems, "catalogue", broken)
     result = run("theorems")
     assert result.exit_code == 3
     assert "Internal error" in result.stderr and "--debug" in result.stderr

@@ -72,7 +72,8 @@ def test_names_are_not_read_as_rich_markup(paper):
     from rich.table import Table
 
     from verification._terminal import SafeConsole
-    from verification.cli import _cell, _m
+    from verification.cli._common import cell as _cell
+    from verification.cli._common import m as _m
 
     name = "a[/]b [link=http://x]y[/link]\x1b[2J"
     buffer = io.StringIO()

@@ -7,8 +7,8 @@ offer the distributions sith needs (beta, laplace, ...). Tensors are made from t
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from theory._lazy import torch
 from theory.errors import InvalidArgument
 
 RNG = int | np.random.Generator
@@ -25,5 +25,6 @@ def as_rng(seed: RNG) -> np.random.Generator:
     raise InvalidArgument(f"seed must be an int or a numpy Generator, got {type(seed).__name__}")
 
 
-def tensor(array: np.ndarray, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array)).to(dtype)
+def tensor(array: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``array`` as a tensor of ``dtype`` (default float64)."""
+    return torch.from_numpy(np.ascontiguousarray(array)).to(dtype or torch.float64)

@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import sympy as sp
-import torch
 
+from theory._lazy import torch
 from theory._random import as_rng
 
 

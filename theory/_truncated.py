@@ -22,9 +22,9 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from scipy import special
 
 from theory import supports as S
+from theory._lazy import special
 from theory.errors import InvalidProcess
 
 MAX_ROUNDS = 10_000  # rejection rounds (each vectorised over every pending row)

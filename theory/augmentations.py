@@ -40,16 +40,23 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from theory import _validate as valid
+from theory._lazy import torch
 from theory._random import RNG
 from theory._spec import Spec
 from theory.conditionals import Conditional, ContentStyle
 from theory.errors import InvalidArgument, InvalidProcess
 from theory.supports import Support
 
-PIXEL_DTYPE = torch.float32  # the dtype augmentations run in
+_PIXEL_DTYPE = "float32"  # the torch dtype augmentations run in (PIXEL_DTYPE)
+
+
+def __getattr__(name: str) -> Any:
+    """``PIXEL_DTYPE``, torch's float32, looked up when asked (no torch at import)."""
+    if name == "PIXEL_DTYPE":
+        return getattr(torch, _PIXEL_DTYPE)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Augmentation(Spec):
@@ -395,7 +402,7 @@ class Augment(Conditional):
         if x_pos is None:
             return z_out, None
         # pixel work in float32 (observations, not differentiated: half the time of float64)
-        images = x_pos.reshape(len(x_pos), *mixing.image_shape).to(PIXEL_DTYPE)
+        images = x_pos.reshape(len(x_pos), *mixing.image_shape).to(getattr(torch, _PIXEL_DTYPE))
         for op, p in zip(self.ops, params, strict=True):
             images = op.apply(images, p)
         return z_out, images.reshape(len(x_pos), -1).to(x_pos.dtype)

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from theory import _truncated
 from theory import _validate as valid
+from theory._lazy import torch
 from theory._random import RNG, as_rng, tensor
 from theory._spec import Spec
 from theory.errors import InvalidArgument, InvalidProcess

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
-import torch
-from scipy import stats
 
 from theory import _validate as valid
+from theory._lazy import stats, torch
 from theory._random import RNG, as_rng, tensor
 from theory._resources import require_memory
 from theory._spec import Spec

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
-import torch
 
 from theory import _validate as valid
+from theory._lazy import torch
 from theory._random import as_rng
 from theory._resources import require_memory
 from theory._safe_expr import parse_srepr
 from theory._spec import Spec
-from theory.compile import compile_exprs
 from theory.errors import InvalidArgument, InvalidProcess, UnsafeInput
 from theory.latents import latent_symbols
 from theory.sprites import SpriteRenderer
@@ -379,6 +378,8 @@ class Symbolic(Mixing):
             for e in self.exprs
         ]
         self.symbols = [real[s] for s in self.symbols]
+        from theory.compile import compile_exprs  # sympy's torch printer imports torch
+
         self._fn = compile_exprs(self.exprs, self.symbols)
         self._self_check()
 

@@ -8,9 +8,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from theory._json import load_json
+from theory._lazy import torch
 from theory._random import RNG, as_rng
 from theory._spec import canonical_json, digest
 from theory.conditionals import Conditional

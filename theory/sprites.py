@@ -31,9 +31,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import torch
-
 from theory import _validate as valid
+from theory._lazy import torch
 from theory.errors import InvalidArgument
 
 # physical range of each factor (canvas units, radians, turns)

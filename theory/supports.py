@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from theory import _validate as valid
+from theory._lazy import torch
 from theory._spec import Spec
 from theory.errors import InvalidArgument
 

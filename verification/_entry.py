@@ -1,7 +1,10 @@
-"""The ``sith`` console script: a guard around importing and running the CLI.
+"""The ``sith`` console script (also ``python -m verification``): a guard around
+importing and running the CLI.
 
-Importing the CLI pulls in torch and sympy (seconds); a Ctrl-C in that time must end
-like any other interruption (exit 130, one line), not with a traceback from an import.
+The CLI itself imports only click (its commands import what they compute with when
+they run), but a command pulls in sympy and torch (seconds); a Ctrl-C in that time must
+end like any other interruption (exit 130, one line), not with a traceback from an
+import.
 """
 
 from __future__ import annotations

@@ -109,8 +109,14 @@ def collect(
     argv = list(sys.argv if command is None else command)
     if argv and argv[0]:
         program = os.path.normpath(argv[0])
-        # "sith", not the venv's absolute path; `python -m verification._entry` is sith too
-        is_sith = program.endswith(os.path.join("verification", "_entry.py"))
+        # "sith", not the venv's absolute path; `python -m verification[._entry|.cli]` is
+        # sith too
+        is_sith = program.endswith(
+            tuple(
+                os.path.join("verification", *tail)
+                for tail in (("_entry.py",), ("__main__.py",), ("cli", "__main__.py"))
+            )
+        )
         argv[0] = "sith" if is_sith else os.path.basename(program)
     return {
         "sith": sith_version(),

@@ -38,6 +38,7 @@ from verification._runs.arguments import check_oracle, check_time_limit, seed_li
 from verification._runs.evaluator import evaluation_key
 from verification._runs.session import claim_record, open_run
 from verification._sweep.settings import SweepSpace, make_settings, normalise_vary, vary_record
+from verification.checks.learner import learner_covered
 from verification.executors import Executor
 from verification.metrics import check_claim_metric
 
@@ -344,8 +345,10 @@ def model_entry(
     claim = recovery.get("claim_metric") or {}
     value = claim.get("value")
     failed = error or (evaluation.error if evaluation is not None else None)
-    learner_violations = [
-        v for v in (evaluation.violated if evaluation is not None else ()) if v in conditions
+    verdicts = [
+        e.get("verdict")
+        for e in (evaluation.evidence if evaluation is not None else ())
+        if e.get("assumption") in conditions
     ]
     return {
         "id": model.id,
@@ -358,7 +361,7 @@ def model_entry(
         "claim_metric": value if isinstance(value, (int, float)) and math.isfinite(value) else None,
         "diagnosis": recovery.get("diagnosis"),
         "status": (recovery.get("train") or {}).get("status"),
-        "covered": None if evaluation is None or failed else not learner_violations,
+        "covered": None if evaluation is None or failed else learner_covered(verdicts),
         "violated": list(evaluation.violated) if evaluation is not None else [],
         "error": failed if failed else (None if encoded else "no usable encoder"),
         "seconds": round(float(evaluation.seconds), 3) if evaluation is not None else None,

@@ -21,10 +21,12 @@ so instead of guessing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import theory as th
 from theory import learner_conditions as LC
 from theory.errors import InvalidArgument
-from verification.checks._core import CheckContext, register_check
+from verification.checks._core import CheckContext, check, register_check
 from verification.checks._evidence import settled
 from verification.evidence import Evidence
 
@@ -281,3 +283,37 @@ __all__ = [
     "check_squared_euclidean_critic",
     "output_dim",
 ]
+
+
+#: verdicts of a learner assumption that leave the learner inside the theorem: exact or
+#: numeric support, or a condition that does not concern this learner; a violated or
+#: inconclusive one puts it outside (inconclusive never counts as holding)
+COVERED_VERDICTS = frozenset({"proved", "holds", "not-applicable"})
+
+
+def learner_covered(verdicts: Iterable[str]) -> bool:
+    """Is a learner inside a theorem's assumptions about its learner, given the verdicts
+    of those assumptions? The one rule for ``sith recover``'s ``learner_covered`` and an
+    alignment's ``covered``: a recovery outside them is a gap, never support."""
+    return all(verdict in COVERED_VERDICTS for verdict in verdicts)
+
+
+def learner_assumptions(theorem: th.Theorem) -> list[LC.LearnerAssumption]:
+    """The theorem's assumptions about its learner."""
+    return [a for a in theorem.assumptions if isinstance(a, LC.LearnerAssumption)]
+
+
+def learner_coverage(theorem: th.Theorem, process: th.Process, learner, seed: int) -> dict:
+    """Is ``learner`` inside the theorem's assumptions about its learner (objective,
+    temperature, critic, encoder size)? Decided from its configuration: the
+    ``learner_covered`` and ``learner_assumptions`` fields of ``sith recover``'s JSON."""
+    evidence = [
+        check(a, process, seed=seed, learner=learner) for a in learner_assumptions(theorem)
+    ]
+    return {
+        "learner_covered": learner_covered(e.verdict for e in evidence),
+        "learner_assumptions": [
+            {"assumption": e.assumption, "verdict": e.verdict, "message": e.message}
+            for e in evidence
+        ],
+    }
