@@ -159,6 +159,43 @@ def failed_fit(
     return Fit(encode, [], 0, seconds, status, message)
 
 
+def encoder_of(
+    model: Callable[[torch.Tensor], torch.Tensor], device: torch.device | str | None = None
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``Fit.encode`` for a trained ``model``: x (any array) -> float64 on the CPU, no
+    gradients; the input is cast to float32 (and moved to ``device`` when given)."""
+
+    def encode(x_new: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            x = torch.as_tensor(x_new).float()
+            return model(x if device is None else x.to(device)).double().cpu()
+
+    return encode
+
+
+class Run:
+    """One initialisation of a learner that races (see ``racing.run_race``): its
+    :class:`Training`, its ``encode`` and the Fit it makes at any point. ``parts`` are
+    kept as attributes (the models a selection loss scores); ``extras`` go into every
+    Fit, beside ``run_steps`` (this run's steps)."""
+
+    def __init__(
+        self,
+        training: Training,
+        encode: Callable[[torch.Tensor], torch.Tensor],
+        extras: dict[str, Any] | None = None,
+        **parts: Any,
+    ) -> None:
+        self.training, self.encode, self.extras = training, encode, dict(extras or {})
+        for name, part in parts.items():
+            setattr(self, name, part)
+
+    def fit(self) -> Fit:
+        curve, steps, seconds, status, message = self.training.result()
+        extras = {**self.extras, "run_steps": steps}
+        return Fit(self.encode, list(curve), steps, seconds, status, message, extras)
+
+
 def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, Schedule]:
     """The optimiser and its learning-rate schedule for ``config`` (steps resolved).
 

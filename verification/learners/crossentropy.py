@@ -56,6 +56,7 @@ from verification.learners.base import (
     TrainConfig,
     Training,
     data_problem,
+    encoder_of,
     failed_fit,
     resolved,
 )
@@ -189,9 +190,7 @@ class CrossEntropy(Learner):
             x, y = batch()
             return nn.functional.cross_entropy(head(model(x)), y)
 
-        def encode(x_new: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return model(torch.as_tensor(x_new).float()).double()
+        encode = encoder_of(model)
 
         watch = None if monitor is None else (lambda step: monitor(step, encode))
         params = [*model.parameters(), *head.parameters()]

@@ -47,15 +47,19 @@ from torch import nn
 import theory as th
 from theory import _validate as valid
 from theory.errors import InvalidArgument
-from verification.learners.auxiliary import (
-    Candidate,
-    SegmentData,
-    race,
-    segment_data,
-    selection_rows,
+from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
+from verification.learners.base import (
+    MAX_SAMPLES,
+    Fit,
+    Learner,
+    Run,
+    TrainConfig,
+    Training,
+    encoder_of,
+    resolved,
 )
-from verification.learners.base import MAX_SAMPLES, Fit, Learner, TrainConfig, Training, resolved
 from verification.learners.encoders import ACTIVATIONS, Encoder, EncoderConfig
+from verification.learners.racing import race_length, run_race
 
 DATA_STREAM = 23  # the training set's stream, rng([seed, DATA_STREAM])
 
@@ -175,15 +179,13 @@ class GCL(Learner):
         x_sel, u_sel = data.x[rows], data.u[rows]
         u_star = u_sel[torch.randperm(len(rows), generator=g)]
 
-        def score(c: Candidate) -> float:
+        def score(run: Run) -> float:
             with torch.no_grad():
-                return float(c.model.loss(x_sel, u_sel, u_star))  # type: ignore[attr-defined]
+                return float(run.model.loss(x_sel, u_sel, u_star))  # type: ignore[attr-defined]
 
-        return race(candidates, self.race, score)
+        return run_race(candidates, race_length(self.race, config.steps), score)
 
-    def _start(
-        self, data: SegmentData, n: int, seed: int, config: TrainConfig, monitor
-    ) -> Candidate:
+    def _start(self, data: SegmentData, n: int, seed: int, config: TrainConfig, monitor) -> Run:
         torch.manual_seed(seed)
         model = GCLModel(
             data.x.shape[1],
@@ -203,20 +205,10 @@ class GCL(Learner):
             u = data.u[idx]
             return model.loss(data.x[idx], u, u[torch.randperm(bs, generator=gen)])
 
-        def encode(x_new: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return model.encoder(torch.as_tensor(x_new).float()).double()
-
+        encode = encoder_of(model.encoder)
         watch = None if monitor is None else (lambda step: monitor(step, encode))
         training = Training(loss_fn, model.parameters(), config, watch)
-
-        def make_fit() -> Fit:
-            curve, steps, seconds, status, message = training.result()
-            return Fit(encode, list(curve), steps, seconds, status, message, {"oracle": False})
-
-        candidate = Candidate(training, make_fit)
-        candidate.model = model  # type: ignore[attr-defined]
-        return candidate
+        return Run(training, encode, {"oracle": False}, model=model)
 
 
 __all__ = ["GCL", "GCLModel", "MLPPsi", "QuadraticPsi", "gcl_loss"]

@@ -53,9 +53,11 @@ from verification.learners.base import (
     MAX_SAMPLES,
     Fit,
     Learner,
+    Run,
     TrainConfig,
     Training,
     data_problem,
+    encoder_of,
     failed_fit,
     resolved,
 )
@@ -540,10 +542,7 @@ class InfoNCE(Learner):
             penalty = penalty + w_det * jacobian_sign_penalty(model, xx[:64])
             return loss + weight * penalty, loss
 
-        def encode(x_new: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return model(torch.as_tensor(x_new).float().to(device)).double().cpu()
-
+        encode = encoder_of(model, device)
         converged = None
         if self.early_stop and target is not None:
 
@@ -555,31 +554,30 @@ class InfoNCE(Learner):
         return _Run(training, model, encode, tau, target, critic)
 
 
-class _Run:
-    """One initialisation: its Training, and the Fit it makes at any point."""
+class _Run(Run):
+    """One initialisation: its Training, and the Fit it makes at any point (with the
+    temperature, the oracle's target loss and a learnable critic in its extras)."""
 
     def __init__(self, training: Training, model: Encoder, encode, tau, target, critic=None):
-        self.training, self.model, self.encode = training, model, encode
+        super().__init__(training, encode, {"tau": tau, "oracle": target is not None}, model=model)
         self.tau, self.target, self.critic = tau, target, critic
 
     def fit(self) -> Fit:
-        curve, steps, seconds, status, message = self.training.result()
-        target = self.target
-        extras = {"tau": self.tau, "oracle": target is not None, "run_steps": steps}
+        fit, target = super().fit(), self.target
         if self.critic is not None:  # learnable critic parameters (e.g. AnInfoNCE's Λ̂)
-            extras["critic"] = self.critic
-            extras.update(self.critic.describe())
+            fit.extras["critic"] = self.critic
+            fit.extras.update(self.critic.describe())
         if target is not None:
-            extras["target_loss"] = target
-        if status == "ok" and target is not None and curve:
-            gap = curve[-1][1] - target
-            extras["loss_gap"] = gap
+            fit.extras["target_loss"] = target
+        if fit.status == "ok" and target is not None and fit.curve:
+            gap = fit.curve[-1][1] - target
+            fit.extras["loss_gap"] = gap
             if gap > FOLD_GAP:
-                message = (f"{message}; " if message else "") + (
+                fit.message = (f"{fit.message}; " if fit.message else "") + (
                     f"final loss is {gap:.3f} above the true latents' loss: the encoder may "
                     "have folded a latent direction (a local minimum)"
                 )
-        return Fit(self.encode, list(curve), steps, seconds, status, message, extras)
+        return fit
 
 
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)

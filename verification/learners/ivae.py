@@ -54,7 +54,15 @@ from torch import nn
 import theory as th
 from theory import _validate as valid
 from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
-from verification.learners.base import MAX_SAMPLES, Fit, Learner, TrainConfig, Training, resolved
+from verification.learners.base import (
+    MAX_SAMPLES,
+    Fit,
+    Learner,
+    TrainConfig,
+    Training,
+    encoder_of,
+    resolved,
+)
 from verification.learners.batched import batched_mlp, residual_stack
 from verification.learners.encoders import EncoderConfig, Whitening
 
@@ -191,9 +199,7 @@ class IVAE(Learner):
             history.append(losses.detach())
             return losses.sum(), losses.detach().min()
 
-        def encode(x_new: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return model.posterior_mean(torch.as_tensor(x_new).float())[kept[0]].double()
+        encode = encoder_of(lambda x: model.posterior_mean(x)[kept[0]])
 
         def watch(step: int) -> bool:
             recent = torch.stack(history[-config.log_every :]).mean(0)

@@ -38,7 +38,6 @@ as InfoNCE's race; the budget grows while the training loss still falls
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -53,14 +52,17 @@ from verification.learners.base import (
     MAX_SAMPLES,
     Fit,
     Learner,
+    Run,
     TrainConfig,
     Training,
     data_problem,
+    encoder_of,
     failed_fit,
     resolved,
 )
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.infonce import infonce_loss
+from verification.learners.racing import race_length, run_race
 
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
@@ -151,37 +153,11 @@ class MultiviewInfoNCE(Learner):
             if isinstance(run, Fit):  # the training data cannot be trained on
                 return run
             runs.append(run)
-        race = max(1, round(self.race * config.steps))
-        spent, losses = 0.0, []
-        for run in runs:  # each run is charged what ran before it: time_budget bounds all
-            run.training.seconds += spent
-            if len(runs) > 1:
-                run.training.run(until=race)
-            spent = run.training.seconds
-        if len(runs) > 1:
-            start = time.perf_counter()
-            losses = [
-                self.selection_loss(process, run, config.batch_size, seed)
-                if run.training.status == "ok"
-                else math.inf
-                for run in runs
-            ]
-            spent += time.perf_counter() - start
-        best = int(np.argmin(losses)) if losses and min(losses) < math.inf else 0
-        kept = runs[best]
-        if len(runs) > 1:
-            kept.training.seconds = spent
-        kept.training.run()
-        fit = kept.fit()
-        fit.steps = sum(run.training.step for run in runs)
-        fit.extras.update(attempts=len(runs), kept=best, race_steps=race, race_losses=losses)
-        if len(runs) > 1:
-            note = (
-                f"{len(runs)} initialisations raced for {race} steps; kept #{best} "
-                "(lowest training loss)"
-            )
-            fit.message = f"{note}; {fit.message}" if fit.message else note
-        return fit
+        return run_race(
+            runs,
+            race_length(self.race, config.steps),
+            lambda run: self.selection_loss(process, run, config.batch_size, seed),
+        )
 
     def selection_loss(self, process: th.Process, run: _Run, batch: int, seed: int) -> float:
         """The training objective of a run's encoders on fresh training pairs (the same
@@ -248,20 +224,16 @@ class MultiviewInfoNCE(Learner):
         return run
 
 
-class _Run:
-    """One initialisation: its Training, its two encoders, and the Fit it makes."""
+class _Run(Run):
+    """One initialisation: its Training, its two encoders, and the ViewFit it makes."""
 
     def __init__(self, training: Training, f1: Encoder, f2: Encoder) -> None:
-        self.training, self.f1, self.f2 = training, f1, f2
-        self.encode = _encoder(f1)
-        self.encode_view = self.encode if f2 is f1 else _encoder(f2)
+        super().__init__(training, encoder_of(f1), {"oracle": False}, f1=f1, f2=f2)
+        self.encode_view = self.encode if f2 is f1 else encoder_of(f2)
 
     def fit(self) -> ViewFit:
-        curve, steps, seconds, status, message = self.training.result()
-        extras = {"oracle": False, "run_steps": steps}
-        return ViewFit(
-            self.encode, list(curve), steps, seconds, status, message, extras, self.encode_view
-        )
+        fit = super().fit()
+        return ViewFit(**vars(fit), encode_view=self.encode_view)
 
 
 def cca_init(f1: Encoder, f2: Encoder, x1: torch.Tensor, x2: torch.Tensor) -> bool:
@@ -295,14 +267,6 @@ def cca_init(f1: Encoder, f2: Encoder, x1: torch.Tensor, x2: torch.Tensor) -> bo
                 torch.nn.init.eye_(block.linear.weight)
                 block.linear.bias.zero_()
     return True
-
-
-def _encoder(model: Encoder) -> Callable[[torch.Tensor], torch.Tensor]:
-    def encode(x_new: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return model(torch.as_tensor(x_new).float()).double()
-
-    return encode
 
 
 __all__ = ["MultiviewInfoNCE", "ViewFit", "cca_init"]

@@ -18,8 +18,9 @@ every candidate and the scoring. ``Fit.steps`` counts every candidate's steps;
 ``Fit.extras`` says how the race went (``attempts``, ``kept``, ``race_steps``,
 ``race_losses``).
 
-InfoNCE (Zimmermann et al. 2021's objective), VICReg and Barlow Twins share this one
-implementation (:func:`run_race`).
+Every learner that races shares this one implementation (:func:`run_race`): InfoNCE
+(Zimmermann et al. 2021's objective) and AnInfoNCE, VICReg, Barlow Twins, multi-view
+InfoNCE and GCL. (iVAE trains its candidates side by side in one batched model.)
 """
 
 from __future__ import annotations
@@ -55,8 +56,11 @@ def run_race(
     """Race ``candidates`` for ``race_steps`` steps, train the lowest ``selection_loss``
     on to the end and return its Fit (see the module docstring).
 
-    One candidate: no race, it simply trains to the end. A candidate whose training is
-    no longer "ok" after the race (diverged) scores +inf; when all of them do, the first
+    The whole race is charged to ``time_budget``: every candidate starts with the
+    seconds of those before it, the scoring is added, and the kept one finishes with
+    the total, so a fit stops within its budget plus one step. One candidate: no race,
+    it simply trains to the end. A candidate whose training is no longer "ok" after
+    the race (diverged) scores +inf, as does a NaN score; when all of them do, the first
     is kept (its Fit says how it failed).
     """
     if not candidates:
@@ -73,7 +77,7 @@ def run_race(
         start = time.perf_counter()
         for run in candidates:
             ok = run.training.status == "ok"
-            value = selection_loss(run) if ok else math.inf
+            value = float(selection_loss(run)) if ok else math.inf
             losses.append(value if math.isfinite(value) else math.inf)  # NaN never wins
         spent += time.perf_counter() - start
     best = int(np.argmin(losses)) if losses and min(losses) < math.inf else 0
@@ -83,7 +87,11 @@ def run_race(
     fit = kept.fit()
     fit.steps = sum(run.training.step for run in candidates)
     fit.extras.update(
-        attempts=len(candidates), kept=best, race_steps=race_steps, race_losses=losses
+        attempts=len(candidates),
+        kept=best,
+        race_steps=race_steps,
+        race_losses=losses,
+        run_steps=kept.training.step,
     )
     if racing:
         note = (

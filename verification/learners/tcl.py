@@ -23,6 +23,7 @@ from verification.learners.base import (
     Learner,
     TrainConfig,
     data_problem,
+    encoder_of,
     failed_fit,
     resolved,
     train_loop,
@@ -66,9 +67,7 @@ class TCL(Learner):
 
         params = [*features.parameters(), *classifier.parameters()]
 
-        def encode(x_new: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return features(torch.as_tensor(x_new).float()).abs().double()
+        encode = encoder_of(lambda x: features(x).abs())
 
         watch = None if monitor is None else (lambda step: monitor(step, encode))
         curve, steps, seconds, status, message = train_loop(

@@ -52,9 +52,11 @@ from theory.errors import InvalidProcess
 from verification.learners.base import (
     Fit,
     Learner,
+    Run,
     TrainConfig,
     Training,
     data_problem,
+    encoder_of,
     failed_fit,
     resolved,
 )
@@ -220,35 +222,21 @@ def _start(learner, process, seed, config, loss, monitor) -> _PairRun | Fit:
         p = head(model(batch()))
         return loss(p[:bs], p[bs:])
 
-    def encode(x_new: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return model(torch.as_tensor(x_new).float().to(device)).double().cpu()
-
+    encode = encoder_of(model, device)
     watch = None if monitor is None else (lambda step: monitor(step, encode))
     params = [*model.parameters(), *head.parameters()]
     training = Training(loss_fn, params, config, watch)
-    return _PairRun(training, model, head, encode, loss, device)
+    return _PairRun(training, encode, model=model, head=head, loss=loss, device=device)
 
 
-class _PairRun:
-    """One initialisation of a pair learner: its Training, and the Fit it makes."""
+class _PairRun(Run):
+    """One initialisation of a pair learner (its ``model``, projector ``head``, ``loss``
+    and ``device``), scored by its training objective."""
 
-    def __init__(
-        self,
-        training: Training,
-        model: Encoder,
-        head: nn.Module,
-        encode,
-        loss,
-        device: torch.device | None = None,
-    ):
-        self.training, self.model, self.head = training, model, head
-        self.encode, self.loss = encode, loss
-        self.device = device or torch.device("cpu")
-
-    def fit(self) -> Fit:
-        curve, steps, seconds, status, message = self.training.result()
-        return Fit(self.encode, list(curve), steps, seconds, status, message, {"run_steps": steps})
+    model: Encoder
+    head: nn.Module
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    device: torch.device
 
     def selection_loss(self, process: th.Process, batch: int, seed: int) -> float:
         """The training objective (projector head included) on fresh training pairs, the
