@@ -44,6 +44,7 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidArgument
+from verification._seeds import random_stream
 from verification.learners.base import Fit, TrainConfig, resolved
 from verification.learners.infonce import (
     SHIFT_RANGE,
@@ -150,7 +151,7 @@ class AnInfoNCE(InfoNCE):
     def target_loss(self, process: th.Process, tau: float, batch: int, seed: int) -> float:
         """ORACLE: the loss of the true latents with the true Λ (Λ̂ = Λ; Λ̂ = I when the
         conditional is not sith's AnisotropicNormal). Computed only in oracle mode."""
-        return self._truth_loss(process, batch, np.random.default_rng([seed, 14]), 8)
+        return self._truth_loss(process, batch, random_stream(seed, "target"), 8)
 
     def optimality_gap(self, process: th.Process, fit: Fit, *, seed: int = 0) -> float | None:
         """DIAGNOSTIC: the fitted encoder's loss with its Λ̂ minus the true latents' loss
@@ -161,7 +162,7 @@ class AnInfoNCE(InfoNCE):
         if fit.status != "ok" or critic is None or _true_lambda(process) is None:
             return None
         batch = resolved(self.train, self.default_steps(process), WARMUP).batch_size
-        rng = np.random.default_rng([seed, 15])
+        rng = random_stream(seed, "gap")
         diffs = []
         truth = _FixedCritic(_true_lambda(process))
         for _ in range(4):

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 import theory as th
 from theory.errors import InvalidProcess
+from verification._seeds import random_stream
 from verification.learners.base import Fit, data_problem, failed_fit
 
 SELECTION_ROWS = 8192  # training rows every candidate of a race is scored on
@@ -32,9 +32,9 @@ class SegmentData:
 
 
 def segment_data(
-    process: th.Process, learner: str, n_train: int, seed: int, stream: int
+    process: th.Process, learner: str, n_train: int, seed: int, stream: str
 ) -> SegmentData | Fit:
-    """The training set: ``n_train`` draws of (z, u) from rng([seed, stream]), observed
+    """The training set: ``n_train`` draws of (z, u) from the named stream of ``seed``, observed
     as x = g(z); z itself is dropped. Raises InvalidProcess for a latent without segment
     labels; returns a failed Fit when x cannot be trained on (non-finite or overflowing)."""
     latent = process.latent
@@ -43,7 +43,7 @@ def segment_data(
             f"{learner} needs an observed auxiliary variable: a latent with segment labels "
             f"(theory.latents.Segmented), got {latent.family}"
         )
-    z, u = latent.sample_with_segments(n_train, np.random.default_rng([seed, stream]))
+    z, u = latent.sample_with_segments(n_train, random_stream(seed, stream))
     x = process.observe(z).float()
     problem = data_problem(x)
     if problem is not None:

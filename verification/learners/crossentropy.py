@@ -49,6 +49,7 @@ from torch import nn
 import theory as th
 from theory import _validate as valid
 from theory.errors import InvalidProcess
+from verification._seeds import random_stream
 from verification.learners.base import (
     MAX_SAMPLES,
     Fit,
@@ -63,8 +64,6 @@ from verification.learners.base import (
 from verification.learners.encoders import Encoder, EncoderConfig
 
 POOL = 4096  # fresh labelled samples are drawn this many at a time (cheaper per sample)
-TRAIN_STREAM = 12  # training samples: rng([seed, TRAIN_STREAM])
-GAP_STREAM = 15  # fresh samples for the optimality gap (a diagnostic, after training)
 GAP_SAMPLES = 8192
 MAX_INSTANCES = 10**6  # rows of W with instance labels
 
@@ -176,7 +175,7 @@ class CrossEntropy(Learner):
         labels = self.n_labels(process)  # refuses a latent without labels
         config = resolved(self.train, self.default_steps(process))
         torch.manual_seed(seed)
-        rng = np.random.default_rng([seed, TRAIN_STREAM])
+        rng = random_stream(seed, "train")
         _, x_ref, _ = self.draw(process, 10_000, rng)
         problem = data_problem(x_ref)
         if problem is not None:
@@ -234,7 +233,7 @@ class CrossEntropy(Learner):
         head = fit.extras.get("head")
         if fit.status != "ok" or head is None or not hasattr(latent, "class_logits"):
             return None
-        z, x, y = self.draw(process, GAP_SAMPLES, np.random.default_rng([seed, GAP_STREAM]))
+        z, x, y = self.draw(process, GAP_SAMPLES, random_stream(seed, "gap"))
         with torch.no_grad():
             learned = nn.functional.cross_entropy(head(fit.encode(x).float()), y)
             bayes = latent.class_logits(z)

@@ -10,6 +10,7 @@ from sklearn.decomposition import FastICA as _SkFastICA
 
 import theory as th
 from theory import _validate as valid
+from verification._seeds import random_stream
 from verification.learners.base import MAX_SAMPLES, Fit, Learner, data_problem, failed_fit
 
 
@@ -34,7 +35,7 @@ class FastICA(Learner):
         from sklearn.exceptions import ConvergenceWarning
 
         start = time.perf_counter()
-        _, x = process.sample(self.n_train, np.random.default_rng([seed, 11]))
+        _, x = process.sample(self.n_train, random_stream(seed, "fastica-train"))
         problem = data_problem(x)
         if problem is not None:
             return failed_fit(process.dim, problem, seconds=time.perf_counter() - start)

@@ -47,6 +47,7 @@ from torch import nn
 import theory as th
 from theory import _validate as valid
 from theory.errors import InvalidArgument
+from verification._seeds import derive_seed
 from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
 from verification.learners.base import (
     MAX_SAMPLES,
@@ -60,8 +61,6 @@ from verification.learners.base import (
 )
 from verification.learners.encoders import ACTIVATIONS, Encoder, EncoderConfig
 from verification.learners.racing import race_length, run_race
-
-DATA_STREAM = 23  # the training set's stream, rng([seed, DATA_STREAM])
 
 
 def gcl_loss(r_real: torch.Tensor, r_shuffled: torch.Tensor) -> torch.Tensor:
@@ -166,12 +165,12 @@ class GCL(Learner):
         return 500 * process.dim
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
-        data = segment_data(process, "gcl", self.n_train, seed, DATA_STREAM)
+        data = segment_data(process, "gcl", self.n_train, seed, "gcl-data")
         if isinstance(data, Fit):
             return data
         config = resolved(self.train, self.default_steps(process))
         candidates = [
-            self._start(data, process.dim, seed + 7919 * k, config, monitor)
+            self._start(data, process.dim, derive_seed(seed, "restart", k), config, monitor)
             for k in range(self.restarts + 1)
         ]
         rows = selection_rows(len(data.x), seed)

@@ -49,6 +49,7 @@ from torch import nn
 import theory as th
 from theory import _validate as valid
 from theory.errors import InvalidArgument, InvalidProcess
+from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
     MAX_SAMPLES,
     Fit,
@@ -385,7 +386,7 @@ class InfoNCE(Learner):
     def target_loss(self, process: th.Process, tau: float, batch: int, seed: int) -> float:
         """ORACLE: InfoNCE of the true latents (h = z) on fresh pairs, what a perfect
         encoder reaches. Computed only in oracle mode (never in practice mode)."""
-        return true_latents_loss(self, process, tau, batch, np.random.default_rng([seed, 14]))
+        return true_latents_loss(self, process, tau, batch, random_stream(seed, "target"))
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         """Train and return the kept run (practice mode: a race of initialisations, see
@@ -403,7 +404,9 @@ class InfoNCE(Learner):
             return self._fit_oracle(process, seed, config, tau, monitor)
         candidates = []
         for attempt in range(self.restarts + 1):
-            run = self._start(process, seed + 7919 * attempt, config, tau, None, monitor)
+            run = self._start(
+                process, derive_seed(seed, "restart", attempt), config, tau, None, monitor
+            )
             if isinstance(run, Fit):  # the training data cannot be trained on
                 return run
             candidates.append(run)
@@ -422,7 +425,9 @@ class InfoNCE(Learner):
         )
         runs: list[Fit] = []
         for attempt in range(self.restarts + 1):
-            run = self._start(process, seed + 7919 * attempt, config, tau, target, monitor)
+            run = self._start(
+                process, derive_seed(seed, "restart", attempt), config, tau, target, monitor
+            )
             if isinstance(run, Fit):
                 return run
             run.training.run()
@@ -446,7 +451,7 @@ class InfoNCE(Learner):
     ) -> float:
         """The training objective of ``fit``'s encoder on fresh training pairs (the same
         pairs for every candidate of one ``fit`` call): observations only, no latents."""
-        rng = np.random.default_rng([seed, SELECTION_STREAM])
+        rng = random_stream(seed, "selection")
         values = []
         for _ in range(SELECTION_BATCHES):
             _, _, x, x_pos = process.sample_pairs(batch, rng)
@@ -454,7 +459,9 @@ class InfoNCE(Learner):
             critic = fit.extras.get("critic")
             with torch.no_grad():
                 values.append(
-                    float(self.pair_loss(h[:batch], h[batch:], tau, critic, self.resolved_p(process)))
+                    float(
+                        self.pair_loss(h[:batch], h[batch:], tau, critic, self.resolved_p(process))
+                    )
                 )
         return float(np.mean(values))
 
@@ -468,7 +475,7 @@ class InfoNCE(Learner):
             return None
         tau = self.resolved_tau(process)
         batch = resolved(self.train, self.default_steps(process), WARMUP).batch_size
-        rng = np.random.default_rng([seed, GAP_STREAM])
+        rng = random_stream(seed, "gap")
         diffs, scale, p = [], None, self.resolved_p(process)
         for _ in range(SELECTION_BATCHES):
             z, z_pos, x, x_pos = process.sample_pairs(batch, rng)
@@ -487,7 +494,7 @@ class InfoNCE(Learner):
     def _start(self, process, seed, config, tau, target, monitor) -> _Run | Fit:
         """A run ready to train (or a failed Fit when the data cannot be trained on)."""
         torch.manual_seed(seed)
-        rng = np.random.default_rng([seed, 13])
+        rng = random_stream(seed, "pairs")
         n_out = self.content or process.dim
         bs = config.batch_size
         _, _, x_ref, _ = process.sample_pairs(reference_size(process), rng)
@@ -581,8 +588,6 @@ class _Run(Run):
 
 
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
-SELECTION_STREAM = 16  # fresh training pairs that compare the candidates (practice mode)
-GAP_STREAM = 15  # fresh pairs for the optimality gap (a diagnostic, after training)
 SELECTION_BATCHES = 4
 
 

@@ -66,7 +66,6 @@ from verification.learners.base import (
 from verification.learners.batched import batched_mlp, residual_stack
 from verification.learners.encoders import EncoderConfig, Whitening
 
-DATA_STREAM = 22  # the training set's stream, rng([seed, DATA_STREAM])
 LOG_VAR_BOUNDS = (-14.0, 8.0)  # posterior and prior log-variances are clamped here
 LOG_2PI = math.log(2 * math.pi)
 
@@ -179,7 +178,7 @@ class IVAE(Learner):
         return 500 * process.dim
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
-        data = segment_data(process, "ivae", self.n_train, seed, DATA_STREAM)
+        data = segment_data(process, "ivae", self.n_train, seed, "ivae-data")
         if isinstance(data, Fit):
             return data
         config = resolved(self.train, self.default_steps(process))

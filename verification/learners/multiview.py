@@ -48,6 +48,7 @@ import torch
 import theory as th
 from theory import _validate as valid
 from theory.errors import InvalidArgument, InvalidProcess
+from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
     MAX_SAMPLES,
     Fit,
@@ -66,7 +67,6 @@ from verification.learners.racing import race_length, run_race
 
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
-SELECTION_STREAM = 16  # fresh training pairs that compare the raced candidates
 SELECTION_BATCHES = 4
 DEFAULT_TAU = {"lp": 1.0, "cosine": 0.3}
 # Adam's learning rate: 1e-2 (InfoNCE's) reached block R² 0.82-0.89 on the canonical
@@ -149,7 +149,7 @@ class MultiviewInfoNCE(Learner):
         config = resolved(self.train, self.default_steps(process), WARMUP)
         runs = []
         for attempt in range(self.restarts + 1):
-            run = self._start(process, seed + 7919 * attempt, config, monitor)
+            run = self._start(process, derive_seed(seed, "restart", attempt), config, monitor)
             if isinstance(run, Fit):  # the training data cannot be trained on
                 return run
             runs.append(run)
@@ -162,7 +162,7 @@ class MultiviewInfoNCE(Learner):
     def selection_loss(self, process: th.Process, run: _Run, batch: int, seed: int) -> float:
         """The training objective of a run's encoders on fresh training pairs (the same
         pairs for every candidate of one ``fit``): observations only, no latents."""
-        rng = np.random.default_rng([seed, SELECTION_STREAM])
+        rng = random_stream(seed, "selection")
         values = []
         with torch.no_grad():
             for _ in range(SELECTION_BATCHES):
@@ -175,7 +175,7 @@ class MultiviewInfoNCE(Learner):
     def _start(self, process: th.Process, seed: int, config: TrainConfig, monitor) -> _Run | Fit:
         """A run ready to train (or a failed Fit when the data cannot be trained on)."""
         torch.manual_seed(seed)
-        rng = np.random.default_rng([seed, 13])
+        rng = random_stream(seed, "pairs")
         n_out = self.content or process.dim
         bs = config.batch_size
         _, _, x1_ref, x2_ref = process.sample_pairs(10_000, rng)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 
 import theory as th
 from theory import _validate as valid
 from theory.errors import InvalidProcess
+from verification._seeds import random_stream
 from verification.learners.base import (
     MAX_SAMPLES,
     Fit,
@@ -49,7 +49,7 @@ class TCL(Learner):
                 f"got {latent.family}"
             )
         torch.manual_seed(seed)
-        z, u = latent.sample_with_segments(self.n_train, np.random.default_rng([seed, 12]))
+        z, u = latent.sample_with_segments(self.n_train, random_stream(seed, "train"))
         x = process.observe(z).float()
         n = process.dim
         problem = data_problem(x)

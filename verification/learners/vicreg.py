@@ -49,6 +49,7 @@ from torch import nn
 import theory as th
 from theory import _validate as valid
 from theory.errors import InvalidProcess
+from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
     Fit,
     Learner,
@@ -67,7 +68,6 @@ from verification.learners.racing import race_length, run_race
 
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
-SELECTION_STREAM = 16  # fresh training pairs that compare the raced candidates (as InfoNCE)
 SELECTION_BATCHES = 4
 
 
@@ -181,7 +181,7 @@ def fit_pairs(
     config = resolved(learner.train, default_steps, WARMUP)
     candidates = []
     for attempt in range(getattr(learner, "restarts", 0) + 1):
-        run = _start(learner, process, seed + 7919 * attempt, config, loss, monitor)
+        run = _start(learner, process, derive_seed(seed, "restart", attempt), config, loss, monitor)
         if isinstance(run, Fit):  # the training data cannot be trained on
             return run
         candidates.append(run)
@@ -194,7 +194,7 @@ def fit_pairs(
 def _start(learner, process, seed, config, loss, monitor) -> _PairRun | Fit:
     """One initialisation ready to train (or a failed Fit when the data cannot be)."""
     torch.manual_seed(seed)
-    rng = np.random.default_rng([seed, 13])
+    rng = random_stream(seed, "pairs")
     n_out = getattr(learner, "content", None) or process.dim
     bs = config.batch_size
     _, _, x_ref, _ = process.sample_pairs(reference_size(process), rng)
@@ -241,7 +241,7 @@ class _PairRun(Run):
     def selection_loss(self, process: th.Process, batch: int, seed: int) -> float:
         """The training objective (projector head included) on fresh training pairs, the
         same pairs for every candidate of one fit: observations only, no latents."""
-        rng = np.random.default_rng([seed, SELECTION_STREAM])
+        rng = random_stream(seed, "selection")
         values = []
         with torch.no_grad():
             for _ in range(SELECTION_BATCHES):
