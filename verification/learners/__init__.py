@@ -15,6 +15,7 @@ from verification.learners.gcl import GCL
 from verification.learners.infonce import InfoNCE, infonce_loss
 from verification.learners.ivae import IVAE
 from verification.learners.multiview import MultiviewInfoNCE, ViewFit
+from verification.learners.options import apply_options
 from verification.learners.tcl import TCL
 from verification.learners.vicreg import VICReg
 from verification.registry import Registry
@@ -73,8 +74,6 @@ def resolve(spec) -> Learner:
     if isinstance(spec, Learner):
         return copy.deepcopy(spec)
     if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):
-        from verification.spaces import apply_options
-
         learner = get(spec[0])
         apply_options(learner, dict(spec[1]))
         return learner

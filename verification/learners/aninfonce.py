@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
@@ -53,6 +53,7 @@ from verification.learners.infonce import (
     _DotInfoNCE,
     _ShiftedDotInfoNCE,
 )
+from verification.learners.options import Option, check_options, choice
 
 LAMBDA_INIT_STD = 0.1  # θ ~ N(0, 0.1²) at initialisation, Λ̂ = exp(θ) ≈ 1
 
@@ -114,6 +115,11 @@ class AnInfoNCE(InfoNCE):
     # at 1e-2 it had not separated them after 700 steps at n = 3)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=3e-2))
     name = "aninfonce"
+    # InfoNCE's options; the critic is always the learnable diagonal
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        **InfoNCE.OPTIONS,
+        "critic": choice("critic", "anisotropic", help="a learnable diagonal Λ̂"),
+    }
 
     def __post_init__(self) -> None:
         if self.critic != "anisotropic":
@@ -123,11 +129,7 @@ class AnInfoNCE(InfoNCE):
             )
         if self.content is not None:
             raise InvalidArgument("AnInfoNCE has no content block: its encoder outputs n")
-        critic, self.critic = self.critic, "cosine"  # InfoNCE's checks of the other fields
-        try:
-            super().__post_init__()
-        finally:
-            self.critic = critic
+        check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:

@@ -13,16 +13,27 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 
 import theory as th
 from theory.errors import InvalidArgument
+from verification.learners.options import (
+    MAX_SAMPLES as MAX_SAMPLES,  # re-exported: the learners import it from here
+)
+from verification.learners.options import (
+    Option,
+    check_options,
+    choice,
+    integer,
+    number,
+    table,
+)
 
 Status = Literal["ok", "diverged", "collapsed"]
-MAX_SAMPLES = 10**8  # training set sizes
 DEFAULT_WARMUP = 0.02  # warm-up fraction of a TrainConfig whose warmup is None
+TIME_BUDGET_HELP = "seconds for the whole fit (every raced start included); None: no limit"
 
 
 @dataclass
@@ -48,38 +59,22 @@ class TrainConfig:
     # (1: never); never past ``time_budget``. Decided from the training loss alone.
     extend: float = 2.0
 
+    OPTIONS: ClassVar[dict[str, Option]] = table(
+        integer("steps", high=10**8, optional=True, help="training steps; None: the learner's"),
+        integer("batch_size", 2, 10**7, help="samples (or pairs) per step"),
+        number("lr", 0, math.inf, low_open=True, what="a finite positive number"),
+        choice("optimizer", "adam", "adamw", "sgd"),
+        choice("schedule", "warmup-cosine", "cosine", "constant"),
+        number("warmup", 0, 1, optional=True, help="warm-up fraction; None: the learner's"),
+        number("weight_decay", 0, math.inf, what="a finite number >= 0"),
+        number("time_budget", 0, 1e7, low_open=True, optional=True, help=TIME_BUDGET_HELP),
+        integer("log_every", 1, 10**8, help="steps between logged losses"),
+        integer("threads", 1, 1024, optional=True, help="torch threads; None: leave as is"),
+        number("extend", 1, 100, help="train on while the loss falls, up to this x steps"),
+    )
+
     def __post_init__(self) -> None:
-        problems = [
-            (self.steps is not None and not 1 <= self.steps <= 10**8, "steps must be >= 1"),
-            (not 2 <= self.batch_size <= 10**7, "batch_size must be in [2, 10**7]"),
-            (not 0 < self.lr < math.inf, "lr must be a finite positive number"),
-            (
-                self.optimizer not in ("adam", "adamw", "sgd"),
-                "optimizer must be adam, adamw or sgd",
-            ),
-            (
-                self.schedule not in ("warmup-cosine", "cosine", "constant"),
-                "schedule must be warmup-cosine, cosine or constant",
-            ),
-            (
-                self.warmup is not None and not 0 <= self.warmup <= 1,
-                "warmup must be a fraction in [0, 1] (or None)",
-            ),
-            (not 0 <= self.weight_decay < math.inf, "weight_decay must be finite and >= 0"),
-            (
-                self.time_budget is not None and not 0 < self.time_budget <= 1e7,
-                "time_budget must be a positive number of seconds (or None)",
-            ),
-            (not 1 <= self.log_every <= 10**8, "log_every must be >= 1"),
-            (
-                self.threads is not None and not 1 <= self.threads <= 1024,
-                "threads must be >= 1 (or None)",
-            ),
-            (not 1 <= self.extend <= 100, "extend must be a factor in [1, 100]"),
-        ]
-        for bad, message in problems:
-            if bad:
-                raise InvalidArgument(message)
+        check_options(self)
 
 
 @dataclass

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -51,7 +52,6 @@ from theory import _validate as valid
 from theory.errors import InvalidProcess
 from verification._seeds import random_stream
 from verification.learners.base import (
-    MAX_SAMPLES,
     Fit,
     Learner,
     TrainConfig,
@@ -62,6 +62,13 @@ from verification.learners.base import (
     resolved,
 )
 from verification.learners.encoders import Encoder, EncoderConfig
+from verification.learners.options import (
+    Option,
+    check_options,
+    integer,
+    table,
+    train_size,
+)
 
 POOL = 4096  # fresh labelled samples are drawn this many at a time (cheaper per sample)
 GAP_SAMPLES = 8192
@@ -130,15 +137,13 @@ class CrossEntropy(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=0.1))
     name = "cross-entropy"
 
+    OPTIONS: ClassVar[dict[str, Option]] = table(
+        train_size(optional=True, help="fixed training set size; None: fresh samples every step"),
+        integer("instances_per_class", 1, 10**4, optional=True, help="DIET: instance labels"),
+    )
+
     def __post_init__(self) -> None:
-        if self.n_train is not None:
-            valid.positive_int(
-                "CrossEntropy", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES
-            )
-        if self.instances_per_class is not None:
-            valid.positive_int(
-                "CrossEntropy", "instances_per_class", self.instances_per_class, maximum=10**4
-            )
+        check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:

@@ -39,18 +39,15 @@ more often, and ``psi="mlp"`` was no better than the quadratic form.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
 
 import theory as th
-from theory import _validate as valid
-from theory.errors import InvalidArgument
 from verification._seeds import derive_seed
 from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
 from verification.learners.base import (
-    MAX_SAMPLES,
     Fit,
     Learner,
     Run,
@@ -60,6 +57,16 @@ from verification.learners.base import (
     resolved,
 )
 from verification.learners.encoders import ACTIVATIONS, Encoder, EncoderConfig
+from verification.learners.options import (
+    Option,
+    check_options,
+    choice,
+    flag,
+    integer,
+    race_options,
+    table,
+    train_size,
+)
 from verification.learners.racing import race_length, run_race
 
 
@@ -150,15 +157,16 @@ class GCL(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=1e-2, extend=1.0))
     name = "gcl"
 
+    OPTIONS: ClassVar[dict[str, Option]] = table(
+        choice("psi", "quadratic", "mlp", help="the form of each psi_i(h, u)"),
+        integer("psi_width", 1, 4096, help="hidden units of each MLP_i (psi=mlp)"),
+        flag("baseline", help="add a(x) so the function class contains the optimum"),
+        train_size(),
+        *race_options(),
+    )
+
     def __post_init__(self) -> None:
-        if self.psi not in ("quadratic", "mlp"):
-            raise InvalidArgument(f"GCL: psi must be 'quadratic' or 'mlp', got {self.psi!r}")
-        valid.positive_int("GCL", "psi_width", self.psi_width, maximum=4096)
-        if not isinstance(self.baseline, bool):
-            raise InvalidArgument(f"GCL: baseline must be True or False, got {self.baseline!r}")
-        valid.positive_int("GCL", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
-        valid.positive_int("GCL", "restarts", self.restarts, minimum=0, maximum=100)
-        valid.probability("GCL", "race", self.race)
+        check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:

@@ -40,18 +40,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 import theory as th
-from theory import _validate as valid
-from theory.errors import InvalidArgument, InvalidProcess
+from theory.errors import InvalidProcess
 from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
-    MAX_SAMPLES,
     Fit,
     Learner,
     Run,
@@ -63,10 +61,23 @@ from verification.learners.base import (
     resolved,
 )
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
-from verification.learners.devices import check_device, resolve_device
+from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
+from verification.learners.options import (
+    Option,
+    check_options,
+    choice,
+    content_size,
+    flag,
+    number,
+    race_options,
+    table,
+    train_size,
+)
 from verification.learners.racing import race_length, run_race
 
+TAU_HELP = "the temperature τ; None: τκ / κ (cosine critic) or 1 (lp critics)"
+TAU_KAPPA_HELP = "cosine critic, tau None: τ = tau_kappa / κ (1: the theorem's); None: 3 or 2"
 FOLD_GAP = 0.05  # final loss this far above the true latents' loss: a likely fold
 # the warm-up fraction when TrainConfig.warmup is None: 2 % folded 2 of 10 seeds at n = 3
 WARMUP = 0.15
@@ -301,30 +312,27 @@ class InfoNCE(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "infonce"
 
+    OPTIONS: ClassVar[dict[str, Option]] = table(
+        choice("critic", "cosine", "lp", "lp-power", help="similarity of two outputs"),
+        number("tau", 0, 1e6, low_open=True, optional=True, help=TAU_HELP),
+        number("tau_kappa", 0, 1e3, low_open=True, optional=True, help=TAU_KAPPA_HELP),
+        number(
+            "p", 0, 100, low_open=True, optional=True, help="lp exponent; None: the conditional's"
+        ),
+        content_size(),
+        train_size(optional=True, help="fixed training set size; None: fresh pairs every step"),
+        *race_options(),
+        flag("oracle", help="the true latents' loss steers training (only when asked)"),
+        flag("early_stop", help="oracle mode: stop near the true latents' loss"),
+        number("target_tolerance", 0, 1e3, help="oracle mode: how near"),
+        flag("fold_guard", optional=True, help="early penalties against folds; None: n > 4"),
+        Option("fold_guard_weights", "floats", "(norm, Jacobian sign)", low=0, high=1e6, length=2),
+        number("fold_guard_fraction", 0, 1, help="the penalties decay to 0 over this fraction"),
+        DEVICE,
+    )
+
     def __post_init__(self) -> None:
-        if self.critic not in ("cosine", "lp", "lp-power"):
-            raise InvalidArgument(
-                f"critic must be 'cosine', 'lp' or 'lp-power', got {self.critic!r}"
-            )
-        if self.tau is not None:
-            valid.positive_float("InfoNCE", "tau", self.tau)
-        if self.tau_kappa is not None:
-            valid.positive_float("InfoNCE", "tau_kappa", self.tau_kappa, maximum=1e3)
-        if self.p is not None:
-            valid.positive_float("InfoNCE", "p", self.p, maximum=100.0)
-        if self.content is not None:
-            valid.positive_int("InfoNCE", "content", self.content)
-        if self.n_train is not None:
-            valid.positive_int("InfoNCE", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
-        valid.finite_float("InfoNCE", "target_tolerance", self.target_tolerance, low=0, high=1e3)
-        valid.probability("InfoNCE", "race", self.race)
-        valid.positive_int("InfoNCE", "restarts", self.restarts, minimum=0, maximum=100)
-        if not isinstance(self.oracle, bool):
-            raise InvalidArgument(f"InfoNCE: oracle must be True or False, got {self.oracle!r}")
-        valid.probability("InfoNCE", "fold_guard_fraction", self.fold_guard_fraction)
-        check_device("InfoNCE", self.device)
-        for weight in self.fold_guard_weights:
-            valid.finite_float("InfoNCE", "fold_guard_weights", weight, low=0, high=1e6)
+        check_options(self)
 
     def resolved_tau(self, process: th.Process) -> float:
         """The temperature: explicit (``tau``), else τ = τκ / κ for the positives'

@@ -47,15 +47,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 import theory as th
-from theory import _validate as valid
 from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
 from verification.learners.base import (
-    MAX_SAMPLES,
     Fit,
     Learner,
     TrainConfig,
@@ -65,6 +64,14 @@ from verification.learners.base import (
 )
 from verification.learners.batched import batched_mlp, residual_stack
 from verification.learners.encoders import EncoderConfig, Whitening
+from verification.learners.options import (
+    Option,
+    check_options,
+    integer,
+    number,
+    table,
+    train_size,
+)
 
 LOG_VAR_BOUNDS = (-14.0, 8.0)  # posterior and prior log-variances are clamped here
 LOG_2PI = math.log(2 * math.pi)
@@ -168,10 +175,14 @@ class IVAE(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=1e-2, extend=1.0))
     name = "ivae"
 
+    OPTIONS: ClassVar[dict[str, Option]] = table(
+        train_size(),
+        number("decoder_var", 0, 1e6, low_open=True, help="observation noise variance s²"),
+        integer("candidates", 1, 64, help="initialisations trained side by side"),
+    )
+
     def __post_init__(self) -> None:
-        valid.positive_int("IVAE", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
-        valid.positive_float("IVAE", "decoder_var", self.decoder_var)
-        valid.positive_int("IVAE", "candidates", self.candidates, maximum=64)
+        check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:

@@ -40,17 +40,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 
 import theory as th
-from theory import _validate as valid
-from theory.errors import InvalidArgument, InvalidProcess
+from theory.errors import InvalidProcess
 from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
-    MAX_SAMPLES,
     Fit,
     Learner,
     Run,
@@ -63,6 +61,17 @@ from verification.learners.base import (
 )
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.infonce import infonce_loss
+from verification.learners.options import (
+    Option,
+    check_options,
+    choice,
+    content_size,
+    flag,
+    number,
+    race_options,
+    table,
+    train_size,
+)
 from verification.learners.racing import race_length, run_race
 
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
@@ -101,26 +110,19 @@ class MultiviewInfoNCE(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=LR))
     name = "multiview-infonce"
 
+    OPTIONS: ClassVar[dict[str, Option]] = table(
+        choice("critic", "lp", "cosine", help="similarity of two outputs"),
+        number("tau", 0, 1e6, low_open=True, optional=True, help="temperature; None: by critic"),
+        number("p", 0, 100, low_open=True, help="the lp critic's exponent"),
+        content_size(),
+        flag("shared", help="one encoder for both views"),
+        train_size(optional=True, help="fixed training set size; None: fresh pairs every step"),
+        *race_options(),
+        choice("init", "cca", "random", help="cca: encoders start as the views' CCA directions"),
+    )
+
     def __post_init__(self) -> None:
-        if self.critic not in ("lp", "cosine"):
-            raise InvalidArgument(f"critic must be 'lp' or 'cosine', got {self.critic!r}")
-        if self.tau is not None:
-            valid.positive_float("MultiviewInfoNCE", "tau", self.tau)
-        valid.positive_float("MultiviewInfoNCE", "p", self.p, maximum=100.0)
-        if self.content is not None:
-            valid.positive_int("MultiviewInfoNCE", "content", self.content)
-        if not isinstance(self.shared, bool):
-            raise InvalidArgument(
-                f"MultiviewInfoNCE: shared must be True or False, got {self.shared!r}"
-            )
-        if self.n_train is not None:
-            valid.positive_int(
-                "MultiviewInfoNCE", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES
-            )
-        valid.positive_int("MultiviewInfoNCE", "restarts", self.restarts, minimum=0, maximum=100)
-        valid.probability("MultiviewInfoNCE", "race", self.race)
-        if self.init not in ("cca", "random"):
-            raise InvalidArgument(f"init must be 'cca' or 'random', got {self.init!r}")
+        check_options(self)
 
     def resolved_tau(self, process: th.Process | None = None) -> float:
         """The temperature (InfoNCE's signature; this learner's does not depend on the

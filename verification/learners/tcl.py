@@ -9,16 +9,15 @@ sufficient statistics (|z| for Laplace, z² for Normal segments).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 import theory as th
-from theory import _validate as valid
 from theory.errors import InvalidProcess
 from verification._seeds import random_stream
 from verification.learners.base import (
-    MAX_SAMPLES,
     Fit,
     Learner,
     TrainConfig,
@@ -29,6 +28,12 @@ from verification.learners.base import (
     train_loop,
 )
 from verification.learners.encoders import Encoder, EncoderConfig
+from verification.learners.options import (
+    Option,
+    check_options,
+    table,
+    train_size,
+)
 
 
 @dataclass
@@ -38,8 +43,10 @@ class TCL(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, lr=1e-2))
     name = "tcl"
 
+    OPTIONS: ClassVar[dict[str, Option]] = table(train_size())
+
     def __post_init__(self) -> None:
-        valid.positive_int("TCL", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
+        check_options(self)
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         latent = process.latent

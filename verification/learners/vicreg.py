@@ -41,13 +41,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 import theory as th
-from theory import _validate as valid
 from theory.errors import InvalidProcess
 from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
@@ -62,8 +62,17 @@ from verification.learners.base import (
     resolved,
 )
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
-from verification.learners.devices import check_device, resolve_device
+from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
+from verification.learners.options import (
+    Option,
+    check_options,
+    content_size,
+    integer,
+    number,
+    race_options,
+    table,
+)
 from verification.learners.racing import race_length, run_race
 
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
@@ -127,18 +136,20 @@ class VICReg(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "vicreg"
 
+    OPTIONS: ClassVar[dict[str, Option]] = table(
+        number("lam", 0, 1e6, help="invariance weight λ"),
+        number("mu", 0, 1e6, help="variance weight μ"),
+        number("nu", 0, 1e6, help="covariance weight ν"),
+        number("gamma", 0, 1e6, low_open=True, help="target standard deviation per output"),
+        number("eps", 0, 1, low_open=True, help="inside the variance term's square root"),
+        content_size(),
+        integer("projector", 1, 1 << 16, optional=True, help="projector width; None: none"),
+        *race_options(),
+        DEVICE,
+    )
+
     def __post_init__(self) -> None:
-        for key in ("lam", "mu", "nu"):
-            valid.finite_float("VICReg", key, getattr(self, key), low=0, high=1e6)
-        valid.positive_float("VICReg", "gamma", self.gamma)
-        valid.positive_float("VICReg", "eps", self.eps, maximum=1.0)
-        if self.content is not None:
-            valid.positive_int("VICReg", "content", self.content)
-        if self.projector is not None:
-            valid.positive_int("VICReg", "projector", self.projector, maximum=1 << 16)
-        valid.positive_int("VICReg", "restarts", self.restarts, minimum=0, maximum=100)
-        valid.probability("VICReg", "race", self.race)
-        check_device("VICReg", self.device)
+        check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:
