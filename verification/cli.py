@@ -34,6 +34,7 @@ from verification._loading import (
     load_attribute,
     load_catalogue_entry_points,
 )
+from verification._options import parse_options
 from verification._terminal import SafeConsole, plain_warnings, printable, printable_name
 from verification.checks import DEFAULT_POINTS, check, resolve
 from verification.evidence import Evidence, EvidenceSet
@@ -402,7 +403,7 @@ def _cli_learner(target, learner_name, settings_):
         _fail("--set needs a learner: name one with --learner, or check a theorem")
     else:
         return None
-    apply_options(learner, _parse_settings(settings_))
+    apply_options(learner, parse_options(learner, settings_))
     return learner
 
 
@@ -582,7 +583,7 @@ def recover_command(
         flags = ", ".join("--" + k.split(".")[1].replace("_", "-") for k in options)
         verb = "does" if len(options) == 1 else "do"
         _fail(f"{flags} {verb} not apply to learner {learner.name}: it has no training loop")
-    apply_options(learner, {**options, **_parse_settings(settings_)})
+    apply_options(learner, {**options, **parse_options(learner, settings_)})
     _prepare_out(out_file)
     _check_tracking(track_uri, tensorboard_dir)
     process = process or _load_process(process_spec, theorem)

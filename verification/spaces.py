@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import theory as th
 from theory.errors import InvalidArgument, UnknownName
 from verification import strategies as sst
-from verification.learners.options import apply_options, option_names
+from verification._options import apply_options, option_names
 from verification.registry import Registry
 
 
@@ -74,7 +74,9 @@ class Outside:
 
     def __post_init__(self) -> None:
         names = self.assumptions
-        object.__setattr__(self, "assumptions", (names,) if isinstance(names, str) else tuple(names))
+        object.__setattr__(
+            self, "assumptions", (names,) if isinstance(names, str) else tuple(names)
+        )
         if not self.assumptions or not all(isinstance(a, str) and a for a in self.assumptions):
             raise InvalidArgument(
                 f"Outside({self.axis!r}, {self.value!r}): name the assumption(s) it violates"
@@ -182,8 +184,7 @@ class SearchSpace:
             empty = [axis for axis, values in inside.items() if not values]
             if empty:
                 raise InvalidArgument(
-                    f"the search space has no value inside the theorem on axis "
-                    f"{', '.join(empty)}"
+                    f"the search space has no value inside the theorem on axis {', '.join(empty)}"
                 )
             return self._restricted(inside)._candidates()
         choices = self.single_violations().get(aim)

@@ -12,7 +12,7 @@ A key addresses a field of the process spec or of the learner by dotted path:
 - ``learner.F`` or a learner option by its own name: ``learner.tau``,
   ``learner.n_train``, ``train.batch_size``, ``encoder.width``, ... (the options
   ``sith learners`` lists), checked and typed by the learner's options table
-  (:mod:`verification.learners.options`) and its own checks.
+  (:mod:`verification._options`) and its own checks.
 
 Everything is validated before anything runs: an unknown key names the valid ones, a
 value of the wrong type or out of range is refused with the field's own message.
@@ -34,7 +34,7 @@ import theory as th
 from theory._spec import Spec
 from theory.errors import InvalidArgument, SithError
 from verification import learners as L
-from verification.learners.options import canonical_value, wants_float
+from verification._options import canonical_value, wants_float
 from verification.spaces import Candidate, apply_options, option_names
 
 PARTS = ("latent", "mixing", "conditional", "view_mixing")
@@ -151,7 +151,7 @@ class SweepSpace:
     def coerce(self, key: str, value: Any) -> Any:
         """``value`` in the type the field declares (an integer 2 for a float field is 2.0,
         so ``kappa=2`` and ``kappa=2.0`` name the same store record): a learner option's
-        from its options table (:mod:`verification.learners.options`), a process field's
+        from its options table (:mod:`verification._options`), a process field's
         from its spec class."""
         if not _is_process_key(key):
             return canonical_value(self.learner(), _option_name(key), value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from theory.errors import InvalidArgument
+from verification._options import Option, apply_options, normalise_options
 from verification.learners.aninfonce import AnInfoNCE
 from verification.learners.barlow import BarlowTwins
 from verification.learners.base import Fit, Learner, TrainConfig, data_problem, failed_fit
@@ -15,7 +16,6 @@ from verification.learners.gcl import GCL
 from verification.learners.infonce import InfoNCE, infonce_loss
 from verification.learners.ivae import IVAE
 from verification.learners.multiview import MultiviewInfoNCE, ViewFit
-from verification.learners.options import apply_options
 from verification.learners.tcl import TCL
 from verification.learners.vicreg import VICReg
 from verification.registry import Registry
@@ -114,6 +114,7 @@ __all__ = [
     "InfoNCE",
     "Learner",
     "MultiviewInfoNCE",
+    "Option",
     "TrainConfig",
     "VICReg",
     "ViewFit",
@@ -122,6 +123,7 @@ __all__ = [
     "for_theorem",
     "get",
     "infonce_loss",
+    "normalise_options",
     "register",
     "resolve",
 ]

@@ -44,6 +44,7 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidArgument
+from verification._options import Option, check_options, choice
 from verification._seeds import random_stream
 from verification.learners.base import Fit, TrainConfig, resolved
 from verification.learners.infonce import (
@@ -53,7 +54,6 @@ from verification.learners.infonce import (
     _DotInfoNCE,
     _ShiftedDotInfoNCE,
 )
-from verification.learners.options import Option, check_options, choice
 
 LAMBDA_INIT_STD = 0.1  # θ ~ N(0, 0.1²) at initialisation, Λ̂ = exp(θ) ≈ 1
 

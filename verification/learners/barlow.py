@@ -45,10 +45,7 @@ from typing import ClassVar
 import torch
 
 import theory as th
-from verification.learners.base import Fit, Learner, TrainConfig
-from verification.learners.devices import DEVICE
-from verification.learners.encoders import EncoderConfig
-from verification.learners.options import (
+from verification._options import (
     Option,
     check_options,
     content_size,
@@ -57,6 +54,9 @@ from verification.learners.options import (
     race_options,
     table,
 )
+from verification.learners.base import Fit, Learner, TrainConfig
+from verification.learners.devices import DEVICE
+from verification.learners.encoders import EncoderConfig
 from verification.learners.vicreg import fit_pairs
 
 PAPER_LAMBDA = 5e-3  # Zbontar et al. 2021, for d = 8192

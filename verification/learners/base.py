@@ -19,10 +19,10 @@ import torch
 
 import theory as th
 from theory.errors import InvalidArgument
-from verification.learners.options import (
+from verification._options import (
     MAX_SAMPLES as MAX_SAMPLES,  # re-exported: the learners import it from here
 )
-from verification.learners.options import (
+from verification._options import (
     Option,
     check_options,
     choice,

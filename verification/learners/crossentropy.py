@@ -50,6 +50,13 @@ from torch import nn
 import theory as th
 from theory import _validate as valid
 from theory.errors import InvalidProcess
+from verification._options import (
+    Option,
+    check_options,
+    integer,
+    table,
+    train_size,
+)
 from verification._seeds import random_stream
 from verification.learners.base import (
     Fit,
@@ -62,13 +69,6 @@ from verification.learners.base import (
     resolved,
 )
 from verification.learners.encoders import Encoder, EncoderConfig
-from verification.learners.options import (
-    Option,
-    check_options,
-    integer,
-    table,
-    train_size,
-)
 
 POOL = 4096  # fresh labelled samples are drawn this many at a time (cheaper per sample)
 GAP_SAMPLES = 8192

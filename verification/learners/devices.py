@@ -15,7 +15,7 @@ import re
 import torch
 
 from theory.errors import InvalidArgument, InvalidProcess
-from verification.learners.options import Option
+from verification._options import Option
 
 DEVICE_PATTERN = re.compile(r"^(cpu|auto|cuda(:\d{1,3})?)$")
 
@@ -50,7 +50,7 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-# the ``device`` row of a learner's options table (verification.learners.options)
+# the ``device`` row of a learner's options table (verification._options)
 DEVICE = Option(
     "device",
     "text",

@@ -17,7 +17,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import nn
 
-from verification.learners.options import Option, check_options, choice, flag, integer, table
+from verification._options import Option, check_options, choice, flag, integer, table
 
 ACTIVATIONS = {
     "relu": nn.ReLU,

@@ -10,9 +10,7 @@ import torch
 from sklearn.decomposition import FastICA as _SkFastICA
 
 import theory as th
-from verification._seeds import random_stream
-from verification.learners.base import Fit, Learner, data_problem, failed_fit
-from verification.learners.options import (
+from verification._options import (
     Option,
     check_options,
     integer,
@@ -20,6 +18,8 @@ from verification.learners.options import (
     table,
     train_size,
 )
+from verification._seeds import random_stream
+from verification.learners.base import Fit, Learner, data_problem, failed_fit
 
 
 @dataclass

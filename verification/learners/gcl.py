@@ -45,6 +45,16 @@ import torch
 from torch import nn
 
 import theory as th
+from verification._options import (
+    Option,
+    check_options,
+    choice,
+    flag,
+    integer,
+    race_options,
+    table,
+    train_size,
+)
 from verification._seeds import derive_seed
 from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
 from verification.learners.base import (
@@ -57,16 +67,6 @@ from verification.learners.base import (
     resolved,
 )
 from verification.learners.encoders import ACTIVATIONS, Encoder, EncoderConfig
-from verification.learners.options import (
-    Option,
-    check_options,
-    choice,
-    flag,
-    integer,
-    race_options,
-    table,
-    train_size,
-)
 from verification.learners.racing import race_length, run_race
 
 

@@ -48,6 +48,17 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidProcess
+from verification._options import (
+    Option,
+    check_options,
+    choice,
+    content_size,
+    flag,
+    number,
+    race_options,
+    table,
+    train_size,
+)
 from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
     Fit,
@@ -63,17 +74,6 @@ from verification.learners.base import (
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
 from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
-from verification.learners.options import (
-    Option,
-    check_options,
-    choice,
-    content_size,
-    flag,
-    number,
-    race_options,
-    table,
-    train_size,
-)
 from verification.learners.racing import race_length, run_race
 
 TAU_HELP = "the temperature τ; None: τκ / κ (cosine critic) or 1 (lp critics)"

@@ -53,6 +53,14 @@ import torch
 from torch import nn
 
 import theory as th
+from verification._options import (
+    Option,
+    check_options,
+    integer,
+    number,
+    table,
+    train_size,
+)
 from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
 from verification.learners.base import (
     Fit,
@@ -64,14 +72,6 @@ from verification.learners.base import (
 )
 from verification.learners.batched import batched_mlp, residual_stack
 from verification.learners.encoders import EncoderConfig, Whitening
-from verification.learners.options import (
-    Option,
-    check_options,
-    integer,
-    number,
-    table,
-    train_size,
-)
 
 LOG_VAR_BOUNDS = (-14.0, 8.0)  # posterior and prior log-variances are clamped here
 LOG_2PI = math.log(2 * math.pi)

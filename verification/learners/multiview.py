@@ -47,6 +47,17 @@ import torch
 
 import theory as th
 from theory.errors import InvalidProcess
+from verification._options import (
+    Option,
+    check_options,
+    choice,
+    content_size,
+    flag,
+    number,
+    race_options,
+    table,
+    train_size,
+)
 from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
     Fit,
@@ -61,17 +72,6 @@ from verification.learners.base import (
 )
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.infonce import infonce_loss
-from verification.learners.options import (
-    Option,
-    check_options,
-    choice,
-    content_size,
-    flag,
-    number,
-    race_options,
-    table,
-    train_size,
-)
 from verification.learners.racing import race_length, run_race
 
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)

@@ -16,6 +16,12 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidProcess
+from verification._options import (
+    Option,
+    check_options,
+    table,
+    train_size,
+)
 from verification._seeds import random_stream
 from verification.learners.base import (
     Fit,
@@ -28,12 +34,6 @@ from verification.learners.base import (
     train_loop,
 )
 from verification.learners.encoders import Encoder, EncoderConfig
-from verification.learners.options import (
-    Option,
-    check_options,
-    table,
-    train_size,
-)
 
 
 @dataclass

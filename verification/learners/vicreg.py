@@ -49,6 +49,15 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidProcess
+from verification._options import (
+    Option,
+    check_options,
+    content_size,
+    integer,
+    number,
+    race_options,
+    table,
+)
 from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
     Fit,
@@ -64,15 +73,6 @@ from verification.learners.base import (
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
 from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
-from verification.learners.options import (
-    Option,
-    check_options,
-    content_size,
-    integer,
-    number,
-    race_options,
-    table,
-)
 from verification.learners.racing import race_length, run_race
 
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)

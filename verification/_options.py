@@ -26,12 +26,13 @@ import dataclasses
 import math
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from theory import _validate as valid
-from theory.errors import InvalidArgument
+from theory._json import load_json
+from theory.errors import InvalidArgument, SithError
 
 Kind = Literal["int", "float", "bool", "choice", "text", "floats"]
 MAX_SAMPLES = 10**8  # training set sizes
@@ -89,7 +90,7 @@ class Option:
     def type_name(self) -> str:
         """The type a value must have, for "expected ..." messages."""
         if self.kind == "choice":
-            return "one of " + ", ".join(map(repr, self.choices))
+            return " or ".join(sorted({type(c).__name__ for c in self.choices}))
         name = {"floats": f"tuple[float, ...] of {self.length}", "text": "str"}.get(
             self.kind, self.kind
         )
@@ -106,10 +107,25 @@ class Option:
         if self.kind == "bool":
             return isinstance(value, bool)
         if self.kind == "choice":
-            return any(value == c and type(value) is type(c) for c in self.choices)
+            return any(type(value) is type(c) for c in self.choices)
         if self.kind == "text":
             return isinstance(value, str)
         return isinstance(value, (list, tuple)) and all(valid.is_number(v) for v in value)
+
+    def parse(self, text: str) -> Any:
+        """The value ``text`` spells for this option (``--set KEY=TEXT``): numbers as
+        JSON, ``true``/``false`` (any case) for a bool, ``none``/``null`` for None, a
+        string as written for a choice or text. The value is checked later
+        (:meth:`validate`); text that spells nothing of the option's type is returned as
+        it is, for the check to refuse naming what the option accepts."""
+        word = text.strip()
+        if self.optional and word.lower() in ("none", "null"):
+            return None
+        if self.kind in ("choice", "text"):
+            return word
+        if self.kind == "bool":
+            return {"true": True, "false": False}.get(word.lower(), word)
+        return json_or_text(word, self.name)
 
     # --- checking and the canonical value ----------------------------------------------
     def validate(self, owner: str, value: Any, key: str | None = None) -> Any:
@@ -146,6 +162,8 @@ class Option:
             )
         if self.kind in ("int", "float"):
             return self._number_in_bounds(value)
+        if self.kind == "choice":
+            return value in self.choices
         return True
 
     def _number_in_bounds(self, value: Any) -> bool:
@@ -316,6 +334,33 @@ def normalise_options(learner: Any, options: Mapping[str, Any]) -> dict[str, Any
     return dict(sorted(out.items()))
 
 
+def parse_options(learner: Any, items: Iterable[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` texts (``--set``) as options of ``learner``, each value read as its
+    option's kind spells it (:meth:`Option.parse`; a learner without a table: JSON where
+    it parses, else the text). Unknown names and malformed items are refused; values are
+    checked when applied (:func:`apply_options`)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = str(item).partition("=")
+        if not sep or not key:
+            raise InvalidArgument(f"--set expects KEY=VALUE, got {item!r}")
+        target, leaf = _target(learner, option_key(learner, key))
+        option = (options_of(target) or {}).get(leaf)
+        out[key] = option.parse(raw) if option is not None else json_or_text(raw, key)
+    return out
+
+
+def json_or_text(text: str, key: str) -> Any:
+    """``text`` as JSON (numbers, booleans, null, lists) where it parses, else the text
+    itself; a non-finite number is refused (``--set KEY: TEXT is not a finite number``)."""
+    try:
+        return load_json(text, what=f"--set {key}")
+    except SithError as err:
+        if "non-finite" in str(err) or "overflows" in str(err):
+            raise InvalidArgument(f"--set {key}: {text} is not a finite number") from None
+        return text
+
+
 def apply_options(learner: Any, options: dict[str, Any]) -> None:
     """Set dotted options like ``train.steps`` on a learner, validating each value first.
 
@@ -465,11 +510,13 @@ __all__ = [
     "describe_options",
     "flag",
     "integer",
+    "json_or_text",
     "normalise_options",
     "number",
     "option_key",
     "option_names",
     "options_of",
+    "parse_options",
     "race_options",
     "table",
     "train_size",
