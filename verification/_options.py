@@ -71,14 +71,10 @@ class Option:
             shown = [repr(c) for c in self.choices]
             words = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
         elif self.kind == "int":
-            low = 1 if self.low is None else int(self.low)
-            high = valid.MAX_DIM if self.high is None else int(self.high)
-            if low == 1:
-                words = f"a positive integer <= {valid._fmt(high)}"
-            elif low == 0:
-                words = f"a non-negative integer <= {valid._fmt(high)}"
-            else:
-                words = f"an integer in [{valid._fmt(low)}, {valid._fmt(high)}]"
+            low, high = (valid._fmt(x) for x in self._int_bounds())
+            # as theory._validate.positive_int words them
+            named = {"1": "a positive integer", "0": "a non-negative integer"}
+            words = f"{named[low]} <= {high}" if low in named else f"an integer in [{low}, {high}]"
         else:
             words = _interval(self.low, self.high, self.low_open)
             if self.kind == "floats":
@@ -166,12 +162,16 @@ class Option:
             return value in self.choices
         return True
 
+    def _int_bounds(self) -> tuple[int, int]:
+        """An int option's bounds (default [1, MAX_DIM], as theory._validate's)."""
+        low = 1 if self.low is None else int(self.low)
+        return low, valid.MAX_DIM if self.high is None else int(self.high)
+
     def _number_in_bounds(self, value: Any) -> bool:
         x = float(value)
         if not math.isfinite(x):
             return False
-        low = 1 if self.low is None and self.kind == "int" else self.low
-        high = valid.MAX_DIM if self.high is None and self.kind == "int" else self.high
+        low, high = self._int_bounds() if self.kind == "int" else (self.low, self.high)
         if low is not None and (x <= low if self.low_open else x < low):
             return False
         return high is None or x <= high

@@ -44,7 +44,7 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidArgument
-from verification._options import Option, check_options, choice
+from verification import _options as opt
 from verification._seeds import random_stream
 from verification.learners.base import Fit, TrainConfig, resolved
 from verification.learners.infonce import (
@@ -116,9 +116,9 @@ class AnInfoNCE(InfoNCE):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=3e-2))
     name = "aninfonce"
     # InfoNCE's options; the critic is always the learnable diagonal
-    OPTIONS: ClassVar[dict[str, Option]] = {
+    OPTIONS: ClassVar[dict[str, opt.Option]] = {
         **InfoNCE.OPTIONS,
-        "critic": choice("critic", "anisotropic", help="a learnable diagonal Λ̂"),
+        "critic": opt.choice("critic", "anisotropic", help="a learnable diagonal Λ̂"),
     }
 
     def __post_init__(self) -> None:
@@ -129,7 +129,7 @@ class AnInfoNCE(InfoNCE):
             )
         if self.content is not None:
             raise InvalidArgument("AnInfoNCE has no content block: its encoder outputs n")
-        check_options(self)
+        opt.check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:

@@ -45,15 +45,7 @@ from typing import ClassVar
 import torch
 
 import theory as th
-from verification._options import (
-    Option,
-    check_options,
-    content_size,
-    integer,
-    number,
-    race_options,
-    table,
-)
+from verification import _options as opt
 from verification.learners.base import Fit, Learner, TrainConfig
 from verification.learners.devices import DEVICE
 from verification.learners.encoders import EncoderConfig
@@ -93,17 +85,17 @@ class BarlowTwins(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "barlow-twins"
 
-    OPTIONS: ClassVar[dict[str, Option]] = table(
-        number("lam", 0, 1e6, optional=True, help="off-diagonal weight λ; None: 1/d"),
-        number("eps", 0, 1, low_open=True, help="added to each dimension's batch std"),
-        content_size(),
-        integer("projector", 1, 1 << 16, optional=True, help="projector width; None: none"),
-        *race_options(),
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.number("lam", 0, 1e6, optional=True, help="off-diagonal weight λ; None: 1/d"),
+        opt.number("eps", 0, 1, low_open=True, help="added to each dimension's batch std"),
+        opt.content_size(),
+        opt.integer("projector", 1, 1 << 16, optional=True, help="projector width; None: none"),
+        *opt.race_options(),
         DEVICE,
     )
 
     def __post_init__(self) -> None:
-        check_options(self)
+        opt.check_options(self)
 
     def resolved_lam(self, process: th.Process) -> float:
         """λ, or 1/d when ``lam`` is None (d: the dimension the loss sees)."""

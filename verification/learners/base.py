@@ -19,19 +19,10 @@ import torch
 
 import theory as th
 from theory.errors import InvalidArgument
-from verification._options import (
-    MAX_SAMPLES as MAX_SAMPLES,  # re-exported: the learners import it from here
-)
-from verification._options import (
-    Option,
-    check_options,
-    choice,
-    integer,
-    number,
-    table,
-)
+from verification import _options as opt
 
 Status = Literal["ok", "diverged", "collapsed"]
+MAX_SAMPLES = opt.MAX_SAMPLES  # training set sizes
 DEFAULT_WARMUP = 0.02  # warm-up fraction of a TrainConfig whose warmup is None
 TIME_BUDGET_HELP = "seconds for the whole fit (every raced start included); None: no limit"
 
@@ -59,22 +50,22 @@ class TrainConfig:
     # (1: never); never past ``time_budget``. Decided from the training loss alone.
     extend: float = 2.0
 
-    OPTIONS: ClassVar[dict[str, Option]] = table(
-        integer("steps", high=10**8, optional=True, help="training steps; None: the learner's"),
-        integer("batch_size", 2, 10**7, help="samples (or pairs) per step"),
-        number("lr", 0, math.inf, low_open=True, what="a finite positive number"),
-        choice("optimizer", "adam", "adamw", "sgd"),
-        choice("schedule", "warmup-cosine", "cosine", "constant"),
-        number("warmup", 0, 1, optional=True, help="warm-up fraction; None: the learner's"),
-        number("weight_decay", 0, math.inf, what="a finite number >= 0"),
-        number("time_budget", 0, 1e7, low_open=True, optional=True, help=TIME_BUDGET_HELP),
-        integer("log_every", 1, 10**8, help="steps between logged losses"),
-        integer("threads", 1, 1024, optional=True, help="torch threads; None: leave as is"),
-        number("extend", 1, 100, help="train on while the loss falls, up to this x steps"),
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.integer("steps", high=10**8, optional=True, help="training steps; None: the learner's"),
+        opt.integer("batch_size", 2, 10**7, help="samples (or pairs) per step"),
+        opt.number("lr", 0, math.inf, low_open=True, what="a finite positive number"),
+        opt.choice("optimizer", "adam", "adamw", "sgd"),
+        opt.choice("schedule", "warmup-cosine", "cosine", "constant"),
+        opt.number("warmup", 0, 1, optional=True, help="warm-up fraction; None: the learner's"),
+        opt.number("weight_decay", 0, math.inf, what="a finite number >= 0"),
+        opt.number("time_budget", 0, 1e7, low_open=True, optional=True, help=TIME_BUDGET_HELP),
+        opt.integer("log_every", 1, 10**8, help="steps between logged losses"),
+        opt.integer("threads", 1, 1024, optional=True, help="torch threads; None: leave as is"),
+        opt.number("extend", 1, 100, help="train on while the loss falls, up to this x steps"),
     )
 
     def __post_init__(self) -> None:
-        check_options(self)
+        opt.check_options(self)
 
 
 @dataclass

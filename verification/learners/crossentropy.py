@@ -50,13 +50,7 @@ from torch import nn
 import theory as th
 from theory import _validate as valid
 from theory.errors import InvalidProcess
-from verification._options import (
-    Option,
-    check_options,
-    integer,
-    table,
-    train_size,
-)
+from verification import _options as opt
 from verification._seeds import random_stream
 from verification.learners.base import (
     Fit,
@@ -137,13 +131,15 @@ class CrossEntropy(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=0.1))
     name = "cross-entropy"
 
-    OPTIONS: ClassVar[dict[str, Option]] = table(
-        train_size(optional=True, help="fixed training set size; None: fresh samples every step"),
-        integer("instances_per_class", 1, 10**4, optional=True, help="DIET: instance labels"),
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.train_size(
+            optional=True, help="fixed training set size; None: fresh samples every step"
+        ),
+        opt.integer("instances_per_class", 1, 10**4, optional=True, help="DIET: instance labels"),
     )
 
     def __post_init__(self) -> None:
-        check_options(self)
+        opt.check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:

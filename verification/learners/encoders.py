@@ -17,7 +17,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import nn
 
-from verification._options import Option, check_options, choice, flag, integer, table
+from verification import _options as opt
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -45,18 +45,20 @@ class EncoderConfig:
     whiten: bool = True
     init: Literal["default", "orthogonal"] = "default"
 
-    OPTIONS: ClassVar[dict[str, Option]] = table(
-        integer("width", 1, 1 << 16, help="hidden units per layer"),
-        integer("depth", 0, 64, help="hidden layers of each MLP"),
-        integer("blocks", 1, 64, help="residual blocks"),
-        choice("activation", *ACTIVATIONS),
-        flag("residual", help="stacked linear + zero-initialised MLP blocks; False: a plain MLP"),
-        flag("whiten", help="whiten the inputs (fitted once on a training sample)"),
-        choice("init", "default", "orthogonal"),
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.integer("width", 1, 1 << 16, help="hidden units per layer"),
+        opt.integer("depth", 0, 64, help="hidden layers of each MLP"),
+        opt.integer("blocks", 1, 64, help="residual blocks"),
+        opt.choice("activation", *ACTIVATIONS),
+        opt.flag(
+            "residual", help="stacked linear + zero-initialised MLP blocks; False: a plain MLP"
+        ),
+        opt.flag("whiten", help="whiten the inputs (fitted once on a training sample)"),
+        opt.choice("init", "default", "orthogonal"),
     )
 
     def __post_init__(self) -> None:
-        check_options(self)
+        opt.check_options(self)
 
 
 class Whitening(nn.Module):

@@ -10,14 +10,7 @@ import torch
 from sklearn.decomposition import FastICA as _SkFastICA
 
 import theory as th
-from verification._options import (
-    Option,
-    check_options,
-    integer,
-    number,
-    table,
-    train_size,
-)
+from verification import _options as opt
 from verification._seeds import random_stream
 from verification.learners.base import Fit, Learner, data_problem, failed_fit
 
@@ -31,14 +24,14 @@ class FastICA(Learner):
     tol: float = 1e-5
     name = "fastica"
 
-    OPTIONS: ClassVar[dict[str, Option]] = table(
-        train_size(),
-        integer("max_iter", 1, 10**6, help="FastICA's iterations"),
-        number("tol", 0, 1, low_open=True, help="FastICA's tolerance"),
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.train_size(),
+        opt.integer("max_iter", 1, 10**6, help="FastICA's iterations"),
+        opt.number("tol", 0, 1, low_open=True, help="FastICA's tolerance"),
     )
 
     def __post_init__(self) -> None:
-        check_options(self)
+        opt.check_options(self)
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         import time

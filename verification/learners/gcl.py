@@ -45,16 +45,7 @@ import torch
 from torch import nn
 
 import theory as th
-from verification._options import (
-    Option,
-    check_options,
-    choice,
-    flag,
-    integer,
-    race_options,
-    table,
-    train_size,
-)
+from verification import _options as opt
 from verification._seeds import derive_seed
 from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
 from verification.learners.base import (
@@ -157,16 +148,16 @@ class GCL(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=1e-2, extend=1.0))
     name = "gcl"
 
-    OPTIONS: ClassVar[dict[str, Option]] = table(
-        choice("psi", "quadratic", "mlp", help="the form of each psi_i(h, u)"),
-        integer("psi_width", 1, 4096, help="hidden units of each MLP_i (psi=mlp)"),
-        flag("baseline", help="add a(x) so the function class contains the optimum"),
-        train_size(),
-        *race_options(),
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.choice("psi", "quadratic", "mlp", help="the form of each psi_i(h, u)"),
+        opt.integer("psi_width", 1, 4096, help="hidden units of each MLP_i (psi=mlp)"),
+        opt.flag("baseline", help="add a(x) so the function class contains the optimum"),
+        opt.train_size(),
+        *opt.race_options(),
     )
 
     def __post_init__(self) -> None:
-        check_options(self)
+        opt.check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:

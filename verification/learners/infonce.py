@@ -48,17 +48,7 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidProcess
-from verification._options import (
-    Option,
-    check_options,
-    choice,
-    content_size,
-    flag,
-    number,
-    race_options,
-    table,
-    train_size,
-)
+from verification import _options as opt
 from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
     Fit,
@@ -312,27 +302,29 @@ class InfoNCE(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "infonce"
 
-    OPTIONS: ClassVar[dict[str, Option]] = table(
-        choice("critic", "cosine", "lp", "lp-power", help="similarity of two outputs"),
-        number("tau", 0, 1e6, low_open=True, optional=True, help=TAU_HELP),
-        number("tau_kappa", 0, 1e3, low_open=True, optional=True, help=TAU_KAPPA_HELP),
-        number(
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.choice("critic", "cosine", "lp", "lp-power", help="similarity of two outputs"),
+        opt.number("tau", 0, 1e6, low_open=True, optional=True, help=TAU_HELP),
+        opt.number("tau_kappa", 0, 1e3, low_open=True, optional=True, help=TAU_KAPPA_HELP),
+        opt.number(
             "p", 0, 100, low_open=True, optional=True, help="lp exponent; None: the conditional's"
         ),
-        content_size(),
-        train_size(optional=True, help="fixed training set size; None: fresh pairs every step"),
-        *race_options(),
-        flag("oracle", help="the true latents' loss steers training (only when asked)"),
-        flag("early_stop", help="oracle mode: stop near the true latents' loss"),
-        number("target_tolerance", 0, 1e3, help="oracle mode: how near"),
-        flag("fold_guard", optional=True, help="early penalties against folds; None: n > 4"),
-        Option("fold_guard_weights", "floats", "(norm, Jacobian sign)", low=0, high=1e6, length=2),
-        number("fold_guard_fraction", 0, 1, help="the penalties decay to 0 over this fraction"),
+        opt.content_size(),
+        opt.train_size(optional=True, help="fixed training set size; None: fresh pairs every step"),
+        *opt.race_options(),
+        opt.flag("oracle", help="the true latents' loss steers training (only when asked)"),
+        opt.flag("early_stop", help="oracle mode: stop near the true latents' loss"),
+        opt.number("target_tolerance", 0, 1e3, help="oracle mode: how near"),
+        opt.flag("fold_guard", optional=True, help="early penalties against folds; None: n > 4"),
+        opt.Option(
+            "fold_guard_weights", "floats", "(norm, Jacobian sign)", low=0, high=1e6, length=2
+        ),
+        opt.number("fold_guard_fraction", 0, 1, help="the penalties decay to 0 over this fraction"),
         DEVICE,
     )
 
     def __post_init__(self) -> None:
-        check_options(self)
+        opt.check_options(self)
 
     def resolved_tau(self, process: th.Process) -> float:
         """The temperature: explicit (``tau``), else τ = τκ / κ for the positives'

@@ -47,17 +47,7 @@ import torch
 
 import theory as th
 from theory.errors import InvalidProcess
-from verification._options import (
-    Option,
-    check_options,
-    choice,
-    content_size,
-    flag,
-    number,
-    race_options,
-    table,
-    train_size,
-)
+from verification import _options as opt
 from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
     Fit,
@@ -110,19 +100,23 @@ class MultiviewInfoNCE(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=LR))
     name = "multiview-infonce"
 
-    OPTIONS: ClassVar[dict[str, Option]] = table(
-        choice("critic", "lp", "cosine", help="similarity of two outputs"),
-        number("tau", 0, 1e6, low_open=True, optional=True, help="temperature; None: by critic"),
-        number("p", 0, 100, low_open=True, help="the lp critic's exponent"),
-        content_size(),
-        flag("shared", help="one encoder for both views"),
-        train_size(optional=True, help="fixed training set size; None: fresh pairs every step"),
-        *race_options(),
-        choice("init", "cca", "random", help="cca: encoders start as the views' CCA directions"),
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.choice("critic", "lp", "cosine", help="similarity of two outputs"),
+        opt.number(
+            "tau", 0, 1e6, low_open=True, optional=True, help="temperature; None: by critic"
+        ),
+        opt.number("p", 0, 100, low_open=True, help="the lp critic's exponent"),
+        opt.content_size(),
+        opt.flag("shared", help="one encoder for both views"),
+        opt.train_size(optional=True, help="fixed training set size; None: fresh pairs every step"),
+        *opt.race_options(),
+        opt.choice(
+            "init", "cca", "random", help="cca: encoders start as the views' CCA directions"
+        ),
     )
 
     def __post_init__(self) -> None:
-        check_options(self)
+        opt.check_options(self)
 
     def resolved_tau(self, process: th.Process | None = None) -> float:
         """The temperature (InfoNCE's signature; this learner's does not depend on the

@@ -16,12 +16,7 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidProcess
-from verification._options import (
-    Option,
-    check_options,
-    table,
-    train_size,
-)
+from verification import _options as opt
 from verification._seeds import random_stream
 from verification.learners.base import (
     Fit,
@@ -43,10 +38,10 @@ class TCL(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, lr=1e-2))
     name = "tcl"
 
-    OPTIONS: ClassVar[dict[str, Option]] = table(train_size())
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(opt.train_size())
 
     def __post_init__(self) -> None:
-        check_options(self)
+        opt.check_options(self)
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         latent = process.latent

@@ -49,15 +49,7 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidProcess
-from verification._options import (
-    Option,
-    check_options,
-    content_size,
-    integer,
-    number,
-    race_options,
-    table,
-)
+from verification import _options as opt
 from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
     Fit,
@@ -136,20 +128,20 @@ class VICReg(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "vicreg"
 
-    OPTIONS: ClassVar[dict[str, Option]] = table(
-        number("lam", 0, 1e6, help="invariance weight λ"),
-        number("mu", 0, 1e6, help="variance weight μ"),
-        number("nu", 0, 1e6, help="covariance weight ν"),
-        number("gamma", 0, 1e6, low_open=True, help="target standard deviation per output"),
-        number("eps", 0, 1, low_open=True, help="inside the variance term's square root"),
-        content_size(),
-        integer("projector", 1, 1 << 16, optional=True, help="projector width; None: none"),
-        *race_options(),
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.number("lam", 0, 1e6, help="invariance weight λ"),
+        opt.number("mu", 0, 1e6, help="variance weight μ"),
+        opt.number("nu", 0, 1e6, help="covariance weight ν"),
+        opt.number("gamma", 0, 1e6, low_open=True, help="target standard deviation per output"),
+        opt.number("eps", 0, 1, low_open=True, help="inside the variance term's square root"),
+        opt.content_size(),
+        opt.integer("projector", 1, 1 << 16, optional=True, help="projector width; None: none"),
+        *opt.race_options(),
         DEVICE,
     )
 
     def __post_init__(self) -> None:
-        check_options(self)
+        opt.check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:
