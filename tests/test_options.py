@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import ClassVar
 
 import pytest
 
@@ -169,3 +170,26 @@ def test_set_items_are_read_as_their_options_spell_them():
         parse_options(learner, ["novalue"])
     with pytest.raises(InvalidArgument, match="has no option 'nope'"):
         parse_options(learner, ["nope=1"])
+
+
+def test_a_user_learner_may_declare_a_table_of_its_own():
+    @dataclasses.dataclass
+    class Mine(L.Learner):
+        width: int = 8
+        name = "mine"
+        OPTIONS: ClassVar[dict[str, L.Option]] = {
+            "width": L.Option("width", "int", "hidden units", low=1, high=4096)
+        }
+
+        def __post_init__(self) -> None:
+            L.check_options(self)
+
+    learner = Mine()
+    apply_options(learner, {"learner.width": 16})
+    assert learner.width == 16
+    with pytest.raises(
+        InvalidArgument, match=r"^learner mine: width must be a positive integer <= 4096, got 0$"
+    ):
+        apply_options(learner, {"width": 0})
+    with pytest.raises(InvalidArgument, match=r"^Mine: width must be"):
+        Mine(width=0)

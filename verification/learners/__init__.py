@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from theory.errors import InvalidArgument
-from verification._options import Option, apply_options, normalise_options
+from verification._options import Option, apply_options, check_options, normalise_options
 from verification.learners.aninfonce import AnInfoNCE
 from verification.learners.barlow import BarlowTwins
 from verification.learners.base import Fit, Learner, TrainConfig, data_problem, failed_fit
@@ -118,6 +118,7 @@ __all__ = [
     "TrainConfig",
     "VICReg",
     "ViewFit",
+    "check_options",
     "data_problem",
     "failed_fit",
     "for_theorem",
