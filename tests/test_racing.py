@@ -43,8 +43,9 @@ def test_the_whole_race_is_charged_to_the_time_budget(name, theorem):
     assert attempts == learner.restarts + 1 > 1
     assert "time budget reached" in fit.message
     # every candidate may overrun by a step (it checks the clock after each), the kept
-    # one once more; the scoring of the candidates is charged too (small slack)
-    assert fit.seconds <= BUDGET + 2 * (attempts + 1) * step + 0.5, (fit.seconds, step)
+    # one once more; the scoring of the candidates is charged too (1 s of slack: GCL's
+    # old race charged each candidate apart and took about 4 s here)
+    assert fit.seconds <= BUDGET + 2 * (attempts + 1) * step + 1.0, (fit.seconds, step)
     assert fit.extras["run_steps"] < fit.steps  # the dropped candidates' steps count too
 
 
