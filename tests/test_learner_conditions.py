@@ -69,13 +69,60 @@ def test_objective_and_output_size():
     assert _verdict(LC.EnoughFeatures(), tcl.canonical_process(), "tcl").verdict == "proved"
 
 
+def test_the_squared_euclidean_estimator_is_decided_from_critic_exponent_and_temperature():
+    """von Kügelgen et al. 2021 (App. D) and Daunhawer et al. 2023 (Eq. 5): InfoNCE at
+    τ = 1 with sim(a, b) = −‖a − b‖₂² estimates alignment minus entropy."""
+    from verification.learners.multiview import MultiviewInfoNCE
+
+    estimator = LC.SquaredEuclideanCritic()
+    style = th.theorems.get("content-style")
+    process = style.canonical_process()
+    assert _verdict(estimator, process, "infonce-content").verdict == "proved"
+    l1 = _verdict(estimator, process, ("infonce-content", {"critic": "lp", "p": 1.0}))
+    assert l1.verdict == "violated" and l1.witness == {"critic": "lp", "critic_p": 1.0}
+    cubic = _verdict(estimator, process, ("infonce-content", {"p": 3.0}))
+    assert cubic.verdict == "violated" and "p = 3" in cubic.message
+    hot = _verdict(estimator, process, ("infonce-content", {"tau": 0.2}))
+    assert hot.verdict == "violated" and hot.witness == {"tau": 0.2}
+    assert _verdict(estimator, process, MultiviewInfoNCE()).verdict == "proved"
+    assert _verdict(estimator, process, MultiviewInfoNCE(critic="lp")).verdict == "violated"
+    for name in ("content-style", "multiview"):
+        theorem = th.theorems.get(name)
+        verdicts = {
+            e.assumption: e.verdict
+            for e in check(theorem, theorem.canonical_process(), n_points=32)
+            if e.assumption in ("squared-euclidean-critic", "learner-objective")
+        }
+        assert verdicts == {"squared-euclidean-critic": "proved", "learner-objective": "proved"}
+
+
+def test_a_learnable_radius_matches_any_temperature():
+    """Outputs on r S^{n-1}, r learnable: the critic's concentration r²/τ can meet κ."""
+    learnable = ("infonce", {"radius": "learnable", "tau_kappa": 3.0})
+    evidence = _verdict(LC.MatchedTemperature(), SPHERE, learnable)
+    assert evidence.verdict == "proved" and "r² = τκ" in evidence.message
+    with pytest.raises(InvalidArgument, match="radius"):
+        check(LC.MatchedTemperature(), SPHERE, learner=("infonce", {"radius": "big"}))
+    with pytest.raises(InvalidArgument, match="cosine critic"):
+        check(
+            LC.MatchedTemperature(),
+            SPHERE,
+            learner=("infonce-lp", {"radius": "learnable"}),
+        )
+
+
 def test_a_learner_assumption_without_a_learner_is_a_clear_error():
     with pytest.raises(InvalidArgument, match="about the learner"):
         check(LC.MatchedTemperature(), SPHERE, n_points=32)
 
 
 def test_they_round_trip_and_state_the_paper():
-    for cls in (LC.LearnerObjective, LC.MatchedTemperature, LC.ContentSizedEncoder):
+    for cls in (
+        LC.LearnerObjective,
+        LC.MatchedTemperature,
+        LC.ContentSizedEncoder,
+        LC.SquaredEuclideanCritic,
+    ):
         a = cls()
         assert th.assumptions.Assumption.from_dict(a.to_dict()) == a
         assert a.statement(3) is not None and a.cite

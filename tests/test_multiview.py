@@ -161,15 +161,19 @@ def test_the_canonical_process_satisfies_the_theorem_and_a_shared_nothing_one_do
 
 
 def test_the_learner_loss_is_the_symmetric_infonce_of_the_two_encoders():
-    """Known answer: 0.5 (CE(S) + CE(Sᵀ)) with S_ij = -||h1_i - h2_j||_1 / tau."""
+    """Known answer: 0.5 (CE(S) + CE(Sᵀ)) with S_ij = -||h1_i - h2_j||_2^2 / tau (the
+    default, Daunhawer et al.'s estimator) and -||h1_i - h2_j||_1 / tau (critic lp)."""
     torch.manual_seed(0)
     h1, h2 = torch.randn(64, 2), torch.randn(64, 2)
-    learner = MultiviewInfoNCE(tau=0.7)
-    logits = -(h1[:, None, :] - h2[None, :, :]).abs().sum(-1) / 0.7
     target = torch.arange(64)
     ce = torch.nn.functional.cross_entropy
-    expected = 0.5 * (ce(logits, target) + ce(logits.T, target))
-    assert torch.allclose(learner.loss(h1, h2), expected, atol=1e-5)
+    diff = h1[:, None, :] - h2[None, :, :]
+    for learner, logits in (
+        (MultiviewInfoNCE(tau=0.7), -(diff**2).sum(-1) / 0.7),
+        (MultiviewInfoNCE(tau=0.7, critic="lp", p=1.0), -diff.abs().sum(-1) / 0.7),
+    ):
+        expected = 0.5 * (ce(logits, target) + ce(logits.T, target))
+        assert torch.allclose(learner.loss(h1, h2), expected, atol=1e-5)
     assert (
         MultiviewInfoNCE().resolved_tau() == 1.0
         and MultiviewInfoNCE(critic="cosine").resolved_tau() == 0.3

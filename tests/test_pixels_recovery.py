@@ -25,7 +25,10 @@ def test_the_augmentations_leave_the_content_and_infonce_recovers_it_alone():
     theorem = th.Theorem(
         "pixels-scale",
         assumptions=(),
-        learner=("infonce-content", {"train.lr": 2e-3, "train.threads": 1}),
+        learner=(
+            "infonce-content",
+            {"critic": "lp", "p": 1.0, "train.lr": 2e-3, "train.threads": 1},
+        ),
         claim=th.claims.block(content=views.content, threshold=0.8),
     )
     options = {"train.steps": 600, "train.batch_size": 256, "restarts": 0, "train.extend": 1.0}

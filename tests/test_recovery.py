@@ -24,6 +24,39 @@ def test_infonce_loss_known_value():
     assert infonce_loss(h, shuffled, 1.0, "cosine") > infonce_loss(h, h, 1.0, "cosine")
 
 
+def test_the_squared_distance_critic_runs_through_the_dot_product_path_exactly():
+    """−‖u − v‖² = 2uᵀv − ‖u‖² − ‖v‖²: the fast path's loss and gradients equal autograd
+    through the pairwise squared distances (the second method), at one block and many."""
+    from verification.learners.infonce import squared_distance_as_dot
+
+    for batch in (64, 700):
+        torch.manual_seed(batch)
+        h = torch.randn(batch, 3, dtype=torch.float64, requires_grad=True)
+        g = torch.randn(batch, 3, dtype=torch.float64, requires_grad=True)
+        a, b = squared_distance_as_dot(h, g)
+        assert torch.allclose(a @ b.T, -(torch.cdist(h, g) ** 2), atol=1e-9)
+        fast = infonce_loss(h, g, 0.5, "lp-power", 2.0)
+        logits = -((h[:, None, :] - g[None, :, :]) ** 2).sum(-1) / 0.5
+        target = torch.arange(batch)
+        ce = torch.nn.functional.cross_entropy
+        slow = 0.5 * (ce(logits, target) + ce(logits.T, target))
+        assert fast.item() == pytest.approx(slow.item(), rel=1e-9)
+        grads = torch.autograd.grad(fast, (h, g))
+        expected = torch.autograd.grad(slow, (h, g))
+        for ours, theirs in zip(grads, expected, strict=True):
+            assert torch.allclose(ours, theirs, atol=1e-9)
+
+
+def test_a_learnable_radius_settles_where_the_critic_matches_the_concentration():
+    """Known answer: with outputs on r S^{n-1} the critic's concentration is r²/τ, and the
+    minimiser matches it to the vMF's κ, r² = τκ (here τκ = 3, κ = 10)."""
+    fits = []
+    learner = InfoNCE(radius="learnable", tau_kappa=3.0, train=TrainConfig(threads=1))
+    result = recover("cl-ica", seed=0, learner=learner, on_fit=fits.append, n_test=1000)
+    assert result.recovered
+    assert fits[0].extras["radius"] ** 2 == pytest.approx(3.0, rel=0.2)
+
+
 def test_linear_ica_laplace_recovered_gaussian_not():
     t = th.theorems.get("linear-ica")
     laplace = recover(t, seed=0)

@@ -75,7 +75,9 @@ def test_the_matched_lp_critic_takes_its_exponent_from_the_process():
         assert e.verdict == verdict, (beta, e.message)
     # the lp metric matches only α = 1
     p = th.Process(box, mix, th.conditionals.GeneralizedNormal(beta=1.5, scale=0.1))
-    e = check(th.learner_conditions.MatchedLpCritic(), p, learner=L.resolve(("infonce-lp", {"p": 1.5})))
+    e = check(
+        th.learner_conditions.MatchedLpCritic(), p, learner=L.resolve(("infonce-lp", {"p": 1.5}))
+    )
     assert e.verdict == "violated"
 
 
@@ -85,7 +87,9 @@ def test_the_lp_power_critic_is_the_semi_metric():
     h, h_pos = torch.randn(16, 3, dtype=torch.float64), torch.randn(16, 3, dtype=torch.float64)
     d = (h[:, None] - h_pos[None]).abs().pow(3).sum(-1)  # Σ|h_i - h'_i|^3
     logits = -d / 0.5
-    expected = 0.5 * (logits.logsumexp(1).mean() + logits.logsumexp(0).mean()) - logits.diagonal().mean()
+    expected = (
+        0.5 * (logits.logsumexp(1).mean() + logits.logsumexp(0).mean()) - logits.diagonal().mean()
+    )
     assert float(infonce_loss(h, h_pos, 0.5, "lp-power", 3.0)) == pytest.approx(float(expected))
     # at p = 1 the two lp critics coincide
     assert float(infonce_loss(h, h_pos, 0.5, "lp-power", 1.0)) == pytest.approx(
@@ -135,6 +139,57 @@ def test_equivalence_is_the_law_not_the_name():
     assert _family("VonMisesFisher", R2, th.conditionals.Laplace(0.2)).verdict == "violated"
 
 
+SPHERE3 = th.latents.UniformSphere(3)
+
+
+@pytest.mark.parametrize(
+    "wanted, conditional",
+    [
+        ("AnisotropicNormal", th.conditionals.VonMisesFisher(5.0)),
+        ("VonMisesFisher", th.conditionals.AnisotropicNormal((5.0, 5.0, 5.0))),
+    ],
+)
+def test_on_the_sphere_vmf_is_the_equal_concentration_anisotropic_normal(wanted, conditional):
+    """On S^{n-1}, ‖z' − z‖² = 2 − 2zᵀz': exp(−½κ‖z' − z‖²) ∝ exp(κ zᵀz')."""
+    process = th.Process(SPHERE3, th.mixings.Linear.random(3, seed=0), conditional)
+    e = check(th.assumptions.ConditionalFamily(wanted), process)
+    assert e.verdict == "proved" and "the same law" in e.message, e.message
+    # off the sphere the equal-concentration anisotropic law is N(z, I/κ), not a vMF
+    off = th.Process(th.latents.Normal(3), th.mixings.Linear.random(3, seed=0), conditional)
+    assert check(th.assumptions.ConditionalFamily(wanted), off).verdict == "violated"
+    eq = th.conditionals.equivalent
+    assert eq(th.conditionals.VonMisesFisher(5.0), "AnisotropicNormal", on_sphere=True, dim=3) == (
+        th.conditionals.AnisotropicNormal((5.0, 5.0, 5.0))
+    )
+    assert (
+        eq(th.conditionals.AnisotropicNormal((2.0, 5.0)), "VonMisesFisher", on_sphere=True) is None
+    )
+    assert eq(th.conditionals.VonMisesFisher(5.0), "AnisotropicNormal", dim=3) is None
+
+
+def test_distinct_concentrations_are_decided_from_the_conditional():
+    """A vMF accepted as the anisotropic family still leaves a rotation: the theorem's
+    permutation claim needs pairwise distinct λ (distinct-concentrations)."""
+    lin = th.mixings.Linear.random(3, seed=0)
+    distinct = th.concentration_assumptions.DistinctConcentrations()
+
+    def verdict(conditional):
+        return check(distinct, th.Process(SPHERE3, lin, conditional))
+
+    assert verdict(th.conditionals.AnisotropicNormal((2.0, 10.0, 30.0))).verdict == "proved"
+    repeated = verdict(th.conditionals.AnisotropicNormal((2.0, 10.0, 10.0)))
+    assert repeated.verdict == "violated" and repeated.witness == {
+        "concentrations": [2.0, 10.0, 10.0]
+    }
+    assert verdict(th.conditionals.VonMisesFisher(5.0)).verdict == "violated"
+    assert verdict(th.conditionals.Normal(0.1)).verdict == "violated"
+    theorem = th.theorems.get("anisotropic-infonce")
+    vmf = th.Process(SPHERE3, lin, th.conditionals.VonMisesFisher(5.0))
+    verdicts = {e.assumption: e.verdict for e in check(theorem, vmf, n_points=32)}
+    assert verdicts["conditional-family"] == "proved"
+    assert verdicts["distinct-concentrations"] == "violated"
+
+
 def test_on_a_box_projection_still_breaks_the_family():
     # Laplace noise is projected onto the box (atoms on its faces); the generalized normal
     # is drawn restricted to it: the same density, different laws on a bounded support
@@ -146,7 +201,9 @@ def test_matched_lp_critic_reads_laplace_and_normal_as_exponents():
     learner = L.get("infonce-lp")  # the L1 metric
     laplace = th.Process(BOX, LIN, th.conditionals.Laplace(0.1))
     normal = th.Process(BOX, LIN, th.conditionals.Normal(0.1))
-    assert check(th.learner_conditions.MatchedLpCritic(), laplace, learner=learner).verdict == "proved"
+    assert (
+        check(th.learner_conditions.MatchedLpCritic(), laplace, learner=learner).verdict == "proved"
+    )
     e = check(th.learner_conditions.MatchedLpCritic(), normal, learner=learner)
     assert e.verdict == "violated" and "α = 2" in e.message
 
@@ -225,8 +282,11 @@ def test_the_plan_states_the_inside_share():
     assert plan(CL_ICA, 40, ("gap",))[0].aims[0] == "uniform-on-sphere"
     no_map = SearchSpace(outside=())  # nothing outside: everything is inside
     assert [p.aims for p in plan(no_map, 5, ("gap", "failure"))] == [(INSIDE,)]
-    all_outside = SearchSpace(latents=("normal",), conditionals=("none",), outside=(
-        Outside("latent", "normal", ("a", "b")),))
+    all_outside = SearchSpace(
+        latents=("normal",),
+        conditionals=("none",),
+        outside=(Outside("latent", "normal", ("a", "b")),),
+    )
     assert [p.aims for p in plan(all_outside, 5, ("gap",))] == [None]  # the whole space
 
 
@@ -259,9 +319,15 @@ def test_necessity_verdicts_known_answers():
         _evaluation(["injective", "matched-temperature"], True, mixing="Fold"),  # not alone
         _evaluation([], True),
     ]
-    rows = {r["assumption"]: r for r in necessity.table(
-        ["uniform-on-sphere", "conditional-family", "injective", "matched-temperature"],
-        records, space, 0.2)}
+    rows = {
+        r["assumption"]: r
+        for r in necessity.table(
+            ["uniform-on-sphere", "conditional-family", "injective", "matched-temperature"],
+            records,
+            space,
+            0.2,
+        )
+    }
     temp = rows["matched-temperature"]
     assert temp["verdict"] == "not-needed-here" and temp["evaluations"] == 9
     assert temp["recovered"] == 9 and temp["rate"]["low"] > 0.6
@@ -335,9 +401,10 @@ def test_a_search_finds_a_planted_failure_inside_the_theorem_and_says_more_train
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["counterexamples"][0]["budget_check"]["cause"] == "optimisation"
     assert report["inside"]["evaluations"] >= 1
-    assert "more training: 4x the training steps (400) recovers it" in (
-        tmp_path / "r" / "report.md"
-    ).read_text()
+    assert (
+        "more training: 4x the training steps (400) recovers it"
+        in (tmp_path / "r" / "report.md").read_text()
+    )
 
 
 def test_a_search_pins_a_planted_gap_to_its_one_assumption(tmp_path):
@@ -389,8 +456,17 @@ def test_the_cli_searches_a_theorem_from_an_imported_file(tmp_path):
     try:
         out = CliRunner().invoke(
             main,
-            ["--import", str(paper), "search", "my-ica", "--budget", "3", "--out",
-             str(tmp_path / "run"), "--quiet"],
+            [
+                "--import",
+                str(paper),
+                "search",
+                "my-ica",
+                "--budget",
+                "3",
+                "--out",
+                str(tmp_path / "run"),
+                "--quiet",
+            ],
         )
         assert out.exit_code == 0, out.output
         report = json.loads((tmp_path / "run" / "report.json").read_text())
@@ -419,7 +495,9 @@ def test_check_prints_a_witness_as_key_value_pairs(tmp_path):
 def test_a_space_that_cannot_be_derived_says_why():
     product = th.latents.Product((th.latents.Laplace(1), th.latents.Normal(1)))
     mine = dataclasses.replace(
-        PLANTED, name="product-ica", canonical=lambda: th.Process(product, th.mixings.Linear.random(2))
+        PLANTED,
+        name="product-ica",
+        canonical=lambda: th.Process(product, th.mixings.Linear.random(2)),
     )
     with pytest.raises(InvalidArgument, match="canonical latent Product is not a family"):
         derive_space(mine)

@@ -350,14 +350,30 @@ def generalized_normal_form(conditional: Conditional | None) -> GeneralizedNorma
     return None
 
 
-def equivalent(conditional: Conditional | None, family: str) -> Conditional | None:
+def equivalent(
+    conditional: Conditional | None,
+    family: str,
+    *,
+    on_sphere: bool = False,
+    dim: int | None = None,
+) -> Conditional | None:
     """``conditional``'s law written as sith's class named ``family``, or None when that
     class cannot write it: Laplace(b) ↔ GeneralizedNormal(1, b) and Normal(σ) ↔
-    GeneralizedNormal(2, σ√2), in both directions (see :func:`generalized_normal_form`)."""
+    GeneralizedNormal(2, σ√2), in both directions (see :func:`generalized_normal_form`).
+
+    On the unit sphere (``on_sphere``, latents of dimension ``dim``) also
+    VonMisesFisher(κ) ↔ AnisotropicNormal((κ, …, κ)): there ‖z' − z‖² = 2 − 2 zᵀz', so
+    exp(−½ κ ‖z' − z‖²) ∝ exp(κ zᵀz'). Off the sphere the two laws differ (an
+    equal-concentration AnisotropicNormal on R^n is N(z, I/κ)), and None is returned.
+    """
     if conditional is None:
         return None
     if type(conditional).__name__ == family:
         return conditional
+    if on_sphere:
+        same = _sphere_equivalent(conditional, family, dim)
+        if same is not None:
+            return same
     form = generalized_normal_form(conditional)
     if form is None:
         return None
@@ -367,6 +383,16 @@ def equivalent(conditional: Conditional | None, family: str) -> Conditional | No
         return Laplace(scale=float(form.scale))
     if family == "Normal" and form.beta == 2.0:
         return Normal(scale=float(form.scale) / float(np.sqrt(2.0)))
+    return None
+
+
+def _sphere_equivalent(conditional: Conditional, family: str, dim: int | None):
+    if family == "AnisotropicNormal" and isinstance(conditional, VonMisesFisher) and dim:
+        return AnisotropicNormal((float(conditional.kappa),) * int(dim))
+    if family == "VonMisesFisher" and isinstance(conditional, AnisotropicNormal):
+        values = set(conditional.concentrations)
+        if len(values) == 1 and (dim is None or len(conditional.concentrations) == dim):
+            return VonMisesFisher(kappa=values.pop())
     return None
 
 

@@ -71,7 +71,10 @@ class MatchedTemperature(LearnerAssumption):
     p(z̃|z) ∝ exp(κ zᵀz̃), a minimiser of the (infinite-negatives) contrastive loss with
     an encoder onto the sphere and the critic exp(f(x)ᵀf(x̃)/τ), τ = 1/κ, inverts g up
     to an orthogonal map. Holds (``proved``) when the critic is the cosine/dot critic on
-    normalised outputs and |τ κ - 1| <= ``rtol``.
+    normalised outputs and |τ κ - 1| <= ``rtol``, or for any τ when the outputs lie on a
+    sphere of learnable radius r (the paper's "learnable rescaling": the critic's
+    concentration r²/τ is matched to κ at r² = τκ; the NeurIPS 2020 workshop version's
+    Proposition 1 prints √(τ/κ), its Eq. 28 needs τκ).
     """
 
     rtol: float = 0.01
@@ -149,7 +152,41 @@ class MatchedLpCritic(LearnerAssumption):
         return sp.And(sp.Eq(p, alpha), sp.Ge(alpha, 1), sp.Ne(alpha, 2))
 
 
+DAUNHAWER = (
+    "Daunhawer, Bizeul, Palumbo, Marx & Vogt 2023, 'Identifiability results for multimodal "
+    "contrastive learning', ICLR, Eq. (5)"
+)
+
+
+@dataclass
+class SquaredEuclideanCritic(LearnerAssumption):
+    """InfoNCE with τ = 1 and sim(a, b) = −‖a − b‖₂²: the estimator of L_AlignMaxEnt.
+
+    The content-block theorems are about the minimiser of alignment minus entropy,
+    E‖f(x) − f(x̃)‖² − H(f(x)). von Kügelgen et al. 2021 (App. D): "if we consider τ = 1,
+    and sim(u,v) = −(u−v)², … we can approximately match the form of (5)", for many
+    negatives; Daunhawer et al. 2023 (Eq. 5) state the symmetric form for two encoders
+    with the same τ and sim, and train those estimators. Holds (``proved``) for a learner
+    whose critic is the squared Euclidean distance ("lp-power" at p = 2) at τ = 1.
+    """
+
+    rtol: float = 0.01
+    name: ClassVar[str] = "squared-euclidean-critic"
+    cite: ClassVar[str] = f"{VON_KUEGELGEN}, App. D; {DAUNHAWER}"
+    description: ClassVar[str] = (
+        "InfoNCE with τ = 1 and sim(a, b) = −‖a − b‖₂², the estimator of alignment minus entropy"
+    )
+
+    def __post_init__(self) -> None:
+        valid.finite_float("SquaredEuclideanCritic", "rtol", self.rtol, low=0.0, high=1.0)
+
+    def statement(self, n, m=None):
+        tau, p = sp.symbols("tau p", positive=True)
+        return sp.And(sp.Eq(tau, 1), sp.Eq(p, 2))
+
+
 for _cls in (
+    SquaredEuclideanCritic,
     LearnerObjective,
     MatchedTemperature,
     ContentSizedEncoder,

@@ -33,7 +33,9 @@ class TextCheck:
 
     def __post_init__(self) -> None:
         if not isinstance(self.verified, bool) or not isinstance(self.where, str) or not self.where:
-            raise InvalidArgument("TextCheck needs verified (a bool) and where (a non-empty string)")
+            raise InvalidArgument(
+                "TextCheck needs verified (a bool) and where (a non-empty string)"
+            )
 
     @property
     def label(self) -> str:
@@ -57,8 +59,9 @@ _VK = "von Kügelgen et al., NeurIPS 2021 (a full-text copy)"
 _KHEMAKHEM = "Khemakhem et al., AISTATS 2020 (updated arXiv text, a full-text copy)"
 _REIZINGER = "Reizinger et al., ICLR 2025 camera-ready (a full-text copy)"
 _ZIMMERMANN_UNREAD = (
-    "from memory: the ICML 2021 text could not be read here (only the NeurIPS 2020 "
-    "workshop version, whose statements differ)"
+    "from memory: the ICML 2021 text could not be read here (PMLR's PDF is indexed as "
+    "binary only; read instead: the NeurIPS 2020 SSL workshop version, "
+    "sslneurips21/sslneuips20.github.io, whose statements differ)"
 )
 
 CATALOGUE: dict[str, dict[str, TextCheck]] = {
@@ -100,8 +103,14 @@ CATALOGUE: dict[str, dict[str, TextCheck]] = {
             f"Eq. (5) and Table 2a ({_DAUNHAWER})",
             "LSymAlignMaxEnt(g1, g2) = E[‖g1(x1) − g2(x2)‖_2] − 1/2 (H(g1(x1)) + H(g2(x2))) … "
             "For our experiments, we employ the finite-sample estimators LInfoNCE and LSymInfoNCE",
-            "sith trains the symmetric InfoNCE estimator (two encoders) with sith's L1 critic at "
-            "τ = 1; the paper's experiments use τ = 1 with the Euclidean similarity",
+            "sith trains the symmetric InfoNCE estimator (two encoders) at τ = 1 with "
+            "sim(a, b) = −‖a − b‖₂², as the paper's experiments (squared-euclidean-critic)",
+        ),
+        "squared-euclidean-critic": TextCheck(
+            True,
+            f"Eq. (5), Sec. 2.2 ({_DAUNHAWER})",
+            "we can approximate the symmetrized objective for τ = 1 and sim(a,b) = −(a−b)², "
+            "with a large number of negative samples (K → ∞)",
         ),
         "content-sized-encoder": TextCheck(
             True,
@@ -146,8 +155,14 @@ CATALOGUE: dict[str, dict[str, TextCheck]] = {
             f"Eq. (5) and App. D ({_VK})",
             "if we consider τ = 1, and sim(u,v) = −(u−v)², … we can approximately match the form "
             "of (5)",
-            "sith's default InfoNCE uses the L1 critic at τ = 1; the paper's estimator uses the "
-            "negative squared distance",
+            "sith's learner (infonce-content) is this estimator: τ = 1 and sim = −‖u − v‖₂² "
+            "(squared-euclidean-critic); its outputs are not restricted to (0, 1)^{n_c}",
+        ),
+        "squared-euclidean-critic": TextCheck(
+            True,
+            f"App. D ({_VK})",
+            "if we consider τ = 1, and sim(u,v) = −(u−v)², … we can approximately match the form "
+            "of (5)",
         ),
         "content-sized-encoder": TextCheck(
             True, f"Theorem 4.4 ({_VK})", "Let g : X → (0,1)^{n_c} be any smooth function"
@@ -215,25 +230,54 @@ CATALOGUE: dict[str, dict[str, TextCheck]] = {
         ),
     },
     "cl-ica": {
-        "theorem": TextCheck(False, _ZIMMERMANN_UNREAD, differs=(
-            "the workshop version's Theorem 2 claims only an affine map, and its Proposition 1 "
-            "ties the encoder's radius to τ and κ (a learnable rescaling), so τ = 1/κ may be the "
-            "unit-radius case only"
-        )),
-        "matched-temperature": TextCheck(False, _ZIMMERMANN_UNREAD),
+        "theorem": TextCheck(
+            False,
+            _ZIMMERMANN_UNREAD,
+            differs=(
+                "the workshop version's Theorem 2 claims only an affine map, and its Proposition 1 "
+                "ties the encoder's radius to τ and κ (a learnable rescaling), so τ = 1/κ may be the "
+                "unit-radius case only"
+            ),
+        ),
+        "matched-temperature": TextCheck(
+            False,
+            _ZIMMERMANN_UNREAD,
+            differs=(
+                "the workshop version (footnote 2, Proposition 1) maps onto a sphere of radius r, "
+                "'implemented as a learnable rescaling operation of the network f'; its proof "
+                "step (Eq. 28) holds for r² = τκ, so unit outputs need τ = 1/κ and a learnable "
+                "radius meets it at any τ (sith's radius='learnable')"
+            ),
+        ),
     },
     "cl-ica-box": {
-        "theorem": TextCheck(False, _ZIMMERMANN_UNREAD, differs=(
-            "secondary notes on the arXiv version say its Theorem 5 is the affine convex-body "
-            "result and Theorem 6 the permutation and sign-flip one for L^p, p ≥ 1, p ≠ 2: the "
-            "theorem number and the permutation claim are unverified"
-        )),
+        "theorem": TextCheck(
+            False,
+            _ZIMMERMANN_UNREAD,
+            differs=(
+                "secondary notes on the arXiv version say its Theorem 5 is the affine convex-body "
+                "result and Theorem 6 the permutation and sign-flip one for L^p, p ≥ 1, p ≠ 2: the "
+                "theorem number and the permutation claim are unverified"
+            ),
+        ),
     },
     "anisotropic-infonce": {
-        "theorem": TextCheck(False, (
-            "from memory: the paper's text could not be read (only the project page and the "
-            "authors' code)"
-        ), differs="the project page claims recovery 'up to orthogonal transformations'"),
+        "theorem": TextCheck(
+            False,
+            (
+                "from memory: the paper's text could not be read (only the project page and the "
+                "authors' code)"
+            ),
+            differs="the project page claims recovery 'up to orthogonal transformations'",
+        ),
+        "distinct-concentrations": TextCheck(
+            False,
+            (
+                "from memory: the paper's text could not be read; sith states it because its claim "
+                "(a permutation) needs it, and the authors' README experiments use distinct Λ "
+                "(5 and 25, or linearly spaced)"
+            ),
+        ),
     },
     "tcl": {
         "theorem": TextCheck(False, "from memory: no copy of the paper could be read here"),

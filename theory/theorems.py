@@ -10,6 +10,7 @@ from typing import Any
 from theory import assumptions as A
 from theory import claims as C
 from theory import cluster_assumptions as CA
+from theory import concentration_assumptions as KA
 from theory import conditionals, latents, mixings
 from theory import learner_conditions as LC
 from theory import text_checks as TC
@@ -213,6 +214,7 @@ register(
             A.SmoothPositiveDensity(),
             A.ContentInvariance(),
             LC.LearnerObjective(("infonce",)),
+            LC.SquaredEuclideanCritic(),
             LC.ContentSizedEncoder(),
         ),
         learner="infonce-content",
@@ -225,7 +227,8 @@ register(
         "almost everywhere, a "
         "style-change conditional that keeps the content and has positive density on an "
         "open set around the style, an encoder with n_c outputs minimising alignment plus "
-        "the negative entropy of its outputs (InfoNCE approximates it) block-identifies "
+        "the negative entropy of its outputs (InfoNCE at τ = 1 with sim(u, v) = −‖u − v‖₂² "
+        "approximates it, App. D) block-identifies "
         "the content latents.",
         canonical=lambda: Process(
             latents.Normal(4),
@@ -274,6 +277,7 @@ register(
             A.SmoothPositiveDensity(),
             A.ContentInvariance(),
             LC.LearnerObjective(("multiview-infonce",)),
+            LC.SquaredEuclideanCritic(),
             LC.ContentSizedEncoder(),
         ),
         learner="multiview-infonce",
@@ -287,8 +291,9 @@ register(
         "the style at random (a density around s: perturbed or view-specific style), and "
         "p(z) a smooth, continuous density, positive almost everywhere, two smooth "
         "encoders f1, f2 onto (0, 1)^{n_c}, minimising the alignment E||f1(x1) − f2(x2)||₂ "
-        "minus ½ (H(f1(x1)) + H(f2(x2))) (Eq. 5; the symmetric InfoNCE between the views is "
-        "its finite-sample estimator), block-identify the content: f_k(g_k(z)) = φ_k(c) for "
+        "minus ½ (H(f1(x1)) + H(f2(x2))) (Eq. 5; the symmetric InfoNCE at τ = 1 with "
+        "sim(a, b) = −‖a − b‖₂² between the views is its finite-sample estimator), "
+        "block-identify the content: f_k(g_k(z)) = φ_k(c) for "
         "invertible φ_k. injective and immersion are decided for both mixings. (The paper "
         "names the mixings f and the encoders g.)",
         canonical=lambda: Process(
@@ -373,6 +378,7 @@ register(
         assumptions=(
             A.UniformOnSphere(),
             A.ConditionalFamily("AnisotropicNormal"),
+            KA.DistinctConcentrations(),
             A.Injective(),
             LC.LearnerObjective(("aninfonce",)),
         ),

@@ -308,6 +308,10 @@ _INFONCE_OPTIONS = {
 }
 # the temperature as τκ: 1 is the theorem's matched τ = 1/κ; the others violate it alone
 _TAU_KAPPA = (1.0, 3.0, 2.0, 0.5)
+# content-block theorems: the estimator of alignment minus entropy is τ = 1 with the
+# squared distance (squared-euclidean-critic); another τ violates that alone
+_CONTENT_OPTIONS = {"tau": (1.0, 0.2), **_INFONCE_OPTIONS}
+_CONTENT_TAU_OUTSIDE = _out("tau", "squared-euclidean-critic", 0.2)
 
 DEFAULT_SPACES: dict[str, SearchSpace] = {
     "cl-ica": SearchSpace(
@@ -338,8 +342,9 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
         mixings=("invertible-mlp", "linear", "fold"),
         conditionals=("content-style", "normal"),
         content=2,
-        learner_options=_INFONCE_OPTIONS,
+        learner_options=_CONTENT_OPTIONS,
         outside=(
+            *_CONTENT_TAU_OUTSIDE,
             # a fold is neither injective nor an immersion (its Jacobian is singular on
             # the fold): the space cannot violate either alone
             Outside("mixing", "fold", ("injective", "immersion")),
@@ -355,8 +360,9 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
         view_mixings=("invertible-mlp", "linear", "fold"),
         conditionals=("content-style", "normal"),
         content=2,
-        learner_options=_INFONCE_OPTIONS,
+        learner_options=_CONTENT_OPTIONS,
         outside=(
+            *_CONTENT_TAU_OUTSIDE,
             Outside("view_mixing", "fold", ("injective", "immersion")),
             *_out("latent", "smooth-positive-density", "laplace"),
             Outside("conditional", "normal", ("content-invariance", "content-sized-encoder")),
@@ -448,7 +454,8 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
         outside=(
             *_out("latent", "uniform-on-sphere", "cluster-sphere"),
             *_out("mixing", "injective", "fold"),
-            *_out("conditional", "conditional-family", "vmf"),
+            # on the sphere a vMF is AnisotropicNormal(κ, …, κ): one concentration
+            *_out("conditional", "distinct-concentrations", "vmf"),
         ),
     ),
 }

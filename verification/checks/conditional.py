@@ -34,12 +34,14 @@ variable) relates to the latent.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import torch
 
 import theory as th
 from theory import assumptions as A
+from theory import concentration_assumptions as KA
 from theory import supports as S
 from verification.checks._core import CheckContext, register_check
 from verification.checks._evidence import (
@@ -83,11 +85,65 @@ def check_conditional_family(assumption: A.ConditionalFamily, ctx: CheckContext)
     evidence = _conditional_family(assumption, ctx)
     cond, wanted = ctx.process.conditional, assumption.family
     if cond is not None and cond.family != wanted and evidence.method == "family":
-        same = th.conditionals.equivalent(cond, wanted)
+        same = _equivalent(cond, wanted, ctx)
         if same is not None:
             note = f"{cond!r} is {same!r} (the same law)"
             evidence = dataclasses.replace(evidence, message=f"{note}; {evidence.message}")
     return evidence
+
+
+@register_check(KA.DistinctConcentrations)
+def check_distinct_concentrations(
+    assumption: KA.DistinctConcentrations, ctx: CheckContext
+) -> Evidence:
+    """Decided exactly from the conditional's parameters (method "family")."""
+    name, cond = assumption.name, ctx.process.conditional
+    if isinstance(cond, th.conditionals.VonMisesFisher) and ctx.process.dim > 1:
+        return violated(
+            name,
+            f"VonMisesFisher(kappa={cond.kappa:g}) is AnisotropicNormal with Λ = κI: every "
+            "concentration is the same, so a rotation is left",
+            statistic=0.0,
+            tolerance=None,
+            n_points=0,
+            method="family",
+            witness={"concentrations": [float(cond.kappa)] * ctx.process.dim},
+        )
+    if not isinstance(cond, th.conditionals.AnisotropicNormal):
+        return violated(
+            name,
+            f"the conditional ({type(cond).__name__}) has no per-latent concentrations",
+            statistic=None,
+            tolerance=None,
+            n_points=0,
+            method="family",
+        )
+    values = sorted(cond.concentrations)
+    gap = min((b - a for a, b in itertools.pairwise(values)), default=float("inf"))
+    if gap > 0:
+        return proved(
+            name,
+            f"the concentrations {list(cond.concentrations)} are pairwise distinct",
+            tolerance=None,
+            method="family",
+        )
+    return violated(
+        name,
+        f"the concentrations {list(cond.concentrations)} repeat a value: the latents "
+        "sharing it keep a rotation",
+        statistic=0.0,
+        tolerance=None,
+        n_points=0,
+        method="family",
+        witness={"concentrations": list(cond.concentrations)},
+    )
+
+
+def _equivalent(cond, wanted: str, ctx: CheckContext):
+    """``th.conditionals.equivalent`` told whether the latent lives on the unit sphere
+    (vMF(κ) ≡ AnisotropicNormal(κ, …, κ) there only)."""
+    on_sphere = isinstance(ctx.process.latent.support, S.Sphere)
+    return th.conditionals.equivalent(cond, wanted, on_sphere=on_sphere, dim=ctx.process.dim)
 
 
 def _conditional_family(assumption: A.ConditionalFamily, ctx: CheckContext) -> Evidence:
@@ -96,7 +152,7 @@ def _conditional_family(assumption: A.ConditionalFamily, ctx: CheckContext) -> E
     latent = ctx.process.latent
     family = None if cond is None else cond.family
     sith_class = cond is not None and type(cond) is getattr(th.conditionals, family, None)
-    if family != wanted and not (sith_class and th.conditionals.equivalent(cond, wanted)):
+    if family != wanted and not (sith_class and _equivalent(cond, wanted, ctx)):
         return violated(
             name,
             f"the conditional is {family}, required: {wanted}",

@@ -7,11 +7,14 @@ so instead of guessing.
 
 - objective: the learner's registered objective is one the theorem is about;
 - matched temperature (Zimmermann et al. 2021, Thm 2): cosine critic on the sphere,
-  |τ κ − 1| <= rtol for the vMF concentration κ of the conditional;
+  |τ κ − 1| <= rtol for the vMF concentration κ of the conditional, or any τ with a
+  learnable output radius r (r² = τκ at the minimiser);
 - matched lp critic (Zimmermann et al. 2021, convex bodies): the conditional is an
   L^α-exponential law (a generalized normal, or Laplace α = 1, Normal α = 2) with α ≥ 1,
   α ≠ 2, and the critic's distance is the conditional's (lp-power ‖·‖_p^p at p = α; the
   lp metric ‖·‖_p only at p = α = 1);
+- squared-Euclidean critic (von Kügelgen et al. 2021, App. D; Daunhawer et al. 2023,
+  Eq. 5): sim(a, b) = −‖a − b‖₂² at τ = 1, the estimator of alignment minus entropy;
 - content-sized encoder (von Kügelgen et al. 2021, Thm 4.4): dim f(x) = n_c;
 - enough features (Hyvärinen & Morioka 2016, Thm 1): dim h(x) = n, as the theorem states.
 """
@@ -87,18 +90,37 @@ def check_matched_temperature(assumption: LC.MatchedTemperature, ctx: CheckConte
             witness={"critic": critic},
         )
     tau, kappa = float(learner.resolved_tau(process)), float(conditional.kappa)
-    mismatch = abs(tau * kappa - 1.0)
-    ok = mismatch <= assumption.rtol
+    if getattr(learner, "radius", "unit") == "learnable":
+        return settled(
+            True,
+            assumption.name,
+            f"outputs on r S^(n-1) with a learnable radius r: the critic's concentration "
+            f"r²/τ is matched to κ = {kappa:.4g} at r² = τκ = {tau * kappa:.4g}, for any τ "
+            "(Zimmermann et al.'s learnable rescaling)",
+            exact=True,
+            method=METHOD,
+        )
+    return _within_rtol(
+        assumption,
+        abs(tau * kappa - 1.0),
+        f"τ = {tau:.4g} and 1/κ = {1 / kappa:.4g} (τκ = {tau * kappa:.3g})",
+        ": the learner's temperature is outside the theorem",
+        {"tau": tau, "kappa": kappa},
+    )
+
+
+def _within_rtol(assumption, statistic: float, message: str, outside: str, witness: dict):
+    """``proved`` when ``statistic`` <= the assumption's ``rtol``, else ``violated``."""
+    ok = statistic <= assumption.rtol
     return settled(
         ok,
         assumption.name,
-        f"τ = {tau:.4g} and 1/κ = {1 / kappa:.4g} (τκ = {tau * kappa:.3g})"
-        + ("" if ok else ": the learner's temperature is outside the theorem"),
+        message + ("" if ok else outside),
         exact=True,
         method=METHOD,
-        statistic=mismatch,
+        statistic=statistic,
         tolerance=assumption.rtol,
-        witness=None if ok else {"tau": tau, "kappa": kappa},
+        witness=None if ok else witness,
     )
 
 
@@ -182,6 +204,35 @@ def check_matched_lp_critic(assumption: LC.MatchedLpCritic, ctx: CheckContext) -
     )
 
 
+@register_check(LC.SquaredEuclideanCritic)
+def check_squared_euclidean_critic(
+    assumption: LC.SquaredEuclideanCritic, ctx: CheckContext
+) -> Evidence:
+    """τ = 1 (within ``rtol``) and δ = ‖·‖₂² ("lp-power" with p = 2), from the config."""
+    learner, process = _learner(assumption, ctx), ctx.process
+    critic = getattr(learner, "critic", None)
+    resolved_p = getattr(learner, "resolved_p", None)
+    p = float(resolved_p(process)) if callable(resolved_p) else getattr(learner, "p", None)
+    if critic != "lp-power" or p != 2.0 or not hasattr(learner, "resolved_tau"):
+        shown = f"{critic!r}" + (f" with p = {p:g}" if isinstance(p, float) else "")
+        return settled(
+            False,
+            assumption.name,
+            f"the critic is {shown}, not sim(a, b) = −‖a − b‖₂² (lp-power, p = 2)",
+            exact=True,
+            method=METHOD,
+            witness={"critic": critic, "critic_p": p},
+        )
+    tau = float(learner.resolved_tau(process))
+    return _within_rtol(
+        assumption,
+        abs(tau - 1.0),
+        f"sim(a, b) = −‖a − b‖₂² at τ = {tau:.4g}",
+        ": the estimator of alignment minus entropy needs τ = 1",
+        {"tau": tau},
+    )
+
+
 @register_check(LC.ContentSizedEncoder)
 def check_content_sized_encoder(assumption: LC.ContentSizedEncoder, ctx: CheckContext) -> Evidence:
     learner, process = _learner(assumption, ctx), ctx.process
@@ -227,5 +278,6 @@ __all__ = [
     "check_learner_objective",
     "check_matched_lp_critic",
     "check_matched_temperature",
+    "check_squared_euclidean_critic",
     "output_dim",
 ]

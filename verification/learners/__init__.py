@@ -30,7 +30,7 @@ LEARNERS = Registry(
         "infonce-lp": lambda: InfoNCE(critic="lp"),
         # the convex-body theorem's critic: δ = ‖·‖_α^α with α the conditional's exponent
         "infonce-lp-matched": lambda: InfoNCE(critic="lp-power", p=None),
-        "infonce-content": lambda: InfoNCE(critic="lp"),
+        "infonce-content": lambda: InfoNCE(critic="lp-power", p=2.0, tau=1.0),
         "fastica": FastICA,
         "tcl": TCL,
         "vicreg": VICReg,

@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 import theory as th
-from theory.errors import InvalidProcess
+from theory.errors import InvalidArgument, InvalidProcess
 from verification import _options as opt
 from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
@@ -88,6 +88,8 @@ def infonce_loss(
     """
     if critic == "cosine":
         return _dot_infonce(h, h_pos, 1.0 / tau)
+    if critic == "lp-power" and p == 2.0:
+        return _dot_infonce(*squared_distance_as_dot(h, h_pos), 1.0 / tau)
     distance = torch.cdist(h, h_pos, p=p)
     if critic == "lp-power" and p != 1.0:
         distance = distance.pow(p)
@@ -95,6 +97,25 @@ def infonce_loss(
     rows = torch.logsumexp(logits, 1).mean()
     cols = torch.logsumexp(logits, 0).mean()
     return 0.5 * (rows + cols) - logits.diagonal().mean()
+
+
+def squared_distance_as_dot(
+    h: torch.Tensor, h_pos: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Vectors a_i, b_j with a_i · b_j = −‖h_i − h_pos_j‖₂².
+
+    a = (2h, −‖h‖², −1) and b = (h_pos, 1, ‖h_pos‖²), since −‖u − v‖² = 2uᵀv − ‖u‖² −
+    ‖v‖². The squared-Euclidean critic (von Kügelgen et al. 2021, App. D; Daunhawer et
+    al. 2023, Eq. 5: τ = 1, sim(a, b) = −(a − b)²) then runs through the blocked dot
+    product InfoNCE, about twice as fast as autograd through ``cdist`` (the same
+    number, up to float rounding).
+    """
+    ones = h.new_ones(h.shape[0], 1)
+    a = torch.cat([2.0 * h, -(h * h).sum(1, keepdim=True), -ones], 1)
+    b = torch.cat(
+        [h_pos, h_pos.new_ones(h_pos.shape[0], 1), (h_pos * h_pos).sum(1, keepdim=True)], 1
+    )
+    return a, b
 
 
 CHUNK_ELEMENTS = 1 << 17  # similarity entries per block: about 0.5 MB of float32, in cache
@@ -283,6 +304,10 @@ class InfoNCE(Learner):
     # None the practical rule (3 at n <= 4, 2 above; the infonce-practical variant)
     tau_kappa: float | None = 1.0
     p: float | None = 1.0  # the lp critics' exponent; None: the conditional's own
+    # cosine critic: "unit" outputs on S^{n-1}, or "learnable": on r S^{n-1} with r
+    # trained with the encoder (Zimmermann et al.'s learnable rescaling; r² = τκ at the
+    # matched temperature, so any τ meets the theorem)
+    radius: Literal["unit", "learnable"] = "unit"
     content: int | None = None  # output dimension (content block size); None: latent dim
     n_train: int | None = None  # fixed training set size; None: fresh pairs every step
     # practice: extra initialisations raced over the first ``race`` of the steps (see
@@ -306,6 +331,7 @@ class InfoNCE(Learner):
         opt.choice("critic", "cosine", "lp", "lp-power", help="similarity of two outputs"),
         opt.number("tau", 0, 1e6, low_open=True, optional=True, help=TAU_HELP),
         opt.number("tau_kappa", 0, 1e3, low_open=True, optional=True, help=TAU_KAPPA_HELP),
+        opt.choice("radius", "unit", "learnable", help="cosine critic: outputs on r S^(n-1)"),
         opt.number(
             "p", 0, 100, low_open=True, optional=True, help="lp exponent; None: the conditional's"
         ),
@@ -325,6 +351,11 @@ class InfoNCE(Learner):
 
     def __post_init__(self) -> None:
         opt.check_options(self)
+        if self.radius == "learnable" and self.critic != "cosine":
+            raise InvalidArgument(
+                f"InfoNCE: radius='learnable' scales outputs on the sphere: it needs the "
+                f"cosine critic, got critic={self.critic!r}"
+            )
 
     def resolved_tau(self, process: th.Process) -> float:
         """The temperature: explicit (``tau``), else τ = τκ / κ for the positives'
@@ -368,8 +399,9 @@ class InfoNCE(Learner):
     def new_critic(self, n_out: int) -> nn.Module | None:
         """The learnable parameters of one run's critic (None: the critic has none).
         Subclasses with a learnable critic (AnInfoNCE's diagonal Λ̂) return a module with
-        a ``describe() -> dict`` for the Fit's extras; it trains with the encoder."""
-        return None
+        a ``describe() -> dict`` for the Fit's extras; it trains with the encoder. With
+        ``radius="learnable"`` it is the output radius r (:class:`LearnableRadius`)."""
+        return LearnableRadius() if self.radius == "learnable" else None
 
     def pair_loss(
         self,
@@ -381,6 +413,9 @@ class InfoNCE(Learner):
     ) -> torch.Tensor:
         """The training objective on a batch of positive pairs (see :func:`infonce_loss`);
         ``p`` is the lp critics' resolved exponent (:meth:`resolved_p`)."""
+        if isinstance(critic, LearnableRadius):  # outputs on r S^{n-1}
+            r = critic.radius()
+            return infonce_loss(h * r, h_pos * r, tau, self.critic, p)
         return infonce_loss(h, h_pos, tau, self.critic, p)
 
     def target_loss(self, process: th.Process, tau: float, batch: int, seed: int) -> float:
@@ -559,6 +594,26 @@ class InfoNCE(Learner):
         watch = None if monitor is None else (lambda step: monitor(step, encode))
         training = Training(loss_fn, params, config, watch, converged=converged)
         return _Run(training, model, encode, tau, target, critic)
+
+
+class LearnableRadius(nn.Module):
+    """The encoder's output radius r = exp(ρ), ρ learnable (starts at r = 1).
+
+    Zimmermann et al. 2021 map onto a sphere of radius r, "implemented as a learnable
+    rescaling operation of the network f" (NeurIPS 2020 workshop version, footnote 2 and
+    Proposition 1; the ICML text is unverified here). With sim = r² uᵀv / τ the
+    critic's effective concentration is r²/τ, which the minimiser matches to κ: r² = τκ.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log_radius = nn.Parameter(torch.zeros(()))
+
+    def radius(self) -> torch.Tensor:
+        return self.log_radius.exp()
+
+    def describe(self) -> dict:
+        return {"radius": float(self.radius().detach())}
 
 
 class _Run(Run):
