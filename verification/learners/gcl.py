@@ -58,7 +58,7 @@ from verification.learners.base import (
     resolved,
 )
 from verification.learners.encoders import ACTIVATIONS, Encoder, EncoderConfig
-from verification.learners.racing import race_length, run_race
+from verification.learners.racing import race_length, run_race, start_candidates
 
 
 def gcl_loss(r_real: torch.Tensor, r_shuffled: torch.Tensor) -> torch.Tensor:
@@ -168,10 +168,12 @@ class GCL(Learner):
         if isinstance(data, Fit):
             return data
         config = resolved(self.train, self.default_steps(process))
-        candidates = [
-            self._start(data, process.dim, derive_seed(seed, "restart", k), config, monitor)
-            for k in range(self.restarts + 1)
-        ]
+        candidates = start_candidates(
+            lambda k: self._start(
+                data, process.dim, derive_seed(seed, "restart", k), config, monitor
+            ),
+            self.restarts + 1,
+        )
         rows = selection_rows(len(data.x), seed)
         g = torch.Generator().manual_seed(seed)
         x_sel, u_sel = data.x[rows], data.u[rows]

@@ -64,7 +64,7 @@ from verification.learners.base import (
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
 from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
-from verification.learners.racing import race_length, run_race
+from verification.learners.racing import race_length, run_race, start_candidates
 
 TAU_HELP = "the temperature τ; None: τκ / κ (cosine critic) or 1 (lp critics)"
 TAU_KAPPA_HELP = "cosine critic, tau None: τ = tau_kappa / κ (1: the theorem's); None: 3 or 2"
@@ -437,14 +437,14 @@ class InfoNCE(Learner):
         config = resolved(self.train, self.default_steps(process), WARMUP)
         if self.oracle:
             return self._fit_oracle(process, seed, config, tau, monitor)
-        candidates = []
-        for attempt in range(self.restarts + 1):
-            run = self._start(
-                process, derive_seed(seed, "restart", attempt), config, tau, None, monitor
-            )
-            if isinstance(run, Fit):  # the training data cannot be trained on
-                return run
-            candidates.append(run)
+        candidates = start_candidates(
+            lambda k: self._start(
+                process, derive_seed(seed, "restart", k), config, tau, None, monitor
+            ),
+            self.restarts + 1,
+        )
+        if isinstance(candidates, Fit):  # the training data cannot be trained on
+            return candidates
         return run_race(
             candidates,
             race_length(self.race, config.steps),

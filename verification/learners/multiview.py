@@ -65,7 +65,7 @@ from verification.learners.base import (
 )
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.infonce import infonce_loss
-from verification.learners.racing import race_length, run_race
+from verification.learners.racing import race_length, run_race, start_candidates
 
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
@@ -146,12 +146,12 @@ class MultiviewInfoNCE(Learner):
         if self.content is not None and not 1 <= self.content <= process.dim:
             raise InvalidProcess(f"content must be in 1..{process.dim}, got {self.content}")
         config = resolved(self.train, self.default_steps(process), WARMUP)
-        runs = []
-        for attempt in range(self.restarts + 1):
-            run = self._start(process, derive_seed(seed, "restart", attempt), config, monitor)
-            if isinstance(run, Fit):  # the training data cannot be trained on
-                return run
-            runs.append(run)
+        runs = start_candidates(
+            lambda k: self._start(process, derive_seed(seed, "restart", k), config, monitor),
+            self.restarts + 1,
+        )
+        if isinstance(runs, Fit):  # the training data cannot be trained on
+            return runs
         return run_race(
             runs,
             race_length(self.race, config.steps),

@@ -12,8 +12,8 @@ looking at the truth:
    candidate (observations only, never latents);
 3. the lowest score continues to the end of its budget; the others are dropped.
 
-Time accounting: each candidate is charged what ran before it, so ``time_budget``
-bounds the whole race, and the kept run's ``seconds`` (hence ``Fit.seconds``) counts
+Time accounting: each candidate is charged its own start (:func:`start_candidates`) and
+what ran before it, so ``time_budget`` bounds the whole race, and the kept run's ``seconds`` (hence ``Fit.seconds``) counts
 every candidate and the scoring. ``Fit.steps`` counts every candidate's steps;
 ``Fit.extras`` says how the race went (``attempts``, ``kept``, ``race_steps``,
 ``race_losses``).
@@ -46,6 +46,23 @@ class Candidate(Protocol):
 def race_length(fraction: float, steps: int) -> int:
     """The steps every candidate trains: ``fraction`` of the budget, at least one."""
     return max(1, round(fraction * steps))
+
+
+def start_candidates(start: Callable[[int], Candidate | Fit], count: int) -> list | Fit:
+    """Candidates ``start(0)``, ..., ``start(count - 1)`` (the k-th seeded with
+    ``derive_seed(seed, "restart", k)`` by its learner), each charged the time its own
+    start took (models, whitening, reference samples: part of the race, so of
+    ``time_budget``). The first Fit a start returns instead (training data that cannot
+    be trained on) is returned as it is."""
+    candidates = []
+    for k in range(count):
+        clock = time.perf_counter()
+        run = start(k)
+        if isinstance(run, Fit):
+            return run
+        run.training.seconds += time.perf_counter() - clock
+        candidates.append(run)
+    return candidates
 
 
 def run_race(
@@ -102,4 +119,4 @@ def run_race(
     return fit
 
 
-__all__ = ["Candidate", "race_length", "run_race"]
+__all__ = ["Candidate", "race_length", "run_race", "start_candidates"]

@@ -65,7 +65,7 @@ from verification.learners.base import (
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
 from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
-from verification.learners.racing import race_length, run_race
+from verification.learners.racing import race_length, run_race, start_candidates
 
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
@@ -182,12 +182,12 @@ def fit_pairs(
     if content is not None and not 1 <= content <= process.dim:
         raise InvalidProcess(f"content must be in 1..{process.dim}, got {content}")
     config = resolved(learner.train, default_steps, WARMUP)
-    candidates = []
-    for attempt in range(getattr(learner, "restarts", 0) + 1):
-        run = _start(learner, process, derive_seed(seed, "restart", attempt), config, loss, monitor)
-        if isinstance(run, Fit):  # the training data cannot be trained on
-            return run
-        candidates.append(run)
+    candidates = start_candidates(
+        lambda k: _start(learner, process, derive_seed(seed, "restart", k), config, loss, monitor),
+        getattr(learner, "restarts", 0) + 1,
+    )
+    if isinstance(candidates, Fit):  # the training data cannot be trained on
+        return candidates
     race_steps = race_length(getattr(learner, "race", 0.0), config.steps)
     return run_race(
         candidates, race_steps, lambda run: run.selection_loss(process, config.batch_size, seed)
