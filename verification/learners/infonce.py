@@ -442,9 +442,7 @@ class InfoNCE(Learner):
                 process, derive_seed(seed, "restart", k), config, tau, None, monitor
             ),
             self.restarts + 1,
-        )
-        if isinstance(candidates, Fit):  # the training data cannot be trained on
-            return candidates
+        )  # or the Fit of data that cannot be trained on
         return run_race(
             candidates,
             race_length(self.race, config.steps),

@@ -149,9 +149,7 @@ class MultiviewInfoNCE(Learner):
         runs = start_candidates(
             lambda k: self._start(process, derive_seed(seed, "restart", k), config, monitor),
             self.restarts + 1,
-        )
-        if isinstance(runs, Fit):  # the training data cannot be trained on
-            return runs
+        )  # or the Fit of data that cannot be trained on
         return run_race(
             runs,
             race_length(self.race, config.steps),

@@ -66,7 +66,7 @@ def start_candidates(start: Callable[[int], Candidate | Fit], count: int) -> lis
 
 
 def run_race(
-    candidates: Sequence[Candidate],
+    candidates: Sequence[Candidate] | Fit,
     race_steps: int,
     selection_loss: Callable[[Candidate], float],
 ) -> Fit:
@@ -76,10 +76,13 @@ def run_race(
     The whole race is charged to ``time_budget``: every candidate starts with the
     seconds of those before it, the scoring is added, and the kept one finishes with
     the total, so a fit stops within its budget plus one step. One candidate: no race,
-    it simply trains to the end. A candidate whose training is no longer "ok" after
+    it simply trains to the end. ``candidates`` may be the Fit :func:`start_candidates`
+    returns for training data that cannot be trained on: it is returned as it is. A candidate whose training is no longer "ok" after
     the race (diverged) scores +inf, as does a NaN score; when all of them do, the first
     is kept (its Fit says how it failed).
     """
+    if isinstance(candidates, Fit):  # a start that cannot train (see start_candidates)
+        return candidates
     if not candidates:
         raise ValueError("run_race needs at least one candidate")
     racing = len(candidates) > 1

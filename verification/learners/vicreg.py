@@ -185,9 +185,7 @@ def fit_pairs(
     candidates = start_candidates(
         lambda k: _start(learner, process, derive_seed(seed, "restart", k), config, loss, monitor),
         getattr(learner, "restarts", 0) + 1,
-    )
-    if isinstance(candidates, Fit):  # the training data cannot be trained on
-        return candidates
+    )  # or the Fit of data that cannot be trained on
     race_steps = race_length(getattr(learner, "race", 0.0), config.steps)
     return run_race(
         candidates, race_steps, lambda run: run.selection_loss(process, config.batch_size, seed)
