@@ -9,9 +9,6 @@ where hypothesis shrinks a counterexample to.
 from __future__ import annotations
 
 import dataclasses
-import math
-import types
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +18,7 @@ from hypothesis import strategies as st
 import theory as th
 from theory.errors import InvalidArgument, UnknownName
 from verification import strategies as sst
+from verification._options import apply_options, option_names
 from verification.registry import Registry
 
 
@@ -487,118 +485,6 @@ def default_space(theorem: th.Theorem) -> SearchSpace:
     )
 
 
-def apply_options(learner, options: dict[str, Any]) -> None:
-    """Set dotted options like ``train.steps`` on a learner, validating each value first.
-
-    Every part of a key must be a dataclass field of the learner (``name`` and private
-    attributes are not options); only leaf values can be set (not a whole sub-config);
-    a value must have the field's declared type (an int for ``train.steps``, one of the
-    listed strings for a ``Literal``); and the config's own checks run again, so
-    ``train.steps=0`` is refused just as ``TrainConfig(steps=0)`` is. Nothing is changed
-    when any option is refused.
-    """
-    if not isinstance(options, dict):
-        raise InvalidArgument(f"options must be a dict of KEY: VALUE, got {options!r}")
-    undo: list[tuple[Any, str, Any]] = []
-    try:
-        for key, value in options.items():
-            target, leaf = _option_target(learner, key)
-            _check_type(key, value, typing.get_type_hints(type(target)).get(leaf, Any))
-            undo.append((target, leaf, getattr(target, leaf)))
-            setattr(target, leaf, value)
-            try:
-                if hasattr(target, "__post_init__"):
-                    target.__post_init__()
-            except (ValueError, TypeError) as err:
-                raise InvalidArgument(f"invalid value for {key!r}: {err}") from None
-    except InvalidArgument:
-        for target, leaf, previous in reversed(undo):  # all or nothing
-            setattr(target, leaf, previous)
-        raise
-
-
-def option_names(learner) -> list[str]:
-    """Every dotted option a learner accepts (e.g. ``train.steps``); none for a learner
-    that is not a dataclass."""
-    if not dataclasses.is_dataclass(learner):
-        return []
-    out = []
-    for f in dataclasses.fields(learner):
-        value = getattr(learner, f.name)
-        if dataclasses.is_dataclass(value):
-            out += [f"{f.name}.{g.name}" for g in dataclasses.fields(value)]
-        else:
-            out.append(f.name)
-    return out
-
-
-def _option_target(learner, key: Any) -> tuple[Any, str]:
-    """The config object and field name that ``key`` addresses, after type checks."""
-    if not isinstance(key, str) or not key:
-        raise InvalidArgument(f"option names are dotted strings, got {key!r}")
-    *path, leaf = key.split(".")
-    target = learner
-    for part in [*path, leaf]:
-        fields = (
-            {f.name: f for f in dataclasses.fields(target)}
-            if dataclasses.is_dataclass(target)
-            else {}
-        )
-        if part not in fields:
-            known = ", ".join(option_names(learner)) if dataclasses.is_dataclass(learner) else ""
-            raise InvalidArgument(
-                f"learner {learner.name} has no option {key!r}; options: {known or 'none'}"
-            )
-        if part is leaf:
-            break
-        target = getattr(target, part)
-    if dataclasses.is_dataclass(getattr(target, leaf)):
-        raise InvalidArgument(f"{key!r} is a group of options; set its fields, e.g. {key}.steps")
-    return target, leaf
-
-
-def _check_type(key: str, value: Any, annotation: Any) -> None:
-    """Raise InvalidArgument unless ``value`` fits ``annotation`` (int, float, bool, str,
-    None, Literal[...], unions of these, tuple[...] of them)."""
-    if not _fits(value, annotation):
-        if typing.get_origin(annotation) is typing.Literal:
-            shown = "one of " + ", ".join(map(repr, typing.get_args(annotation)))
-        else:
-            shown = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
-        raise InvalidArgument(f"invalid value for {key!r}: expected {shown}, got {value!r}")
-
-
-def _fits(value: Any, annotation: Any) -> bool:
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if annotation is Any:
-        return True
-    if annotation is None or annotation is type(None):
-        return value is None
-    if origin is typing.Literal:
-        return any(value == a and type(value) is type(a) for a in args)
-    if origin in (typing.Union, types.UnionType):
-        return any(_fits(value, a) for a in args)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            return False
-        if len(args) == 2 and args[1] is Ellipsis:
-            return all(_fits(v, args[0]) for v in value)
-        return len(value) == len(args) and all(
-            _fits(v, a) for v, a in zip(value, args, strict=True)
-        )
-    if annotation is bool:
-        return isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is float:
-        return (
-            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        )
-    if isinstance(annotation, type):
-        return isinstance(value, annotation)
-    return True  # an annotation this checker does not know: the config's own checks decide
-
-
 __all__ = [
     "DEFAULT_SPACES",
     "INSIDE",
@@ -608,6 +494,7 @@ __all__ = [
     "SearchSpace",
     "apply_options",
     "default_space",
+    "option_names",
     "register_space",
 ]
 

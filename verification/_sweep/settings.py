@@ -11,7 +11,8 @@ A key addresses a field of the process spec or of the learner by dotted path:
   field changed, through ``theory.Process.from_dict`` (which validates it);
 - ``learner.F`` or a learner option by its own name: ``learner.tau``,
   ``learner.n_train``, ``train.batch_size``, ``encoder.width``, ... (the options
-  ``sith learners`` lists), validated by :func:`verification.spaces.apply_options`.
+  ``sith learners`` lists), checked and typed by the learner's options table
+  (:mod:`verification._options`) and its own checks.
 
 Everything is validated before anything runs: an unknown key names the valid ones, a
 value of the wrong type or out of range is refused with the field's own message.
@@ -24,7 +25,6 @@ import itertools
 import math
 import numbers
 import random as _random
-import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +34,7 @@ import theory as th
 from theory._spec import Spec
 from theory.errors import InvalidArgument, SithError
 from verification import learners as L
+from verification._options import canonical_value, wants_float
 from verification.spaces import Candidate, apply_options, option_names
 
 PARTS = ("latent", "mixing", "conditional", "view_mixing")
@@ -152,37 +153,49 @@ class SweepSpace:
     # --- values -----------------------------------------------------------------
     def coerce(self, key: str, value: Any) -> Any:
         """``value`` in the type the field declares (an integer 2 for a float field is 2.0,
-        so ``kappa=2`` and ``kappa=2.0`` name the same store record)."""
+        so ``kappa=2`` and ``kappa=2.0`` name the same store record): a learner option's
+        from its options table (:mod:`verification._options`), a process field's
+        from its spec class."""
+        if not _is_process_key(key):
+            return canonical_value(self.learner(), _option_name(key), value)
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             return value
         annotation = self._annotation(key)
-        if annotation is not None and _wants_float(annotation):
+        if annotation is not None and wants_float(annotation):
             return float(value)
-        if annotation is None and key.split(".", 1)[0] in PARTS:
-            current = (self.process.to_dict().get(key.split(".")[0]) or {}).get(
-                key.split(".", 1)[1]
-            )
-            if isinstance(current, float):
+        if annotation is None and key != "dim":
+            part, _, name = key.partition(".")
+            if isinstance((self.process.to_dict().get(part) or {}).get(name), float):
                 return float(value)
         return value
 
     def _annotation(self, key: str) -> Any:
+        """The declared type of a process key (None where it cannot be resolved)."""
+        if key == "dim":
+            return int
+        part, _, name = key.partition(".")
         try:
-            if key == "dim":
-                return int
-            part, _, name = key.partition(".")
-            if part in PARTS:
-                spec = self.process.to_dict()[part]
-                cls = Spec._registry.get(_KINDS[part], {}).get(spec["type"])
-                return typing.get_type_hints(cls).get(name) if cls is not None else None
-            option = _option_name(key)
-            *path, leaf = option.split(".")
-            target = self.learner()
-            for step in path:
-                target = getattr(target, step)
-            return typing.get_type_hints(type(target)).get(leaf)
+            spec = self.process.to_dict()[part]
+            cls = Spec._registry.get(_KINDS[part], {}).get(spec["type"])
+            return typing.get_type_hints(cls).get(name) if cls is not None else None
         except Exception:  # an annotation this cannot resolve: the field's checks decide
             return None
+
+    def normalise(self, setting: Mapping[str, Any]) -> dict[str, Any]:
+        """One setting in its canonical form: canonical keys (``tau`` and
+        ``learner.tau`` are ``learner.tau``; ``latent.n`` is ``dim``), each value checked
+        and in its declared type (``kappa=2`` is ``kappa=2.0``), keys sorted. Two
+        spellings of one setting give equal dicts: run keys and default run directories
+        are derived from this (or from :func:`normalise_vary` for a whole ``vary``)."""
+        if not isinstance(setting, Mapping):
+            raise InvalidArgument(f"a setting is a mapping of KEY: value, got {setting!r}")
+        out: dict[str, Any] = {}
+        for raw_key, value in setting.items():
+            key = self.canonical(raw_key)
+            if key in out:
+                raise InvalidArgument(f"{raw_key!r} and another key both set {key!r}")
+            out[key] = self.check_value(key, value)
+        return dict(sorted(out.items()))
 
     def check_value(self, key: str, value: Any) -> Any:
         """The coerced value, once the field accepted it; else InvalidArgument."""
@@ -249,19 +262,6 @@ def _option_name(key: str) -> str:
 
 def _is_process_key(key: str) -> bool:
     return key == "dim" or key.split(".", 1)[0] in PARTS
-
-
-def _wants_float(annotation: Any) -> bool:
-    """A float field that does not also take integers as such."""
-    members = _members(annotation)
-    return float in members and int not in members
-
-
-def _members(annotation: Any) -> set[Any]:
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return set().union(*(_members(a) for a in typing.get_args(annotation)))
-    return {annotation}
 
 
 def _show(value: Any) -> str:

@@ -214,6 +214,7 @@ def cli_learner(target, learner_name, settings_):
     assumption when no learner was asked for."""
     import theory as th
     from verification import learners
+    from verification._options import parse_options
     from verification.spaces import apply_options
 
     if learner_name is not None:
@@ -228,7 +229,7 @@ def cli_learner(target, learner_name, settings_):
         fail("--set needs a learner: name one with --learner, or check a theorem")
     else:
         return None
-    apply_options(learner, parse_settings(settings_))
+    apply_options(learner, parse_options(learner, settings_))
     return learner
 
 

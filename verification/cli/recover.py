@@ -77,7 +77,9 @@ def recover_command(
         flags = ", ".join("--" + k.split(".")[1].replace("_", "-") for k in options)
         verb = "does" if len(options) == 1 else "do"
         common.fail(f"{flags} {verb} not apply to learner {learner.name}: it has no training loop")
-    apply_options(learner, {**options, **common.parse_settings(settings_)})
+    from verification._options import parse_options
+
+    apply_options(learner, {**options, **parse_options(learner, settings_)})
     common.prepare_out(out_file)
     outputs.check()
     process = process or common.load_process(process_spec, theorem)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from theory.errors import InvalidArgument
+from verification._options import Option, apply_options, check_options, normalise_options
 from verification.learners.aninfonce import AnInfoNCE
 from verification.learners.barlow import BarlowTwins
 from verification.learners.base import Fit, Learner, TrainConfig, data_problem, failed_fit
@@ -75,8 +76,6 @@ def resolve(spec) -> Learner:
     if isinstance(spec, Learner):
         return copy.deepcopy(spec)
     if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):
-        from verification.spaces import apply_options
-
         learner = get(spec[0])
         apply_options(learner, dict(spec[1]))
         return learner
@@ -118,14 +117,17 @@ __all__ = [
     "InfoNCE",
     "Learner",
     "MultiviewInfoNCE",
+    "Option",
     "TrainConfig",
     "VICReg",
     "ViewFit",
+    "check_options",
     "data_problem",
     "failed_fit",
     "for_theorem",
     "get",
     "infonce_loss",
+    "normalise_options",
     "register",
     "resolve",
 ]

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
@@ -44,6 +44,8 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidArgument
+from verification import _options as opt
+from verification._seeds import random_stream
 from verification.learners.base import Fit, TrainConfig, resolved
 from verification.learners.infonce import (
     SHIFT_RANGE,
@@ -113,6 +115,11 @@ class AnInfoNCE(InfoNCE):
     # at 1e-2 it had not separated them after 700 steps at n = 3)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=3e-2))
     name = "aninfonce"
+    # InfoNCE's options; the critic is always the learnable diagonal
+    OPTIONS: ClassVar[dict[str, opt.Option]] = {
+        **InfoNCE.OPTIONS,
+        "critic": opt.choice("critic", "anisotropic", help="a learnable diagonal Λ̂"),
+    }
 
     def __post_init__(self) -> None:
         if self.critic != "anisotropic":
@@ -122,11 +129,7 @@ class AnInfoNCE(InfoNCE):
             )
         if self.content is not None:
             raise InvalidArgument("AnInfoNCE has no content block: its encoder outputs n")
-        critic, self.critic = self.critic, "cosine"  # InfoNCE's checks of the other fields
-        try:
-            super().__post_init__()
-        finally:
-            self.critic = critic
+        opt.check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:
@@ -150,7 +153,7 @@ class AnInfoNCE(InfoNCE):
     def target_loss(self, process: th.Process, tau: float, batch: int, seed: int) -> float:
         """ORACLE: the loss of the true latents with the true Λ (Λ̂ = Λ; Λ̂ = I when the
         conditional is not sith's AnisotropicNormal). Computed only in oracle mode."""
-        return self._truth_loss(process, batch, np.random.default_rng([seed, 14]), 8)
+        return self._truth_loss(process, batch, random_stream(seed, "target"), 8)
 
     def optimality_gap(self, process: th.Process, fit: Fit, *, seed: int = 0) -> float | None:
         """DIAGNOSTIC: the fitted encoder's loss with its Λ̂ minus the true latents' loss
@@ -161,7 +164,7 @@ class AnInfoNCE(InfoNCE):
         if fit.status != "ok" or critic is None or _true_lambda(process) is None:
             return None
         batch = resolved(self.train, self.default_steps(process), WARMUP).batch_size
-        rng = np.random.default_rng([seed, 15])
+        rng = random_stream(seed, "gap")
         diffs = []
         truth = _FixedCritic(_true_lambda(process))
         for _ in range(4):

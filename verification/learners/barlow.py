@@ -40,13 +40,14 @@ Barlow Twins is not the objective of any identifiability theorem of the catalogu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 
 import theory as th
-from theory import _validate as valid
+from verification import _options as opt
 from verification.learners.base import Fit, Learner, TrainConfig
-from verification.learners.devices import check_device
+from verification.learners.devices import DEVICE
 from verification.learners.encoders import EncoderConfig
 from verification.learners.vicreg import fit_pairs
 
@@ -84,17 +85,17 @@ class BarlowTwins(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "barlow-twins"
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.number("lam", 0, 1e6, optional=True, help="off-diagonal weight λ; None: 1/d"),
+        opt.number("eps", 0, 1, low_open=True, help="added to each dimension's batch std"),
+        opt.content_size(),
+        opt.integer("projector", 1, 1 << 16, optional=True, help="projector width; None: none"),
+        *opt.race_options(),
+        DEVICE,
+    )
+
     def __post_init__(self) -> None:
-        if self.lam is not None:
-            valid.finite_float("BarlowTwins", "lam", self.lam, low=0, high=1e6)
-        valid.positive_float("BarlowTwins", "eps", self.eps, maximum=1.0)
-        if self.content is not None:
-            valid.positive_int("BarlowTwins", "content", self.content)
-        if self.projector is not None:
-            valid.positive_int("BarlowTwins", "projector", self.projector, maximum=1 << 16)
-        valid.positive_int("BarlowTwins", "restarts", self.restarts, minimum=0, maximum=100)
-        valid.probability("BarlowTwins", "race", self.race)
-        check_device("BarlowTwins", self.device)
+        opt.check_options(self)
 
     def resolved_lam(self, process: th.Process) -> float:
         """λ, or 1/d when ``lam`` is None (d: the dimension the loss sees)."""

@@ -13,16 +13,18 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 
 import theory as th
 from theory.errors import InvalidArgument
+from verification import _options as opt
 
 Status = Literal["ok", "diverged", "collapsed"]
-MAX_SAMPLES = 10**8  # training set sizes
+MAX_SAMPLES = opt.MAX_SAMPLES  # training set sizes
 DEFAULT_WARMUP = 0.02  # warm-up fraction of a TrainConfig whose warmup is None
+TIME_BUDGET_HELP = "seconds for the whole fit (every raced start included); None: no limit"
 
 
 @dataclass
@@ -48,38 +50,22 @@ class TrainConfig:
     # (1: never); never past ``time_budget``. Decided from the training loss alone.
     extend: float = 2.0
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.integer("steps", high=10**8, optional=True, help="training steps; None: the learner's"),
+        opt.integer("batch_size", 2, 10**7, help="samples (or pairs) per step"),
+        opt.number("lr", 0, math.inf, low_open=True, what="a finite positive number"),
+        opt.choice("optimizer", "adam", "adamw", "sgd"),
+        opt.choice("schedule", "warmup-cosine", "cosine", "constant"),
+        opt.number("warmup", 0, 1, optional=True, help="warm-up fraction; None: the learner's"),
+        opt.number("weight_decay", 0, math.inf, what="a finite number >= 0"),
+        opt.number("time_budget", 0, 1e7, low_open=True, optional=True, help=TIME_BUDGET_HELP),
+        opt.integer("log_every", 1, 10**8, help="steps between logged losses"),
+        opt.integer("threads", 1, 1024, optional=True, help="torch threads; None: leave as is"),
+        opt.number("extend", 1, 100, help="train on while the loss falls, up to this x steps"),
+    )
+
     def __post_init__(self) -> None:
-        problems = [
-            (self.steps is not None and not 1 <= self.steps <= 10**8, "steps must be >= 1"),
-            (not 2 <= self.batch_size <= 10**7, "batch_size must be in [2, 10**7]"),
-            (not 0 < self.lr < math.inf, "lr must be a finite positive number"),
-            (
-                self.optimizer not in ("adam", "adamw", "sgd"),
-                "optimizer must be adam, adamw or sgd",
-            ),
-            (
-                self.schedule not in ("warmup-cosine", "cosine", "constant"),
-                "schedule must be warmup-cosine, cosine or constant",
-            ),
-            (
-                self.warmup is not None and not 0 <= self.warmup <= 1,
-                "warmup must be a fraction in [0, 1] (or None)",
-            ),
-            (not 0 <= self.weight_decay < math.inf, "weight_decay must be finite and >= 0"),
-            (
-                self.time_budget is not None and not 0 < self.time_budget <= 1e7,
-                "time_budget must be a positive number of seconds (or None)",
-            ),
-            (not 1 <= self.log_every <= 10**8, "log_every must be >= 1"),
-            (
-                self.threads is not None and not 1 <= self.threads <= 1024,
-                "threads must be >= 1 (or None)",
-            ),
-            (not 1 <= self.extend <= 100, "extend must be a factor in [1, 100]"),
-        ]
-        for bad, message in problems:
-            if bad:
-                raise InvalidArgument(message)
+        opt.check_options(self)
 
 
 @dataclass
@@ -157,6 +143,43 @@ def failed_fit(
         return torch.full((len(x), n_out), math.nan, dtype=torch.float64)
 
     return Fit(encode, [], 0, seconds, status, message)
+
+
+def encoder_of(
+    model: Callable[[torch.Tensor], torch.Tensor], device: torch.device | str | None = None
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``Fit.encode`` for a trained ``model``: x (any array) -> float64 on the CPU, no
+    gradients; the input is cast to float32 (and moved to ``device`` when given)."""
+
+    def encode(x_new: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            x = torch.as_tensor(x_new).float()
+            return model(x if device is None else x.to(device)).double().cpu()
+
+    return encode
+
+
+class Run:
+    """One initialisation of a learner that races (see ``racing.run_race``): its
+    :class:`Training`, its ``encode`` and the Fit it makes at any point. ``parts`` are
+    kept as attributes (the models a selection loss scores); ``extras`` go into every
+    Fit, beside ``run_steps`` (this run's steps)."""
+
+    def __init__(
+        self,
+        training: Training,
+        encode: Callable[[torch.Tensor], torch.Tensor],
+        extras: dict[str, Any] | None = None,
+        **parts: Any,
+    ) -> None:
+        self.training, self.encode, self.extras = training, encode, dict(extras or {})
+        for name, part in parts.items():
+            setattr(self, name, part)
+
+    def fit(self) -> Fit:
+        curve, steps, seconds, status, message = self.training.result()
+        extras = {**self.extras, "run_steps": steps}
+        return Fit(self.encode, list(curve), steps, seconds, status, message, extras)
 
 
 def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, Schedule]:

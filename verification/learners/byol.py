@@ -30,30 +30,33 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 import theory as th
-from theory import _validate as valid
 from theory.errors import InvalidProcess
+from verification import _options as opt
+from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
     Fit,
     Learner,
+    Run,
     TrainConfig,
     Training,
     data_problem,
+    encoder_of,
     failed_fit,
     resolved,
 )
-from verification.learners.cnn import build_encoder, pool_pairs, reference_size
-from verification.learners.devices import check_device, resolve_device
+from verification.learners.cnn import build_encoder, reference_size
+from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import EncoderConfig
-from verification.learners.racing import race_length, run_race
-from verification.learners.vicreg import SELECTION_BATCHES, SELECTION_STREAM, projector_head
+from verification.learners.racing import race_length, run_race, start_candidates
+from verification.learners.vicreg import SELECTION_BATCHES, pair_batches, projector_head
 
-POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (as InfoNCE)
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
 
 
@@ -85,14 +88,16 @@ class BYOL(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "byol"
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.number("momentum", 0, 1, help="the target's momentum m_0 at the first step"),
+        opt.integer("projector", 1, 1 << 16, help="width of the projector and predictor"),
+        opt.content_size(),
+        *opt.race_options(),
+        DEVICE,
+    )
+
     def __post_init__(self) -> None:
-        valid.finite_float("BYOL", "momentum", self.momentum, low=0.0, high=1.0)
-        valid.positive_int("BYOL", "projector", self.projector, maximum=1 << 16)
-        if self.content is not None:
-            valid.positive_int("BYOL", "content", self.content)
-        valid.positive_int("BYOL", "restarts", self.restarts, minimum=0, maximum=100)
-        valid.probability("BYOL", "race", self.race)
-        check_device("BYOL", self.device)
+        opt.check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:
@@ -105,12 +110,12 @@ class BYOL(Learner):
         if self.content is not None and not 1 <= self.content <= process.dim:
             raise InvalidProcess(f"content must be in 1..{process.dim}, got {self.content}")
         config = resolved(self.train, self.default_steps(process), WARMUP)
-        candidates = []
-        for attempt in range(self.restarts + 1):
-            run = self._start(process, seed + 7919 * attempt, config, monitor)
-            if isinstance(run, Fit):  # the training data cannot be trained on
-                return run
-            candidates.append(run)
+        candidates = start_candidates(
+            lambda k: self._start(process, derive_seed(seed, "restart", k), config, monitor),
+            self.restarts + 1,
+        )  # or the Fit of data that cannot be trained on
+        if isinstance(candidates, Fit):
+            return candidates
         return run_race(
             candidates,
             race_length(self.race, config.steps),
@@ -119,9 +124,8 @@ class BYOL(Learner):
 
     def _start(self, process, seed, config, monitor) -> _ByolRun | Fit:
         torch.manual_seed(seed)
-        rng = np.random.default_rng([seed, 13])
+        rng = random_stream(seed, "pairs")
         n_out = self.content or process.dim
-        bs = config.batch_size
         _, _, x_ref, _ = process.sample_pairs(reference_size(process), rng)
         problem = data_problem(x_ref.float())
         if problem is not None:
@@ -134,37 +138,38 @@ class BYOL(Learner):
                 "predictor": projector_head(self.projector, self.projector),
             }
         ).to(device)
-        run = _ByolRun(online, device, self.momentum, config.steps)
-        pool: list[torch.Tensor] = []
-
-        def batch() -> torch.Tensor:
-            if not pool:
-                k = max(1, pool_pairs(process, POOL_PAIRS) // bs)
-                _, _, x, x_pos = process.sample_pairs(k * bs, rng)
-                x, x_pos = x.float().to(device), x_pos.float().to(device)
-                pool.extend(torch.cat([x[i : i + bs], x_pos[i : i + bs]]) for i in range(0, k * bs, bs))
-                pool.reverse()
-            return pool.pop()
+        target = copy.deepcopy(nn.ModuleDict({k: online[k] for k in ("encoder", "projector")}))
+        target.requires_grad_(False)
+        batch = pair_batches(process, rng, config.batch_size, device)
+        encode = encoder_of(online["encoder"], device)
+        run: _ByolRun
 
         def loss_fn(step: int) -> torch.Tensor:
             run.follow(step)  # the target catches up with the last step's online weights
             return run.loss(batch())
 
-        watch = None if monitor is None else (lambda step: monitor(step, run.encode))
-        run.training = Training(loss_fn, list(online.parameters()), config, watch)
+        watch = None if monitor is None else (lambda step: monitor(step, encode))
+        training = Training(loss_fn, list(online.parameters()), config, watch)
+        run = _ByolRun(
+            training,
+            encode,
+            online=online,
+            target=target,
+            device=device,
+            momentum=self.momentum,
+            steps=config.steps,
+        )
         return run
 
 
-class _ByolRun:
-    """One initialisation: the online network, its momentum target, and its Training."""
+class _ByolRun(Run):
+    """One initialisation: the ``online`` network, its momentum ``target``, its Training."""
 
-    training: Training
-
-    def __init__(self, online: nn.ModuleDict, device, momentum: float, steps: int) -> None:
-        self.online, self.device = online, device
-        self.target = copy.deepcopy(nn.ModuleDict({k: online[k] for k in ("encoder", "projector")}))
-        self.target.requires_grad_(False)
-        self.momentum, self.steps = momentum, steps
+    online: nn.ModuleDict
+    target: nn.ModuleDict
+    device: torch.device
+    momentum: float
+    steps: int
 
     @torch.no_grad()
     def follow(self, step: int) -> None:
@@ -185,18 +190,9 @@ class _ByolRun:
             z = self.target["projector"](self.target["encoder"](xx))
         return byol_loss(p[:half], p[half:], z[:half], z[half:])
 
-    def encode(self, x_new: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            x = torch.as_tensor(x_new).float().to(self.device)
-            return self.online["encoder"](x).double().cpu()
-
-    def fit(self) -> Fit:
-        curve, steps, seconds, status, message = self.training.result()
-        return Fit(self.encode, list(curve), steps, seconds, status, message, {"run_steps": steps})
-
     def selection_loss(self, process: th.Process, batch: int, seed: int) -> float:
         """The BYOL loss on fresh training pairs, the same for every candidate of a fit."""
-        rng = np.random.default_rng([seed, SELECTION_STREAM])
+        rng = random_stream(seed, "selection")
         values = []
         with torch.no_grad():
             for _ in range(SELECTION_BATCHES):

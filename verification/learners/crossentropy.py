@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -49,21 +50,21 @@ from torch import nn
 import theory as th
 from theory import _validate as valid
 from theory.errors import InvalidProcess
+from verification import _options as opt
+from verification._seeds import random_stream
 from verification.learners.base import (
-    MAX_SAMPLES,
     Fit,
     Learner,
     TrainConfig,
     Training,
     data_problem,
+    encoder_of,
     failed_fit,
     resolved,
 )
 from verification.learners.encoders import Encoder, EncoderConfig
 
 POOL = 4096  # fresh labelled samples are drawn this many at a time (cheaper per sample)
-TRAIN_STREAM = 12  # training samples: rng([seed, TRAIN_STREAM])
-GAP_STREAM = 15  # fresh samples for the optimality gap (a diagnostic, after training)
 GAP_SAMPLES = 8192
 MAX_INSTANCES = 10**6  # rows of W with instance labels
 
@@ -130,15 +131,15 @@ class CrossEntropy(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=0.1))
     name = "cross-entropy"
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.train_size(
+            optional=True, help="fixed training set size; None: fresh samples every step"
+        ),
+        opt.integer("instances_per_class", 1, 10**4, optional=True, help="DIET: instance labels"),
+    )
+
     def __post_init__(self) -> None:
-        if self.n_train is not None:
-            valid.positive_int(
-                "CrossEntropy", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES
-            )
-        if self.instances_per_class is not None:
-            valid.positive_int(
-                "CrossEntropy", "instances_per_class", self.instances_per_class, maximum=10**4
-            )
+        opt.check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:
@@ -175,7 +176,7 @@ class CrossEntropy(Learner):
         labels = self.n_labels(process)  # refuses a latent without labels
         config = resolved(self.train, self.default_steps(process))
         torch.manual_seed(seed)
-        rng = np.random.default_rng([seed, TRAIN_STREAM])
+        rng = random_stream(seed, "train")
         _, x_ref, _ = self.draw(process, 10_000, rng)
         problem = data_problem(x_ref)
         if problem is not None:
@@ -189,9 +190,7 @@ class CrossEntropy(Learner):
             x, y = batch()
             return nn.functional.cross_entropy(head(model(x)), y)
 
-        def encode(x_new: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return model(torch.as_tensor(x_new).float()).double()
+        encode = encoder_of(model)
 
         watch = None if monitor is None else (lambda step: monitor(step, encode))
         params = [*model.parameters(), *head.parameters()]
@@ -235,7 +234,7 @@ class CrossEntropy(Learner):
         head = fit.extras.get("head")
         if fit.status != "ok" or head is None or not hasattr(latent, "class_logits"):
             return None
-        z, x, y = self.draw(process, GAP_SAMPLES, np.random.default_rng([seed, GAP_STREAM]))
+        z, x, y = self.draw(process, GAP_SAMPLES, random_stream(seed, "gap"))
         with torch.no_grad():
             learned = nn.functional.cross_entropy(head(fit.encode(x).float()), y)
             bayes = latent.class_logits(z)

@@ -15,6 +15,7 @@ import re
 import torch
 
 from theory.errors import InvalidArgument, InvalidProcess
+from verification._options import Option
 
 DEVICE_PATTERN = re.compile(r"^(cpu|auto|cuda(:\d{1,3})?)$")
 
@@ -49,4 +50,13 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-__all__ = ["check_device", "resolve_device"]
+# the ``device`` row of a learner's options table (verification._options)
+DEVICE = Option(
+    "device",
+    "text",
+    "where it trains: cpu, cuda, cuda:N or auto",
+    what="'cpu', 'cuda', 'cuda:N' or 'auto'",
+    check=check_device,
+)
+
+__all__ = ["DEVICE", "check_device", "resolve_device"]

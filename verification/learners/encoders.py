@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
 
-from theory.errors import InvalidArgument
+from verification import _options as opt
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -45,15 +45,20 @@ class EncoderConfig:
     whiten: bool = True
     init: Literal["default", "orthogonal"] = "default"
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.integer("width", 1, 1 << 16, help="hidden units per layer"),
+        opt.integer("depth", 0, 64, help="hidden layers of each MLP"),
+        opt.integer("blocks", 1, 64, help="residual blocks"),
+        opt.choice("activation", *ACTIVATIONS),
+        opt.flag(
+            "residual", help="stacked linear + zero-initialised MLP blocks; False: a plain MLP"
+        ),
+        opt.flag("whiten", help="whiten the inputs (fitted once on a training sample)"),
+        opt.choice("init", "default", "orthogonal"),
+    )
+
     def __post_init__(self) -> None:
-        if self.activation not in ACTIVATIONS:
-            raise InvalidArgument(
-                f"unknown activation {self.activation!r}; use {sorted(ACTIVATIONS)}"
-            )
-        if self.width < 1 or self.depth < 0 or self.blocks < 1:
-            raise InvalidArgument("width and blocks must be >= 1 and depth >= 0")
-        if self.init not in ("default", "orthogonal"):
-            raise InvalidArgument(f"unknown init {self.init!r}; use default or orthogonal")
+        opt.check_options(self)
 
 
 class Whitening(nn.Module):

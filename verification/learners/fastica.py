@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 from sklearn.decomposition import FastICA as _SkFastICA
 
 import theory as th
-from theory import _validate as valid
-from verification.learners.base import MAX_SAMPLES, Fit, Learner, data_problem, failed_fit
+from verification import _options as opt
+from verification._seeds import random_stream
+from verification.learners.base import Fit, Learner, data_problem, failed_fit
 
 
 @dataclass
@@ -22,10 +24,14 @@ class FastICA(Learner):
     tol: float = 1e-5
     name = "fastica"
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.train_size(),
+        opt.integer("max_iter", 1, 10**6, help="FastICA's iterations"),
+        opt.number("tol", 0, 1, low_open=True, help="FastICA's tolerance"),
+    )
+
     def __post_init__(self) -> None:
-        valid.positive_int("FastICA", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
-        valid.positive_int("FastICA", "max_iter", self.max_iter, maximum=10**6)
-        valid.finite_float("FastICA", "tol", self.tol, low=0, low_open=True, high=1.0)
+        opt.check_options(self)
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         import time
@@ -34,7 +40,7 @@ class FastICA(Learner):
         from sklearn.exceptions import ConvergenceWarning
 
         start = time.perf_counter()
-        _, x = process.sample(self.n_train, np.random.default_rng([seed, 11]))
+        _, x = process.sample(self.n_train, random_stream(seed, "fastica-train"))
         problem = data_problem(x)
         if problem is not None:
             return failed_fit(process.dim, problem, seconds=time.perf_counter() - start)

@@ -39,25 +39,26 @@ more often, and ``psi="mlp"`` was no better than the quadratic form.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
 
 import theory as th
-from theory import _validate as valid
-from theory.errors import InvalidArgument
-from verification.learners.auxiliary import (
-    Candidate,
-    SegmentData,
-    race,
-    segment_data,
-    selection_rows,
+from verification import _options as opt
+from verification._seeds import derive_seed
+from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
+from verification.learners.base import (
+    Fit,
+    Learner,
+    Run,
+    TrainConfig,
+    Training,
+    encoder_of,
+    resolved,
 )
-from verification.learners.base import MAX_SAMPLES, Fit, Learner, TrainConfig, Training, resolved
 from verification.learners.encoders import ACTIVATIONS, Encoder, EncoderConfig
-
-DATA_STREAM = 23  # the training set's stream, rng([seed, DATA_STREAM])
+from verification.learners.racing import race_length, run_race, start_candidates
 
 
 def gcl_loss(r_real: torch.Tensor, r_shuffled: torch.Tensor) -> torch.Tensor:
@@ -147,43 +148,44 @@ class GCL(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=1e-2, extend=1.0))
     name = "gcl"
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.choice("psi", "quadratic", "mlp", help="the form of each psi_i(h, u)"),
+        opt.integer("psi_width", 1, 4096, help="hidden units of each MLP_i (psi=mlp)"),
+        opt.flag("baseline", help="add a(x) so the function class contains the optimum"),
+        opt.train_size(),
+        *opt.race_options(),
+    )
+
     def __post_init__(self) -> None:
-        if self.psi not in ("quadratic", "mlp"):
-            raise InvalidArgument(f"GCL: psi must be 'quadratic' or 'mlp', got {self.psi!r}")
-        valid.positive_int("GCL", "psi_width", self.psi_width, maximum=4096)
-        if not isinstance(self.baseline, bool):
-            raise InvalidArgument(f"GCL: baseline must be True or False, got {self.baseline!r}")
-        valid.positive_int("GCL", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
-        valid.positive_int("GCL", "restarts", self.restarts, minimum=0, maximum=100)
-        valid.probability("GCL", "race", self.race)
+        opt.check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:
         return 500 * process.dim
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
-        data = segment_data(process, "gcl", self.n_train, seed, DATA_STREAM)
+        data = segment_data(process, "gcl", self.n_train, seed, "gcl-data")
         if isinstance(data, Fit):
             return data
         config = resolved(self.train, self.default_steps(process))
-        candidates = [
-            self._start(data, process.dim, seed + 7919 * k, config, monitor)
-            for k in range(self.restarts + 1)
-        ]
+        candidates = start_candidates(
+            lambda k: self._start(
+                data, process.dim, derive_seed(seed, "restart", k), config, monitor
+            ),
+            self.restarts + 1,
+        )
         rows = selection_rows(len(data.x), seed)
         g = torch.Generator().manual_seed(seed)
         x_sel, u_sel = data.x[rows], data.u[rows]
         u_star = u_sel[torch.randperm(len(rows), generator=g)]
 
-        def score(c: Candidate) -> float:
+        def score(run: Run) -> float:
             with torch.no_grad():
-                return float(c.model.loss(x_sel, u_sel, u_star))  # type: ignore[attr-defined]
+                return float(run.model.loss(x_sel, u_sel, u_star))  # type: ignore[attr-defined]
 
-        return race(candidates, self.race, score)
+        return run_race(candidates, race_length(self.race, config.steps), score)
 
-    def _start(
-        self, data: SegmentData, n: int, seed: int, config: TrainConfig, monitor
-    ) -> Candidate:
+    def _start(self, data: SegmentData, n: int, seed: int, config: TrainConfig, monitor) -> Run:
         torch.manual_seed(seed)
         model = GCLModel(
             data.x.shape[1],
@@ -203,20 +205,10 @@ class GCL(Learner):
             u = data.u[idx]
             return model.loss(data.x[idx], u, u[torch.randperm(bs, generator=gen)])
 
-        def encode(x_new: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return model.encoder(torch.as_tensor(x_new).float()).double()
-
+        encode = encoder_of(model.encoder)
         watch = None if monitor is None else (lambda step: monitor(step, encode))
         training = Training(loss_fn, model.parameters(), config, watch)
-
-        def make_fit() -> Fit:
-            curve, steps, seconds, status, message = training.result()
-            return Fit(encode, list(curve), steps, seconds, status, message, {"oracle": False})
-
-        candidate = Candidate(training, make_fit)
-        candidate.model = model  # type: ignore[attr-defined]
-        return candidate
+        return Run(training, encode, {"oracle": False}, model=model)
 
 
 __all__ = ["GCL", "GCLModel", "MLPPsi", "QuadraticPsi", "gcl_loss"]

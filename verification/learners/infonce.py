@@ -40,30 +40,34 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 import theory as th
-from theory import _validate as valid
 from theory.errors import InvalidArgument, InvalidProcess
+from verification import _options as opt
+from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
-    MAX_SAMPLES,
     Fit,
     Learner,
+    Run,
     TrainConfig,
     Training,
     data_problem,
+    encoder_of,
     failed_fit,
     resolved,
 )
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
-from verification.learners.devices import check_device, resolve_device
+from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
-from verification.learners.racing import race_length, run_race
+from verification.learners.racing import race_length, run_race, start_candidates
 
+TAU_HELP = "the temperature τ; None: τκ / κ (cosine critic) or 1 (lp critics)"
+TAU_KAPPA_HELP = "cosine critic, tau None: τ = tau_kappa / κ (1: the theorem's); None: 3 or 2"
 FOLD_GAP = 0.05  # final loss this far above the true latents' loss: a likely fold
 # the warm-up fraction when TrainConfig.warmup is None: 2 % folded 2 of 10 seeds at n = 3
 WARMUP = 0.15
@@ -323,39 +327,35 @@ class InfoNCE(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "infonce"
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.choice("critic", "cosine", "lp", "lp-power", help="similarity of two outputs"),
+        opt.number("tau", 0, 1e6, low_open=True, optional=True, help=TAU_HELP),
+        opt.number("tau_kappa", 0, 1e3, low_open=True, optional=True, help=TAU_KAPPA_HELP),
+        opt.choice("radius", "unit", "learnable", help="cosine critic: outputs on r S^(n-1)"),
+        opt.number(
+            "p", 0, 100, low_open=True, optional=True, help="lp exponent; None: the conditional's"
+        ),
+        opt.content_size(),
+        opt.train_size(optional=True, help="fixed training set size; None: fresh pairs every step"),
+        *opt.race_options(),
+        opt.flag("oracle", help="the true latents' loss steers training (only when asked)"),
+        opt.flag("early_stop", help="oracle mode: stop near the true latents' loss"),
+        opt.number("target_tolerance", 0, 1e3, help="oracle mode: how near"),
+        opt.flag("fold_guard", optional=True, help="early penalties against folds; None: n > 4"),
+        opt.Option(
+            "fold_guard_weights", "floats", "(norm, Jacobian sign)", low=0, high=1e6, length=2
+        ),
+        opt.number("fold_guard_fraction", 0, 1, help="the penalties decay to 0 over this fraction"),
+        DEVICE,
+    )
+
     def __post_init__(self) -> None:
-        if self.critic not in ("cosine", "lp", "lp-power"):
-            raise InvalidArgument(
-                f"critic must be 'cosine', 'lp' or 'lp-power', got {self.critic!r}"
-            )
-        if self.tau is not None:
-            valid.positive_float("InfoNCE", "tau", self.tau)
-        if self.tau_kappa is not None:
-            valid.positive_float("InfoNCE", "tau_kappa", self.tau_kappa, maximum=1e3)
-        if self.p is not None:
-            valid.positive_float("InfoNCE", "p", self.p, maximum=100.0)
-        if self.content is not None:
-            valid.positive_int("InfoNCE", "content", self.content)
-        if self.n_train is not None:
-            valid.positive_int("InfoNCE", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
-        valid.finite_float("InfoNCE", "target_tolerance", self.target_tolerance, low=0, high=1e3)
-        valid.probability("InfoNCE", "race", self.race)
-        valid.positive_int("InfoNCE", "restarts", self.restarts, minimum=0, maximum=100)
-        if not isinstance(self.oracle, bool):
-            raise InvalidArgument(f"InfoNCE: oracle must be True or False, got {self.oracle!r}")
-        valid.probability("InfoNCE", "fold_guard_fraction", self.fold_guard_fraction)
-        check_device("InfoNCE", self.device)
-        if self.radius not in ("unit", "learnable"):
-            raise InvalidArgument(
-                f"InfoNCE: radius must be 'unit' or 'learnable', got {self.radius!r}"
-            )
+        opt.check_options(self)
         if self.radius == "learnable" and self.critic != "cosine":
             raise InvalidArgument(
                 f"InfoNCE: radius='learnable' scales outputs on the sphere: it needs the "
                 f"cosine critic, got critic={self.critic!r}"
             )
-        for weight in self.fold_guard_weights:
-            valid.finite_float("InfoNCE", "fold_guard_weights", weight, low=0, high=1e6)
 
     def resolved_tau(self, process: th.Process) -> float:
         """The temperature: explicit (``tau``), else τ = τκ / κ for the positives'
@@ -421,7 +421,7 @@ class InfoNCE(Learner):
     def target_loss(self, process: th.Process, tau: float, batch: int, seed: int) -> float:
         """ORACLE: InfoNCE of the true latents (h = z) on fresh pairs, what a perfect
         encoder reaches. Computed only in oracle mode (never in practice mode)."""
-        return true_latents_loss(self, process, tau, batch, np.random.default_rng([seed, 14]))
+        return true_latents_loss(self, process, tau, batch, random_stream(seed, "target"))
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         """Train and return the kept run (practice mode: a race of initialisations, see
@@ -437,12 +437,12 @@ class InfoNCE(Learner):
         config = resolved(self.train, self.default_steps(process), WARMUP)
         if self.oracle:
             return self._fit_oracle(process, seed, config, tau, monitor)
-        candidates = []
-        for attempt in range(self.restarts + 1):
-            run = self._start(process, seed + 7919 * attempt, config, tau, None, monitor)
-            if isinstance(run, Fit):  # the training data cannot be trained on
-                return run
-            candidates.append(run)
+        candidates = start_candidates(
+            lambda k: self._start(
+                process, derive_seed(seed, "restart", k), config, tau, None, monitor
+            ),
+            self.restarts + 1,
+        )  # or the Fit of data that cannot be trained on
         return run_race(
             candidates,
             race_length(self.race, config.steps),
@@ -458,7 +458,9 @@ class InfoNCE(Learner):
         )
         runs: list[Fit] = []
         for attempt in range(self.restarts + 1):
-            run = self._start(process, seed + 7919 * attempt, config, tau, target, monitor)
+            run = self._start(
+                process, derive_seed(seed, "restart", attempt), config, tau, target, monitor
+            )
             if isinstance(run, Fit):
                 return run
             run.training.run()
@@ -482,7 +484,7 @@ class InfoNCE(Learner):
     ) -> float:
         """The training objective of ``fit``'s encoder on fresh training pairs (the same
         pairs for every candidate of one ``fit`` call): observations only, no latents."""
-        rng = np.random.default_rng([seed, SELECTION_STREAM])
+        rng = random_stream(seed, "selection")
         values = []
         for _ in range(SELECTION_BATCHES):
             _, _, x, x_pos = process.sample_pairs(batch, rng)
@@ -506,7 +508,7 @@ class InfoNCE(Learner):
             return None
         tau = self.resolved_tau(process)
         batch = resolved(self.train, self.default_steps(process), WARMUP).batch_size
-        rng = np.random.default_rng([seed, GAP_STREAM])
+        rng = random_stream(seed, "gap")
         diffs, scale, p = [], None, self.resolved_p(process)
         for _ in range(SELECTION_BATCHES):
             z, z_pos, x, x_pos = process.sample_pairs(batch, rng)
@@ -525,7 +527,7 @@ class InfoNCE(Learner):
     def _start(self, process, seed, config, tau, target, monitor) -> _Run | Fit:
         """A run ready to train (or a failed Fit when the data cannot be trained on)."""
         torch.manual_seed(seed)
-        rng = np.random.default_rng([seed, 13])
+        rng = random_stream(seed, "pairs")
         n_out = self.content or process.dim
         bs = config.batch_size
         _, _, x_ref, _ = process.sample_pairs(reference_size(process), rng)
@@ -580,10 +582,7 @@ class InfoNCE(Learner):
             penalty = penalty + w_det * jacobian_sign_penalty(model, xx[:64])
             return loss + weight * penalty, loss
 
-        def encode(x_new: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return model(torch.as_tensor(x_new).float().to(device)).double().cpu()
-
+        encode = encoder_of(model, device)
         converged = None
         if self.early_stop and target is not None:
 
@@ -615,36 +614,33 @@ class LearnableRadius(nn.Module):
         return {"radius": float(self.radius().detach())}
 
 
-class _Run:
-    """One initialisation: its Training, and the Fit it makes at any point."""
+class _Run(Run):
+    """One initialisation: its Training, and the Fit it makes at any point (with the
+    temperature, the oracle's target loss and a learnable critic in its extras)."""
 
     def __init__(self, training: Training, model: Encoder, encode, tau, target, critic=None):
-        self.training, self.model, self.encode = training, model, encode
+        super().__init__(training, encode, {"tau": tau, "oracle": target is not None}, model=model)
         self.tau, self.target, self.critic = tau, target, critic
 
     def fit(self) -> Fit:
-        curve, steps, seconds, status, message = self.training.result()
-        target = self.target
-        extras = {"tau": self.tau, "oracle": target is not None, "run_steps": steps}
+        fit, target = super().fit(), self.target
         if self.critic is not None:  # learnable critic parameters (e.g. AnInfoNCE's Λ̂)
-            extras["critic"] = self.critic
-            extras.update(self.critic.describe())
+            fit.extras["critic"] = self.critic
+            fit.extras.update(self.critic.describe())
         if target is not None:
-            extras["target_loss"] = target
-        if status == "ok" and target is not None and curve:
-            gap = curve[-1][1] - target
-            extras["loss_gap"] = gap
+            fit.extras["target_loss"] = target
+        if fit.status == "ok" and target is not None and fit.curve:
+            gap = fit.curve[-1][1] - target
+            fit.extras["loss_gap"] = gap
             if gap > FOLD_GAP:
-                message = (f"{message}; " if message else "") + (
+                fit.message = (f"{fit.message}; " if fit.message else "") + (
                     f"final loss is {gap:.3f} above the true latents' loss: the encoder may "
                     "have folded a latent direction (a local minimum)"
                 )
-        return Fit(self.encode, list(curve), steps, seconds, status, message, extras)
+        return fit
 
 
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
-SELECTION_STREAM = 16  # fresh training pairs that compare the candidates (practice mode)
-GAP_STREAM = 15  # fresh pairs for the optimality gap (a diagnostic, after training)
 SELECTION_BATCHES = 4
 
 

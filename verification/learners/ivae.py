@@ -47,18 +47,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 import theory as th
-from theory import _validate as valid
+from verification import _options as opt
 from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
-from verification.learners.base import MAX_SAMPLES, Fit, Learner, TrainConfig, Training, resolved
+from verification.learners.base import (
+    Fit,
+    Learner,
+    TrainConfig,
+    Training,
+    encoder_of,
+    resolved,
+)
 from verification.learners.batched import batched_mlp, residual_stack
 from verification.learners.encoders import EncoderConfig, Whitening
 
-DATA_STREAM = 22  # the training set's stream, rng([seed, DATA_STREAM])
 LOG_VAR_BOUNDS = (-14.0, 8.0)  # posterior and prior log-variances are clamped here
 LOG_2PI = math.log(2 * math.pi)
 
@@ -161,17 +168,21 @@ class IVAE(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=1e-2, extend=1.0))
     name = "ivae"
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.train_size(),
+        opt.number("decoder_var", 0, 1e6, low_open=True, help="observation noise variance s²"),
+        opt.integer("candidates", 1, 64, help="initialisations trained side by side"),
+    )
+
     def __post_init__(self) -> None:
-        valid.positive_int("IVAE", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
-        valid.positive_float("IVAE", "decoder_var", self.decoder_var)
-        valid.positive_int("IVAE", "candidates", self.candidates, maximum=64)
+        opt.check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:
         return 500 * process.dim
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
-        data = segment_data(process, "ivae", self.n_train, seed, DATA_STREAM)
+        data = segment_data(process, "ivae", self.n_train, seed, "ivae-data")
         if isinstance(data, Fit):
             return data
         config = resolved(self.train, self.default_steps(process))
@@ -191,9 +202,7 @@ class IVAE(Learner):
             history.append(losses.detach())
             return losses.sum(), losses.detach().min()
 
-        def encode(x_new: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return model.posterior_mean(torch.as_tensor(x_new).float())[kept[0]].double()
+        encode = encoder_of(lambda x: model.posterior_mean(x)[kept[0]])
 
         def watch(step: int) -> bool:
             recent = torch.stack(history[-config.log_every :]).mean(0)

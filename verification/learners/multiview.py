@@ -41,33 +41,34 @@ as InfoNCE's race; the budget grows while the training loss still falls
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 
 import theory as th
-from theory import _validate as valid
-from theory.errors import InvalidArgument, InvalidProcess
+from theory.errors import InvalidProcess
+from verification import _options as opt
+from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
-    MAX_SAMPLES,
     Fit,
     Learner,
+    Run,
     TrainConfig,
     Training,
     data_problem,
+    encoder_of,
     failed_fit,
     resolved,
 )
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.infonce import infonce_loss
+from verification.learners.racing import race_length, run_race, start_candidates
 
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
-SELECTION_STREAM = 16  # fresh training pairs that compare the raced candidates
 SELECTION_BATCHES = 4
 DEFAULT_TAU = {"lp": 1.0, "lp-power": 1.0, "cosine": 0.3}
 # Adam's learning rate: 1e-2 (InfoNCE's) reached block R² 0.82-0.89 on the canonical
@@ -102,28 +103,23 @@ class MultiviewInfoNCE(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=LR))
     name = "multiview-infonce"
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.choice("critic", "lp", "lp-power", "cosine", help="similarity of two outputs"),
+        opt.number(
+            "tau", 0, 1e6, low_open=True, optional=True, help="temperature; None: by critic"
+        ),
+        opt.number("p", 0, 100, low_open=True, help="the lp critic's exponent"),
+        opt.content_size(),
+        opt.flag("shared", help="one encoder for both views"),
+        opt.train_size(optional=True, help="fixed training set size; None: fresh pairs every step"),
+        *opt.race_options(),
+        opt.choice(
+            "init", "cca", "random", help="cca: encoders start as the views' CCA directions"
+        ),
+    )
+
     def __post_init__(self) -> None:
-        if self.critic not in ("lp", "lp-power", "cosine"):
-            raise InvalidArgument(
-                f"critic must be 'lp', 'lp-power' or 'cosine', got {self.critic!r}"
-            )
-        if self.tau is not None:
-            valid.positive_float("MultiviewInfoNCE", "tau", self.tau)
-        valid.positive_float("MultiviewInfoNCE", "p", self.p, maximum=100.0)
-        if self.content is not None:
-            valid.positive_int("MultiviewInfoNCE", "content", self.content)
-        if not isinstance(self.shared, bool):
-            raise InvalidArgument(
-                f"MultiviewInfoNCE: shared must be True or False, got {self.shared!r}"
-            )
-        if self.n_train is not None:
-            valid.positive_int(
-                "MultiviewInfoNCE", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES
-            )
-        valid.positive_int("MultiviewInfoNCE", "restarts", self.restarts, minimum=0, maximum=100)
-        valid.probability("MultiviewInfoNCE", "race", self.race)
-        if self.init not in ("cca", "random"):
-            raise InvalidArgument(f"init must be 'cca' or 'random', got {self.init!r}")
+        opt.check_options(self)
 
     def resolved_tau(self, process: th.Process | None = None) -> float:
         """The temperature (InfoNCE's signature; this learner's does not depend on the
@@ -150,48 +146,20 @@ class MultiviewInfoNCE(Learner):
         if self.content is not None and not 1 <= self.content <= process.dim:
             raise InvalidProcess(f"content must be in 1..{process.dim}, got {self.content}")
         config = resolved(self.train, self.default_steps(process), WARMUP)
-        runs = []
-        for attempt in range(self.restarts + 1):
-            run = self._start(process, seed + 7919 * attempt, config, monitor)
-            if isinstance(run, Fit):  # the training data cannot be trained on
-                return run
-            runs.append(run)
-        race = max(1, round(self.race * config.steps))
-        spent, losses = 0.0, []
-        for run in runs:  # each run is charged what ran before it: time_budget bounds all
-            run.training.seconds += spent
-            if len(runs) > 1:
-                run.training.run(until=race)
-            spent = run.training.seconds
-        if len(runs) > 1:
-            start = time.perf_counter()
-            losses = [
-                self.selection_loss(process, run, config.batch_size, seed)
-                if run.training.status == "ok"
-                else math.inf
-                for run in runs
-            ]
-            spent += time.perf_counter() - start
-        best = int(np.argmin(losses)) if losses and min(losses) < math.inf else 0
-        kept = runs[best]
-        if len(runs) > 1:
-            kept.training.seconds = spent
-        kept.training.run()
-        fit = kept.fit()
-        fit.steps = sum(run.training.step for run in runs)
-        fit.extras.update(attempts=len(runs), kept=best, race_steps=race, race_losses=losses)
-        if len(runs) > 1:
-            note = (
-                f"{len(runs)} initialisations raced for {race} steps; kept #{best} "
-                "(lowest training loss)"
-            )
-            fit.message = f"{note}; {fit.message}" if fit.message else note
-        return fit
+        runs = start_candidates(
+            lambda k: self._start(process, derive_seed(seed, "restart", k), config, monitor),
+            self.restarts + 1,
+        )  # or the Fit of data that cannot be trained on
+        return run_race(
+            runs,
+            race_length(self.race, config.steps),
+            lambda run: self.selection_loss(process, run, config.batch_size, seed),
+        )
 
     def selection_loss(self, process: th.Process, run: _Run, batch: int, seed: int) -> float:
         """The training objective of a run's encoders on fresh training pairs (the same
         pairs for every candidate of one ``fit``): observations only, no latents."""
-        rng = np.random.default_rng([seed, SELECTION_STREAM])
+        rng = random_stream(seed, "selection")
         values = []
         with torch.no_grad():
             for _ in range(SELECTION_BATCHES):
@@ -204,7 +172,7 @@ class MultiviewInfoNCE(Learner):
     def _start(self, process: th.Process, seed: int, config: TrainConfig, monitor) -> _Run | Fit:
         """A run ready to train (or a failed Fit when the data cannot be trained on)."""
         torch.manual_seed(seed)
-        rng = np.random.default_rng([seed, 13])
+        rng = random_stream(seed, "pairs")
         n_out = self.content or process.dim
         bs = config.batch_size
         _, _, x1_ref, x2_ref = process.sample_pairs(10_000, rng)
@@ -253,20 +221,16 @@ class MultiviewInfoNCE(Learner):
         return run
 
 
-class _Run:
-    """One initialisation: its Training, its two encoders, and the Fit it makes."""
+class _Run(Run):
+    """One initialisation: its Training, its two encoders, and the ViewFit it makes."""
 
     def __init__(self, training: Training, f1: Encoder, f2: Encoder) -> None:
-        self.training, self.f1, self.f2 = training, f1, f2
-        self.encode = _encoder(f1)
-        self.encode_view = self.encode if f2 is f1 else _encoder(f2)
+        super().__init__(training, encoder_of(f1), {"oracle": False}, f1=f1, f2=f2)
+        self.encode_view = self.encode if f2 is f1 else encoder_of(f2)
 
     def fit(self) -> ViewFit:
-        curve, steps, seconds, status, message = self.training.result()
-        extras = {"oracle": False, "run_steps": steps}
-        return ViewFit(
-            self.encode, list(curve), steps, seconds, status, message, extras, self.encode_view
-        )
+        fit = super().fit()
+        return ViewFit(**vars(fit), encode_view=self.encode_view)
 
 
 def cca_init(f1: Encoder, f2: Encoder, x1: torch.Tensor, x2: torch.Tensor) -> bool:
@@ -300,14 +264,6 @@ def cca_init(f1: Encoder, f2: Encoder, x1: torch.Tensor, x2: torch.Tensor) -> bo
                 torch.nn.init.eye_(block.linear.weight)
                 block.linear.bias.zero_()
     return True
-
-
-def _encoder(model: Encoder) -> Callable[[torch.Tensor], torch.Tensor]:
-    def encode(x_new: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return model(torch.as_tensor(x_new).float()).double()
-
-    return encode
 
 
 __all__ = ["MultiviewInfoNCE", "ViewFit", "cca_init"]

@@ -12,14 +12,15 @@ looking at the truth:
    candidate (observations only, never latents);
 3. the lowest score continues to the end of its budget; the others are dropped.
 
-Time accounting: each candidate is charged what ran before it, so ``time_budget``
-bounds the whole race, and the kept run's ``seconds`` (hence ``Fit.seconds``) counts
+Time accounting: each candidate is charged its own start (:func:`start_candidates`) and
+what ran before it, so ``time_budget`` bounds the whole race, and the kept run's ``seconds`` (hence ``Fit.seconds``) counts
 every candidate and the scoring. ``Fit.steps`` counts every candidate's steps;
 ``Fit.extras`` says how the race went (``attempts``, ``kept``, ``race_steps``,
 ``race_losses``).
 
-InfoNCE (Zimmermann et al. 2021's objective), VICReg and Barlow Twins share this one
-implementation (:func:`run_race`).
+Every learner that races shares this one implementation (:func:`run_race`): InfoNCE
+(Zimmermann et al. 2021's objective) and AnInfoNCE, VICReg, Barlow Twins, multi-view
+InfoNCE and GCL. (iVAE trains its candidates side by side in one batched model.)
 """
 
 from __future__ import annotations
@@ -47,18 +48,41 @@ def race_length(fraction: float, steps: int) -> int:
     return max(1, round(fraction * steps))
 
 
+def start_candidates(start: Callable[[int], Candidate | Fit], count: int) -> list | Fit:
+    """Candidates ``start(0)``, ..., ``start(count - 1)`` (the k-th seeded with
+    ``derive_seed(seed, "restart", k)`` by its learner), each charged the time its own
+    start took (models, whitening, reference samples: part of the race, so of
+    ``time_budget``). The first Fit a start returns instead (training data that cannot
+    be trained on) is returned as it is."""
+    candidates = []
+    for k in range(count):
+        clock = time.perf_counter()
+        run = start(k)
+        if isinstance(run, Fit):
+            return run
+        run.training.seconds += time.perf_counter() - clock
+        candidates.append(run)
+    return candidates
+
+
 def run_race(
-    candidates: Sequence[Candidate],
+    candidates: Sequence[Candidate] | Fit,
     race_steps: int,
     selection_loss: Callable[[Candidate], float],
 ) -> Fit:
     """Race ``candidates`` for ``race_steps`` steps, train the lowest ``selection_loss``
     on to the end and return its Fit (see the module docstring).
 
-    One candidate: no race, it simply trains to the end. A candidate whose training is
-    no longer "ok" after the race (diverged) scores +inf; when all of them do, the first
+    The whole race is charged to ``time_budget``: every candidate starts with the
+    seconds of those before it, the scoring is added, and the kept one finishes with
+    the total, so a fit stops within its budget plus one step. One candidate: no race,
+    it simply trains to the end. ``candidates`` may be the Fit :func:`start_candidates`
+    returns for training data that cannot be trained on: it is returned as it is. A candidate whose training is no longer "ok" after
+    the race (diverged) scores +inf, as does a NaN score; when all of them do, the first
     is kept (its Fit says how it failed).
     """
+    if isinstance(candidates, Fit):  # a start that cannot train (see start_candidates)
+        return candidates
     if not candidates:
         raise ValueError("run_race needs at least one candidate")
     racing = len(candidates) > 1
@@ -73,7 +97,7 @@ def run_race(
         start = time.perf_counter()
         for run in candidates:
             ok = run.training.status == "ok"
-            value = selection_loss(run) if ok else math.inf
+            value = float(selection_loss(run)) if ok else math.inf
             losses.append(value if math.isfinite(value) else math.inf)  # NaN never wins
         spent += time.perf_counter() - start
     best = int(np.argmin(losses)) if losses and min(losses) < math.inf else 0
@@ -83,7 +107,11 @@ def run_race(
     fit = kept.fit()
     fit.steps = sum(run.training.step for run in candidates)
     fit.extras.update(
-        attempts=len(candidates), kept=best, race_steps=race_steps, race_losses=losses
+        attempts=len(candidates),
+        kept=best,
+        race_steps=race_steps,
+        race_losses=losses,
+        run_steps=kept.training.step,
     )
     if racing:
         note = (
@@ -94,4 +122,4 @@ def run_race(
     return fit
 
 
-__all__ = ["Candidate", "race_length", "run_race"]
+__all__ = ["Candidate", "race_length", "run_race", "start_candidates"]

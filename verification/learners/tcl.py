@@ -9,20 +9,21 @@ sufficient statistics (|z| for Laplace, z² for Normal segments).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
 import theory as th
-from theory import _validate as valid
 from theory.errors import InvalidProcess
+from verification import _options as opt
+from verification._seeds import random_stream
 from verification.learners.base import (
-    MAX_SAMPLES,
     Fit,
     Learner,
     TrainConfig,
     data_problem,
+    encoder_of,
     failed_fit,
     resolved,
     train_loop,
@@ -37,8 +38,10 @@ class TCL(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, lr=1e-2))
     name = "tcl"
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(opt.train_size())
+
     def __post_init__(self) -> None:
-        valid.positive_int("TCL", "n_train", self.n_train, minimum=2, maximum=MAX_SAMPLES)
+        opt.check_options(self)
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         latent = process.latent
@@ -48,7 +51,7 @@ class TCL(Learner):
                 f"got {latent.family}"
             )
         torch.manual_seed(seed)
-        z, u = latent.sample_with_segments(self.n_train, np.random.default_rng([seed, 12]))
+        z, u = latent.sample_with_segments(self.n_train, random_stream(seed, "train"))
         x = process.observe(z).float()
         n = process.dim
         problem = data_problem(x)
@@ -66,9 +69,7 @@ class TCL(Learner):
 
         params = [*features.parameters(), *classifier.parameters()]
 
-        def encode(x_new: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return features(torch.as_tensor(x_new).float()).abs().double()
+        encode = encoder_of(lambda x: features(x).abs())
 
         watch = None if monitor is None else (lambda step: monitor(step, encode))
         curve, steps, seconds, status, message = train_loop(

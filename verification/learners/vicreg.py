@@ -41,31 +41,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 import theory as th
-from theory import _validate as valid
 from theory.errors import InvalidProcess
+from verification import _options as opt
+from verification._seeds import derive_seed, random_stream
 from verification.learners.base import (
     Fit,
     Learner,
+    Run,
     TrainConfig,
     Training,
     data_problem,
+    encoder_of,
     failed_fit,
     resolved,
 )
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
-from verification.learners.devices import check_device, resolve_device
+from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
-from verification.learners.racing import race_length, run_race
+from verification.learners.racing import race_length, run_race, start_candidates
 
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
-SELECTION_STREAM = 16  # fresh training pairs that compare the raced candidates (as InfoNCE)
 SELECTION_BATCHES = 4
 
 
@@ -100,6 +103,25 @@ def _covariance(h: torch.Tensor) -> torch.Tensor:
     return off / d
 
 
+def pair_batches(
+    process: th.Process, rng: np.random.Generator, bs: int, device
+) -> Callable[[], torch.Tensor]:
+    """A source of training batches: each call gives 2 x ``bs`` rows, x then its positives,
+    of fresh pairs drawn several batches at a time (cheaper per pair) on ``device``."""
+    pool: list[torch.Tensor] = []
+
+    def batch() -> torch.Tensor:
+        if not pool:
+            k = max(1, pool_pairs(process, POOL_PAIRS) // bs)
+            _, _, x, x_pos = process.sample_pairs(k * bs, rng)
+            x, x_pos = x.float().to(device), x_pos.float().to(device)
+            pool.extend(torch.cat([x[i : i + bs], x_pos[i : i + bs]]) for i in range(0, k * bs, bs))
+            pool.reverse()
+        return pool.pop()
+
+    return batch
+
+
 def projector_head(n_in: int, width: int) -> nn.Module:
     """The optional projector (expander): Linear-ReLU-Linear with ``width`` outputs."""
     return nn.Sequential(nn.Linear(n_in, width), nn.ReLU(), nn.Linear(width, width))
@@ -125,18 +147,20 @@ class VICReg(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "vicreg"
 
+    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
+        opt.number("lam", 0, 1e6, help="invariance weight λ"),
+        opt.number("mu", 0, 1e6, help="variance weight μ"),
+        opt.number("nu", 0, 1e6, help="covariance weight ν"),
+        opt.number("gamma", 0, 1e6, low_open=True, help="target standard deviation per output"),
+        opt.number("eps", 0, 1, low_open=True, help="inside the variance term's square root"),
+        opt.content_size(),
+        opt.integer("projector", 1, 1 << 16, optional=True, help="projector width; None: none"),
+        *opt.race_options(),
+        DEVICE,
+    )
+
     def __post_init__(self) -> None:
-        for key in ("lam", "mu", "nu"):
-            valid.finite_float("VICReg", key, getattr(self, key), low=0, high=1e6)
-        valid.positive_float("VICReg", "gamma", self.gamma)
-        valid.positive_float("VICReg", "eps", self.eps, maximum=1.0)
-        if self.content is not None:
-            valid.positive_int("VICReg", "content", self.content)
-        if self.projector is not None:
-            valid.positive_int("VICReg", "projector", self.projector, maximum=1 << 16)
-        valid.positive_int("VICReg", "restarts", self.restarts, minimum=0, maximum=100)
-        valid.probability("VICReg", "race", self.race)
-        check_device("VICReg", self.device)
+        opt.check_options(self)
 
     @staticmethod
     def default_steps(process: th.Process) -> int:
@@ -177,12 +201,10 @@ def fit_pairs(
     if content is not None and not 1 <= content <= process.dim:
         raise InvalidProcess(f"content must be in 1..{process.dim}, got {content}")
     config = resolved(learner.train, default_steps, WARMUP)
-    candidates = []
-    for attempt in range(getattr(learner, "restarts", 0) + 1):
-        run = _start(learner, process, seed + 7919 * attempt, config, loss, monitor)
-        if isinstance(run, Fit):  # the training data cannot be trained on
-            return run
-        candidates.append(run)
+    candidates = start_candidates(
+        lambda k: _start(learner, process, derive_seed(seed, "restart", k), config, loss, monitor),
+        getattr(learner, "restarts", 0) + 1,
+    )  # or the Fit of data that cannot be trained on
     race_steps = race_length(getattr(learner, "race", 0.0), config.steps)
     return run_race(
         candidates, race_steps, lambda run: run.selection_loss(process, config.batch_size, seed)
@@ -192,7 +214,7 @@ def fit_pairs(
 def _start(learner, process, seed, config, loss, monitor) -> _PairRun | Fit:
     """One initialisation ready to train (or a failed Fit when the data cannot be)."""
     torch.manual_seed(seed)
-    rng = np.random.default_rng([seed, 13])
+    rng = random_stream(seed, "pairs")
     n_out = getattr(learner, "content", None) or process.dim
     bs = config.batch_size
     _, _, x_ref, _ = process.sample_pairs(reference_size(process), rng)
@@ -204,56 +226,32 @@ def _start(learner, process, seed, config, loss, monitor) -> _PairRun | Fit:
     model = build_encoder(process, n_out, learner.encoder, x_ref.float()).to(device)
     width = getattr(learner, "projector", None)
     head = (projector_head(n_out, width) if width is not None else nn.Identity()).to(device)
-    pool: list[torch.Tensor] = []
-
-    def batch() -> torch.Tensor:
-        """2 x bs rows: x then its positives (fresh pairs, drawn several batches at once)."""
-        if not pool:
-            k = max(1, pool_pairs(process, POOL_PAIRS) // bs)
-            _, _, x, x_pos = process.sample_pairs(k * bs, rng)
-            x, x_pos = x.float().to(device), x_pos.float().to(device)
-            pool.extend(torch.cat([x[i : i + bs], x_pos[i : i + bs]]) for i in range(0, k * bs, bs))
-            pool.reverse()
-        return pool.pop()
+    batch = pair_batches(process, rng, bs, device)
 
     def loss_fn(step: int) -> torch.Tensor:
         p = head(model(batch()))
         return loss(p[:bs], p[bs:])
 
-    def encode(x_new: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return model(torch.as_tensor(x_new).float().to(device)).double().cpu()
-
+    encode = encoder_of(model, device)
     watch = None if monitor is None else (lambda step: monitor(step, encode))
     params = [*model.parameters(), *head.parameters()]
     training = Training(loss_fn, params, config, watch)
-    return _PairRun(training, model, head, encode, loss, device)
+    return _PairRun(training, encode, model=model, head=head, loss=loss, device=device)
 
 
-class _PairRun:
-    """One initialisation of a pair learner: its Training, and the Fit it makes."""
+class _PairRun(Run):
+    """One initialisation of a pair learner (its ``model``, projector ``head``, ``loss``
+    and ``device``), scored by its training objective."""
 
-    def __init__(
-        self,
-        training: Training,
-        model: Encoder,
-        head: nn.Module,
-        encode,
-        loss,
-        device: torch.device | None = None,
-    ):
-        self.training, self.model, self.head = training, model, head
-        self.encode, self.loss = encode, loss
-        self.device = device or torch.device("cpu")
-
-    def fit(self) -> Fit:
-        curve, steps, seconds, status, message = self.training.result()
-        return Fit(self.encode, list(curve), steps, seconds, status, message, {"run_steps": steps})
+    model: Encoder
+    head: nn.Module
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    device: torch.device
 
     def selection_loss(self, process: th.Process, batch: int, seed: int) -> float:
         """The training objective (projector head included) on fresh training pairs, the
         same pairs for every candidate of one fit: observations only, no latents."""
-        rng = np.random.default_rng([seed, SELECTION_STREAM])
+        rng = random_stream(seed, "selection")
         values = []
         with torch.no_grad():
             for _ in range(SELECTION_BATCHES):
