@@ -388,10 +388,8 @@ def _learner(
         learner = L.for_theorem(theorem)
     elif isinstance(spec, L.Learner):
         learner = copy.deepcopy(spec) if options else spec
-    elif isinstance(spec, (str, tuple)):
-        learner = L.resolve(spec)
-        if theorem.claim.content and getattr(learner, "content", 0) is None:
-            learner.content = theorem.claim.content
+    elif isinstance(spec, (str, tuple)):  # sized to the claim and validated, as by default
+        learner = L.for_theorem(theorem, spec)
     else:
         raise InvalidArgument(
             "learner must be a Learner, a registered learner name or (name, {option: value}); "
