@@ -36,6 +36,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 MARKER_KEYS = {"budget", "seed", "kinds", "profile", "oracle"}
 _RESULTS_KEY = pytest.StashKey[list]()
+_LOADED_KEY = pytest.StashKey[bool]()
 _DIR_KEY = pytest.StashKey[Path]()
 _KEPT_KEY = pytest.StashKey[Path]()
 
@@ -138,6 +139,11 @@ class Sith:
             raise pytest.UsageError(
                 f"@pytest.mark.sith(oracle=...) takes True or False, got {oracle!r}"
             )
+        if not config.stash.get(_LOADED_KEY, False):  # once a session, as the CLI does
+            from verification._loading import load_installed
+
+            load_installed()
+            config.stash[_LOADED_KEY] = True
         self._node = request.node
         self._records: list = config.stash[_RESULTS_KEY]
         self._dir = _session_dir(config)
