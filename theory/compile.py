@@ -30,8 +30,9 @@ from sympy.printing.pytorch import TorchPrinter
 from theory.errors import InvalidArgument
 
 
-class UnsupportedFunctionError(ValueError):
-    """A sympy expression uses a function with no torch translation."""
+class UnsupportedFunctionError(InvalidArgument):
+    """A sympy expression uses a function with no torch translation (a ``SithError`` and,
+    as before, a ``ValueError``)."""
 
 
 class SympyTorchPrinter(TorchPrinter):

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from theory.errors import InvalidArgument
+from theory.errors import InvalidArgument, SithError
 from verification._executors import warm
 from verification.registry import Registry
 
@@ -61,7 +61,7 @@ class Outcome:
         return self.error is None
 
 
-class WorkerLost(Exception):
+class WorkerLost(SithError):
     """The worker running an item died before it answered (killed, out of memory, ...)."""
 
 

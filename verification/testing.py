@@ -82,7 +82,7 @@ import torch
 
 import theory as th
 from theory._spec import canonical_json
-from theory.errors import InvalidArgument
+from theory.errors import InvalidArgument, SithError
 from verification.learners.base import Fit, Learner, Status, TrainConfig
 
 SMALL_STEPS = 25
@@ -104,7 +104,7 @@ _PROBE_STREAM = 99  # unseen observations: a stream neither learners nor recover
 _N_HELD_OUT = 4000  # recover's default n_test: the held-out rows compared with training's
 
 
-class LearnerContractError(AssertionError):
+class LearnerContractError(SithError, AssertionError):
     """A learner broke its contract: ``check`` names the check, the message says why."""
 
     def __init__(self, learner: str, check: str, reason: str) -> None:
