@@ -12,7 +12,6 @@ Figures (matplotlib, the ``plots`` extra; skipped without it), in ``OUT/figures/
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +21,8 @@ from theory.errors import InvalidArgument
 from verification import citations
 from verification._align.result import GROUPS, SCHEMA
 from verification._figures import save_vector
-from verification._files import read_document, require_fields
+from verification._files import figures_of, read_document, require_fields
+from verification._text import escape as _escape
 
 REQUIRED = {
     "theorem": str,
@@ -187,16 +187,6 @@ def render_html(doc: dict[str, Any], figures: list[str] = ()) -> str:
         + citations.html_section(doc["theorem"], doc.get("provenance"))
         + "</body></html>"
     )
-
-
-def _escape(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def figures_of(out: Path | None) -> list[str]:
-    if out is None or not (out / "figures").is_dir():
-        return []
-    return sorted(f"figures/{p.name}" for p in (out / "figures").glob("*.png"))
 
 
 def render_plots(doc: dict[str, Any], figures: Path, formats: Sequence[str] = ()) -> list[Path]:

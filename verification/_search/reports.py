@@ -9,7 +9,6 @@ files is the run directory's job (``rundir.RunDirectory.write_report``).
 from __future__ import annotations
 
 import base64
-import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from verification import citations, provenance
 from verification._figures import save_vector
 from verification._files import read_document, require_fields
 from verification._search.records import SearchResult
+from verification._text import escape as _escape
 
 SCHEMA = "sith.report/1"
 SCHEMA_FILE = Path(__file__).parent.parent / "schemas" / "report.schema.json"
@@ -446,10 +446,6 @@ def _html_counterexample(i: int, cx: dict[str, Any]) -> str:
 def _mode(report: dict[str, Any]) -> str:
     """Which mode trained the learners: nothing from the truth steered practice mode."""
     return "oracle mode" if report.get("oracle") else "practice mode"
-
-
-def _escape(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def render_plots(result: SearchResult, figures: Path, formats: Sequence[str] = ()) -> list[Path]:

@@ -13,7 +13,6 @@ Figures (matplotlib, the ``plots`` extra; skipped without it), in ``OUT/figures/
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Sequence
@@ -23,8 +22,9 @@ from typing import Any
 from theory.errors import InvalidArgument
 from verification import citations
 from verification._figures import save_vector
-from verification._files import read_document, require_fields
+from verification._files import figures_of, read_document, require_fields
 from verification._sweep.result import SCHEMA, outcome_label, summarise
+from verification._text import escape as _escape
 
 REQUIRED = {
     "theorem": str,
@@ -121,12 +121,6 @@ def _intro(doc: dict[str, Any]) -> str:
     )
 
 
-def figures_of(out: Path | None) -> list[str]:
-    if out is None or not (out / "figures").is_dir():
-        return []
-    return sorted(f"figures/{p.name}" for p in (out / "figures").glob("*.png"))
-
-
 def render_markdown(doc: dict[str, Any], figures: list[str] = ()) -> str:
     header = table_header(doc)
     lines = [
@@ -182,10 +176,6 @@ def render_html(doc: dict[str, Any], figures: list[str] = ()) -> str:
         + citations.html_section(doc["theorem"], doc.get("provenance"))
         + "</body></html>"
     )
-
-
-def _escape(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def figure_name(key: str) -> str:
