@@ -22,7 +22,8 @@ import sympy as sp
 
 from theory import _validate as valid
 from theory._spec import Spec
-from theory.errors import InvalidArgument, UnknownName
+from theory.errors import InvalidArgument
+from theory.registry import Registry
 
 
 class Assumption(Spec):
@@ -441,32 +442,33 @@ class SufficientVariability(Assumption):
         return sp.Eq(sp.Function("rank")(L), n)
 
 
-CATALOGUE: dict[str, type[Assumption] | Assumption] = {
-    cls.name: cls
-    for cls in (
-        Injective,
-        Immersion,
-        Conformal,
-        OrthogonalColumns,
-        VolumePreserving,
-        LinearMixing,
-        Factorized,
-        SmoothPositiveDensity,
-        NonGaussian,
-        UniformOnSphere,
-        UniformOnConvexBody,
-        ConditionalFamily,
-        ContentInvariance,
-        SufficientVariability,
-    )
-}
+CATALOGUE: Registry = Registry(
+    "assumption",
+    {
+        cls.name: cls
+        for cls in (
+            Injective,
+            Immersion,
+            Conformal,
+            OrthogonalColumns,
+            VolumePreserving,
+            LinearMixing,
+            Factorized,
+            SmoothPositiveDensity,
+            NonGaussian,
+            UniformOnSphere,
+            UniformOnConvexBody,
+            ConditionalFamily,
+            ContentInvariance,
+            SufficientVariability,
+        )
+    },
+)
 
 
 def get(name: str) -> Assumption:
     """A catalogue assumption by name, with default parameters."""
-    if name not in CATALOGUE:
-        raise UnknownName(f"unknown assumption {name!r}; known: {', '.join(sorted(CATALOGUE))}")
-    entry = CATALOGUE[name]
+    entry = CATALOGUE.get(name)
     return entry() if isinstance(entry, type) else entry
 
 
@@ -480,16 +482,11 @@ def register(assumption: Assumption | type[Assumption], *, replace: bool = False
     name = assumption.name
     if not isinstance(name, str) or not name:
         raise InvalidArgument(f"an assumption needs a name, got {name!r}")
-    if name in CATALOGUE and not replace and CATALOGUE[name] is not assumption:
-        raise InvalidArgument(
-            f"an assumption named {name!r} is already registered; pass replace=True"
-        )
-    CATALOGUE[name] = assumption
-    return assumption
+    return CATALOGUE.register(name, assumption, replace=replace)
 
 
 def names() -> list[str]:
-    return sorted(CATALOGUE)
+    return CATALOGUE.names()
 
 
 __all__ = [

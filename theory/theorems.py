@@ -13,10 +13,11 @@ from theory import cluster_assumptions as CA
 from theory import conditionals, latents, mixings
 from theory import learner_conditions as LC
 from theory import text_checks as TC
-from theory.errors import InvalidArgument, UnknownName
+from theory.errors import InvalidArgument
 from theory.process import Process
 from theory.references import Reference, as_references
 from theory.references import lookup as lookup_references
+from theory.registry import Registry
 
 
 @dataclass
@@ -113,7 +114,7 @@ class Theorem:
         }
 
 
-_CATALOGUE: dict[str, Theorem] = {}
+_CATALOGUE: Registry = Registry("theorem")
 
 
 def register(theorem: Theorem, *, replace: bool = False) -> Theorem:
@@ -124,11 +125,7 @@ def register(theorem: Theorem, *, replace: bool = False) -> Theorem:
     """
     if not isinstance(theorem, Theorem):
         raise InvalidArgument(f"register expects a theory.Theorem, got {type(theorem).__name__}")
-    if theorem.name in _CATALOGUE and not replace and _CATALOGUE[theorem.name] is not theorem:
-        raise InvalidArgument(
-            f"a theorem named {theorem.name!r} is already registered; pass replace=True"
-        )
-    _CATALOGUE[theorem.name] = theorem
+    _CATALOGUE.register(theorem.name, theorem, replace=replace)
     _DEFINED_IN[theorem.name] = _caller_module()
     return theorem
 
@@ -147,13 +144,12 @@ def _caller_module() -> str:
 
 
 def get(name: str) -> Theorem:
-    if name not in _CATALOGUE:
-        raise UnknownName(f"unknown theorem {name!r}; known: {', '.join(names())}")
-    return _CATALOGUE[name]
+    """The registered theorem ``name``; :class:`UnknownName` (listing the known) if none."""
+    return _CATALOGUE.get(name)
 
 
 def names() -> list[str]:
-    return sorted(_CATALOGUE)
+    return _CATALOGUE.names()
 
 
 def catalogue() -> list[Theorem]:
