@@ -32,9 +32,9 @@ def test_theorem_and_assumption_catalogues_share_its_guard_and_messages():
         InvalidArgument, match="an assumption named 'injective' is already registered"
     ):
         th.assumptions.register(type("Other", (th.assumptions.Injective,), {}))
-    with pytest.raises(UnknownName, match="unknown theorem 'nope'; known: .*cl-ica"):
+    with pytest.raises(UnknownName, match=r"unknown theorem 'nope'; known: .*cl-ica"):
         th.theorems.get("nope")
-    with pytest.raises(UnknownName, match="unknown assumption 'nope'; known: .*injective"):
+    with pytest.raises(UnknownName, match=r"unknown assumption 'nope'; known: .*injective"):
         th.assumptions.get("nope")
     same = th.theorems.get("cl-ica")
     assert th.theorems.register(same) is same  # the same object again is not a clash
