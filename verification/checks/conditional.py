@@ -43,6 +43,7 @@ from theory import assumptions as A
 from theory import supports as S
 from verification.checks._core import CheckContext, register_check
 from verification.checks._evidence import (
+    full_rank,
     holds,
     inconclusive,
     not_applicable,
@@ -371,17 +372,4 @@ def check_sufficient_variability(
         + f" (k = {n // latent.dim} statistic(s) per source) over "
         f"{eta.shape[0]} segments ({how}; σ_min/σ_max = {ratio:.3g})"
     )
-    kernel = None
-    if r < n:
-        kernel = rank.kernel if rank is not None and rank.kernel is not None else np.eye(n)[0]
-    return settled(
-        r == n,
-        name,
-        message,
-        exact=rank is None or rank.exact,
-        method="rank",
-        statistic=ratio,
-        tolerance=tol,
-        n_points=0,
-        witness=None if kernel is None else {"kernel_vector": [float(v) for v in kernel]},
-    )
+    return full_rank(name, message, rank, n, ratio=ratio, tolerance=tol)
