@@ -32,6 +32,19 @@ def point(z: torch.Tensor) -> list[float]:
     return [float(v) for v in z.detach().reshape(-1)]
 
 
+def moved_witness(z: torch.Tensor, raw: torch.Tensor, moved: torch.Tensor, project) -> Witness:
+    """The first positive a support's projection moves (``moved``, a row mask): its
+    ``z``, the unprojected draw and where ``project`` puts it; None when none moved."""
+    if not bool(moved.any()):
+        return None
+    k = int(moved.nonzero()[0, 0])
+    return {
+        "z": point(z[k]),
+        "z_prime_unprojected": point(raw[k]),
+        "z_prime": point(project(raw[k : k + 1])[0]),
+    }
+
+
 def _evidence(
     verdict: str,
     name: str,
@@ -197,6 +210,7 @@ __all__ = [
     "full_rank",
     "holds",
     "inconclusive",
+    "moved_witness",
     "not_applicable",
     "point",
     "proved",

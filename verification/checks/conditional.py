@@ -46,6 +46,7 @@ from verification.checks._evidence import (
     full_rank,
     holds,
     inconclusive,
+    moved_witness,
     not_applicable,
     point,
     proved,
@@ -137,14 +138,7 @@ def _conditional_family(assumption: A.ConditionalFamily, ctx: CheckContext) -> E
     z = ctx.z
     raw = cond.sample(z, ctx.seed)  # unprojected, same draw as the process's positives
     outside = ~latent.support.contains(raw)
-    witness = None
-    if bool(outside.any()):
-        k = int(outside.nonzero()[0, 0])
-        witness = {
-            "z": point(z[k]),
-            "z_prime_unprojected": point(raw[k]),
-            "z_prime": point(latent.support.project(raw[k : k + 1])[0]),
-        }
+    witness = moved_witness(z, raw, outside, latent.support.project)
     return violated(
         name,
         f"{wanted} noise has unbounded support, so positives around z in the bounded "
