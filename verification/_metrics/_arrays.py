@@ -21,23 +21,32 @@ CorrelationMethod = Literal["pearson", "spearman"]
 _CONST_RTOL = 1e-12
 
 
-def _as_array(x: Array, name: str = "input") -> np.ndarray:
-    """Convert a numpy array / torch tensor / sequence to a finite 2-D float64 array."""
-    if hasattr(x, "detach"):  # torch.Tensor, without importing torch
-        x = x.detach().cpu().numpy()
+def as_array(x: Array, name: str = "input") -> np.ndarray:
+    """A finite, real, non-empty 2-D float64 array of ``x`` (a numpy array, a torch tensor
+    on any device, or nested sequences of numbers); one clear line when it is not."""
+    if hasattr(x, "detach"):  # a torch tensor, without importing torch
+        x = x.detach().cpu()
+        if x.is_complex():
+            raise InvalidArgument(f"{name} must be real, got a complex tensor")
+        x = x.double().numpy()  # also bfloat16, which numpy cannot hold
+    if np.iscomplexobj(x):
+        raise InvalidArgument(f"{name} must be real, got complex values")
     try:
         arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgument(f"{name} could not be converted to a float array: {exc}") from exc
+    except (TypeError, ValueError) as err:
+        raise InvalidArgument(f"{name} must be an array of numbers: {err}") from None
     if arr.ndim != 2:
         raise InvalidArgument(
-            f"{name} must be 2-D with shape (N, d), got {arr.ndim}-D array of shape {arr.shape}"
+            f"{name} must be 2-D with shape (N, d), got shape {arr.shape}"
+            + (" (reshape a single latent to (N, 1))" if arr.ndim == 1 else "")
         )
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise InvalidArgument(f"{name} must be non-empty, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise InvalidArgument(f"{name} contains {n_bad} non-finite values (NaN or inf)")
+    if arr.shape[1] == 0:
+        raise InvalidArgument(f"{name} has no columns (shape {arr.shape})")
+    if arr.shape[0] == 0:
+        raise InvalidArgument(f"{name} has no rows (shape {arr.shape})")
+    bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        raise InvalidArgument(f"{name} contains {bad} non-finite values (NaN or inf)")
     return arr
 
 
@@ -45,8 +54,8 @@ def _as_pair(
     z: Array, z_hat: Array, *, min_samples: int = 2, names: tuple[str, str] = ("z", "z_hat")
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate two ``(N, d)`` arrays with the same number of samples."""
-    a = _as_array(z, names[0])
-    b = _as_array(z_hat, names[1])
+    a = as_array(z, names[0])
+    b = as_array(z_hat, names[1])
     if a.shape[0] != b.shape[0]:
         raise InvalidArgument(
             f"{names[0]} and {names[1]} must have the same number of samples, "

@@ -11,7 +11,7 @@ from scipy.linalg import orthogonal_procrustes
 from sklearn.metrics import r2_score
 
 from theory.errors import InvalidArgument
-from verification._metrics._arrays import _CONST_RTOL, _as_array, _as_pair, _split
+from verification._metrics._arrays import _CONST_RTOL, _as_pair, _split, as_array
 
 if TYPE_CHECKING:
     import torch
@@ -32,8 +32,8 @@ def amari_distance(A: Array, B: Array) -> float:
     "A New Learning Algorithm for Blind Signal Separation"). For ``d == 1`` the distance
     is 0. Raises ``ValueError`` if ``P`` has an all-zero row or column (not invertible).
     """
-    a = _as_array(A, "A")
-    b = _as_array(B, "B")
+    a = as_array(A, "A")
+    b = as_array(B, "B")
     for name, m in (("A", a), ("B", b)):
         if m.shape[0] != m.shape[1]:
             raise InvalidArgument(f"{name} must be square, got shape {m.shape}")
