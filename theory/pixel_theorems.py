@@ -27,7 +27,7 @@ from theory import learner_conditions as LC
 from theory.augmentations import Augment, ColorJitter, Translate
 from theory.process import Process
 from theory.references import lookup
-from theory.theorems import Theorem, register
+from theory.theorems import Theorem, content_style, contrastive, register
 
 # what the image learners change from the vector defaults (measured: benchmarks/pixels.py)
 IMAGE_TRAINING = {"train.batch_size": 256, "train.lr": 2e-3, "train.threads": 2}
@@ -61,13 +61,7 @@ def cl_ica_sprites(size: int = 32) -> Process:
 register(
     Theorem(
         name="content-style-pixels",
-        assumptions=(
-            A.Injective(),
-            A.Immersion(),
-            A.ContentInvariance(),
-            LC.LearnerObjective(("infonce",)),
-            LC.ContentSizedEncoder(),
-        ),
+        assumptions=content_style("infonce", density=False),
         learner=("infonce-content", dict(IMAGE_TRAINING)),
         claim=C.block(content=1, threshold=0.9),
         cite="von Kügelgen, Sharma, Gresele, Brendel, Schölkopf, Besserve & Locatello 2021, "
@@ -89,12 +83,8 @@ register(
 register(
     Theorem(
         name="cl-ica-pixels",
-        assumptions=(
-            A.UniformOnSphere(),
-            A.ConditionalFamily("VonMisesFisher"),
-            A.Injective(),
-            LC.LearnerObjective(("infonce",)),
-            LC.MatchedTemperature(),
+        assumptions=contrastive(
+            A.UniformOnSphere(), "VonMisesFisher", "infonce", LC.MatchedTemperature()
         ),
         learner=("infonce", dict(IMAGE_TRAINING)),
         claim=C.orthogonal(0.9),

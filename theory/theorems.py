@@ -156,6 +156,42 @@ def catalogue() -> list[Theorem]:
     return [_CATALOGUE[n] for n in names()]
 
 
+def contrastive(latent: A.Assumption, family: str, objective: str, *learner: Any) -> tuple:
+    """The assumptions of a contrastive theorem in the style of Zimmermann et al. 2021:
+    the latent law (``latent``), positives from the conditional ``family``, an injective
+    g, a learner minimising ``objective`` and whatever else it must match (``learner``)."""
+    return (
+        latent,
+        A.ConditionalFamily(family),
+        A.Injective(),
+        LC.LearnerObjective((objective,)),
+        *learner,
+    )
+
+
+def content_style(objective: str, *, density: bool = True) -> tuple:
+    """The assumptions of von Kügelgen et al. 2021, Theorem 4.4, and of the theorems built
+    on it: g injective and an immersion, a smooth positive density (``density``; stated
+    for vector latents), a conditional that keeps the content block, a learner minimising
+    ``objective`` with an encoder of n_c outputs."""
+    smooth = (A.SmoothPositiveDensity(),) if density else ()
+    return (
+        A.Injective(),
+        A.Immersion(),
+        *smooth,
+        A.ContentInvariance(),
+        LC.LearnerObjective((objective,)),
+        LC.ContentSizedEncoder(),
+    )
+
+
+def variability(objective: str, *learner: Any) -> tuple:
+    """The assumptions of an auxiliary-variable nonlinear ICA theorem (Hyvärinen &
+    Morioka 2016; Khemakhem et al. 2020): an injective g, sources whose natural parameters
+    vary enough across segments, a learner minimising ``objective`` (and ``learner``)."""
+    return (A.Injective(), A.SufficientVariability(), LC.LearnerObjective((objective,)), *learner)
+
+
 register(
     Theorem(
         name="linear-ica",
@@ -172,12 +208,8 @@ register(
 register(
     Theorem(
         name="cl-ica",
-        assumptions=(
-            A.UniformOnSphere(),
-            A.ConditionalFamily("VonMisesFisher"),
-            A.Injective(),
-            LC.LearnerObjective(("infonce",)),
-            LC.MatchedTemperature(),
+        assumptions=contrastive(
+            A.UniformOnSphere(), "VonMisesFisher", "infonce", LC.MatchedTemperature()
         ),
         learner="infonce",
         claim=C.orthogonal(0.95),
@@ -203,14 +235,7 @@ register(
 register(
     Theorem(
         name="content-style",
-        assumptions=(
-            A.Injective(),
-            A.Immersion(),
-            A.SmoothPositiveDensity(),
-            A.ContentInvariance(),
-            LC.LearnerObjective(("infonce",)),
-            LC.ContentSizedEncoder(),
-        ),
+        assumptions=content_style("infonce"),
         learner="infonce-content",
         claim=C.block(content=2, threshold=0.9),
         cite="von Kügelgen, Sharma, Gresele, Brendel, Schölkopf, Besserve & Locatello 2021, "
@@ -234,12 +259,7 @@ register(
 register(
     Theorem(
         name="tcl",
-        assumptions=(
-            A.Injective(),
-            A.SufficientVariability(),
-            LC.LearnerObjective(("tcl",)),
-            LC.EnoughFeatures(),
-        ),
+        assumptions=variability("tcl", LC.EnoughFeatures()),
         learner="tcl",
         claim=C.Claim(
             "affine in sufficient statistics",
@@ -264,14 +284,7 @@ register(
 register(
     Theorem(
         name="multiview",
-        assumptions=(
-            A.Injective(),
-            A.Immersion(),
-            A.SmoothPositiveDensity(),
-            A.ContentInvariance(),
-            LC.LearnerObjective(("multiview-infonce",)),
-            LC.ContentSizedEncoder(),
-        ),
+        assumptions=content_style("multiview-infonce"),
         learner="multiview-infonce",
         claim=C.block(content=2, threshold=0.9),
         cite="Daunhawer, Bizeul, Palumbo, Marx & Vogt 2023, 'Identifiability results for "
@@ -328,12 +341,8 @@ register(
 register(
     Theorem(
         name="cl-ica-box",
-        assumptions=(
-            A.UniformOnConvexBody(),
-            A.ConditionalFamily("GeneralizedNormal"),
-            A.Injective(),
-            LC.LearnerObjective(("infonce",)),
-            LC.MatchedLpCritic(),
+        assumptions=contrastive(
+            A.UniformOnConvexBody(), "GeneralizedNormal", "infonce", LC.MatchedLpCritic()
         ),
         learner=("infonce-lp-matched", {"tau": 0.2, "train.batch_size": 256}),
         claim=C.Claim(
@@ -366,12 +375,7 @@ register(
 register(
     Theorem(
         name="anisotropic-infonce",
-        assumptions=(
-            A.UniformOnSphere(),
-            A.ConditionalFamily("AnisotropicNormal"),
-            A.Injective(),
-            LC.LearnerObjective(("aninfonce",)),
-        ),
+        assumptions=contrastive(A.UniformOnSphere(), "AnisotropicNormal", "aninfonce"),
         learner="aninfonce",
         claim=C.Claim(
             "permutation+sign-flip",
@@ -405,11 +409,7 @@ register(
 register(
     Theorem(
         name="ivae",
-        assumptions=(
-            A.Injective(),
-            A.SufficientVariability(),
-            LC.LearnerObjective(("ivae",)),
-        ),
+        assumptions=variability("ivae"),
         learner="ivae",
         claim=C.permutation_elementwise(0.95),
         cite="Khemakhem, Kingma, Monti & Hyvärinen 2020, 'Variational autoencoders and "
