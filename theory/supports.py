@@ -100,19 +100,7 @@ class ProductSupport(Support):
     blocks: tuple[Support, ...]
 
     def __post_init__(self) -> None:
-        if isinstance(self.blocks, (str, bytes, dict)) or not hasattr(self.blocks, "__iter__"):
-            raise InvalidArgument(
-                f"ProductSupport: blocks must be a sequence of Supports, got {self.blocks!r:.80}"
-            )
-        self.blocks = tuple(
-            b if isinstance(b, Support) else Support.from_dict(b) for b in self.blocks
-        )
-        if not self.blocks or not all(isinstance(b, Support) for b in self.blocks):
-            raise InvalidArgument("ProductSupport: blocks must be a non-empty sequence of Supports")
-        if self.dim > valid.MAX_DIM:
-            raise InvalidArgument(
-                f"ProductSupport: blocks must have total dimension <= {valid.MAX_DIM}, got {self.dim}"
-            )
+        self.blocks = valid.blocks("ProductSupport", self.blocks, Support)
 
     @property
     def dim(self) -> int:  # type: ignore[override]
