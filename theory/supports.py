@@ -39,11 +39,18 @@ class Support(Spec):
 
 
 @dataclass(eq=True)
-class RealSpace(Support):
+class _OfDimension(Support):
+    """A support given by its dimension alone."""
+
     dim: int
 
     def __post_init__(self) -> None:
-        self.dim = valid.positive_int("RealSpace", "dim", self.dim)
+        self.dim = valid.positive_int(type(self).__name__, "dim", self.dim)
+
+
+@dataclass(eq=True)
+class RealSpace(_OfDimension):
+    """All of R^dim."""
 
     @property
     def is_product(self) -> bool:
@@ -79,13 +86,8 @@ class Box(Support):
 
 
 @dataclass(eq=True)
-class Sphere(Support):
+class Sphere(_OfDimension):
     """The unit sphere S^{dim-1} in R^dim."""
-
-    dim: int
-
-    def __post_init__(self) -> None:
-        self.dim = valid.positive_int("Sphere", "dim", self.dim)
 
     @property
     def is_product(self) -> bool:
