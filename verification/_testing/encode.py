@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from verification._testing.harness import _N_HELD_OUT, _PROBE_STREAM, Harness, _max_diff
+from verification._testing.harness import _N_HELD_OUT, _PROBE_STREAM, Harness, _difference
 
 
 def check_encode_shape(h: Harness) -> None:
@@ -47,28 +47,24 @@ def check_encode_rowwise(h: Harness) -> None:
     h.encode(check, fit, other)
     h.encode(check, fit, 3.0 * other)
     again = h.encode(check, fit, probe)
-    if again.shape != first.shape or not torch.allclose(
-        first.double(), again.double(), rtol=1e-4, atol=1e-5
-    ):
+    moved = _difference(first, again, rtol=1e-4, atol=1e-5)
+    if moved is not None:
         raise h.fail(
             check,
             "encoding other (evaluation) data changed the encoding of a fixed probe "
-            f"(max |difference| {_max_diff(first, again)}): encode must not adapt to what "
-            "it is given",
+            f"(max |difference| {moved}): encode must not adapt to what it is given",
         )
     mixed = torch.cat([other[:50], probe, 3.0 * other[50:100]])
     inside = h.encode(check, fit, mixed)
     if inside.shape[0] != len(mixed):
         raise h.fail(check, f"encode returned {inside.shape[0]} rows for {len(mixed)}")
-    inside = inside[50 : 50 + len(probe)]
-    if inside.shape != first.shape or not torch.allclose(
-        first.double(), inside.double(), rtol=1e-4, atol=1e-5
-    ):
+    moved = _difference(first, inside[50 : 50 + len(probe)], rtol=1e-4, atol=1e-5)
+    if moved is not None:
         raise h.fail(
             check,
-            "a probe's encoding depends on the other observations of its batch (max "
-            f"|difference| {_max_diff(first, inside)}): encode must map each observation "
-            "on its own (no batch statistics), so evaluation data cannot influence it",
+            f"a probe's encoding depends on the other observations of its batch (max "
+            f"|difference| {moved}): encode must map each observation on its own (no batch "
+            "statistics), so evaluation data cannot influence it",
         )
 
 

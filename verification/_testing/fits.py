@@ -10,7 +10,7 @@ import math
 import numpy as np
 import torch
 
-from verification._testing.harness import STATUSES, Harness, _max_diff
+from verification._testing.harness import STATUSES, Harness, _difference
 from verification._testing.watch import _BAD_DATA, _GlobalRandomState, _Watch, _watched
 
 
@@ -68,10 +68,8 @@ def check_deterministic(h: Harness) -> None:
     probe = h.observations(64)
     first = h.encode(check, fit, probe)
     second = h.encode(check, again, probe)
-    if first.shape != second.shape or not torch.allclose(
-        first.double(), second.double(), rtol=1e-5, atol=1e-6
-    ):
-        diff = _max_diff(first, second) if first.shape == second.shape else "shapes differ"
+    diff = _difference(first, second, rtol=1e-5, atol=1e-6)
+    if diff is not None:
         raise h.fail(
             check,
             f"two fits with seed={h.seed} on the same process encode a probe "

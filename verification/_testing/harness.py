@@ -67,8 +67,14 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0].rstrip('.') if text else ''}".rstrip(": ")
 
 
-def _max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a.double() - b.double()).abs().max())
+def _difference(a: torch.Tensor, b: torch.Tensor, *, rtol: float, atol: float) -> str | None:
+    """None when two encodings agree (``torch.allclose`` at ``rtol``, ``atol``), else how
+    far apart they are: their largest absolute difference, or "shapes differ"."""
+    if a.shape != b.shape:
+        return "shapes differ"
+    if torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol):
+        return None
+    return str(float((a.double() - b.double()).abs().max()))
 
 
 class Harness:
