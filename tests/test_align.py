@@ -16,8 +16,8 @@ import theory as th
 from verification import align
 from verification._align import SCHEMA_FILE, EmbeddingStore, compare, load_align
 from verification._align.result import pair_group
+from verification._metrics._arrays import _split
 from verification.cli import main
-from verification.metrics import _split
 
 RNG = np.random.default_rng(0)
 Z = RNG.laplace(size=(600, 3))

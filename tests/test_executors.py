@@ -339,7 +339,7 @@ def test_a_slurm_job_that_leaves_the_queue_without_accounting_is_lost(monkeypatc
     executor declares it lost once squeue no longer lists it and no result appeared
     (found on a single-node SLURM without a database, where a scancel hung a sweep)."""
     pytest.importorskip("submitit", reason="the slurm extra is not installed")
-    import verification.executors as E
+    import verification._executors.slurm as E
 
     class Paths:
         def __init__(self, name):

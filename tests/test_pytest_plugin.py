@@ -196,3 +196,30 @@ def test_right(sith):
     result.assert_outcomes(passed=1)
     assert not list(env_tmp.glob("sith-pytest-*"))  # nothing left behind
     assert "sith run folder kept" not in result.stdout.str()
+
+
+def test_the_fixture_loads_installed_catalogue_entry_points_like_the_cli(
+    suite, tmp_path, monkeypatch
+):
+    # an installed package (a dist-info folder on the path) registers a theorem through
+    # the sith.catalogue group; the fixture must know it by name, as `sith` does
+    site = tmp_path / "site"
+    (site / "sith_plugin_demo").mkdir(parents=True)
+    (site / "sith_plugin_demo" / "__init__.py").write_text(
+        "import theory as th\n"
+        "th.theorems.register(th.Theorem('plugin-demo-ica', (th.assumptions.LinearMixing(),),"
+        " 'fastica', th.claims.permutation_scaling(0.9)))\n"
+    )
+    dist = site / "sith_plugin_demo-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: sith-plugin-demo\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[sith.catalogue]\ndemo = sith_plugin_demo\n")
+    import os
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    p = suite("""
+def test_installed_theorem(sith):
+    sith.assert_holds("plugin-demo-ica", laplace)
+""")
+    result = p.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

@@ -48,7 +48,7 @@ Caps (and why)
   builds such powers by itself (``exp(n*log(2))`` is ``2**n``, ``(2**(n*x))**(1/x)`` is
   ``2**n``), so while a text is read, sympy's ``Integer``/``Rational`` ``_eval_power``
   are wrapped by a guard that applies the same estimate; the guard is a no-op outside
-  :func:`parse_srepr` and in other threads;
+  :func:`parse_srepr` and in other threads (it lives in :mod:`theory._power_guard`);
 - every constant sub-expression (no free symbols) must evaluate to a finite real number of
   magnitude at most 1e300: sympy evaluates ``sin``, ``floor``, comparisons, ... of huge
   constants such as ``exp(10**59)`` with a working precision proportional to their size,
@@ -64,22 +64,28 @@ from __future__ import annotations
 import ast
 import math
 import re
-import threading
 import time
 
 import mpmath
 import sympy as sp
-from sympy.core import numbers as _numbers
 from sympy.core.cache import clear_cache
 from sympy.functions.elementary.piecewise import ExprCondPair
 
+from theory._power_guard import (
+    _GUARD,
+    MAX_NUMBER_BITS,
+    _bits,
+    _install_power_guard,
+    _power_refusal,
+    _Refusal,
+    _short,
+)
 from theory.errors import InvalidArgument, UnsafeInput
 
 MAX_TEXT_CHARS = 100_000
 MAX_DEPTH = 100
 MAX_NODES = 20_000
 MAX_INT_DIGITS = 60
-MAX_NUMBER_BITS = 20_000
 MAX_FLOAT_CHARS = 400
 MAX_FLOAT_MAGNITUDE = 1e300
 MAX_FLOAT_PRECISION = 4096
@@ -201,14 +207,6 @@ _FLOAT_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?")
 # a run of digits outside string literals (not after a quote, letter, dot or sign)
 _LONG_INTEGER = re.compile(rf"(?<![\w.'\"+-])-?\d{{{MAX_INT_DIGITS + 1},}}")
 _OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
-
-
-class _Refusal(BaseException):
-    """Raised by the power guard from inside sympy.
-
-    A BaseException so that sympy's own ``except Exception`` blocks cannot swallow it;
-    :func:`parse_srepr` turns it into :class:`UnsafeInput`.
-    """
 
 
 def parse_srepr(text: str, *, time_limit: float = 2.0) -> sp.Expr:
@@ -339,72 +337,6 @@ def _describe(node: ast.AST) -> str:
     if isinstance(node, ast.Call):
         return "calling the result of an expression (e.g. Function('f')(x)) is not allowed"
     return f"unsupported syntax ({type(node).__name__})"
-
-
-# ------------------------------------------------------------------------ power guard
-
-_GUARD = threading.local()
-_GUARD_LOCK = threading.Lock()
-
-
-def _install_power_guard() -> None:
-    """Wrap ``Integer/Rational._eval_power`` once; a no-op unless a reader is active."""
-    with _GUARD_LOCK:
-        for cls in (_numbers.Rational, _numbers.Integer):
-            original = cls.__dict__.get("_eval_power")
-            if original is None or getattr(original, "_sith_power_guard", False):
-                continue
-            cls._eval_power = _guarded_power(original)
-
-
-def _guarded_power(original):
-    def _eval_power(self, expt):
-        reader = getattr(_GUARD, "reader", None)
-        if reader is not None:
-            message = _power_refusal(self, expt)
-            if message is not None:
-                raise _Refusal(message)
-        return original(self, expt)
-
-    _eval_power._sith_power_guard = True
-    _eval_power.__wrapped__ = original
-    _eval_power.__doc__ = original.__doc__
-    return _eval_power
-
-
-def _log2(n: int) -> float:
-    return math.log2(abs(n)) if n else 0.0
-
-
-def _bits(r: sp.Rational) -> int:
-    return max(abs(int(r.p)).bit_length(), int(r.q).bit_length())
-
-
-def _power_refusal(base, expt) -> str | None:
-    """Message if the rational power ``base**expt`` would exceed ``MAX_NUMBER_BITS``."""
-    if not isinstance(base, sp.Rational) or not isinstance(expt, sp.Rational):
-        return None
-    size = max(_log2(int(base.p)), _log2(int(base.q)))
-    if size == 0:
-        return None
-    p, q = abs(int(expt.p)), int(expt.q)
-    if p.bit_length() - q.bit_length() > 64:
-        estimate = math.inf
-    else:
-        estimate = size * (p / q)
-    if estimate <= MAX_NUMBER_BITS:
-        return None
-    shown = _short(base) if base.is_Integer and base >= 0 else f"({_short(base)})"
-    if math.isfinite(estimate):
-        detail = f"about {estimate:.3g} bits; the limit is {MAX_NUMBER_BITS}"
-    else:
-        detail = f"far more than the limit of {MAX_NUMBER_BITS} bits"
-    return f"power {shown}**({_short(expt)}) is too large to evaluate ({detail})"
-
-
-def _short(value, limit: int = 40) -> str:
-    text = str(value)
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 # ------------------------------------------------------------------------------ reader

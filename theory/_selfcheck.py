@@ -9,9 +9,10 @@ import sympy as sp
 
 from theory._lazy import torch
 from theory._random import as_rng
+from theory.errors import SithError
 
 
-class CompilerMismatchError(RuntimeError):
+class CompilerMismatchError(SithError, RuntimeError):
     """The compiled torch function disagrees with the sympy expressions it came from."""
 
 

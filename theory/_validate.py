@@ -147,6 +147,23 @@ def one_of(owner: str, name: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
+def blocks(owner: str, value: Any, base: type) -> tuple:
+    """``value`` as a non-empty tuple of ``base`` specs (a dict is rebuilt with
+    ``base.from_dict``) whose dimensions total at most ``MAX_DIM``."""
+    kind = base.__name__
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise InvalidArgument(f"{owner}: blocks must be a sequence of {kind}s, got {value!r:.80}")
+    out = tuple(b if isinstance(b, base) else base.from_dict(b) for b in value)
+    if not out or not all(isinstance(b, base) for b in out):
+        raise InvalidArgument(f"{owner}: blocks must be a non-empty sequence of {kind}s")
+    total = sum(b.dim for b in out)
+    if total > MAX_DIM:
+        raise InvalidArgument(
+            f"{owner}: blocks must have total dimension <= {MAX_DIM}, got {total}"
+        )
+    return out
+
+
 def finite_matrix(
     owner: str,
     name: str,

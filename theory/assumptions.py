@@ -22,7 +22,8 @@ import sympy as sp
 
 from theory import _validate as valid
 from theory._spec import Spec
-from theory.errors import InvalidArgument, UnknownName
+from theory.errors import InvalidArgument
+from theory.registry import Registry
 
 
 class Assumption(Spec):
@@ -194,8 +195,7 @@ class Injective(Assumption):
     )
 
     def statement(self, n, m=None):
-        z = sp.symbols(f"z1:{n + 1}", real=True)
-        w = sp.symbols(f"w1:{n + 1}", real=True)
+        z, w = coordinates(n, "z", "w")
         g = sp.Function("g")
         return sp.Implies(
             sp.Eq(g(*z), g(*w)), sp.And(*[sp.Eq(a, b) for a, b in zip(z, w, strict=True)])
@@ -240,13 +240,18 @@ class LinearMixing(Assumption):
     description: ClassVar[str] = "∂J(z)/∂z = 0 (J constant: x = A z + b)"
 
     def statement(self, n, m=None):
-        z = sp.symbols(f"z1:{n + 1}", real=True)
+        (z,) = coordinates(n, "z")
         J = sp.Function("J")
         return sp.Eq(sp.Derivative(J(*z), z[0]), 0)
 
 
+def coordinates(n: int, *names: str) -> tuple[tuple[sp.Symbol, ...], ...]:
+    """Real symbols ``name1 .. name{n}`` for each of ``names`` (a statement's points)."""
+    return tuple(sp.symbols(f"{name}1:{n + 1}", real=True) for name in names)
+
+
 def _log_density_symbol(n: int):
-    z = sp.symbols(f"z1:{n + 1}", real=True)
+    (z,) = coordinates(n, "z")
     return z, sp.Function("log_p")(*z)
 
 
@@ -347,7 +352,7 @@ class UniformOnSphere(Assumption):
     description: ClassVar[str] = "p(z) = const on S^{n-1}"
 
     def statement(self, n, m=None):
-        z = sp.symbols(f"z1:{n + 1}", real=True)
+        (z,) = coordinates(n, "z")
         return sp.Eq(sum(s**2 for s in z), 1)
 
 
@@ -366,7 +371,7 @@ class UniformOnConvexBody(Assumption):
     description: ClassVar[str] = "p(z) = 1/vol(M) on a convex body M (e.g. a box)"
 
     def statement(self, n, m=None):
-        z = sp.symbols(f"z1:{n + 1}", real=True)
+        (z,) = coordinates(n, "z")
         return sp.Eq(sp.Function("p")(*z), 1 / sp.Symbol("vol_M", positive=True))
 
 
@@ -380,8 +385,7 @@ class ConditionalFamily(Assumption):
     description: ClassVar[str] = "p(z'|z) belongs to the named family (e.g. ∝ exp(κ zᵀz'))"
 
     def statement(self, n, m=None):
-        z = sp.symbols(f"z1:{n + 1}", real=True)
-        w = sp.symbols(f"w1:{n + 1}", real=True)
+        z, w = coordinates(n, "z", "w")
         kappa = sp.Symbol("kappa", positive=True)
         if self.family == "VonMisesFisher":
             return sp.Eq(
@@ -441,32 +445,33 @@ class SufficientVariability(Assumption):
         return sp.Eq(sp.Function("rank")(L), n)
 
 
-CATALOGUE: dict[str, type[Assumption] | Assumption] = {
-    cls.name: cls
-    for cls in (
-        Injective,
-        Immersion,
-        Conformal,
-        OrthogonalColumns,
-        VolumePreserving,
-        LinearMixing,
-        Factorized,
-        SmoothPositiveDensity,
-        NonGaussian,
-        UniformOnSphere,
-        UniformOnConvexBody,
-        ConditionalFamily,
-        ContentInvariance,
-        SufficientVariability,
-    )
-}
+CATALOGUE: Registry = Registry(
+    "assumption",
+    {
+        cls.name: cls
+        for cls in (
+            Injective,
+            Immersion,
+            Conformal,
+            OrthogonalColumns,
+            VolumePreserving,
+            LinearMixing,
+            Factorized,
+            SmoothPositiveDensity,
+            NonGaussian,
+            UniformOnSphere,
+            UniformOnConvexBody,
+            ConditionalFamily,
+            ContentInvariance,
+            SufficientVariability,
+        )
+    },
+)
 
 
 def get(name: str) -> Assumption:
     """A catalogue assumption by name, with default parameters."""
-    if name not in CATALOGUE:
-        raise UnknownName(f"unknown assumption {name!r}; known: {', '.join(sorted(CATALOGUE))}")
-    entry = CATALOGUE[name]
+    entry = CATALOGUE.get(name)
     return entry() if isinstance(entry, type) else entry
 
 
@@ -480,16 +485,11 @@ def register(assumption: Assumption | type[Assumption], *, replace: bool = False
     name = assumption.name
     if not isinstance(name, str) or not name:
         raise InvalidArgument(f"an assumption needs a name, got {name!r}")
-    if name in CATALOGUE and not replace and CATALOGUE[name] is not assumption:
-        raise InvalidArgument(
-            f"an assumption named {name!r} is already registered; pass replace=True"
-        )
-    CATALOGUE[name] = assumption
-    return assumption
+    return CATALOGUE.register(name, assumption, replace=replace)
 
 
 def names() -> list[str]:
-    return sorted(CATALOGUE)
+    return CATALOGUE.names()
 
 
 __all__ = [

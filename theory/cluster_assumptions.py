@@ -26,7 +26,7 @@ from typing import ClassVar
 import sympy as sp
 
 from theory import _validate as valid
-from theory.assumptions import Assumption, register
+from theory.assumptions import Assumption, coordinates, register
 
 REIZINGER = (
     "Reizinger, Bizeul, Juhos, Vogt, Balestriero, Brendel & Klindt 2025, 'Cross-entropy is "
@@ -52,8 +52,7 @@ class ClusterCentricVMF(Assumption):
     )
 
     def statement(self, n, m=None):
-        z = sp.symbols(f"z1:{n + 1}", real=True)
-        v = sp.symbols(f"v1:{n + 1}", real=True)
+        z, v = coordinates(n, "z", "v")
         kappa = sp.Symbol("kappa", positive=True)
         density = sp.Function("p")(*z, sp.Symbol("C"))
         return sp.And(

@@ -30,8 +30,20 @@ from sympy.printing.pytorch import TorchPrinter
 from theory.errors import InvalidArgument
 
 
-class UnsupportedFunctionError(ValueError):
-    """A sympy expression uses a function with no torch translation."""
+class UnsupportedFunctionError(InvalidArgument):
+    """A sympy expression uses a function with no torch translation (a ``SithError`` and,
+    as before, a ``ValueError``)."""
+
+
+# matrix statements, batch-safe: a template of the printed arguments per sympy class
+_MATRIX_TEMPLATES = {
+    "Transpose": ("torch.transpose({0}, -1, -2)", ("arg",)),
+    "Trace": ("torch.diagonal({0}, dim1=-2, dim2=-1).sum(-1)", ("arg",)),
+    "Determinant": ("torch.linalg.det({0})", ("arg",)),
+    "Identity": ("_eye({0})", ("rows",)),
+    "OneMatrix": ("_ones({0}, {1})", ("rows", "cols")),
+    "ZeroMatrix": ("0.0 * _ones({0}, {1})", ("rows", "cols")),
+}
 
 
 class SympyTorchPrinter(TorchPrinter):
@@ -52,23 +64,14 @@ class SympyTorchPrinter(TorchPrinter):
             out = f"{fn}({out}, _t({self._print(arg)}))"
         return out
 
-    def _print_Transpose(self, expr):
-        return f"torch.transpose({self._print(expr.arg)}, -1, -2)"
+    def _print_matrix_statement(self, expr):
+        # by the nearest class that has a template (a subclass prints as its base)
+        name = next(c.__name__ for c in type(expr).__mro__ if c.__name__ in _MATRIX_TEMPLATES)
+        template, fields = _MATRIX_TEMPLATES[name]
+        return template.format(*(self._print(getattr(expr, f)) for f in fields))
 
-    def _print_Trace(self, expr):
-        return f"torch.diagonal({self._print(expr.arg)}, dim1=-2, dim2=-1).sum(-1)"
-
-    def _print_Determinant(self, expr):
-        return f"torch.linalg.det({self._print(expr.arg)})"
-
-    def _print_Identity(self, expr):
-        return f"_eye({self._print(expr.rows)})"
-
-    def _print_OneMatrix(self, expr):
-        return f"_ones({self._print(expr.rows)}, {self._print(expr.cols)})"
-
-    def _print_ZeroMatrix(self, expr):
-        return f"0.0 * _ones({self._print(expr.rows)}, {self._print(expr.cols)})"
+    _print_Transpose = _print_Trace = _print_Determinant = _print_matrix_statement
+    _print_Identity = _print_OneMatrix = _print_ZeroMatrix = _print_matrix_statement
 
     def _print_sign(self, expr):
         return f"torch.sign(_t({self._print(expr.args[0])}))"

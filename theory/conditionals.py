@@ -130,29 +130,35 @@ _MAX_ROUNDS = 10_000
 
 
 @dataclass
-class Normal(Conditional):
-    """z' = z + scale * eps, eps ~ N(0, I)."""
+class _AdditiveNoise(Conditional):
+    """z' = z + noise of a fixed law with a positive ``scale`` (the subclass's ``_noise``)."""
 
     scale: float = 0.1
 
     def __post_init__(self) -> None:
-        valid.positive_float("Normal", "scale", self.scale)
+        valid.positive_float(type(self).__name__, "scale", self.scale)
 
     def _draw(self, z, rng):
-        return z + self.scale * rng.standard_normal(z.shape)
+        return z + self._noise(rng, z.shape)
+
+    def _noise(self, rng, shape):
+        raise NotImplementedError
 
 
 @dataclass
-class Laplace(Conditional):
+class Normal(_AdditiveNoise):
+    """z' = z + scale * eps, eps ~ N(0, I)."""
+
+    def _noise(self, rng, shape):
+        return self.scale * rng.standard_normal(shape)
+
+
+@dataclass
+class Laplace(_AdditiveNoise):
     """z' = z + eps, eps_i ~ Laplace(0, scale) independently."""
 
-    scale: float = 0.1
-
-    def __post_init__(self) -> None:
-        valid.positive_float("Laplace", "scale", self.scale)
-
-    def _draw(self, z, rng):
-        return z + rng.laplace(0.0, self.scale, size=z.shape)
+    def _noise(self, rng, shape):
+        return rng.laplace(0.0, self.scale, size=shape)
 
 
 @dataclass

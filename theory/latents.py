@@ -233,19 +233,7 @@ class Product(Latent):
     blocks: tuple[Latent, ...]
 
     def __post_init__(self) -> None:
-        if isinstance(self.blocks, (str, bytes, dict)) or not hasattr(self.blocks, "__iter__"):
-            raise InvalidArgument(
-                f"Product: blocks must be a sequence of Latents, got {self.blocks!r:.80}"
-            )
-        self.blocks = tuple(
-            b if isinstance(b, Latent) else Latent.from_dict(b) for b in self.blocks
-        )
-        if not self.blocks or not all(isinstance(b, Latent) for b in self.blocks):
-            raise InvalidArgument("Product: blocks must be a non-empty sequence of Latents")
-        if self.dim > valid.MAX_DIM:
-            raise InvalidArgument(
-                f"Product: blocks must have total dimension <= {valid.MAX_DIM}, got {self.dim}"
-            )
+        self.blocks = valid.blocks("Product", self.blocks, Latent)
 
     @property
     def dim(self) -> int:

@@ -27,7 +27,7 @@ from theory import learner_conditions as LC
 from theory.augmentations import Augment, ColorJitter, Translate
 from theory.process import Process
 from theory.references import lookup
-from theory.theorems import Theorem, register
+from theory.theorems import Theorem, content_style, contrastive, register
 
 # what the image learners change from the vector defaults (measured: benchmarks/pixels.py)
 IMAGE_TRAINING = {"train.batch_size": 256, "train.lr": 2e-3, "train.threads": 2}
@@ -61,13 +61,7 @@ def cl_ica_sprites(size: int = 32) -> Process:
 register(
     Theorem(
         name="content-style-pixels",
-        assumptions=(
-            A.Injective(),
-            A.Immersion(),
-            A.ContentInvariance(),
-            LC.LearnerObjective(("infonce",)),
-            LC.ContentSizedEncoder(),
-        ),
+        assumptions=content_style("infonce", density=False),
         # the L1 critic (the lp metric at p = 1) on images: docs/pixels.md's figures were
         # measured with it; the vector theorem's squared distance is untried on pixels
         learner=("infonce-content", {"critic": "lp", "p": 1.0, **IMAGE_TRAINING}),
@@ -91,12 +85,8 @@ register(
 register(
     Theorem(
         name="cl-ica-pixels",
-        assumptions=(
-            A.UniformOnSphere(),
-            A.ConditionalFamily("VonMisesFisher"),
-            A.Injective(),
-            LC.LearnerObjective(("infonce",)),
-            LC.MatchedTemperature(),
+        assumptions=contrastive(
+            A.UniformOnSphere(), "VonMisesFisher", "infonce", LC.MatchedTemperature()
         ),
         learner=("infonce", dict(IMAGE_TRAINING)),
         claim=C.orthogonal(0.9),

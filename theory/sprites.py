@@ -125,6 +125,21 @@ def hsv_to_rgb(h: torch.Tensor, s: torch.Tensor | float, v: torch.Tensor) -> tor
     return torch.stack(out, dim=-1)
 
 
+def _by_factor(field: str, value, shape: str, known) -> list[tuple[str, object]]:
+    """The ``(factor, entry)`` items of a Sprites option ``field`` (a dict keyed by factor
+    names from ``known``), sorted; none for None; one line naming the problem otherwise."""
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        raise InvalidArgument(
+            f"Sprites: {field} must be a dict {{factor: {shape}}}, got {value!r:.80}"
+        )
+    unknown = sorted(name for name in value if name not in known)
+    if unknown:
+        raise InvalidArgument(f"Sprites: {field} names an unknown factor {unknown[0]!r}")
+    return sorted(value.items())
+
+
 @dataclass(eq=False)
 class SpriteRenderer:
     """The renderer behind the mixing ``theory.mixings.Sprites`` (which adds the
@@ -185,16 +200,8 @@ class SpriteRenderer:
         self.domain = self._check_domain(self.domain)
 
     def _check_ranges(self, ranges) -> dict[str, tuple[float, float]] | None:
-        if ranges is None:
-            return None
-        if not isinstance(ranges, dict):
-            raise InvalidArgument(
-                f"Sprites: ranges must be a dict {{factor: [low, high]}}, got {ranges!r:.80}"
-            )
         out = {}
-        for name, pair in sorted(ranges.items()):
-            if name not in RANGES:
-                raise InvalidArgument(f"Sprites: ranges names an unknown factor {name!r}")
+        for name, pair in _by_factor("ranges", ranges, "[low, high]", RANGES):
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                 raise InvalidArgument(
                     f"Sprites: ranges[{name!r}] must be [low, high], got {pair!r:.80}"
@@ -209,16 +216,8 @@ class SpriteRenderer:
         return out or None
 
     def _check_fixed(self, fixed) -> dict[str, float] | None:
-        if fixed is None:
-            return None
-        if not isinstance(fixed, dict):
-            raise InvalidArgument(
-                f"Sprites: fixed must be a dict {{factor: value}}, got {fixed!r:.80}"
-            )
         out = {}
-        for name, value in sorted(fixed.items()):
-            if name not in DEFAULTS:
-                raise InvalidArgument(f"Sprites: fixed names an unknown factor {name!r}")
+        for name, value in _by_factor("fixed", fixed, "value", DEFAULTS):
             if name in self.factors:
                 raise InvalidArgument(f"Sprites: {name!r} is a latent factor; it cannot be fixed")
             out[name] = float(valid.bounded_float("Sprites", f"fixed[{name!r}]", value))

@@ -38,11 +38,18 @@ class Support(Spec):
 
 
 @dataclass(eq=True)
-class RealSpace(Support):
+class _OfDimension(Support):
+    """A support given by its dimension alone."""
+
     dim: int
 
     def __post_init__(self) -> None:
-        self.dim = valid.positive_int("RealSpace", "dim", self.dim)
+        self.dim = valid.positive_int(type(self).__name__, "dim", self.dim)
+
+
+@dataclass(eq=True)
+class RealSpace(_OfDimension):
+    """All of R^dim."""
 
     @property
     def is_product(self) -> bool:
@@ -78,13 +85,8 @@ class Box(Support):
 
 
 @dataclass(eq=True)
-class Sphere(Support):
+class Sphere(_OfDimension):
     """The unit sphere S^{dim-1} in R^dim."""
-
-    dim: int
-
-    def __post_init__(self) -> None:
-        self.dim = valid.positive_int("Sphere", "dim", self.dim)
 
     @property
     def is_product(self) -> bool:
@@ -99,19 +101,7 @@ class ProductSupport(Support):
     blocks: tuple[Support, ...]
 
     def __post_init__(self) -> None:
-        if isinstance(self.blocks, (str, bytes, dict)) or not hasattr(self.blocks, "__iter__"):
-            raise InvalidArgument(
-                f"ProductSupport: blocks must be a sequence of Supports, got {self.blocks!r:.80}"
-            )
-        self.blocks = tuple(
-            b if isinstance(b, Support) else Support.from_dict(b) for b in self.blocks
-        )
-        if not self.blocks or not all(isinstance(b, Support) for b in self.blocks):
-            raise InvalidArgument("ProductSupport: blocks must be a non-empty sequence of Supports")
-        if self.dim > valid.MAX_DIM:
-            raise InvalidArgument(
-                f"ProductSupport: blocks must have total dimension <= {valid.MAX_DIM}, got {self.dim}"
-            )
+        self.blocks = valid.blocks("ProductSupport", self.blocks, Support)
 
     @property
     def dim(self) -> int:  # type: ignore[override]

@@ -14,10 +14,11 @@ from theory import concentration_assumptions as KA
 from theory import conditionals, latents, mixings
 from theory import learner_conditions as LC
 from theory import text_checks as TC
-from theory.errors import InvalidArgument, UnknownName
+from theory.errors import InvalidArgument
 from theory.process import Process
 from theory.references import Reference, as_references
 from theory.references import lookup as lookup_references
+from theory.registry import Registry
 
 
 @dataclass
@@ -114,7 +115,7 @@ class Theorem:
         }
 
 
-_CATALOGUE: dict[str, Theorem] = {}
+_CATALOGUE: Registry = Registry("theorem")
 
 
 def register(theorem: Theorem, *, replace: bool = False) -> Theorem:
@@ -125,11 +126,7 @@ def register(theorem: Theorem, *, replace: bool = False) -> Theorem:
     """
     if not isinstance(theorem, Theorem):
         raise InvalidArgument(f"register expects a theory.Theorem, got {type(theorem).__name__}")
-    if theorem.name in _CATALOGUE and not replace and _CATALOGUE[theorem.name] is not theorem:
-        raise InvalidArgument(
-            f"a theorem named {theorem.name!r} is already registered; pass replace=True"
-        )
-    _CATALOGUE[theorem.name] = theorem
+    _CATALOGUE.register(theorem.name, theorem, replace=replace)
     _DEFINED_IN[theorem.name] = _caller_module()
     return theorem
 
@@ -148,17 +145,55 @@ def _caller_module() -> str:
 
 
 def get(name: str) -> Theorem:
-    if name not in _CATALOGUE:
-        raise UnknownName(f"unknown theorem {name!r}; known: {', '.join(names())}")
-    return _CATALOGUE[name]
+    """The registered theorem ``name``; :class:`UnknownName` (listing the known) if none."""
+    return _CATALOGUE.get(name)
 
 
 def names() -> list[str]:
-    return sorted(_CATALOGUE)
+    return _CATALOGUE.names()
 
 
 def catalogue() -> list[Theorem]:
     return [_CATALOGUE[n] for n in names()]
+
+
+def contrastive(latent: A.Assumption, family: str, objective: str, *learner: Any) -> tuple:
+    """The assumptions of a contrastive theorem in the style of Zimmermann et al. 2021:
+    the latent law (``latent``), positives from the conditional ``family``, an injective
+    g, a learner minimising ``objective`` and whatever else it must match (``learner``)."""
+    return (
+        latent,
+        A.ConditionalFamily(family),
+        A.Injective(),
+        LC.LearnerObjective((objective,)),
+        *learner,
+    )
+
+
+def content_style(objective: str, *, density: bool = True, estimator: bool = False) -> tuple:
+    """The assumptions of von Kügelgen et al. 2021, Theorem 4.4, and of the theorems built
+    on it: g injective and an immersion, a smooth positive density (``density``; stated
+    for vector latents), a conditional that keeps the content block, a learner minimising
+    ``objective`` (with ``estimator``: InfoNCE at τ = 1 with sim = −‖a − b‖₂², the
+    papers' estimator of alignment minus entropy) with an encoder of n_c outputs."""
+    smooth = (A.SmoothPositiveDensity(),) if density else ()
+    critic = (LC.SquaredEuclideanCritic(),) if estimator else ()
+    return (
+        A.Injective(),
+        A.Immersion(),
+        *smooth,
+        A.ContentInvariance(),
+        LC.LearnerObjective((objective,)),
+        *critic,
+        LC.ContentSizedEncoder(),
+    )
+
+
+def variability(objective: str, *learner: Any) -> tuple:
+    """The assumptions of an auxiliary-variable nonlinear ICA theorem (Hyvärinen &
+    Morioka 2016; Khemakhem et al. 2020): an injective g, sources whose natural parameters
+    vary enough across segments, a learner minimising ``objective`` (and ``learner``)."""
+    return (A.Injective(), A.SufficientVariability(), LC.LearnerObjective((objective,)), *learner)
 
 
 register(
@@ -177,12 +212,8 @@ register(
 register(
     Theorem(
         name="cl-ica",
-        assumptions=(
-            A.UniformOnSphere(),
-            A.ConditionalFamily("VonMisesFisher"),
-            A.Injective(),
-            LC.LearnerObjective(("infonce",)),
-            LC.MatchedTemperature(),
+        assumptions=contrastive(
+            A.UniformOnSphere(), "VonMisesFisher", "infonce", LC.MatchedTemperature()
         ),
         learner="infonce",
         claim=C.orthogonal(0.95),
@@ -208,15 +239,7 @@ register(
 register(
     Theorem(
         name="content-style",
-        assumptions=(
-            A.Injective(),
-            A.Immersion(),
-            A.SmoothPositiveDensity(),
-            A.ContentInvariance(),
-            LC.LearnerObjective(("infonce",)),
-            LC.SquaredEuclideanCritic(),
-            LC.ContentSizedEncoder(),
-        ),
+        assumptions=content_style("infonce", estimator=True),
         learner="infonce-content",
         claim=C.block(content=2, threshold=0.9),
         cite="von Kügelgen, Sharma, Gresele, Brendel, Schölkopf, Besserve & Locatello 2021, "
@@ -241,12 +264,7 @@ register(
 register(
     Theorem(
         name="tcl",
-        assumptions=(
-            A.Injective(),
-            A.SufficientVariability(),
-            LC.LearnerObjective(("tcl",)),
-            LC.EnoughFeatures(),
-        ),
+        assumptions=variability("tcl", LC.EnoughFeatures()),
         learner="tcl",
         claim=C.Claim(
             "affine in sufficient statistics",
@@ -271,15 +289,7 @@ register(
 register(
     Theorem(
         name="multiview",
-        assumptions=(
-            A.Injective(),
-            A.Immersion(),
-            A.SmoothPositiveDensity(),
-            A.ContentInvariance(),
-            LC.LearnerObjective(("multiview-infonce",)),
-            LC.SquaredEuclideanCritic(),
-            LC.ContentSizedEncoder(),
-        ),
+        assumptions=content_style("multiview-infonce", estimator=True),
         learner="multiview-infonce",
         claim=C.block(content=2, threshold=0.9),
         cite="Daunhawer, Bizeul, Palumbo, Marx & Vogt 2023, 'Identifiability results for "
@@ -337,12 +347,8 @@ register(
 register(
     Theorem(
         name="cl-ica-box",
-        assumptions=(
-            A.UniformOnConvexBody(),
-            A.ConditionalFamily("GeneralizedNormal"),
-            A.Injective(),
-            LC.LearnerObjective(("infonce",)),
-            LC.MatchedLpCritic(),
+        assumptions=contrastive(
+            A.UniformOnConvexBody(), "GeneralizedNormal", "infonce", LC.MatchedLpCritic()
         ),
         learner=("infonce-lp-matched", {"tau": 0.2, "train.batch_size": 256}),
         claim=C.Claim(
@@ -376,11 +382,8 @@ register(
     Theorem(
         name="anisotropic-infonce",
         assumptions=(
-            A.UniformOnSphere(),
-            A.ConditionalFamily("AnisotropicNormal"),
+            *contrastive(A.UniformOnSphere(), "AnisotropicNormal", "aninfonce"),
             KA.DistinctConcentrations(),
-            A.Injective(),
-            LC.LearnerObjective(("aninfonce",)),
         ),
         learner="aninfonce",
         claim=C.Claim(
@@ -415,11 +418,7 @@ register(
 register(
     Theorem(
         name="ivae",
-        assumptions=(
-            A.Injective(),
-            A.SufficientVariability(),
-            LC.LearnerObjective(("ivae",)),
-        ),
+        assumptions=variability("ivae"),
         learner="ivae",
         claim=C.permutation_elementwise(0.95),
         cite="Khemakhem, Kingma, Monti & Hyvärinen 2020, 'Variational autoencoders and "

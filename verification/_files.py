@@ -56,3 +56,11 @@ def require_fields(data: dict, fields: dict[str, Any], where: str) -> None:
 
 
 __all__ = ["read_document", "require_fields", "write_atomic"]
+
+
+def figures_of(out: str | Path | None) -> list[str]:
+    """The PNG figures of a run directory, as the reports link them (``figures/NAME.png``,
+    sorted); none when there is no directory or no figures folder."""
+    if out is None or not (Path(out) / "figures").is_dir():
+        return []
+    return sorted(f"figures/{p.name}" for p in (Path(out) / "figures").glob("*.png"))

@@ -72,6 +72,16 @@ def import_from_env(environ: dict[str, str] | None = None) -> list[ModuleType]:
     return [import_user(item) for item in value.split(os.pathsep) if item.strip()]
 
 
+def load_installed(imports: tuple[str, ...] | list[str] = ()) -> None:
+    """What every front door (CLI, pytest plugin, remote worker) loads before it looks a
+    name up: the installed ``sith.catalogue`` entry points, then ``$SITH_IMPORT``, then
+    each of ``imports`` (modules or ``.py`` files)."""
+    load_catalogue_entry_points()
+    import_from_env()
+    for target in imports:
+        import_user(target)
+
+
 def _import_file(path: Path) -> ModuleType:
     if not path.is_file():
         raise LoadError(f"file not found: {path}")

@@ -26,7 +26,8 @@ import numpy as np
 import theory as th
 from theory.errors import InvalidArgument
 from verification import metrics as M
-from verification.recovery import SAMPLE_ROWS, RecoveryResult
+from verification._metrics._arrays import as_array
+from verification.recovery import SAMPLE_ROWS, RecoveryResult, _decided
 
 USER_ARRAYS = {"name": "user-arrays"}
 """The ``learner`` of an assessed result: no learner of sith's produced the arrays."""
@@ -79,8 +80,8 @@ def assess(
         raise InvalidArgument(
             f"process must be a theory.Process or None, got {type(process).__name__}"
         )
-    a = _array(z, "z")
-    b = _array(z_hat, "z_hat")
+    a = as_array(z, "z")
+    b = as_array(z_hat, "z_hat")
     if a.shape[0] != b.shape[0]:
         raise InvalidArgument(
             f"z and z_hat must have the same number of rows (samples), "
@@ -112,7 +113,6 @@ def assess(
             f"(z: {a.shape[1]} columns, z_hat: {b.shape[1]}"
             f"{', no process' if process is None else ''}); computed: {', '.join(metrics)}"
         )
-    value = metrics[claim.metric]
     status = "collapsed" if float(b.std(axis=0).max()) < 1e-6 else "ok"
     message = (
         f"assessed on user arrays (no training): {a.shape[0]} rows, "
@@ -120,18 +120,14 @@ def assess(
     )
     if status == "collapsed":
         message += "; z_hat is (numerically) constant"
-    return RecoveryResult(
+    return _decided(
+        claim,
+        metrics,
+        status,
         theorem=name,
         process=process.to_dict() if process is not None else {},
         learner=dict(USER_ARRAYS),
         seed=int(seed),
-        metrics=metrics,
-        claim_name=claim.metric,
-        claim_metric=value,
-        threshold=claim.threshold,
-        higher_is_better=claim.higher_is_better,
-        recovered=status == "ok" and claim.passes(value),
-        status=status,
         curve=[],
         steps=0,
         train_seconds=0.0,
@@ -153,32 +149,6 @@ def _claim(spec: Any) -> tuple[str, th.claims.Claim]:
         "assess needs a theory.Theorem, a theorem's name or a theory.claims.Claim, "
         f"got {type(spec).__name__}"
     )
-
-
-def _array(x: Any, name: str) -> np.ndarray:
-    """A finite 2-D float64 copy of ``x`` (numpy array, torch tensor or sequences)."""
-    if hasattr(x, "detach"):  # a torch tensor, without importing torch
-        x = x.detach().cpu()
-        if x.is_complex():
-            raise InvalidArgument(f"{name} must be real, got a complex tensor")
-        x = x.double().numpy()  # also bfloat16, which numpy cannot hold
-    if np.iscomplexobj(x):
-        raise InvalidArgument(f"{name} must be real, got complex values")
-    try:
-        arr = np.array(x, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise InvalidArgument(f"{name} must be an array of numbers: {err}") from None
-    if arr.ndim != 2:
-        raise InvalidArgument(
-            f"{name} must be 2-D with shape (N, d), got shape {arr.shape}"
-            + (" (reshape a single latent to (N, 1))" if arr.ndim == 1 else "")
-        )
-    if arr.shape[1] == 0:
-        raise InvalidArgument(f"{name} has no columns (shape {arr.shape})")
-    bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
-    if bad:
-        raise InvalidArgument(f"{name} contains {bad} non-finite values (NaN or inf)")
-    return arr
 
 
 def _rows(x: np.ndarray) -> list[list[float]]:

@@ -36,6 +36,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 MARKER_KEYS = {"budget", "seed", "kinds", "profile", "oracle"}
 _RESULTS_KEY = pytest.StashKey[list]()
+_LOADED_KEY = pytest.StashKey[bool]()
 _DIR_KEY = pytest.StashKey[Path]()
 _KEPT_KEY = pytest.StashKey[Path]()
 
@@ -138,6 +139,11 @@ class Sith:
             raise pytest.UsageError(
                 f"@pytest.mark.sith(oracle=...) takes True or False, got {oracle!r}"
             )
+        if not config.stash.get(_LOADED_KEY, False):  # once a session, as the CLI does
+            from verification._loading import load_installed
+
+            load_installed()
+            config.stash[_LOADED_KEY] = True
         self._node = request.node
         self._records: list = config.stash[_RESULTS_KEY]
         self._dir = _session_dir(config)
@@ -237,7 +243,6 @@ class Sith:
     # --- internals -----------------------------------------------------------------
     def _assert_evidence(self, target, process, *, want_satisfied: bool, **kwargs):
         __tracebackhide__ = True
-        from verification import _reproduce as reproduce
         from verification.checks import resolve
         from verification.evidence import EvidenceSet
 
@@ -268,31 +273,26 @@ class Sith:
                 for e in items
             ]
             expectation = "to hold" if want_satisfied else "to be violated"
-            raise SithFailure(
-                f"expected {name} {expectation}:\n"
-                + "\n".join(lines)
-                + "\nreproduce: "
-                + reproduce.command(
-                    "check",
-                    name,
-                    process_path=str(path),
-                    seed=kwargs.get("seed", self.seed),
-                    process=process.to_dict(),
-                    defined_in=[_module_of(target)],
-                    extra=[
-                        "--n-points",
-                        str(kwargs.get("n_points", self.profile["n_points"])),
-                        "--adversarial-steps",
-                        str(kwargs.get("adversarial_steps", self.profile["adversarial_steps"])),
-                    ],
-                )
+            raise _failure(
+                f"expected {name} {expectation}:",
+                lines,
+                "check",
+                name,
+                process_path=str(path),
+                seed=kwargs.get("seed", self.seed),
+                process=process.to_dict(),
+                defined_in=[_module_of(target)],
+                extra=[
+                    "--n-points",
+                    str(kwargs.get("n_points", self.profile["n_points"])),
+                    "--adversarial-steps",
+                    str(kwargs.get("adversarial_steps", self.profile["adversarial_steps"])),
+                ],
             )
         return result
 
     def _assert_recovery(self, theorem, process, seeds: int, *, want: bool, **kwargs):
         __tracebackhide__ = True
-        from verification import _reproduce as reproduce
-
         start = time.perf_counter()
         theorem = _theorem(theorem)
         base = kwargs.pop("seed", self.seed)
@@ -323,19 +323,16 @@ class Sith:
                 )
             bad = next(r for r, good in zip(results, ok, strict=True) if not good)
             expectation = "recovered" if want else "not recovered"
-            raise SithFailure(
-                f"expected {theorem.name} to be {expectation} on {seeds} seed(s):\n"
-                + "\n".join(lines)
-                + "\nreproduce: "
-                + reproduce.command(
-                    "recover",
-                    theorem.name,
-                    process_path=str(path),
-                    seed=bad.seed,
-                    process=json.loads(path.read_text()),
-                    defined_in=[_module_of(theorem)],
-                    extra=["--oracle"] if bad.oracle else [],
-                )
+            raise _failure(
+                f"expected {theorem.name} to be {expectation} on {seeds} seed(s):",
+                lines,
+                "recover",
+                theorem.name,
+                process_path=str(path),
+                seed=bad.seed,
+                process=json.loads(path.read_text()),
+                defined_in=[_module_of(theorem)],
+                extra=["--oracle"] if bad.oracle else [],
             )
         return results
 
@@ -361,6 +358,15 @@ def _session_dir(config: pytest.Config) -> Path:
     if _DIR_KEY not in config.stash:
         config.stash[_DIR_KEY] = Path(tempfile.mkdtemp(prefix="sith-pytest-"))
     return config.stash[_DIR_KEY]
+
+
+def _failure(heading: str, lines: list[str], *command: str, **options: Any) -> SithFailure:
+    """The failure of an assertion: its heading, the evidence lines, and the command that
+    reproduces it (``verification._reproduce.command(*command, **options)``)."""
+    from verification import _reproduce as reproduce
+
+    text = "\n".join([heading, *lines, "reproduce: " + reproduce.command(*command, **options)])
+    return SithFailure(text)
 
 
 def _module_of(obj) -> str:

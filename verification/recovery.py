@@ -264,23 +264,18 @@ def recover(
             metrics = score(theorem, process, z, z_hat, seed=seed, fit=fit, fast=fast_metrics)
             sample = {"z": _rows(z[:SAMPLE_ROWS]), "z_hat": _rows(z_hat[:SAMPLE_ROWS])}
     gap = learner.optimality_gap(process, fit, seed=seed) if status == "ok" else None
-    value = metrics.get(claim.metric, float("nan"))
     if status == "ok" and claim.metric not in metrics:  # e.g. a block claim, no block
         raise InvalidProcess(
             f"claim metric {claim.metric!r} was not computed; available: {sorted(metrics)}"
         )
-    return RecoveryResult(
+    return _decided(
+        claim,
+        metrics,
+        status,
         theorem=theorem.name,
         process=process.to_dict(),
         learner=learner.config(),
         seed=seed,
-        metrics=metrics,
-        claim_name=claim.metric,
-        claim_metric=value,
-        threshold=claim.threshold,
-        higher_is_better=claim.higher_is_better,
-        recovered=status == "ok" and claim.passes(value),
-        status=status,
         curve=fit.curve,
         steps=fit.steps,
         train_seconds=fit.seconds,
@@ -294,6 +289,24 @@ def recover(
 
 
 SAMPLE_ROWS = 200
+
+
+def _decided(
+    claim: th.claims.Claim, metrics: dict[str, float], status: str, **fields: Any
+) -> RecoveryResult:
+    """The result the claim decides: recovered iff training ended "ok" and the claim's
+    metric (NaN when it was not computed) passes its threshold; ``fields`` the rest."""
+    value = metrics.get(claim.metric, float("nan"))
+    return RecoveryResult(
+        metrics=metrics,
+        claim_name=claim.metric,
+        claim_metric=value,
+        threshold=claim.threshold,
+        higher_is_better=claim.higher_is_better,
+        recovered=status == "ok" and claim.passes(value),
+        status=status,
+        **fields,
+    )
 
 
 class _ClaimCurve:
@@ -388,10 +401,8 @@ def _learner(
         learner = L.for_theorem(theorem)
     elif isinstance(spec, L.Learner):
         learner = copy.deepcopy(spec) if options else spec
-    elif isinstance(spec, (str, tuple)):
-        learner = L.resolve(spec)
-        if theorem.claim.content and getattr(learner, "content", 0) is None:
-            learner.content = theorem.claim.content
+    elif isinstance(spec, (str, tuple)):  # sized to the claim and validated, as by default
+        learner = L.for_theorem(theorem, spec)
     else:
         raise InvalidArgument(
             "learner must be a Learner, a registered learner name or (name, {option: value}); "

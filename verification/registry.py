@@ -1,64 +1,6 @@
-"""One registration pattern for every extension point (learners, checks, spaces, ...).
+"""sith's one :class:`Registry` (defined in ``theory.registry``: the theorem and
+assumption catalogues use it too, and ``theory`` must not import this side)."""
 
-A :class:`Registry` is a dict from a name to a value with a guarded ``register``: an
-existing name is never silently replaced (``replace=True`` says so on purpose), and a
-missing name is an :class:`UnknownName` that lists the known ones. ``register`` works
-as a call or as a decorator::
-
-    learners.register("my-learner", MyLearner)
-
-    @learners.register("my-learner")
-    class MyLearner(Learner): ...
-"""
-
-from __future__ import annotations
-
-from collections.abc import Hashable
-from typing import Any, TypeVar
-
-from theory.errors import InvalidArgument, UnknownName
-
-T = TypeVar("T")
-_MISSING = object()
-
-
-class Registry(dict):
-    """Named extension points of one kind (``kind`` names it in messages)."""
-
-    def __init__(self, kind: str, items: dict | None = None) -> None:
-        super().__init__(items or {})
-        self.kind = kind
-
-    def register(self, name: Hashable, value: Any = _MISSING, *, replace: bool = False):
-        """Add ``value`` under ``name``; without ``value``, a decorator that adds its target."""
-        if not isinstance(name, str) and not isinstance(name, type):
-            raise InvalidArgument(f"a {self.kind} is registered under a name, got {name!r}")
-        if value is _MISSING:
-
-            def decorator(target: T) -> T:
-                self.register(name, target, replace=replace)
-                return target
-
-            return decorator
-        if name in self and not replace and self[name] is not value:
-            shown = name if isinstance(name, str) else name.__name__
-            raise InvalidArgument(
-                f"a {self.kind} named {shown!r} is already registered; pass replace=True "
-                "to replace it"
-            )
-        self[name] = value
-        return value
-
-    def get(self, name: Hashable, default: Any = _MISSING) -> Any:  # type: ignore[override]
-        if name in self:
-            return self[name]
-        if default is not _MISSING:
-            return default
-        known = ", ".join(sorted(str(getattr(k, "__name__", k)) for k in self)) or "none"
-        raise UnknownName(f"unknown {self.kind} {name!r}; known: {known}")
-
-    def names(self) -> list[str]:
-        return sorted(str(getattr(k, "__name__", k)) for k in self)
-
+from theory.registry import Registry
 
 __all__ = ["Registry"]

@@ -43,6 +43,7 @@ from urllib.parse import urlparse
 from theory._spec import canonical_json
 from theory.errors import InvalidArgument
 from verification._runs.records import EvaluationId
+from verification._text import one_line
 
 PARAM_LIMIT = 6000  # characters of one MLflow param value (longer ones are cut, marked)
 BATCH = 900  # metrics per log_batch call (MLflow accepts 1000)
@@ -81,7 +82,7 @@ def check_uri(uri: str) -> str:
             MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
         except Exception as err:
             raise InvalidArgument(
-                f"--track {uri}: cannot open the store: {_one_line(err)}"
+                f"--track {uri}: cannot open the store: {one_line(err, 300)}"
             ) from None
     return uri
 
@@ -89,11 +90,6 @@ def check_uri(uri: str) -> str:
 def _quiet_mlflow() -> None:
     for name in ("mlflow", "alembic"):  # their INFO lines (creating tables) are not sith's
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return text if len(text) <= 300 else text[:300] + " ..."
 
 
 @dataclass(frozen=True)
@@ -269,7 +265,7 @@ def log_mlflow(
         raise
     except Exception as err:  # a server that went away, a store that refused a write
         raise InvalidArgument(
-            f"logging to {uri} failed ({type(err).__name__}: {_one_line(err)}); the results "
+            f"logging to {uri} failed ({type(err).__name__}: {one_line(err, 300)}); the results "
             "are saved: rerun the same command with --track to log them (nothing is recomputed)"
         ) from None
 

@@ -9,14 +9,14 @@ and redraws them anywhere.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from theory.errors import InvalidArgument
 from verification._figures import save_vector
-from verification._files import read_document, require_fields
+from verification._files import figures_of, read_document, require_fields
+from verification._text import escape
 
 
 def load_document(
@@ -38,13 +38,6 @@ def load_document(
                 raise InvalidArgument(f"{path}: {what}[{i}] is not an object")
             require_fields(entry, dict(fields), f"{path}: {what}[{i}]")
     return doc
-
-
-def figures_of(out: str | Path | None) -> list[str]:
-    """The PNG figures in OUT/figures, as the reports link them (``figures/NAME.png``)."""
-    if out is None or not (Path(out) / "figures").is_dir():
-        return []
-    return sorted(f"figures/{p.name}" for p in (Path(out) / "figures").glob("*.png"))
 
 
 def pyplot() -> Any:
@@ -69,11 +62,6 @@ def save_figure(fig: Any, path: Path, formats: Sequence[str] = (), dpi: int = 90
     save_vector(fig, path, formats)  # PDF/SVG beside it, for a paper (--figures)
     plt.close(fig)
     return path
-
-
-def escape(value: Any) -> str:
-    """``value`` as HTML text (quotes too): a document is data from someone's directory."""
-    return html.escape(str(value), quote=True)
 
 
 __all__ = ["escape", "figures_of", "load_document", "pyplot", "save_figure"]

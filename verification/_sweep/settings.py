@@ -35,6 +35,7 @@ from theory._spec import Spec
 from theory.errors import InvalidArgument, SithError
 from verification import learners as L
 from verification._options import canonical_value, wants_float
+from verification._text import one_line
 from verification.spaces import Candidate, apply_options, option_names
 
 PARTS = ("latent", "mixing", "conditional", "view_mixing")
@@ -206,7 +207,7 @@ class SweepSpace:
             else:
                 apply_options(self.learner(), {_option_name(key): value})
         except SithError as err:
-            raise InvalidArgument(f"{key}={_show(value)}: {_one_line(err)}") from None
+            raise InvalidArgument(f"{key}={_show(value)}: {one_line(err)}") from None
         return value
 
     # --- settings -> candidates ------------------------------------------------------
@@ -228,7 +229,7 @@ class SweepSpace:
         try:
             return th.Process.from_dict(data)
         except SithError as err:
-            raise InvalidArgument(_one_line(err)) from None
+            raise InvalidArgument(one_line(err)) from None
 
     def candidate(self, setting: Mapping[str, Any], device: str | None = None) -> Candidate:
         process = self.build_process(setting)
@@ -266,10 +267,6 @@ def _is_process_key(key: str) -> bool:
 
 def _show(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
-
-
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())
 
 
 def with_dimension(process: dict[str, Any], n: Any) -> dict[str, Any]:

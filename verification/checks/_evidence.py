@@ -32,6 +32,42 @@ def point(z: torch.Tensor) -> list[float]:
     return [float(v) for v in z.detach().reshape(-1)]
 
 
+def moved_witness(z: torch.Tensor, raw: torch.Tensor, moved: torch.Tensor, project) -> Witness:
+    """The first positive a support's projection moves (``moved``, a row mask): its
+    ``z``, the unprojected draw and where ``project`` puts it; None when none moved."""
+    if not bool(moved.any()):
+        return None
+    k = int(moved.nonzero()[0, 0])
+    return {
+        "z": point(z[k]),
+        "z_prime_unprojected": point(raw[k]),
+        "z_prime": point(project(raw[k : k + 1])[0]),
+    }
+
+
+def _evidence(
+    verdict: str,
+    name: str,
+    message: str,
+    method: str,
+    statistic: float | None = None,
+    tolerance: float | None = None,
+    n_points: int = 0,
+    witness: Witness = None,
+) -> Evidence:
+    """The one Evidence constructor call of the builders below."""
+    return Evidence(
+        assumption=name,
+        verdict=verdict,
+        statistic=statistic,
+        tolerance=tolerance,
+        n_points=n_points,
+        witness=witness,
+        method=method,
+        message=message,
+    )
+
+
 def proved(
     name: str,
     message: str,
@@ -41,16 +77,7 @@ def proved(
     method: str = "sympy",
 ) -> Evidence:
     """An exact proof: by sympy (the default), or by ``method`` (e.g. "family")."""
-    return Evidence(
-        assumption=name,
-        verdict="proved",
-        statistic=statistic,
-        tolerance=tolerance,
-        n_points=0,
-        witness=None,
-        method=method,
-        message=message,
-    )
+    return _evidence("proved", name, message, method, statistic, tolerance)
 
 
 def holds(
@@ -63,39 +90,21 @@ def holds(
     method: str,
 ) -> Evidence:
     """Held at ``n_points`` (and whatever search ``method`` names): evidence, not proof."""
-    return Evidence(
-        assumption=name,
-        verdict="holds",
-        statistic=statistic,
-        tolerance=tolerance,
-        n_points=n_points,
-        witness=None,
-        method=method,
-        message=message,
-    )
+    return _evidence("holds", name, message, method, statistic, tolerance, n_points)
 
 
 def violated(
     name: str,
     message: str,
     *,
+    method: str,
     statistic: float | None,
     tolerance: float | None,
     n_points: int,
-    method: str,
     witness: Witness = None,
 ) -> Evidence:
     """Violated, with the witness and the size of the violation (``statistic``)."""
-    return Evidence(
-        assumption=name,
-        verdict="violated",
-        statistic=statistic,
-        tolerance=tolerance,
-        n_points=n_points,
-        witness=witness,
-        method=method,
-        message=message,
-    )
+    return _evidence("violated", name, message, method, statistic, tolerance, n_points, witness)
 
 
 def inconclusive(
@@ -108,30 +117,12 @@ def inconclusive(
     statistic: float | None = None,
 ) -> Evidence:
     """The numerics could not decide; ``message`` says why."""
-    return Evidence(
-        assumption=name,
-        verdict="inconclusive",
-        statistic=statistic,
-        tolerance=tolerance,
-        n_points=n_points,
-        witness=None,
-        method=method,
-        message=message,
-    )
+    return _evidence("inconclusive", name, message, method, statistic, tolerance, n_points)
 
 
 def not_applicable(name: str, message: str, *, method: str) -> Evidence:
     """The assumption does not apply to this process (``message`` says why)."""
-    return Evidence(
-        assumption=name,
-        verdict="not-applicable",
-        statistic=None,
-        tolerance=None,
-        n_points=0,
-        witness=None,
-        method=method,
-        message=message,
-    )
+    return _evidence("not-applicable", name, message, method)
 
 
 def settled(
@@ -141,28 +132,42 @@ def settled(
     *,
     exact: bool,
     method: str,
+    witness: Witness = None,
     statistic: float | None = None,
     tolerance: float | None = None,
     n_points: int = 0,
-    witness: Witness = None,
 ) -> Evidence:
     """A yes/no decision: ``proved`` (``exact``) or ``holds`` when ``ok``, else
     ``violated`` with the witness. The statistic and tolerance are reported as given;
     ``n_points`` is the number of points a sampled (not ``exact``) decision used."""
     if not ok:
-        return violated(
-            name,
-            message,
-            statistic=statistic,
-            tolerance=tolerance,
-            n_points=n_points,
-            method=method,
-            witness=witness,
-        )
+        return _evidence("violated", name, message, method, statistic, tolerance, n_points, witness)
     if exact:  # an exact decision samples nothing: n_points stays 0
-        return proved(name, message, tolerance=tolerance, statistic=statistic, method=method)
-    return holds(
-        name, message, statistic=statistic, tolerance=tolerance, n_points=n_points, method=method
+        return _evidence("proved", name, message, method, statistic, tolerance)
+    return _evidence("holds", name, message, method, statistic, tolerance, n_points)
+
+
+def full_rank(
+    name: str, message: str, rank: Any, n: int, *, ratio: float, tolerance: float
+) -> Evidence:
+    """A rank decision (``rank`` from ``checks._rank.matrix_rank``; None when there was no
+    row to rank, i.e. rank 0): ``proved`` (an exact rank) or ``holds`` when the rank is
+    ``n``, else ``violated`` with a kernel vector as the witness (``e_1`` where none was
+    found). ``ratio`` (σ_min/σ_max) is the statistic reported."""
+    r = 0 if rank is None else rank.rank
+    kernel = None
+    if r < n:
+        found = None if rank is None else rank.kernel
+        kernel = [1.0] + [0.0] * (n - 1) if found is None else [float(v) for v in found]
+    return settled(
+        r == n,
+        name,
+        message,
+        exact=rank is None or rank.exact,
+        method="rank",
+        statistic=ratio,
+        tolerance=tolerance,
+        witness=None if kernel is None else {"kernel_vector": kernel},
     )
 
 
@@ -202,8 +207,10 @@ def decided(
 
 __all__ = [
     "decided",
+    "full_rank",
     "holds",
     "inconclusive",
+    "moved_witness",
     "not_applicable",
     "point",
     "proved",

@@ -22,7 +22,13 @@ import numpy as np
 import theory as th
 from theory import cluster_assumptions as CA
 from verification.checks._core import CheckContext, register_check
-from verification.checks._evidence import inconclusive, not_applicable, proved, settled, violated
+from verification.checks._evidence import (
+    full_rank,
+    inconclusive,
+    not_applicable,
+    proved,
+    violated,
+)
 from verification.checks._rank import matrix_rank
 from verification.evidence import Evidence
 
@@ -102,19 +108,7 @@ def check_affine_generator(assumption: CA.AffineGenerator, ctx: CheckContext) ->
     )
     if r < n and v.shape[0] <= n:
         message += f"; an affine generator system of R^{n} needs at least {n + 1} clusters"
-    kernel = None
-    if r < n:
-        kernel = rank.kernel if rank is not None and rank.kernel is not None else np.eye(n)[0]
-    return settled(
-        r == n,
-        name,
-        message,
-        exact=rank is None or rank.exact,
-        method="rank",
-        statistic=ratio,
-        tolerance=tol,
-        witness=None if kernel is None else {"kernel_vector": [float(x) for x in kernel]},
-    )
+    return full_rank(name, message, rank, n, ratio=ratio, tolerance=tol)
 
 
 __all__ = ["check_affine_generator", "check_cluster_centric_vmf"]

@@ -45,8 +45,10 @@ from theory import concentration_assumptions as KA
 from theory import supports as S
 from verification.checks._core import CheckContext, register_check
 from verification.checks._evidence import (
+    full_rank,
     holds,
     inconclusive,
+    moved_witness,
     not_applicable,
     point,
     proved,
@@ -192,14 +194,7 @@ def _conditional_family(assumption: A.ConditionalFamily, ctx: CheckContext) -> E
     z = ctx.z
     raw = cond.sample(z, ctx.seed)  # unprojected, same draw as the process's positives
     outside = ~latent.support.contains(raw)
-    witness = None
-    if bool(outside.any()):
-        k = int(outside.nonzero()[0, 0])
-        witness = {
-            "z": point(z[k]),
-            "z_prime_unprojected": point(raw[k]),
-            "z_prime": point(latent.support.project(raw[k : k + 1])[0]),
-        }
+    witness = moved_witness(z, raw, outside, latent.support.project)
     return violated(
         name,
         f"{wanted} noise has unbounded support, so positives around z in the bounded "
@@ -427,17 +422,4 @@ def check_sufficient_variability(
         + f" (k = {n // latent.dim} statistic(s) per source) over "
         f"{eta.shape[0]} segments ({how}; σ_min/σ_max = {ratio:.3g})"
     )
-    kernel = None
-    if r < n:
-        kernel = rank.kernel if rank is not None and rank.kernel is not None else np.eye(n)[0]
-    return settled(
-        r == n,
-        name,
-        message,
-        exact=rank is None or rank.exact,
-        method="rank",
-        statistic=ratio,
-        tolerance=tol,
-        n_points=0,
-        witness=None if kernel is None else {"kernel_vector": [float(v) for v in kernel]},
-    )
+    return full_rank(name, message, rank, n, ratio=ratio, tolerance=tol)

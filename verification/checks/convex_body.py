@@ -26,8 +26,8 @@ from theory import _truncated
 from theory import assumptions as A
 from theory import supports as S
 from verification.checks._core import CheckContext, register_check
-from verification.checks._evidence import decided, inconclusive, point, proved, violated
-from verification.checks.density import SPHERE_LEVEL, SPHERE_SAMPLES, energy_test
+from verification.checks._evidence import inconclusive, moved_witness, point, proved, violated
+from verification.checks.density import SPHERE_SAMPLES, uniform_test
 from verification.evidence import Evidence
 
 SPHERE_ATOL = 1e-9  # |‖z‖ - 1| of an anchor on the unit sphere
@@ -91,24 +91,10 @@ def check_uniform_on_convex_body(assumption: A.UniformOnConvexBody, ctx: CheckCo
             tolerance=None,
             method="family",
         )
-    sample = ctx.fresh(SPHERE_SAMPLES, 5)
     reference = torch.from_numpy(
         np.random.default_rng([ctx.seed, 6]).uniform(low, high, size=(SPHERE_SAMPLES, len(low)))
     )
-    p = energy_test(sample, reference, seed=ctx.seed)
-    return decided(
-        name,
-        p,
-        SPHERE_LEVEL,
-        2 * SPHERE_SAMPLES,
-        method="energy-distance",
-        when_violated=f"{latent.family} differs from the uniform distribution on the box "
-        f"{box}: energy-distance permutation p = {p:.3g} < {SPHERE_LEVEL:g}",
-        when_holds=f"{latent.family} is not distinguishable from uniform on the box {box} "
-        f"(energy-distance permutation p = {p:.3g} ≥ {SPHERE_LEVEL:g}); a sample test, "
-        "not proof",
-        lower_bound=True,
-    )
+    return uniform_test(name, latent.family, ctx, reference, f"the box {box}")
 
 
 def _has_sphere(support: S.Support) -> bool:
@@ -159,14 +145,7 @@ def restricted_family(name: str, cond, ctx: CheckContext) -> Evidence:
         )
     raw = torch.from_numpy(cond._draw(z.numpy(), np.random.default_rng([ctx.seed, 12])))
     moved = (support.project(raw) - raw).abs().amax(dim=-1) > 0
-    witness = None
-    if bool(moved.any()):
-        k = int(moved.nonzero()[0, 0])
-        witness = {
-            "z": point(z[k]),
-            "z_prime_unprojected": point(raw[k]),
-            "z_prime": point(support.project(raw[k : k + 1])[0]),
-        }
+    witness = moved_witness(z, raw, moved, support.project)
     return violated(
         name,
         f"{cond.family} can be restricted exactly only to a product of intervals (and the "

@@ -456,10 +456,19 @@ def check_uniform_on_sphere(assumption: A.UniformOnSphere, ctx: CheckContext) ->
         )
     if type(latent) is th.latents.ClusterSphere:
         return _clusters_not_uniform(name, latent, z)
-    sample = ctx.fresh(SPHERE_SAMPLES, 5)
     reference = th.latents.UniformSphere(latent.dim).sample(
         SPHERE_SAMPLES, np.random.default_rng([ctx.seed, 6])
     )
+    return uniform_test(name, latent.family, ctx, reference, "the sphere")
+
+
+def uniform_test(
+    name: str, family: str, ctx: CheckContext, reference: torch.Tensor, where: str
+) -> Evidence:
+    """Fresh latents against ``reference``, a sample of the uniform law on ``where``, by
+    the energy-distance permutation test (:func:`energy_test`): violated when p <
+    ``SPHERE_LEVEL``. A sample test, never a proof."""
+    sample = ctx.fresh(SPHERE_SAMPLES, 5)
     p = energy_test(sample, reference, seed=ctx.seed)
     return decided(
         name,
@@ -467,9 +476,9 @@ def check_uniform_on_sphere(assumption: A.UniformOnSphere, ctx: CheckContext) ->
         SPHERE_LEVEL,
         2 * SPHERE_SAMPLES,
         method="energy-distance",
-        when_violated=f"{latent.family} differs from the uniform distribution on the sphere: "
+        when_violated=f"{family} differs from the uniform distribution on {where}: "
         f"energy-distance permutation p = {p:.3g} < {SPHERE_LEVEL:g}",
-        when_holds=f"{latent.family} is not distinguishable from uniform on the sphere "
+        when_holds=f"{family} is not distinguishable from uniform on {where} "
         f"(energy-distance permutation p = {p:.3g} ≥ {SPHERE_LEVEL:g}); a sample test, "
         "not proof",
         lower_bound=True,

@@ -118,55 +118,51 @@ def check_injective(assumption: A.Injective, ctx: CheckContext) -> Evidence:
         # no verified pair inside this support: the collision search decides below
     d = _manifold_dim(support)
     lipschitz, spread = _scales(ctx)
+    n_points = len(ctx.z)
     symmetric = _symmetry_witness(ctx, lipschitz, spread)
     if symmetric is not None and not (d is not None and m < d):
         witness, stat = symmetric
-        return violated(
-            name,
+        why = (
             f"verified collision from a symmetry of g: {witness['symmetry']} (z ≠ z' in the "
             f"support, ||g(z) - g(z')|| ≤ {tol:g} relative to both ||z - z'|| and the spread "
-            "of g)",
+            "of g)"
+        )
+        return violated(
+            name,
+            why,
             statistic=stat,
             tolerance=tol,
-            n_points=len(ctx.z),
+            n_points=n_points,
             method="symmetry",
             witness=witness,
         )
     witness, stat = _collision_search(ctx, lipschitz, spread)
     if d is not None and m < d:
-        return violated(
-            name,
+        why = (
             f"g maps the {d}-dimensional support into R^{m} with m < {d}: no continuous "
             "map does so injectively (invariance of domain)"
-            + ("; a verified collision is attached" if witness else ""),
-            statistic=stat,
-            tolerance=tol,
-            n_points=len(ctx.z),
-            method="dimension",
-            witness=witness,
+            + ("; a verified collision is attached" if witness else "")
         )
-    if witness is not None:
-        return violated(
-            name,
+        method = "dimension"
+    elif witness is not None:
+        why = (
             "verified collision: z ≠ z' in the support, ||z - z'|| ≥ "
             f"{COLLISION_SEPARATION:g}·scale, with ||g(z) - g(z')|| ≤ {tol:g} relative to "
-            "both ||z - z'|| and the spread of g",
-            statistic=stat,
-            tolerance=tol,
-            n_points=len(ctx.z),
-            method="collision-search",
-            witness=witness,
+            "both ||z - z'|| and the spread of g"
         )
-    return holds(
-        name,
-        f"no verified collision from {len(ctx.z)} sampled points (smallest relative gap "
-        f"||g(z) - g(z')|| / (L ||z - z'||) = {stat:.3g} at separation ≥ "
-        f"{COLLISION_SEPARATION:g}·scale); evidence, not proof. A rank-deficient Jacobian "
-        "is the separate assumption 'immersion'",
-        statistic=stat,
-        tolerance=tol,
-        n_points=len(ctx.z),
-        method="collision-search",
+        method = "collision-search"
+    else:
+        why = (
+            f"no verified collision from {n_points} sampled points (smallest relative gap "
+            f"||g(z) - g(z')|| / (L ||z - z'||) = {stat:.3g} at separation ≥ "
+            f"{COLLISION_SEPARATION:g}·scale); evidence, not proof. A rank-deficient Jacobian "
+            "is the separate assumption 'immersion'"
+        )
+        return holds(
+            name, why, statistic=stat, tolerance=tol, n_points=n_points, method="collision-search"
+        )
+    return violated(
+        name, why, statistic=stat, tolerance=tol, n_points=n_points, method=method, witness=witness
     )
 
 

@@ -22,6 +22,7 @@ so instead of guessing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import theory as th
 from theory import learner_conditions as LC
@@ -68,28 +69,27 @@ def check_learner_objective(assumption: LC.LearnerObjective, ctx: CheckContext) 
     )
 
 
+def _refused(assumption: th.Assumption, message: str, **witness: Any) -> Evidence:
+    """Decided exactly against the learner: the condition fails, ``witness`` says why."""
+    return settled(False, assumption.name, message, exact=True, method=METHOD, witness=witness)
+
+
 @register_check(LC.MatchedTemperature)
 def check_matched_temperature(assumption: LC.MatchedTemperature, ctx: CheckContext) -> Evidence:
     learner, process = _learner(assumption, ctx), ctx.process
     conditional = process.conditional
     if not isinstance(conditional, th.conditionals.VonMisesFisher):
-        return settled(
-            False,
-            assumption.name,
+        return _refused(
+            assumption,
             "the conditional is not von Mises-Fisher: no concentration κ to match",
-            exact=True,
-            method=METHOD,
-            witness={"conditional": type(conditional).__name__},
+            conditional=type(conditional).__name__,
         )
     critic = getattr(learner, "critic", None)
     if critic != "cosine" or not hasattr(learner, "resolved_tau"):
-        return settled(
-            False,
-            assumption.name,
+        return _refused(
+            assumption,
             f"the critic is {critic!r}, not exp(f(x)ᵀf(x̃)/τ) on the unit sphere",
-            exact=True,
-            method=METHOD,
-            witness={"critic": critic},
+            critic=critic,
         )
     tau, kappa = float(learner.resolved_tau(process)), float(conditional.kappa)
     if getattr(learner, "radius", "unit") == "learnable":
@@ -141,15 +141,12 @@ def check_matched_lp_critic(assumption: LC.MatchedLpCritic, ctx: CheckContext) -
     conditional = process.conditional
     form = th.conditionals.generalized_normal_form(conditional)
     if form is None:
-        return settled(
-            False,
-            assumption.name,
+        return _refused(
+            assumption,
             f"the conditional ({type(conditional).__name__}) is not an L^α-exponential "
             "law exp(−‖z̃ − z‖_α^α / s^α) (generalized normal, Laplace or Normal): no "
             "exponent α to match",
-            exact=True,
-            method=METHOD,
-            witness={"conditional": type(conditional).__name__},
+            conditional=type(conditional).__name__,
         )
     alpha = float(form.beta)
     if alpha < 1 or alpha == 2:
@@ -159,23 +156,17 @@ def check_matched_lp_critic(assumption: LC.MatchedLpCritic, ctx: CheckContext) -
                 "α = 2 is excluded: the L² critic is rotation invariant, so the theorem "
                 "gives only an affine (orthogonal) map, not a permutation"
             )
-        return settled(
-            False,
-            assumption.name,
+        return _refused(
+            assumption,
             f"the conditional's exponent is α = {alpha:g} ({conditional!r}): {why}",
-            exact=True,
-            method=METHOD,
-            witness={"beta": alpha},
+            beta=alpha,
         )
     critic = getattr(learner, "critic", None)
     if critic not in ("lp", "lp-power") or not hasattr(learner, "resolved_p"):
-        return settled(
-            False,
-            assumption.name,
+        return _refused(
+            assumption,
             f"the critic is {critic!r}, not exp(−δ(f(x), f(x̃))/τ) with an L^α distance",
-            exact=True,
-            method=METHOD,
-            witness={"critic": critic},
+            critic=critic,
         )
     p = float(learner.resolved_p(process))
     if critic == "lp-power":
@@ -217,13 +208,11 @@ def check_squared_euclidean_critic(
     p = float(resolved_p(process)) if callable(resolved_p) else getattr(learner, "p", None)
     if critic != "lp-power" or p != 2.0 or not hasattr(learner, "resolved_tau"):
         shown = f"{critic!r}" + (f" with p = {p:g}" if isinstance(p, float) else "")
-        return settled(
-            False,
-            assumption.name,
+        return _refused(
+            assumption,
             f"the critic is {shown}, not sim(a, b) = −‖a − b‖₂² (lp-power, p = 2)",
-            exact=True,
-            method=METHOD,
-            witness={"critic": critic, "critic_p": p},
+            critic=critic,
+            critic_p=p,
         )
     tau = float(learner.resolved_tau(process))
     return _within_rtol(
@@ -240,13 +229,10 @@ def check_content_sized_encoder(assumption: LC.ContentSizedEncoder, ctx: CheckCo
     learner, process = _learner(assumption, ctx), ctx.process
     content = getattr(process.conditional, "content", None)
     if not isinstance(content, int):
-        return settled(
-            False,
-            assumption.name,
+        return _refused(
+            assumption,
             "the conditional declares no content block",
-            exact=True,
-            method=METHOD,
-            witness={"conditional": type(process.conditional).__name__},
+            conditional=type(process.conditional).__name__,
         )
     size = output_dim(learner, process)
     return settled(

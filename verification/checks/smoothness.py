@@ -102,8 +102,7 @@ def check_smooth_positive_density(
     return violated(
         name,
         f"log p contains {term}, which is not smooth (infinitely differentiable) where its "
-        "argument vanishes"
-        + (f" (e.g. z = 0, on {vanishing[0]} = 0)" if vanishing else ""),
+        "argument vanishes" + (f" (e.g. z = 0, on {vanishing[0]} = 0)" if vanishing else ""),
         statistic=None,
         tolerance=None,
         n_points=0,

@@ -1,0 +1,116 @@
+"""The local executor: a process pool on this machine (forkserver, else spawn).
+
+Private: the public names live in :mod:`verification.executors`."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+from collections.abc import Sequence
+from typing import Any
+
+from theory.errors import InvalidArgument
+from verification._executors import warm
+from verification._executors.base import Executor, WorkerLost, _pinned_call
+
+
+class LocalExecutor(Executor):
+    """A pool of ``workers`` processes on this machine (forkserver, else spawn).
+
+    ``preload``: modules the forkserver imports once (torch, ``torch._dynamo``, and
+    these: see :mod:`verification._executors.warm`), so each worker starts as a fork of
+    a process that already has them: importing them takes seconds, a fork milliseconds.
+    The forkserver starts importing as soon as the executor is made (in the background),
+    so its imports overlap whatever the caller does before the first item. It is one per
+    process, so the first pool's preload is the one that counts (the ``sith`` command
+    starts it before importing anything, with the evaluations' modules)."""
+
+    name = "local"
+    isolate_retries = True
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        threads: int | None = 1,
+        *,
+        method: str | None = None,
+        preload: Sequence[str] = (),
+    ) -> None:
+        super().__init__(workers, threads)
+        methods = multiprocessing.get_all_start_methods()
+        if method is None:
+            method = "forkserver" if "forkserver" in methods else "spawn"
+        if method not in ("forkserver", "spawn") or method not in methods:
+            raise InvalidArgument(
+                f"start method must be forkserver or spawn (available here: "
+                f"{', '.join(m for m in methods if m != 'fork')}), got {method!r}"
+            )
+        self.method = method
+        self.preload = tuple(warm.preload_list(preload))
+        self._pool = None
+        if method == "forkserver":
+            warm.start_forkserver(self.preload)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "method": self.method}
+
+    def _ensure_pool(self):
+        if self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context(self.method)
+            if self.method == "forkserver":
+                warm.start_forkserver(self.preload)  # no-op when already running
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=warm.worker_init,
+                initargs=(self.threads,),
+            )
+        return self._pool
+
+    def _run(self, fn, indexed):
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = self._ensure_pool()
+        futures = {pool.submit(_pinned_call, fn, item, self.threads): i for i, item in indexed}
+        try:
+            while futures:
+                done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = futures.pop(future)
+                    try:
+                        value = future.result()
+                    except BrokenProcessPool:
+                        self._discard_pool()
+                        yield index, None, WorkerLost("a worker process died")
+                    except Exception as err:
+                        yield index, None, err
+                    else:
+                        yield index, value, None
+        except BaseException:
+            self.close(kill=True)
+            raise
+        finally:
+            if futures:  # left behind by a stop: never leave them to run
+                for future in futures:
+                    future.cancel()
+
+    def _discard_pool(self) -> None:
+        """A broken pool cannot be used again: the next batch starts a fresh one."""
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def close(self, kill: bool = False) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        if kill:  # an interrupt: stop the evaluations in flight at once
+            for process in processes:
+                with contextlib.suppress(Exception):
+                    process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
