@@ -313,6 +313,27 @@ _TAU_KAPPA = (1.0, 3.0, 2.0, 0.5)
 _CONTENT_OPTIONS = {"tau": (1.0, 0.2), **_INFONCE_OPTIONS}
 _CONTENT_TAU_OUTSIDE = _out("tau", "squared-euclidean-critic", 0.2)
 
+def _content_space(folded: str, **mixings: tuple[str, ...]) -> SearchSpace:
+    """The space of a content-block theorem (content-style, multiview): the fold of the
+    ``folded`` mechanism violates injective and immersion together; a Laplace latent the
+    smooth density (|z_i| is not smooth at 0: von Kügelgen et al., Thm 4.2 (ii)); noise
+    positives keep no content; another τ leaves the papers' estimator."""
+    return SearchSpace(
+        dims=(3, 5),
+        latents=("normal", "laplace", "uniform"),
+        conditionals=("content-style", "normal"),
+        content=2,
+        learner_options=_CONTENT_OPTIONS,
+        outside=(
+            *_CONTENT_TAU_OUTSIDE,
+            Outside(folded, "fold", ("injective", "immersion")),
+            *_out("latent", "smooth-positive-density", "laplace"),
+            Outside("conditional", "normal", ("content-invariance", "content-sized-encoder")),
+        ),
+        **mixings,
+    )
+
+
 DEFAULT_SPACES: dict[str, SearchSpace] = {
     "cl-ica": SearchSpace(
         dims=(2, 4),
@@ -336,37 +357,13 @@ DEFAULT_SPACES: dict[str, SearchSpace] = {
             *_out("tau_kappa", "matched-temperature", 3.0, 2.0, 0.5),
         ),
     ),
-    "content-style": SearchSpace(
-        dims=(3, 5),
-        latents=("normal", "laplace", "uniform"),
-        mixings=("invertible-mlp", "linear", "fold"),
-        conditionals=("content-style", "normal"),
-        content=2,
-        learner_options=_CONTENT_OPTIONS,
-        outside=(
-            *_CONTENT_TAU_OUTSIDE,
-            # a fold is neither injective nor an immersion (its Jacobian is singular on
-            # the fold): the space cannot violate either alone
-            Outside("mixing", "fold", ("injective", "immersion")),
-            # |z_i| in its log-density: not smooth at 0 (von Kügelgen et al., Thm 4.2 (ii))
-            *_out("latent", "smooth-positive-density", "laplace"),
-            Outside("conditional", "normal", ("content-invariance", "content-sized-encoder")),
-        ),
-    ),
-    "multiview": SearchSpace(
-        dims=(3, 5),
-        latents=("normal", "laplace", "uniform"),
+    # a fold is neither injective nor an immersion (its Jacobian is singular on the fold):
+    # the space cannot violate either alone; multiview folds its second view's mechanism
+    "content-style": _content_space("mixing", mixings=("invertible-mlp", "linear", "fold")),
+    "multiview": _content_space(
+        "view_mixing",
         mixings=("invertible-mlp", "linear"),
         view_mixings=("invertible-mlp", "linear", "fold"),
-        conditionals=("content-style", "normal"),
-        content=2,
-        learner_options=_CONTENT_OPTIONS,
-        outside=(
-            *_CONTENT_TAU_OUTSIDE,
-            Outside("view_mixing", "fold", ("injective", "immersion")),
-            *_out("latent", "smooth-positive-density", "laplace"),
-            Outside("conditional", "normal", ("content-invariance", "content-sized-encoder")),
-        ),
     ),
     "linear-ica": SearchSpace(
         dims=(2, 6),

@@ -48,14 +48,8 @@ from torch.func import vmap
 
 import theory as th
 from theory import assumptions as A
-from verification.checks._core import (
-    FLOAT_NOTE,
-    CheckContext,
-    _note_sympy,
-    _try_sympy,
-    float_note,
-    register_check,
-)
+from verification.checks import _core
+from verification.checks._core import CheckContext, register_check
 from verification.checks._evidence import decided, holds, point, proved, settled, violated
 from verification.errors import InvalidArgument
 from verification.evidence import Evidence
@@ -99,7 +93,7 @@ def _prove_factorized(latent, symbols):
     logp = latent.log_density(symbols)
     if logp is None:
         return ["no-density", None, False]
-    floats = bool(float_note(logp))
+    floats = bool(_core.float_note(logp))
     outcomes = []
     for i in range(len(symbols)):
         for j in range(i + 1, len(symbols)):
@@ -129,8 +123,8 @@ def check_factorized(assumption: A.Factorized, ctx: CheckContext) -> Evidence:
             n_points=0,
             method="support",
         )
-    outcome = _try_sympy(lambda: _prove_factorized(latent, ctx.symbols), ctx)
-    note = FLOAT_NOTE if outcome is not None and outcome[2] else ""
+    outcome = _core._try_sympy(lambda: _prove_factorized(latent, ctx.symbols), ctx)
+    note = _core.FLOAT_NOTE if outcome is not None and outcome[2] else ""
     if outcome is not None and outcome[0] == "proved":
         return proved(
             name, "mixed partial derivatives of log p vanish identically" + note, tolerance=tol
@@ -148,7 +142,7 @@ def check_factorized(assumption: A.Factorized, ctx: CheckContext) -> Evidence:
         )
     if outcome is not None and outcome[0] == "undecided":
         i, j, text = outcome[1]
-        _note_sympy(ctx, f"undecided: ∂²log p/∂z{i + 1}∂z{j + 1} = {text} is not constant")
+        _core._note_sympy(ctx, f"undecided: ∂²log p/∂z{i + 1}∂z{j + 1} = {text} is not constant")
     # the log-density is built again here only when the time-limited attempt got past
     # building it; after a timeout or an error the sample test decides (the note says why)
     if outcome is not None and outcome[0] == "undecided":
@@ -168,7 +162,7 @@ def _hessian_route(assumption: A.Factorized, ctx: CheckContext) -> Evidence | No
 
         f = compile_exprs([logp], ctx.symbols)
     except Exception as err:  # said in the message; the sample test decides
-        _note_sympy(ctx, f"log-density not usable: {type(err).__name__}: {err}"[:200])
+        _core._note_sympy(ctx, f"log-density not usable: {type(err).__name__}: {err}"[:200])
         return None
     H = vmap(torch.func.hessian(lambda z: f(z)[0]))(ctx.z)
     diag = H.diagonal(dim1=-2, dim2=-1).abs()

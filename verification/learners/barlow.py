@@ -47,9 +47,8 @@ import torch
 import theory as th
 from verification import _options as opt
 from verification.learners.base import Fit, Learner, TrainConfig
-from verification.learners.devices import DEVICE
 from verification.learners.encoders import EncoderConfig
-from verification.learners.vicreg import fit_pairs
+from verification.learners.vicreg import PAIR_OPTIONS, fit_pairs
 
 PAPER_LAMBDA = 5e-3  # Zbontar et al. 2021, for d = 8192
 
@@ -77,9 +76,7 @@ class BarlowTwins(Learner):
     content: int | None = None  # output dimension (content block size); None: latent dim
     projector: int | None = None  # width of a projector head used in the loss; None: none
     restarts: int = 2  # extra initialisations raced over the first ``race`` of the steps
-    # fraction of the steps every candidate trains: all of them (InfoNCE: 0.15), since the
-    # folded candidates have the *lower* loss early on (docs/reproductions.md)
-    race: float = 1.0
+    race: float = 1.0  # all of the steps, as VICReg's race (docs/reproductions.md)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
@@ -88,10 +85,7 @@ class BarlowTwins(Learner):
     OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
         opt.number("lam", 0, 1e6, optional=True, help="off-diagonal weight λ; None: 1/d"),
         opt.number("eps", 0, 1, low_open=True, help="added to each dimension's batch std"),
-        opt.content_size(),
-        opt.integer("projector", 1, 1 << 16, optional=True, help="projector width; None: none"),
-        *opt.race_options(),
-        DEVICE,
+        *PAIR_OPTIONS,
     )
 
     def __post_init__(self) -> None:

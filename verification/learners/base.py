@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 import torch
 
 import theory as th
-from theory.errors import InvalidArgument
+from theory.errors import InvalidArgument, InvalidProcess
 from verification import _options as opt
 
 Status = Literal["ok", "diverged", "collapsed"]
@@ -143,6 +143,18 @@ def failed_fit(
         return torch.full((len(x), n_out), math.nan, dtype=torch.float64)
 
     return Fit(encode, [], 0, seconds, status, message)
+
+
+def require_pairs(learner: Any, process: Any, who: str | None = None) -> None:
+    """Refuse, in one line, a process without positive pairs (no conditional) or a
+    ``content`` block (when the learner has one) outside 1..n; ``who`` names the learner
+    in the message (default: its class name)."""
+    who = who or type(learner).__name__
+    if process.conditional is None:
+        raise InvalidProcess(f"{who} needs positive pairs: the process has no conditional")
+    content = getattr(learner, "content", None)
+    if content is not None and not 1 <= content <= process.dim:
+        raise InvalidProcess(f"content must be in 1..{process.dim}, got {content}")
 
 
 def encoder_of(
@@ -281,14 +293,12 @@ def train_loop(
     loss_fn: Callable[[int], torch.Tensor | tuple[torch.Tensor, torch.Tensor]],
     params,
     config: TrainConfig,
-    monitor: Monitor | None = None,
-    monitor_every: int | None = None,
-    converged: Callable[[float], bool] | None = None,
+    **options: Any,
 ) -> tuple[list[tuple[int, float]], int, float, Status, str]:
-    """Run ``config.steps`` optimisation steps of ``loss_fn(step)``, more while it helps
-    (see :class:`Training`, which this runs to the end).
-    Returns (curve, steps, seconds, status, message)."""
-    training = Training(loss_fn, params, config, monitor, monitor_every, converged)
+    """Run ``config.steps`` optimisation steps of ``loss_fn(step)``, more while it helps:
+    a :class:`Training` (``options``: its ``monitor``, ``monitor_every``, ``converged``)
+    run to the end. Returns (curve, steps, seconds, status, message)."""
+    training = Training(loss_fn, params, config, **options)
     training.run()
     return training.result()
 

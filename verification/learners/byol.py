@@ -28,6 +28,7 @@ bias the research agenda asks about (non-contrastive learners that still recover
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -37,24 +38,14 @@ import torch
 from torch import nn
 
 import theory as th
-from theory.errors import InvalidProcess
 from verification import _options as opt
-from verification._seeds import derive_seed, random_stream
-from verification.learners.base import (
-    Fit,
-    Learner,
-    Run,
-    TrainConfig,
-    Training,
-    data_problem,
-    encoder_of,
-    failed_fit,
-    resolved,
-)
+from verification._seeds import random_stream
+from verification.learners import base
+from verification.learners.base import Fit, Learner, Run, TrainConfig, Training
 from verification.learners.cnn import build_encoder, reference_size
 from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import EncoderConfig
-from verification.learners.racing import race_length, run_race, start_candidates
+from verification.learners.racing import race_restarts
 from verification.learners.vicreg import SELECTION_BATCHES, pair_batches, projector_head
 
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
@@ -67,10 +58,10 @@ def byol_loss(p: torch.Tensor, p_pos: torch.Tensor, z: torch.Tensor, z_pos: torc
     return (4 - 2 * cos(p, z_pos.detach(), dim=-1) - 2 * cos(p_pos, z.detach(), dim=-1)).mean()
 
 
-def momentum_at(base: float, step: int, total: int) -> float:
+def momentum_at(start: float, step: int, total: int) -> float:
     """The target's momentum at ``step`` of ``total``: 1 − (1 − m_0)(cos(π k/K) + 1)/2."""
     k = min(step, total) / max(total, 1)
-    return 1.0 - (1.0 - base) * (math.cos(math.pi * k) + 1.0) / 2.0
+    return 1.0 - (1.0 - start) * (math.cos(math.pi * k) + 1.0) / 2.0
 
 
 @dataclass
@@ -89,11 +80,11 @@ class BYOL(Learner):
     name = "byol"
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.number("momentum", 0, 1, help="the target's momentum m_0 at the first step"),
-        opt.integer("projector", 1, 1 << 16, help="width of the projector and predictor"),
         opt.content_size(),
-        *opt.race_options(),
+        opt.integer("projector", 1, 1 << 16, help="width of the projector and predictor"),
         DEVICE,
+        opt.number("momentum", 0, 1, help="the target's momentum m_0 at the first step"),
+        *opt.race_options(),
     )
 
     def __post_init__(self) -> None:
@@ -105,31 +96,22 @@ class BYOL(Learner):
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         """Race ``restarts + 1`` initialisations, keep the lowest BYOL loss, finish it."""
-        if process.conditional is None:
-            raise InvalidProcess("BYOL needs positive pairs: the process has no conditional")
-        if self.content is not None and not 1 <= self.content <= process.dim:
-            raise InvalidProcess(f"content must be in 1..{process.dim}, got {self.content}")
-        config = resolved(self.train, self.default_steps(process), WARMUP)
-        candidates = start_candidates(
-            lambda k: self._start(process, derive_seed(seed, "restart", k), config, monitor),
-            self.restarts + 1,
-        )  # or the Fit of data that cannot be trained on
-        if isinstance(candidates, Fit):
-            return candidates
-        return run_race(
-            candidates,
-            race_length(self.race, config.steps),
-            lambda run: run.selection_loss(process, config.batch_size, seed),
+        base.require_pairs(self, process)
+        config = base.resolved(self.train, self.default_steps(process), WARMUP)
+        start = functools.partial(self._start, process, config=config, monitor=monitor)
+        select = functools.partial(
+            _ByolRun.selection_loss, process=process, seed=seed, batch=config.batch_size
         )
+        return race_restarts(self, seed, config.steps, start, select)
 
     def _start(self, process, seed, config, monitor) -> _ByolRun | Fit:
         torch.manual_seed(seed)
         rng = random_stream(seed, "pairs")
         n_out = self.content or process.dim
         _, _, x_ref, _ = process.sample_pairs(reference_size(process), rng)
-        problem = data_problem(x_ref.float())
+        problem = base.data_problem(x_ref.float())
         if problem is not None:
-            return failed_fit(n_out, problem)
+            return base.failed_fit(n_out, problem)
         device = resolve_device(self.device)
         online = nn.ModuleDict(
             {
@@ -141,7 +123,7 @@ class BYOL(Learner):
         target = copy.deepcopy(nn.ModuleDict({k: online[k] for k in ("encoder", "projector")}))
         target.requires_grad_(False)
         batch = pair_batches(process, rng, config.batch_size, device)
-        encode = encoder_of(online["encoder"], device)
+        encode = base.encoder_of(online["encoder"], device)
         run: _ByolRun
 
         def loss_fn(step: int) -> torch.Tensor:
@@ -190,7 +172,7 @@ class _ByolRun(Run):
             z = self.target["projector"](self.target["encoder"](xx))
         return byol_loss(p[:half], p[half:], z[:half], z[half:])
 
-    def selection_loss(self, process: th.Process, batch: int, seed: int) -> float:
+    def selection_loss(self, process: th.Process, seed: int, batch: int) -> float:
         """The BYOL loss on fresh training pairs, the same for every candidate of a fit."""
         rng = random_stream(seed, "selection")
         values = []

@@ -52,16 +52,8 @@ from theory import _validate as valid
 from theory.errors import InvalidProcess
 from verification import _options as opt
 from verification._seeds import random_stream
-from verification.learners.base import (
-    Fit,
-    Learner,
-    TrainConfig,
-    Training,
-    data_problem,
-    encoder_of,
-    failed_fit,
-    resolved,
-)
+from verification.learners import base
+from verification.learners.base import Fit, Learner, TrainConfig, Training
 from verification.learners.encoders import Encoder, EncoderConfig
 
 POOL = 4096  # fresh labelled samples are drawn this many at a time (cheaper per sample)
@@ -174,13 +166,13 @@ class CrossEntropy(Learner):
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         n_out = process.dim
         labels = self.n_labels(process)  # refuses a latent without labels
-        config = resolved(self.train, self.default_steps(process))
+        config = base.resolved(self.train, self.default_steps(process))
         torch.manual_seed(seed)
         rng = random_stream(seed, "train")
         _, x_ref, _ = self.draw(process, 10_000, rng)
-        problem = data_problem(x_ref)
+        problem = base.data_problem(x_ref)
         if problem is not None:
-            return failed_fit(n_out, problem)
+            return base.failed_fit(n_out, problem)
         model = Encoder(x_ref.shape[1], n_out, self.encoder, x_ref)
         head = ClassifierHead(n_out, labels)
         bs = config.batch_size
@@ -190,7 +182,7 @@ class CrossEntropy(Learner):
             x, y = batch()
             return nn.functional.cross_entropy(head(model(x)), y)
 
-        encode = encoder_of(model)
+        encode = base.encoder_of(model)
 
         watch = None if monitor is None else (lambda step: monitor(step, encode))
         params = [*model.parameters(), *head.parameters()]

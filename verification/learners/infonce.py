@@ -47,24 +47,15 @@ import torch
 from torch import nn
 
 import theory as th
-from theory.errors import InvalidArgument, InvalidProcess
+from theory.errors import InvalidArgument
 from verification import _options as opt
 from verification._seeds import derive_seed, random_stream
-from verification.learners.base import (
-    Fit,
-    Learner,
-    Run,
-    TrainConfig,
-    Training,
-    data_problem,
-    encoder_of,
-    failed_fit,
-    resolved,
-)
+from verification.learners import base
+from verification.learners.base import Fit, Learner, Run, TrainConfig, Training
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
 from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
-from verification.learners.racing import race_length, run_race, start_candidates
+from verification.learners.racing import race_restarts
 
 TAU_HELP = "the temperature τ; None: τκ / κ (cosine critic) or 1 (lp critics)"
 TAU_KAPPA_HELP = "cosine critic, tau None: τ = tau_kappa / κ (1: the theorem's); None: 3 or 2"
@@ -429,23 +420,16 @@ class InfoNCE(Learner):
         ``monitor(step, encode)`` is called during every run, each with its own
         ``encode`` (the kept run's is ``Fit.encode``); ``Fit.seconds`` and ``Fit.steps``
         count every run, ``extras["run_steps"]`` the kept one's."""
-        if process.conditional is None:
-            raise InvalidProcess("InfoNCE needs positive pairs: the process has no conditional")
-        if self.content is not None and not 1 <= self.content <= process.dim:
-            raise InvalidProcess(f"content must be in 1..{process.dim}, got {self.content}")
+        base.require_pairs(self, process, "InfoNCE")
         tau = self.resolved_tau(process)
-        config = resolved(self.train, self.default_steps(process), WARMUP)
+        config = base.resolved(self.train, self.default_steps(process), WARMUP)
         if self.oracle:
             return self._fit_oracle(process, seed, config, tau, monitor)
-        candidates = start_candidates(
-            lambda k: self._start(
-                process, derive_seed(seed, "restart", k), config, tau, None, monitor
-            ),
-            self.restarts + 1,
-        )  # or the Fit of data that cannot be trained on
-        return run_race(
-            candidates,
-            race_length(self.race, config.steps),
+        return race_restarts(
+            self,
+            seed,
+            config.steps,
+            lambda run_seed: self._start(process, run_seed, config, tau, None, monitor),
             lambda run: self.selection_loss(process, run.fit(), tau, config.batch_size, seed),
         )
 
@@ -507,7 +491,7 @@ class InfoNCE(Learner):
         if process.conditional is None or self.content is not None or fit.status != "ok":
             return None
         tau = self.resolved_tau(process)
-        batch = resolved(self.train, self.default_steps(process), WARMUP).batch_size
+        batch = base.resolved(self.train, self.default_steps(process), WARMUP).batch_size
         rng = random_stream(seed, "gap")
         diffs, scale, p = [], None, self.resolved_p(process)
         for _ in range(SELECTION_BATCHES):
@@ -531,9 +515,9 @@ class InfoNCE(Learner):
         n_out = self.content or process.dim
         bs = config.batch_size
         _, _, x_ref, _ = process.sample_pairs(reference_size(process), rng)
-        problem = data_problem(x_ref.float())
+        problem = base.data_problem(x_ref.float())
         if problem is not None:
-            return failed_fit(n_out, problem)
+            return base.failed_fit(n_out, problem)
         device = resolve_device(self.device)
         model = build_encoder(  # a CNN when the process observes images (learners/cnn.py)
             process, n_out, self.encoder, x_ref.float(), normalize=self.unit_outputs
@@ -582,7 +566,7 @@ class InfoNCE(Learner):
             penalty = penalty + w_det * jacobian_sign_penalty(model, xx[:64])
             return loss + weight * penalty, loss
 
-        encode = encoder_of(model, device)
+        encode = base.encoder_of(model, device)
         converged = None
         if self.early_stop and target is not None:
 

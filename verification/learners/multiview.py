@@ -49,23 +49,13 @@ import numpy as np
 import torch
 
 import theory as th
-from theory.errors import InvalidProcess
 from verification import _options as opt
-from verification._seeds import derive_seed, random_stream
-from verification.learners.base import (
-    Fit,
-    Learner,
-    Run,
-    TrainConfig,
-    Training,
-    data_problem,
-    encoder_of,
-    failed_fit,
-    resolved,
-)
+from verification._seeds import random_stream
+from verification.learners import base
+from verification.learners.base import Fit, Learner, Run, TrainConfig, Training
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.infonce import infonce_loss
-from verification.learners.racing import race_length, run_race, start_candidates
+from verification.learners.racing import race_restarts
 
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
@@ -139,20 +129,13 @@ class MultiviewInfoNCE(Learner):
         """Race ``restarts + 1`` initialisations, keep the lowest training loss, finish it.
         ``monitor(step, encode)`` sees every run's f1; ``Fit.seconds``/``steps`` count
         every run, ``extras["run_steps"]`` the kept one's."""
-        if process.conditional is None:
-            raise InvalidProcess(
-                "multiview-infonce needs positive pairs (two views): the process has no conditional"
-            )
-        if self.content is not None and not 1 <= self.content <= process.dim:
-            raise InvalidProcess(f"content must be in 1..{process.dim}, got {self.content}")
-        config = resolved(self.train, self.default_steps(process), WARMUP)
-        runs = start_candidates(
-            lambda k: self._start(process, derive_seed(seed, "restart", k), config, monitor),
-            self.restarts + 1,
-        )  # or the Fit of data that cannot be trained on
-        return run_race(
-            runs,
-            race_length(self.race, config.steps),
+        base.require_pairs(self, process, "multiview-infonce (two views)")
+        config = base.resolved(self.train, self.default_steps(process), WARMUP)
+        return race_restarts(
+            self,
+            seed,
+            config.steps,
+            lambda run_seed: self._start(process, run_seed, config, monitor),
             lambda run: self.selection_loss(process, run, config.batch_size, seed),
         )
 
@@ -177,9 +160,9 @@ class MultiviewInfoNCE(Learner):
         bs = config.batch_size
         _, _, x1_ref, x2_ref = process.sample_pairs(10_000, rng)
         for what, x in (("view-1", x1_ref), ("view-2", x2_ref)):
-            problem = data_problem(x.float(), f"{what} training observations")
+            problem = base.data_problem(x.float(), f"{what} training observations")
             if problem is not None:
-                return failed_fit(n_out, problem)
+                return base.failed_fit(n_out, problem)
         normalize = self.critic == "cosine"
         n_in = x1_ref.shape[1]
         if self.shared:  # one encoder, whitened on both views' observations
@@ -225,8 +208,8 @@ class _Run(Run):
     """One initialisation: its Training, its two encoders, and the ViewFit it makes."""
 
     def __init__(self, training: Training, f1: Encoder, f2: Encoder) -> None:
-        super().__init__(training, encoder_of(f1), {"oracle": False}, f1=f1, f2=f2)
-        self.encode_view = self.encode if f2 is f1 else encoder_of(f2)
+        super().__init__(training, base.encoder_of(f1), {"oracle": False}, f1=f1, f2=f2)
+        self.encode_view = self.encode if f2 is f1 else base.encoder_of(f2)
 
     def fit(self) -> ViewFit:
         fit = super().fit()

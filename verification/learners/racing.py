@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -63,6 +63,26 @@ def start_candidates(start: Callable[[int], Candidate | Fit], count: int) -> lis
         run.training.seconds += time.perf_counter() - clock
         candidates.append(run)
     return candidates
+
+
+def race_restarts(
+    learner: Any,
+    seed: int,
+    steps: int,
+    start: Callable[[int], Candidate | Fit],
+    selection_loss: Callable[[Candidate], float],
+) -> Fit:
+    """The race of a learner with ``restarts`` and ``race`` options: ``start(seed_k)`` for
+    the ``restarts + 1`` derived seeds (``derive_seed(seed, "restart", k)``), raced over
+    the first ``race`` of ``steps`` (:func:`start_candidates`, :func:`run_race`)."""
+    from verification._seeds import derive_seed
+
+    candidates = start_candidates(
+        lambda k: start(derive_seed(seed, "restart", k)), getattr(learner, "restarts", 0) + 1
+    )  # or the Fit of data that cannot be trained on
+    return run_race(
+        candidates, race_length(getattr(learner, "race", 0.0), steps), selection_loss
+    )
 
 
 def run_race(

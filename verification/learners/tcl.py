@@ -73,7 +73,7 @@ class TCL(Learner):
 
         watch = None if monitor is None else (lambda step: monitor(step, encode))
         curve, steps, seconds, status, message = train_loop(
-            loss_fn, params, resolved(self.train, 3000), watch
+            loss_fn, params, resolved(self.train, 3000), monitor=watch
         )
         features.eval()
 

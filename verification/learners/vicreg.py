@@ -48,24 +48,14 @@ import torch
 from torch import nn
 
 import theory as th
-from theory.errors import InvalidProcess
 from verification import _options as opt
-from verification._seeds import derive_seed, random_stream
-from verification.learners.base import (
-    Fit,
-    Learner,
-    Run,
-    TrainConfig,
-    Training,
-    data_problem,
-    encoder_of,
-    failed_fit,
-    resolved,
-)
+from verification._seeds import random_stream
+from verification.learners import base
+from verification.learners.base import Fit, Learner, Run, TrainConfig, Training
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
 from verification.learners.devices import DEVICE, resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
-from verification.learners.racing import race_length, run_race, start_candidates
+from verification.learners.racing import race_restarts
 
 POOL_PAIRS = 4096  # fresh pairs are drawn this many at a time (cheaper per pair)
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
@@ -122,6 +112,15 @@ def pair_batches(
     return batch
 
 
+# the options of the pair learners (VICReg, Barlow Twins) beside their loss weights
+PAIR_OPTIONS = (
+    opt.content_size(),
+    opt.integer("projector", 1, 1 << 16, optional=True, help="projector width; None: none"),
+    *opt.race_options(),
+    DEVICE,
+)
+
+
 def projector_head(n_in: int, width: int) -> nn.Module:
     """The optional projector (expander): Linear-ReLU-Linear with ``width`` outputs."""
     return nn.Sequential(nn.Linear(n_in, width), nn.ReLU(), nn.Linear(width, width))
@@ -153,10 +152,7 @@ class VICReg(Learner):
         opt.number("nu", 0, 1e6, help="covariance weight ν"),
         opt.number("gamma", 0, 1e6, low_open=True, help="target standard deviation per output"),
         opt.number("eps", 0, 1, low_open=True, help="inside the variance term's square root"),
-        opt.content_size(),
-        opt.integer("projector", 1, 1 << 16, optional=True, help="projector width; None: none"),
-        *opt.race_options(),
-        DEVICE,
+        *PAIR_OPTIONS,
     )
 
     def __post_init__(self) -> None:
@@ -194,20 +190,14 @@ def fit_pairs(
     Uses the learner's ``content``, ``projector``, ``encoder``, ``train``, ``restarts`` and
     ``race`` fields. Returns a failed Fit (status "diverged") when the training
     observations cannot be trained on (:func:`~verification.learners.base.data_problem`)."""
-    kind = type(learner).__name__
-    if process.conditional is None:
-        raise InvalidProcess(f"{kind} needs positive pairs: the process has no conditional")
-    content = getattr(learner, "content", None)
-    if content is not None and not 1 <= content <= process.dim:
-        raise InvalidProcess(f"content must be in 1..{process.dim}, got {content}")
-    config = resolved(learner.train, default_steps, WARMUP)
-    candidates = start_candidates(
-        lambda k: _start(learner, process, derive_seed(seed, "restart", k), config, loss, monitor),
-        getattr(learner, "restarts", 0) + 1,
-    )  # or the Fit of data that cannot be trained on
-    race_steps = race_length(getattr(learner, "race", 0.0), config.steps)
-    return run_race(
-        candidates, race_steps, lambda run: run.selection_loss(process, config.batch_size, seed)
+    base.require_pairs(learner, process)
+    config = base.resolved(learner.train, default_steps, WARMUP)
+    return race_restarts(
+        learner,
+        seed,
+        config.steps,
+        lambda run_seed: _start(learner, process, run_seed, config, loss, monitor),
+        lambda run: run.selection_loss(process, config.batch_size, seed),
     )
 
 
@@ -218,9 +208,9 @@ def _start(learner, process, seed, config, loss, monitor) -> _PairRun | Fit:
     n_out = getattr(learner, "content", None) or process.dim
     bs = config.batch_size
     _, _, x_ref, _ = process.sample_pairs(reference_size(process), rng)
-    problem = data_problem(x_ref.float())
+    problem = base.data_problem(x_ref.float())
     if problem is not None:
-        return failed_fit(n_out, problem)
+        return base.failed_fit(n_out, problem)
     device = resolve_device(getattr(learner, "device", "cpu"))
     # a CNN when the process observes images (learners/cnn.py)
     model = build_encoder(process, n_out, learner.encoder, x_ref.float()).to(device)
@@ -232,7 +222,7 @@ def _start(learner, process, seed, config, loss, monitor) -> _PairRun | Fit:
         p = head(model(batch()))
         return loss(p[:bs], p[bs:])
 
-    encode = encoder_of(model, device)
+    encode = base.encoder_of(model, device)
     watch = None if monitor is None else (lambda step: monitor(step, encode))
     params = [*model.parameters(), *head.parameters()]
     training = Training(loss_fn, params, config, watch)
