@@ -603,3 +603,22 @@ def test_a_content_change_is_caught():
     p = th.Process(th.latents.Normal(3), th.mixings.Linear.random(3), StyleShift(0, 0.5))
     e = check(A.ContentInvariance(content=1), p)
     assert e.verdict == "violated" and "content block" in e.message
+
+
+def test_exact_verdicts_do_not_depend_on_the_machine_speed():
+    """A separable log-density is proved from its construction (no time limit decides
+    it), and a mixing whose symbolic form is too large is never attempted: both verdicts
+    are the same with no time at all for sympy as with plenty."""
+    import theory as th
+    from verification import check
+
+    wide = th.Process(th.latents.Laplace(50), th.mixings.InvertibleMLP(50, depth=3, seed=0))
+    for limit in (0.0, 30.0):
+        e = check("factorized", wide, time_limit=limit, n_points=16)
+        assert e.verdict == "proved" and "Σ" in e.message, e.message
+    assert th.mixings.InvertibleMLP(50, depth=3).symbolic_size() > 50_000
+    assert th.mixings.InvertibleMLP(3, depth=3).symbolic_size() < 50_000
+    e = check("conformal", wide, time_limit=30.0, n_points=16)
+    assert "skipped" in e.message and "any machine" in e.message
+    small = th.Process(th.latents.Laplace(3), th.mixings.InvertibleMLP(3, depth=3, seed=0))
+    assert "symbolic form has about" not in check("conformal", small, n_points=16).message

@@ -50,6 +50,12 @@ class Mixing(Spec):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def symbolic_size(self) -> int | None:
+        """About how many leaves the expression trees of ``sympy_form`` have in all, known
+        without building them (None: not estimated). Checks skip an exact attempt above
+        a size limit, the same on every machine (``verification.checks._core``)."""
+        return None
+
     def sympy_form(self, symbols: tuple[sp.Symbol, ...] | None = None) -> list[sp.Expr] | None:
         """Exact expressions of the outputs in ``symbols`` (default z1..zn), if any."""
         return None
@@ -193,6 +199,11 @@ class InvertibleMLP(Mixing):
                 h = torch.nn.functional.leaky_relu(h, self.negative_slope)
             h = h @ _param(w, z).T
         return h
+
+    def symbolic_size(self) -> int:
+        """n outputs of n terms, each layer after the first doubling them (Max(e, a e))
+        and multiplying them by n: n² (2n)^(depth − 1)."""
+        return self.n**2 * (2 * self.n) ** (self.depth - 1)
 
     def sympy_form(self, symbols=None):
         h = sp.Matrix(symbols or latent_symbols(self.n))

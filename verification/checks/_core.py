@@ -196,6 +196,26 @@ def _decide(assumption: th.Assumption, ctx: CheckContext) -> Evidence:
     return dataclasses.replace(evidence, message=message)
 
 
+# leaves of a mixing's symbolic form above which no exact attempt is made: such a form
+# takes longer to build than any time limit, so the verdict would otherwise depend on the
+# machine's speed and load (measured: an InvertibleMLP at n = 50, depth 3, is ~2.5e7)
+SYMBOLIC_SIZE_LIMIT = 50_000
+
+
+def symbolic_too_large(ctx: CheckContext) -> bool:
+    """Whether the mixing's symbolic form is beyond ``SYMBOLIC_SIZE_LIMIT`` (then the
+    Evidence message says the exact attempt was skipped, and why)."""
+    size = ctx.process.mixing.symbolic_size()
+    if size is None or size <= SYMBOLIC_SIZE_LIMIT:
+        return False
+    _note_sympy(
+        ctx,
+        f"skipped: the mixing's symbolic form has about {size:.2g} terms (limit "
+        f"{SYMBOLIC_SIZE_LIMIT:,}), too large to decide exactly on any machine",
+    )
+    return True
+
+
 def _try_sympy(fn, ctx: CheckContext):
     """Run a symbolic attempt within the time limit; None when it gives up.
 
