@@ -63,12 +63,19 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=600.0, help="training seconds per run")
     parser.add_argument("--threshold", type=float, default=0.9)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "fp16"],
+        default="fp32",
+        help="train.precision: mixed precision on a CUDA device (full precision on a CPU)",
+    )
     args = parser.parse_args()
     device = resolve(args.device)
     name = torch.cuda.get_device_name(device) if device.startswith("cuda") else "CPU"
     print(
         f"device {device} ({name}); torch {torch.__version__}; {args.size}×{args.size}; "
-        f"budget {args.budget:g} s; load average {os.getloadavg()[0]:.2f}"
+        f"budget {args.budget:g} s; precision {args.precision}; "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
     theorem = th.theorems.get("content-style-pixels")
     process = content_style_sprites(size=args.size)
@@ -86,7 +93,11 @@ def main() -> None:
             seed=args.seed,
             budget=args.budget,
             threshold=args.threshold,
-            options={"device": device, "train.batch_size": batch},
+            options={
+                "device": device,
+                "train.batch_size": batch,
+                "train.precision": args.precision,
+            },
         )
         trained = 2 * batch * result["steps"] / max(result["seconds"], 1e-9)
         rows.append((batch, render, augment, trained, result))

@@ -68,3 +68,31 @@ def test_training_on_the_gpu_returns_a_cpu_encoder(name):
     fit = learner.fit(process, seed=0)
     out = fit.encode(process.sample(64, 5)[1])
     assert out.device.type == "cpu" and torch.isfinite(out).all()
+
+
+def test_mixed_precision_is_an_option_and_full_precision_on_a_cpu():
+    """``train.precision`` (bf16/fp16) autocasts on a CUDA device only: on the CPU the run
+    is the full-precision one, bit for bit."""
+    process = th.theorems.get("cl-ica").canonical_process()
+    x = process.sample(64, 5)[1]
+    encodings = []
+    for precision in ("fp32", "bf16", "fp16"):
+        learner = L.get("infonce")
+        apply_options(learner, {**SMALL, "train.precision": precision})
+        encodings.append(learner.fit(process, seed=0).encode(x))
+    assert torch.equal(encodings[0], encodings[1]) and torch.equal(encodings[0], encodings[2])
+    with pytest.raises(InvalidArgument, match="precision"):
+        apply_options(L.get("infonce"), {"train.precision": "fp8"})
+
+
+@pytest.mark.skipif(NO_GPU, reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+@pytest.mark.parametrize("name", ["infonce", "vicreg", "byol"])
+def test_mixed_precision_trains_on_the_gpu(name, precision):
+    process = th.theorems.get("cl-ica").canonical_process()
+    learner = L.get(name)
+    apply_options(learner, {**SMALL, "device": "cuda", "train.precision": precision})
+    fit = learner.fit(process, seed=0)
+    assert fit.status == "ok", fit.message
+    out = fit.encode(process.sample(64, 5)[1])
+    assert out.dtype == torch.float64 and torch.isfinite(out).all()

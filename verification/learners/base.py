@@ -49,6 +49,9 @@ class TrainConfig:
     # budget (see ``still_improving``), train on, up to ``extend`` x ``steps`` in all
     # (1: never); never past ``time_budget``. Decided from the training loss alone.
     extend: float = 2.0
+    # mixed precision: the loss's forward pass under torch.autocast in bfloat16 or float16
+    # (float16 with a gradient scaler); on a CUDA device only: "fp32" everywhere else
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
         opt.integer("steps", high=10**8, optional=True, help="training steps; None: the learner's"),
@@ -62,6 +65,7 @@ class TrainConfig:
         opt.integer("log_every", 1, 10**8, help="steps between logged losses"),
         opt.integer("threads", 1, 1024, optional=True, help="torch threads; None: leave as is"),
         opt.number("extend", 1, 100, help="train on while the loss falls, up to this x steps"),
+        opt.choice("precision", "fp32", "bf16", "fp16"),
     )
 
     def __post_init__(self) -> None:
@@ -344,6 +348,7 @@ class Training:
         with torch_threads(config.threads):  # before any clock: a one-off import
             self.opt, self.schedule = make_optimizer(params, config)
         self.groups = [(g, g["lr"]) for g in self.opt.param_groups]
+        self.precision = MixedPrecision(config.precision, self.opt)
         self.cap = max(config.steps, math.floor(config.extend * config.steps))
         self.window = max(2, round(IMPROVING_WINDOW * config.steps))
         self.curve: list[tuple[int, float]] = []
@@ -382,7 +387,8 @@ class Training:
             self.step = step = self.step + 1
             for group, lr in self.groups:
                 group["lr"] = lr * schedule.factor(step)
-            out = self.loss_fn(step)  # a loss, or (loss to optimise, loss to log)
+            with self.precision.autocast():
+                out = self.loss_fn(step)  # a loss, or (loss to optimise, loss to log)
             loss, logged = out if isinstance(out, tuple) else (out, out)
             value = float(logged.detach())
             if not math.isfinite(value):
@@ -391,8 +397,7 @@ class Training:
                 self.message = f"non-finite loss at step {step}"
                 return
             self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
+            self.precision.step(loss)
             self.losses.append(value)
             self._running, self._since = self._running + value, self._since + 1
             end = step == schedule.horizon
@@ -425,6 +430,38 @@ class Training:
                     f"budget extended to {self.step} steps (the training loss was still "
                     f"falling at {config.steps})"
                 )
+
+
+class MixedPrecision:
+    """``TrainConfig.precision`` for one optimiser: the forward pass under
+    ``torch.autocast`` on the device of the parameters (CUDA only: on a CPU, or for
+    "fp32", it is full precision and a plain backward and step), and for float16 a
+    ``torch.amp.GradScaler`` that scales the loss so small gradients do not underflow."""
+
+    DTYPES: ClassVar[dict[str, Any]] = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+    def __init__(self, precision: str, optimizer: torch.optim.Optimizer) -> None:
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        on_cuda = bool(params) and params[0].device.type == "cuda"
+        self.optimizer = optimizer
+        self.dtype = self.DTYPES.get(precision) if on_cuda else None
+        self.scaler = (
+            torch.amp.GradScaler("cuda") if self.dtype is torch.float16 else None
+        )
+
+    def autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=self.dtype)
+
+    def step(self, loss: torch.Tensor) -> None:
+        if self.scaler is None:
+            loss.backward()
+            self.optimizer.step()
+            return
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
 
 
 @contextlib.contextmanager
