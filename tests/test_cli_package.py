@@ -55,16 +55,7 @@ def probe(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
         (["assumptions"], 0, "conformal"),
         (["search", "--bogus"], 2, "No such option '--bogus'"),
         (["sweep", "cl-ica", "--vary", "dim=2", "--executor", "nowhere"], 2, "nowhere"),
-        pytest.param(
-            ["learners"],
-            0,
-            "infonce",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the learner modules import torch at module level; listing their "
-                "options without it needs issue 22's table of learner options",
-            ),
-        ),
+        (["learners"], 0, "infonce"),
     ],
 )
 def test_commands_that_compute_nothing_import_no_torch(args, code, expected):
@@ -72,6 +63,46 @@ def test_commands_that_compute_nothing_import_no_torch(args, code, expected):
     assert done.returncode == code, done.stderr
     assert expected in done.stdout + done.stderr
     assert "TORCH-LOADED=False" in done.stderr, done.stderr[-2000:]
+
+
+def test_the_learner_specs_are_the_registry():
+    """``sith learners`` reads the built-ins from their specs without torch: every
+    built-in name, class and option there is what the live registry builds."""
+    from verification import _learner_specs as specs
+    from verification import learners
+    from verification._options import options_of
+    from verification.spaces import option_names
+
+    assert set(specs.BUILT_IN) <= set(learners.LEARNERS.names())
+    for name, (cls, options) in specs.BUILT_IN.items():
+        learner = learners.get(name)
+        assert type(learner).__name__ == cls
+        assert options_of(learner) is specs.CLASSES[cls][0]
+        assert sorted(specs.option_listing(cls)) == sorted(option_names(learner)), name
+        for key, value in options.items():
+            assert getattr(learner, key) == value
+    from verification.learners import encoders
+
+    assert tuple(encoders.ACTIVATIONS) == specs.ACTIVATION_NAMES
+
+
+def test_sith_learners_lists_the_same_without_and_with_the_registry(tmp_path):
+    """The torch-free listing equals the registry's; a learner registered by user code
+    (--import) is listed too."""
+    plain = probe("learners", "--json")
+    assert plain.returncode == 0, plain.stderr
+    user = tmp_path / "mine.py"
+    user.write_text(
+        "from verification import learners\n"
+        "learners.register('mine', lambda: learners.get('vicreg'))\n"
+    )
+    both = probe("--import", str(user), "learners", "--json")
+    assert both.returncode == 0, both.stderr
+    listed = {item["name"]: item for item in json.loads(both.stdout)}
+    assert [i for i in json.loads(plain.stdout)] == [
+        listed[n] for n in sorted(listed) if n != "mine"
+    ]
+    assert listed["mine"]["class"] == "VICReg" and "train.steps" in listed["mine"]["options"]
 
 
 def test_shell_completion_imports_no_torch():

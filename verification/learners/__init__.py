@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from theory.errors import InvalidArgument
+from verification import _learner_specs as specs
 from verification._options import Option, apply_options, check_options, normalise_options
 from verification.learners.aninfonce import AnInfoNCE
 from verification.learners.barlow import BarlowTwins
@@ -21,30 +22,40 @@ from verification.learners.tcl import TCL
 from verification.learners.vicreg import VICReg
 from verification.registry import Registry
 
-LEARNERS = Registry(
-    "learner",
-    {
-        # the theorem's learner: τ = 1/κ (Zimmermann et al. 2021, Thm 2)
-        "infonce": InfoNCE,
-        # the practical variant: τκ = 3 (n <= 4) or 2 (n > 4), outside the theorem
-        "infonce-practical": lambda: InfoNCE(tau_kappa=None),
-        "infonce-lp": lambda: InfoNCE(critic="lp"),
-        # the convex-body theorem's critic: δ = ‖·‖_α^α with α the conditional's exponent
-        "infonce-lp-matched": lambda: InfoNCE(critic="lp-power", p=None),
-        "infonce-content": lambda: InfoNCE(critic="lp-power", p=2.0, tau=1.0),
-        "fastica": FastICA,
-        "tcl": TCL,
-        "vicreg": VICReg,
-        "barlow-twins": BarlowTwins,
-        "byol": BYOL,
-        "aninfonce": AnInfoNCE,
-        "cross-entropy": CrossEntropy,
-        "diet": lambda: CrossEntropy(instances_per_class=10),
-        "multiview-infonce": MultiviewInfoNCE,
-        "ivae": IVAE,
-        "gcl": GCL,
-    },
-)
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        InfoNCE,
+        AnInfoNCE,
+        FastICA,
+        TCL,
+        VICReg,
+        BarlowTwins,
+        BYOL,
+        CrossEntropy,
+        MultiviewInfoNCE,
+        IVAE,
+        GCL,
+    )
+}
+
+
+def _factory(class_name: str, options: dict):
+    """A built-in learner's factory: its class, or a function making it with ``options``."""
+    cls = _CLASSES[class_name]
+    if not options:
+        return cls
+
+    def build():
+        return cls(**options)
+
+    build.__qualname__ = f"{class_name}({', '.join(f'{k}={v!r}' for k, v in options.items())})"
+    return build
+
+
+# the built-in learners (verification._learner_specs.BUILT_IN, where their names live
+# without torch, for ``sith learners``)
+LEARNERS = Registry("learner", {name: _factory(*spec) for name, spec in specs.BUILT_IN.items()})
 
 
 def register(name: str, factory=None, *, replace: bool = False):

@@ -44,6 +44,7 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidArgument
+from verification import _learner_specs as tables
 from verification import _options as opt
 from verification._seeds import random_stream
 from verification.learners.base import Fit, TrainConfig, resolved
@@ -116,10 +117,7 @@ class AnInfoNCE(InfoNCE):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=3e-2))
     name = "aninfonce"
     # InfoNCE's options; the critic is always the learnable diagonal
-    OPTIONS: ClassVar[dict[str, opt.Option]] = {
-        **InfoNCE.OPTIONS,
-        "critic": opt.choice("critic", "anisotropic", help="a learnable diagonal Λ̂"),
-    }
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.ANINFONCE
 
     def __post_init__(self) -> None:
         if self.critic != "anisotropic":

@@ -45,10 +45,11 @@ from typing import ClassVar
 import torch
 
 import theory as th
+from verification import _learner_specs as tables
 from verification import _options as opt
 from verification.learners.base import Fit, Learner, TrainConfig
 from verification.learners.encoders import EncoderConfig
-from verification.learners.vicreg import PAIR_OPTIONS, fit_pairs
+from verification.learners.vicreg import fit_pairs
 
 PAPER_LAMBDA = 5e-3  # Zbontar et al. 2021, for d = 8192
 
@@ -82,11 +83,7 @@ class BarlowTwins(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "barlow-twins"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.number("lam", 0, 1e6, optional=True, help="off-diagonal weight λ; None: 1/d"),
-        opt.number("eps", 0, 1, low_open=True, help="added to each dimension's batch std"),
-        *PAIR_OPTIONS,
-    )
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.BARLOW_TWINS
 
     def __post_init__(self) -> None:
         opt.check_options(self)

@@ -19,12 +19,12 @@ import torch
 
 import theory as th
 from theory.errors import InvalidArgument, InvalidProcess
+from verification import _learner_specs as tables
 from verification import _options as opt
 
 Status = Literal["ok", "diverged", "collapsed"]
 MAX_SAMPLES = opt.MAX_SAMPLES  # training set sizes
 DEFAULT_WARMUP = 0.02  # warm-up fraction of a TrainConfig whose warmup is None
-TIME_BUDGET_HELP = "seconds for the whole fit (every raced start included); None: no limit"
 
 
 @dataclass
@@ -53,20 +53,7 @@ class TrainConfig:
     # (float16 with a gradient scaler); on a CUDA device only: "fp32" everywhere else
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.integer("steps", high=10**8, optional=True, help="training steps; None: the learner's"),
-        opt.integer("batch_size", 2, 10**7, help="samples (or pairs) per step"),
-        opt.number("lr", 0, math.inf, low_open=True, what="a finite positive number"),
-        opt.choice("optimizer", "adam", "adamw", "sgd"),
-        opt.choice("schedule", "warmup-cosine", "cosine", "constant"),
-        opt.number("warmup", 0, 1, optional=True, help="warm-up fraction; None: the learner's"),
-        opt.number("weight_decay", 0, math.inf, what="a finite number >= 0"),
-        opt.number("time_budget", 0, 1e7, low_open=True, optional=True, help=TIME_BUDGET_HELP),
-        opt.integer("log_every", 1, 10**8, help="steps between logged losses"),
-        opt.integer("threads", 1, 1024, optional=True, help="torch threads; None: leave as is"),
-        opt.number("extend", 1, 100, help="train on while the loss falls, up to this x steps"),
-        opt.choice("precision", "fp32", "bf16", "fp16"),
-    )
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.TRAIN
 
     def __post_init__(self) -> None:
         opt.check_options(self)

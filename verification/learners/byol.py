@@ -38,12 +38,13 @@ import torch
 from torch import nn
 
 import theory as th
+from verification import _learner_specs as tables
 from verification import _options as opt
 from verification._seeds import random_stream
 from verification.learners import base
 from verification.learners.base import Fit, Learner, Run, TrainConfig, Training
 from verification.learners.cnn import build_encoder, reference_size
-from verification.learners.devices import DEVICE, resolve_device
+from verification.learners.devices import resolve_device
 from verification.learners.encoders import EncoderConfig
 from verification.learners.racing import race_restarts
 from verification.learners.vicreg import SELECTION_BATCHES, pair_batches, projector_head
@@ -79,13 +80,7 @@ class BYOL(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "byol"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.content_size(),
-        opt.integer("projector", 1, 1 << 16, help="width of the projector and predictor"),
-        DEVICE,
-        opt.number("momentum", 0, 1, help="the target's momentum m_0 at the first step"),
-        *opt.race_options(),
-    )
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.BYOL
 
     def __post_init__(self) -> None:
         opt.check_options(self)

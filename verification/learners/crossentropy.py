@@ -50,6 +50,7 @@ from torch import nn
 import theory as th
 from theory import _validate as valid
 from theory.errors import InvalidProcess
+from verification import _learner_specs as tables
 from verification import _options as opt
 from verification._seeds import random_stream
 from verification.learners import base
@@ -123,12 +124,7 @@ class CrossEntropy(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=0.1))
     name = "cross-entropy"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.train_size(
-            optional=True, help="fixed training set size; None: fresh samples every step"
-        ),
-        opt.integer("instances_per_class", 1, 10**4, optional=True, help="DIET: instance labels"),
-    )
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.CROSS_ENTROPY
 
     def __post_init__(self) -> None:
         opt.check_options(self)

@@ -10,24 +10,10 @@ different records of the result store.
 
 from __future__ import annotations
 
-import re
-
 import torch
 
-from theory.errors import InvalidArgument, InvalidProcess
-from verification._options import Option
-
-DEVICE_PATTERN = re.compile(r"^(cpu|auto|cuda(:\d{1,3})?)$")
-
-
-def check_device(owner: str, device: object) -> str:
-    """Validate the spelling of a ``device`` option (its availability is checked when
-    training starts, on the machine that trains)."""
-    if not isinstance(device, str) or not DEVICE_PATTERN.match(device):
-        raise InvalidArgument(
-            f"{owner}: device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {device!r}"
-        )
-    return device
+from theory.errors import InvalidProcess
+from verification._learner_specs import DEVICE, check_device
 
 
 def resolve_device(device: str) -> torch.device:
@@ -49,14 +35,5 @@ def resolve_device(device: str) -> torch.device:
             )
     return torch.device(device)
 
-
-# the ``device`` row of a learner's options table (verification._options)
-DEVICE = Option(
-    "device",
-    "text",
-    "where it trains: cpu, cuda, cuda:N or auto",
-    what="'cpu', 'cuda', 'cuda:N' or 'auto'",
-    check=check_device,
-)
 
 __all__ = ["DEVICE", "check_device", "resolve_device"]

@@ -17,6 +17,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import nn
 
+from verification import _learner_specs as tables
 from verification import _options as opt
 
 ACTIVATIONS = {
@@ -45,17 +46,7 @@ class EncoderConfig:
     whiten: bool = True
     init: Literal["default", "orthogonal"] = "default"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.integer("width", 1, 1 << 16, help="hidden units per layer"),
-        opt.integer("depth", 0, 64, help="hidden layers of each MLP"),
-        opt.integer("blocks", 1, 64, help="residual blocks"),
-        opt.choice("activation", *ACTIVATIONS),
-        opt.flag(
-            "residual", help="stacked linear + zero-initialised MLP blocks; False: a plain MLP"
-        ),
-        opt.flag("whiten", help="whiten the inputs (fitted once on a training sample)"),
-        opt.choice("init", "default", "orthogonal"),
-    )
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.ENCODER
 
     def __post_init__(self) -> None:
         opt.check_options(self)

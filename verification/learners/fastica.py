@@ -10,6 +10,7 @@ import torch
 from sklearn.decomposition import FastICA as _SkFastICA
 
 import theory as th
+from verification import _learner_specs as tables
 from verification import _options as opt
 from verification._seeds import random_stream
 from verification.learners.base import Fit, Learner, data_problem, failed_fit
@@ -24,11 +25,7 @@ class FastICA(Learner):
     tol: float = 1e-5
     name = "fastica"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.train_size(),
-        opt.integer("max_iter", 1, 10**6, help="FastICA's iterations"),
-        opt.number("tol", 0, 1, low_open=True, help="FastICA's tolerance"),
-    )
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.FASTICA
 
     def __post_init__(self) -> None:
         opt.check_options(self)

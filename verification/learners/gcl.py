@@ -45,6 +45,7 @@ import torch
 from torch import nn
 
 import theory as th
+from verification import _learner_specs as tables
 from verification import _options as opt
 from verification._seeds import derive_seed
 from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
@@ -148,13 +149,7 @@ class GCL(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=1e-2, extend=1.0))
     name = "gcl"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.choice("psi", "quadratic", "mlp", help="the form of each psi_i(h, u)"),
-        opt.integer("psi_width", 1, 4096, help="hidden units of each MLP_i (psi=mlp)"),
-        opt.flag("baseline", help="add a(x) so the function class contains the optimum"),
-        opt.train_size(),
-        *opt.race_options(),
-    )
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.GCL
 
     def __post_init__(self) -> None:
         opt.check_options(self)

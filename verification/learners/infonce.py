@@ -48,17 +48,16 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidArgument
+from verification import _learner_specs as tables
 from verification import _options as opt
 from verification._seeds import derive_seed, random_stream
 from verification.learners import base
 from verification.learners.base import Fit, Learner, Run, TrainConfig, Training
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
-from verification.learners.devices import DEVICE, resolve_device
+from verification.learners.devices import resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.racing import race_restarts
 
-TAU_HELP = "the temperature τ; None: τκ / κ (cosine critic) or 1 (lp critics)"
-TAU_KAPPA_HELP = "cosine critic, tau None: τ = tau_kappa / κ (1: the theorem's); None: 3 or 2"
 FOLD_GAP = 0.05  # final loss this far above the true latents' loss: a likely fold
 # the warm-up fraction when TrainConfig.warmup is None: 2 % folded 2 of 10 seeds at n = 3
 WARMUP = 0.15
@@ -318,27 +317,7 @@ class InfoNCE(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "infonce"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.choice("critic", "cosine", "lp", "lp-power", help="similarity of two outputs"),
-        opt.number("tau", 0, 1e6, low_open=True, optional=True, help=TAU_HELP),
-        opt.number("tau_kappa", 0, 1e3, low_open=True, optional=True, help=TAU_KAPPA_HELP),
-        opt.choice("radius", "unit", "learnable", help="cosine critic: outputs on r S^(n-1)"),
-        opt.number(
-            "p", 0, 100, low_open=True, optional=True, help="lp exponent; None: the conditional's"
-        ),
-        opt.content_size(),
-        opt.train_size(optional=True, help="fixed training set size; None: fresh pairs every step"),
-        *opt.race_options(),
-        opt.flag("oracle", help="the true latents' loss steers training (only when asked)"),
-        opt.flag("early_stop", help="oracle mode: stop near the true latents' loss"),
-        opt.number("target_tolerance", 0, 1e3, help="oracle mode: how near"),
-        opt.flag("fold_guard", optional=True, help="early penalties against folds; None: n > 4"),
-        opt.Option(
-            "fold_guard_weights", "floats", "(norm, Jacobian sign)", low=0, high=1e6, length=2
-        ),
-        opt.number("fold_guard_fraction", 0, 1, help="the penalties decay to 0 over this fraction"),
-        DEVICE,
-    )
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.INFONCE
 
     def __post_init__(self) -> None:
         opt.check_options(self)

@@ -53,6 +53,7 @@ import torch
 from torch import nn
 
 import theory as th
+from verification import _learner_specs as tables
 from verification import _options as opt
 from verification.learners.auxiliary import SegmentData, segment_data, selection_rows
 from verification.learners.base import (
@@ -168,11 +169,7 @@ class IVAE(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=1e-2, extend=1.0))
     name = "ivae"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.train_size(),
-        opt.number("decoder_var", 0, 1e6, low_open=True, help="observation noise variance s²"),
-        opt.integer("candidates", 1, 64, help="initialisations trained side by side"),
-    )
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.IVAE
 
     def __post_init__(self) -> None:
         opt.check_options(self)

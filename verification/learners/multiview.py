@@ -49,6 +49,7 @@ import numpy as np
 import torch
 
 import theory as th
+from verification import _learner_specs as tables
 from verification import _options as opt
 from verification._seeds import random_stream
 from verification.learners import base
@@ -93,20 +94,7 @@ class MultiviewInfoNCE(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=LR))
     name = "multiview-infonce"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.choice("critic", "lp", "lp-power", "cosine", help="similarity of two outputs"),
-        opt.number(
-            "tau", 0, 1e6, low_open=True, optional=True, help="temperature; None: by critic"
-        ),
-        opt.number("p", 0, 100, low_open=True, help="the lp critic's exponent"),
-        opt.content_size(),
-        opt.flag("shared", help="one encoder for both views"),
-        opt.train_size(optional=True, help="fixed training set size; None: fresh pairs every step"),
-        *opt.race_options(),
-        opt.choice(
-            "init", "cca", "random", help="cca: encoders start as the views' CCA directions"
-        ),
-    )
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.MULTIVIEW
 
     def __post_init__(self) -> None:
         opt.check_options(self)

@@ -16,6 +16,7 @@ from torch import nn
 
 import theory as th
 from theory.errors import InvalidProcess
+from verification import _learner_specs as tables
 from verification import _options as opt
 from verification._seeds import random_stream
 from verification.learners.base import (
@@ -38,7 +39,7 @@ class TCL(Learner):
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, lr=1e-2))
     name = "tcl"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(opt.train_size())
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.TCL
 
     def __post_init__(self) -> None:
         opt.check_options(self)

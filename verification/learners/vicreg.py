@@ -48,12 +48,13 @@ import torch
 from torch import nn
 
 import theory as th
+from verification import _learner_specs as tables
 from verification import _options as opt
 from verification._seeds import random_stream
 from verification.learners import base
 from verification.learners.base import Fit, Learner, Run, TrainConfig, Training
 from verification.learners.cnn import build_encoder, pool_pairs, reference_size
-from verification.learners.devices import DEVICE, resolve_device
+from verification.learners.devices import resolve_device
 from verification.learners.encoders import Encoder, EncoderConfig
 from verification.learners.racing import race_restarts
 
@@ -112,15 +113,6 @@ def pair_batches(
     return batch
 
 
-# the options of the pair learners (VICReg, Barlow Twins) beside their loss weights
-PAIR_OPTIONS = (
-    opt.content_size(),
-    opt.integer("projector", 1, 1 << 16, optional=True, help="projector width; None: none"),
-    *opt.race_options(),
-    DEVICE,
-)
-
-
 def projector_head(n_in: int, width: int) -> nn.Module:
     """The optional projector (expander): Linear-ReLU-Linear with ``width`` outputs."""
     return nn.Sequential(nn.Linear(n_in, width), nn.ReLU(), nn.Linear(width, width))
@@ -146,14 +138,7 @@ class VICReg(Learner):
     device: str = "cpu"  # where it trains: cpu, cuda, cuda:N, auto (learners/devices.py)
     name = "vicreg"
 
-    OPTIONS: ClassVar[dict[str, opt.Option]] = opt.table(
-        opt.number("lam", 0, 1e6, help="invariance weight λ"),
-        opt.number("mu", 0, 1e6, help="variance weight μ"),
-        opt.number("nu", 0, 1e6, help="covariance weight ν"),
-        opt.number("gamma", 0, 1e6, low_open=True, help="target standard deviation per output"),
-        opt.number("eps", 0, 1, low_open=True, help="inside the variance term's square root"),
-        *PAIR_OPTIONS,
-    )
+    OPTIONS: ClassVar[dict[str, opt.Option]] = tables.VICREG
 
     def __post_init__(self) -> None:
         opt.check_options(self)
