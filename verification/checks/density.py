@@ -120,8 +120,9 @@ def _separable(latent, symbols) -> bool:
     marginals = latent.marginal_log_densities(symbols)
     if marginals is None or len(marginals) != len(symbols):
         return False
-    return all(
-        sp.sympify(m).free_symbols <= {s} for m, s in zip(marginals, symbols, strict=True)
+    return all(  # expressions only: a user's marginal is never parsed
+        isinstance(m, sp.Basic) and m.free_symbols <= {s}
+        for m, s in zip(marginals, symbols, strict=True)
     )
 
 
