@@ -280,3 +280,8 @@ def test_aninfonce_recovers_what_infonce_collapses():
         return float(1 - residual.var() / z[2000:, :1].var())
 
     assert weak_r2(fits[0]) > 0.97 and weak_r2(fits[1]) < weak_r2(fits[0]) - 0.02
+
+
+def test_aninfonce_refuses_a_learnable_radius():
+    with pytest.raises(InvalidArgument, match="radius"):
+        AnInfoNCE(radius="learnable")

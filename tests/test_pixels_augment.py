@@ -156,3 +156,12 @@ def test_the_pixel_search_space_draws_image_augmentations_of_its_own_renderer():
 
     draw()
     assert len(set(drawn)) >= 2
+
+
+def test_augment_without_an_image_mixing_is_one_clear_line():
+    from verification.spaces import SearchSpace
+
+    with pytest.raises(InvalidArgument, match=r"augment.*image mixing"):
+        SearchSpace(
+            dims=(2, 3), latents=("uniform",), mixings=("linear",), conditionals=("augment",)
+        ).validate()

@@ -365,3 +365,22 @@ def test_fastica_reports_non_finite_training_data():
     p = _ica_process()
     fit = FastICA(n_train=500).fit(Broken(p.latent, p.mixing), seed=0)
     assert fit.status == "diverged" and "non-finite" in fit.message
+
+
+def test_infonce_under_half_precision_autocast_keeps_its_loss_in_float32():
+    """Under ``train.precision`` the hand-written InfoNCE autograd runs in float32 with
+    autocast off: the value and gradients match full precision (the squared distance's
+    2uᵀv − ‖u‖² − ‖v‖² would otherwise round at the scale of ‖u‖²). CPU autocast stands
+    in for CUDA's here."""
+    torch.manual_seed(0)
+    h = (torch.randn(64, 3) * 5).requires_grad_()
+    g = (h.detach() + 0.01 * torch.randn(64, 3)).requires_grad_()
+    for critic, p in (("cosine", 1.0), ("lp-power", 2.0)):
+        full = infonce_loss(h, g, 0.5, critic, p)
+        full_grad = torch.autograd.grad(full, h)[0]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            half = infonce_loss(h, g, 0.5, critic, p)
+        half_grad = torch.autograd.grad(half, h)[0]
+        assert half.dtype == torch.float32
+        assert half.item() == pytest.approx(full.item(), rel=1e-6)
+        assert torch.allclose(half_grad, full_grad, atol=1e-6)

@@ -244,6 +244,12 @@ class SearchSpace:
                 "view_mixings need positive pairs: conditionals may not include 'none'"
             )
         sst.conditionals(self.conditionals, self.kappa, self.scale, self.content, _images=True)
+        if "augment" in self.conditionals and not set(self.mixings) & sst.IMAGE_MIXINGS:
+            raise InvalidArgument(
+                "conditional 'augment' augments rendered images: it needs an image mixing "
+                f"family ({', '.join(sorted(sst.IMAGE_MIXINGS))}) among mixings, got "
+                f"{', '.join(self.mixings)}"
+            )
         for key, values in self.learner_options.items():
             if not values:
                 raise InvalidArgument(f"learner option {key!r} has no values")

@@ -45,6 +45,7 @@ CONDITIONALS = (
 )
 # drawn by ``processes`` only: built on the mixing they augment (rendered images)
 IMAGE_CONDITIONALS = ("augment",)
+IMAGE_MIXINGS = {"sprites"}  # the mixing families whose images "augment" can augment
 BETAS = (1.0, 2.0, 1.5, 3.0)  # generalized-normal exponents, Laplace first
 
 

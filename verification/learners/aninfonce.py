@@ -127,6 +127,11 @@ class AnInfoNCE(InfoNCE):
             )
         if self.content is not None:
             raise InvalidArgument("AnInfoNCE has no content block: its encoder outputs n")
+        if self.radius != "unit":
+            raise InvalidArgument(
+                "AnInfoNCE's outputs are on the unit sphere (Λ̂ carries the scale): radius "
+                f"must be 'unit', got {self.radius!r}"
+            )
         opt.check_options(self)
 
     @staticmethod

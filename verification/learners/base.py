@@ -284,12 +284,13 @@ def train_loop(
     loss_fn: Callable[[int], torch.Tensor | tuple[torch.Tensor, torch.Tensor]],
     params,
     config: TrainConfig,
+    monitor: Monitor | None = None,
     **options: Any,
 ) -> tuple[list[tuple[int, float]], int, float, Status, str]:
     """Run ``config.steps`` optimisation steps of ``loss_fn(step)``, more while it helps:
-    a :class:`Training` (``options``: its ``monitor``, ``monitor_every``, ``converged``)
-    run to the end. Returns (curve, steps, seconds, status, message)."""
-    training = Training(loss_fn, params, config, **options)
+    a :class:`Training` (``options``: its ``monitor_every``, ``converged``) run to the
+    end. Returns (curve, steps, seconds, status, message)."""
+    training = Training(loss_fn, params, config, monitor, **options)
     training.run()
     return training.result()
 

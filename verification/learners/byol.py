@@ -50,6 +50,7 @@ from verification.learners.racing import race_restarts
 from verification.learners.vicreg import SELECTION_BATCHES, pair_batches, projector_head
 
 WARMUP = 0.15  # warm-up fraction when TrainConfig.warmup is None (as InfoNCE)
+COLLAPSED_STD = 1e-4  # every output this constant over a batch: a collapsed encoder
 
 
 def byol_loss(p: torch.Tensor, p_pos: torch.Tensor, z: torch.Tensor, z_pos: torch.Tensor):
@@ -174,7 +175,12 @@ class _ByolRun(Run):
         with torch.no_grad():
             for _ in range(SELECTION_BATCHES):
                 _, _, x, x_pos = process.sample_pairs(batch, rng)
-                values.append(float(self.loss(torch.cat([x, x_pos]).float().to(self.device))))
+                xx = torch.cat([x, x_pos]).float().to(self.device)
+                # BYOL's loss has no term against collapse, and a collapsed encoder reaches
+                # 0: a candidate with a constant output direction is out of the race
+                if float(self.online["encoder"](xx).std(0).max()) < COLLAPSED_STD:
+                    return math.inf
+                values.append(float(self.loss(xx)))
         return float(np.mean(values))
 
 

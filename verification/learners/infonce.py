@@ -38,6 +38,7 @@ cross-entropy over S and S^T (benchmarks/recovery.py --step-timing).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -126,6 +127,24 @@ def _dot_infonce(h: torch.Tensor, h_pos: torch.Tensor, scale: float) -> torch.Te
     return _DotInfoNCE.apply(h, h_pos, scale)
 
 
+def _full_precision(forward):
+    """Run a hand-written autograd ``forward`` in float32 with autocast off: under mixed
+    precision (``train.precision``) its matmuls would otherwise be cast to half
+    precision, and the B x B block it keeps for ``backward`` (which runs outside
+    autocast) would meet float32 operands there. The squared-distance critic also needs
+    it: 2uᵀv − ‖u‖² − ‖v‖² in half precision rounds at the scale of ‖u‖², not ‖u − v‖²."""
+
+    def full(t: torch.Tensor) -> torch.Tensor:
+        return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+    @functools.wraps(forward)
+    def wrapped(ctx, h, h_pos, *rest):
+        with torch.autocast(h.device.type, enabled=False):
+            return forward(ctx, full(h), full(h_pos), *rest)
+
+    return wrapped
+
+
 class _ShiftedDotInfoNCE(torch.autograd.Function):
     """Symmetric InfoNCE when |S_ij| <= ``bound`` <= SHIFT_RANGE (e.g. unit vectors, tau >=
     1/40): E = exp(S - bound) needs no per-row or per-column maximum (no overflow, and
@@ -139,6 +158,7 @@ class _ShiftedDotInfoNCE(torch.autograd.Function):
     """
 
     @staticmethod
+    @_full_precision
     def forward(ctx, h, h_pos, scale, bound):
         batch = h.shape[0]
         h_aug = torch.cat([h, h.new_ones(batch, 1)], 1)
@@ -191,6 +211,7 @@ class _DotInfoNCE(torch.autograd.Function):
     """
 
     @staticmethod
+    @_full_precision
     def forward(ctx, h, h_pos, scale):
         batch = h.shape[0]
         key = h_pos.T * scale
@@ -482,7 +503,7 @@ class InfoNCE(Learner):
                 return None
             if scale is None:
                 scale = truth_scale(self, z.float(), z_pos.float(), tau, p)
-            learned = infonce_loss(h[:batch], h[batch:], tau, self.critic, p)
+            learned = self.pair_loss(h[:batch], h[batch:], tau, fit.extras.get("critic"), p)
             truth = infonce_loss(scale * z.float(), scale * z_pos.float(), tau, self.critic, p)
             diffs.append(float(learned - truth))
         return float(np.mean(diffs))
@@ -630,11 +651,12 @@ def truth_scale(
 ) -> float:
     """The scale s at which the true latents h = s z are compared with a fitted encoder.
 
-    Cosine critic: 1 (unit vectors). lp critic: the encoder's scale is free and trades
+    Cosine critic: 1 (unit vectors); with a learnable radius, as for the lp critics, the
+    best radius on the batch (r² = τκ for a vMF). lp critic: the encoder's scale is free and trades
     with τ (‖s h − s h′‖/τ = ‖h − h′‖/(τ/s)), so z itself is not the best encoder output
     unless its scale happens to match τ; s is the value of TRUTH_SCALES (41 log-spaced
     in [0.01, 100]) with the lowest loss on this batch."""
-    if learner.critic == "cosine":
+    if learner.critic == "cosine" and getattr(learner, "radius", "unit") != "learnable":
         return 1.0
     with torch.no_grad():
         losses = [

@@ -80,7 +80,7 @@ class MultiviewInfoNCE(Learner):
     """Two encoders, one per view, trained on a symmetric InfoNCE (module docstring)."""
 
     critic: Literal["lp", "lp-power", "cosine"] = "lp-power"
-    tau: float | None = None  # None: 1.0 (lp), 0.3 (cosine)
+    tau: float | None = None  # None: 1.0 (lp, lp-power), 0.3 (cosine)
     p: float = 2.0  # the lp critics' exponent (lp-power at 2: the squared distance)
     content: int | None = None  # outputs per encoder (content block size); None: latent dim
     shared: bool = False  # one encoder for both views (f1 = f2)
