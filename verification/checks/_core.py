@@ -216,6 +216,12 @@ def symbolic_too_large(ctx: CheckContext) -> bool:
     return True
 
 
+def try_on_the_form(fn, ctx: CheckContext):
+    """:func:`_try_sympy` on the mixing's symbolic form, unless that form is too large
+    (:func:`symbolic_too_large`: then None, the same on every machine)."""
+    return None if symbolic_too_large(ctx) else _try_sympy(fn, ctx)
+
+
 def _try_sympy(fn, ctx: CheckContext):
     """Run a symbolic attempt within the time limit; None when it gives up.
 

@@ -28,10 +28,9 @@ from verification.checks._core import (
     FLOAT_NOTE,
     CheckContext,
     _note_sympy,
-    _try_sympy,
     float_note,
     register_check,
-    symbolic_too_large,
+    try_on_the_form,
 )
 from verification.checks._evidence import (
     decided,
@@ -75,9 +74,7 @@ def _prove_jacobian(assumption: A.JacobianAssumption, ctx: CheckContext):
 def check_jacobian(assumption: A.JacobianAssumption, ctx: CheckContext) -> Evidence:
     """``residual(J) = 0`` at every z: sympy first, then sampled points and adversarial search."""
     name, tol = assumption.name, assumption.tolerance
-    answer = None
-    if not symbolic_too_large(ctx):
-        answer = _try_sympy(lambda: _prove_jacobian(assumption, ctx), ctx)
+    answer = try_on_the_form(lambda: _prove_jacobian(assumption, ctx), ctx)
     outcome, floats = answer if answer is not None else (None, False)
     note = FLOAT_NOTE if floats else ""
     if outcome == "proved":
@@ -195,9 +192,7 @@ def _constant_jacobian(ctx: CheckContext):
 def check_linear_mixing(assumption: A.LinearMixing, ctx: CheckContext) -> Evidence:
     """J(z) constant: exactly from the symbolic form, else its spread over sampled points."""
     name, tol = assumption.name, assumption.tolerance
-    answer = None
-    if not symbolic_too_large(ctx):
-        answer = _try_sympy(lambda: _constant_jacobian(ctx), ctx)
+    answer = try_on_the_form(lambda: _constant_jacobian(ctx), ctx)
     if answer is not None and answer[0] == "proved":
         note = FLOAT_NOTE if answer[1] else ""
         return proved(name, "the Jacobian is constant (free of z)" + note, tolerance=tol)

@@ -85,9 +85,6 @@ class BarlowTwins(Learner):
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = tables.BARLOW_TWINS
 
-    def __post_init__(self) -> None:
-        opt.check_options(self)
-
     def resolved_lam(self, process: th.Process) -> float:
         """λ, or 1/d when ``lam`` is None (d: the dimension the loss sees)."""
         if self.lam is not None:

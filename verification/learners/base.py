@@ -81,6 +81,11 @@ class Learner:
 
     name: str = "learner"
 
+    def __post_init__(self) -> None:
+        """A dataclass learner validates its options from its table (``OPTIONS``,
+        ``verification._options``); a learner without one checks nothing here."""
+        opt.check_options(self)
+
     def fit(
         self,
         process: th.Process,

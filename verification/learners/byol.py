@@ -83,12 +83,10 @@ class BYOL(Learner):
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = tables.BYOL
 
-    def __post_init__(self) -> None:
-        opt.check_options(self)
-
     @staticmethod
     def default_steps(process: th.Process) -> int:
-        return 600 if process.dim <= 3 else 200 * process.dim
+        """600 steps up to n = 3, 200 n above."""
+        return max(600, 200 * process.dim)
 
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         """Race ``restarts + 1`` initialisations, keep the lowest BYOL loss, finish it."""

@@ -126,9 +126,6 @@ class CrossEntropy(Learner):
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = tables.CROSS_ENTROPY
 
-    def __post_init__(self) -> None:
-        opt.check_options(self)
-
     @staticmethod
     def default_steps(process: th.Process) -> int:
         return 200 * process.dim

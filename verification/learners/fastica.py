@@ -27,9 +27,6 @@ class FastICA(Learner):
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = tables.FASTICA
 
-    def __post_init__(self) -> None:
-        opt.check_options(self)
-
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         import time
         import warnings

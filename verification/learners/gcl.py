@@ -151,9 +151,6 @@ class GCL(Learner):
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = tables.GCL
 
-    def __post_init__(self) -> None:
-        opt.check_options(self)
-
     @staticmethod
     def default_steps(process: th.Process) -> int:
         return 500 * process.dim

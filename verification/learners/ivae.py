@@ -171,9 +171,6 @@ class IVAE(Learner):
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = tables.IVAE
 
-    def __post_init__(self) -> None:
-        opt.check_options(self)
-
     @staticmethod
     def default_steps(process: th.Process) -> int:
         return 500 * process.dim

@@ -96,9 +96,6 @@ class MultiviewInfoNCE(Learner):
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = tables.MULTIVIEW
 
-    def __post_init__(self) -> None:
-        opt.check_options(self)
-
     def resolved_tau(self, process: th.Process | None = None) -> float:
         """The temperature (InfoNCE's signature; this learner's does not depend on the
         process)."""

@@ -41,9 +41,6 @@ class TCL(Learner):
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = tables.TCL
 
-    def __post_init__(self) -> None:
-        opt.check_options(self)
-
     def fit(self, process: th.Process, *, seed: int = 0, monitor=None) -> Fit:
         latent = process.latent
         if not isinstance(latent, th.latents.Segmented):

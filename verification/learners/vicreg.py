@@ -140,9 +140,6 @@ class VICReg(Learner):
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = tables.VICREG
 
-    def __post_init__(self) -> None:
-        opt.check_options(self)
-
     @staticmethod
     def default_steps(process: th.Process) -> int:
         return 400 if process.dim <= 3 else 200 * process.dim
