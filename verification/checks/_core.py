@@ -197,9 +197,11 @@ def _decide(assumption: th.Assumption, ctx: CheckContext) -> Evidence:
 
 
 # leaves of a mixing's symbolic form above which no exact attempt is made: such a form
-# takes longer to build than any time limit, so the verdict would otherwise depend on the
-# machine's speed and load (measured: an InvertibleMLP at n = 50, depth 3, is ~2.5e7)
-SYMBOLIC_SIZE_LIMIT = 50_000
+# takes longer to build and simplify than the time limit, so the verdict (and the time)
+# would otherwise depend on the machine's speed and load. Measured on an idle 2-core
+# machine: an InvertibleMLP at n = 10, depth 3 (4e4 leaves) spent its whole 2 s on each
+# Jacobian attempt; n <= 7 at depth 3 (<= 9604) is still attempted
+SYMBOLIC_SIZE_LIMIT = 10_000
 
 
 def symbolic_too_large(ctx: CheckContext) -> bool:
