@@ -4,11 +4,17 @@
    on one CPU thread, float32 and float64 (floor: ≤ 50 ms for 512 at 64×64, float32).
 2. Recovery (``--recover``): the ``content-style-pixels`` theorem's canonical process
    (32×32 square; a translation and a colour jitter change position and hue), its
-   learner (InfoNCE with the CNN encoder, two threads; 600 steps, extended while the
+   learner (InfoNCE with the CNN encoder, two threads; 1500 steps, extended while the
    loss falls, at most ``--budget`` seconds), ``--seeds`` seeds; the block R² of the
-   content (the scale) and of the style on held-out images, and the training time at which the
-   content's block R² first reached ``--threshold`` (monitored every 50 steps; the
-   monitoring time is not counted). Known answer: ≥ 0.9 within 300 s, for every seed.
+   content (the scale) and of the style on held-out images, the style's R² at chance
+   (the same regression from the encodings of other images: a random permutation of the
+   rows), and the training time at which the content's block R² first reached
+   ``--threshold`` (monitored every 50 steps; the monitoring time is not counted).
+   Known answer, for every seed, within 300 s: content R² ≥ 0.9, and the style no
+   better than chance: its R² at most :data:`CHANCE_MARGIN` above the chance R².
+   (With 600 steps, the content was reached on every seed but two of three seeds kept
+   some of the style, R² 0.21 and 0.23: the alignment term removes it more slowly
+   than the content is learned.)
 
 Run: OMP_NUM_THREADS=1 python benchmarks/pixels.py [--recover] [--seeds 0 1 2] [--budget 300]
 Report the machine's load (``uptime``) beside the figures: the machine may be shared.
@@ -26,6 +32,8 @@ import torch
 import theory as th
 from verification import learners as L
 from verification.metrics import block_r2
+
+CHANCE_MARGIN = 0.05  # the style's R² at most this far above chance counts as chance
 
 
 def best_of(fn, repeats: int = 5) -> float:
@@ -63,7 +71,7 @@ def train_until(
     threshold: float,
     options: dict | None = None,
     n_test: int = 2000,
-    steps: int = 600,
+    steps: int = 1500,
 ) -> dict:
     """Train the theorem's learner (``steps``, extended while the loss falls, at most
     ``budget`` seconds), monitoring the held-out block R² of the content every
@@ -100,6 +108,7 @@ def train_until(
 
     fit = learner.fit(process, seed=seed, monitor=monitor)
     h = fit.encode(x_test)
+    shuffled = np.random.default_rng([seed, 998]).permutation(np.asarray(h))
     return {
         "seed": seed,
         "status": fit.status,
@@ -107,6 +116,9 @@ def train_until(
         "seconds": fit.seconds,
         "content_r2": block_r2(z_test, h, content),
         "style_r2": block_r2(z_test, h, style),
+        # chance: the same regression from outputs that carry no information on the
+        # images (the encodings of other images: a random permutation of the rows)
+        "style_chance_r2": block_r2(z_test, shuffled, style),
         "time_to_threshold": reached[0] if reached else None,
     }
 
@@ -131,14 +143,17 @@ def main() -> None:
     print(
         f"\ncontent-style-pixels, {args.budget:g} s budget per seed; load average "
         f"{os.getloadavg()[0]:.2f}\n\n| seed | steps | train s | content R² | style R² | "
-        f"s to R² ≥ {args.threshold:g} |\n|---|---|---|---|---|---|"
+        f"style R² at chance | style at chance | s to R² ≥ {args.threshold:g} |\n"
+        "|---|---|---|---|---|---|---|---|"
     )
     for seed in args.seeds:
         r = train_until(theorem, process, seed=seed, budget=args.budget, threshold=args.threshold)
         when = "—" if r["time_to_threshold"] is None else f"{r['time_to_threshold']:.0f}"
         print(
             f"| {seed} | {r['steps']} | {r['seconds']:.0f} | {r['content_r2']:.3f} | "
-            f"{r['style_r2']:.3f} | {when} |",
+            f"{r['style_r2']:.3f} | {r['style_chance_r2']:.3f} | "
+            f"{'yes' if r['style_r2'] <= r['style_chance_r2'] + CHANCE_MARGIN else 'no'} | "
+            f"{when} |",
             flush=True,
         )
 

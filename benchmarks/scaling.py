@@ -221,13 +221,21 @@ def sweep_figures(seeds: int, repeats: int, floors: bool) -> list[dict]:
         executors.pop("dask", None)
     times = dict.fromkeys(executors, float("inf"))
     rows: dict[str, list] = {}
+    # serial and local take turns (an idle pool's workers wait on a queue and use no
+    # CPU); the Dask cluster runs alone afterwards: its scheduler and nannies use CPU
+    # even when idle, which would slow the local pool and not the serial run
+    groups = [("serial", "local"), ("dask",)]
     try:
-        for executor in executors.values():
-            warm_up(executor, "train", executor.workers)
-        for _ in range(repeats):
-            for name, executor in executors.items():
-                seconds, rows[name] = timed(executor, "train", seeds)
-                times[name] = min(times[name], seconds)
+        for group in groups:
+            running = {name: executors[name] for name in group if name in executors}
+            for executor in running.values():
+                warm_up(executor, "train", executor.workers)
+            for _ in range(repeats):
+                for name, executor in running.items():
+                    seconds, rows[name] = timed(executor, "train", seeds)
+                    times[name] = min(times[name], seconds)
+            for executor in running.values():
+                executor.close()
     finally:
         for executor in executors.values():
             executor.close()

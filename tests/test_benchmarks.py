@@ -149,3 +149,32 @@ def test_every_registered_benchmark_exposes_figures():
     assert SIZES == ("quick", "full")
     for name, module in BENCHMARKS.items():
         assert callable(importlib.import_module(module).figures), name
+
+
+def test_recovery_floors_read_each_case_the_way_it_states():
+    """Every case's theorem resolves (a name or a Theorem), and the floor is read as the
+    case says: claim and R², the claim alone for a block claim, or R² alone."""
+    recovery = importlib.import_module("benchmarks.recovery")
+    row = {"claim_value": 0.5, "r2_linear": 0.97}
+    for case in recovery.CASES:
+        floored = recovery.floored_on(case)
+        assert floored in ("claim", "claim and R²", "R²")
+        assert recovery.at_floor(case, row, 0.95) is (floored == "R²")
+    assert recovery.floored_on("cl-ica-20") == "R²"
+    assert recovery.floored_on("cl-ica-10-unseen") == "claim and R²"
+    assert recovery.floored_on("multiview-4") == "claim"
+
+
+def test_the_recovery_profile_finds_its_phases():
+    """``--profile``: each phase is found in one real (short) recover call, and the
+    figures say which shares of the call they are."""
+    recovery = importlib.import_module("benchmarks.recovery")
+    profile = recovery.profile_case("cl-ica-3")
+    phases = profile["phases"]
+    assert set(phases) == {name for name, _ in recovery.PHASES}
+    for phase in ("data generation (pairs)", "encoder forward", "loss (InfoNCE)", "backward",
+                  "optimiser step", "race scoring", "metric evaluation"):  # fmt: skip
+        assert phases[phase] > 0, phase
+    assert phases["fold guard (Jacobian sign)"] == 0  # no guard at n = 3
+    assert all(seconds <= profile["total_s"] for seconds in phases.values())
+    assert profile["row"]["case"] == "cl-ica-3"

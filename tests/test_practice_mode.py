@@ -303,3 +303,61 @@ def test_marker_overrides(sith):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sith-oracle")
     result.assert_outcomes(passed=2)
+
+
+def _sphere_process(n: int) -> th.Process:
+    return th.Process(
+        th.latents.UniformSphere(n),
+        th.mixings.InvertibleMLP(n, depth=2, seed=0),
+        th.conditionals.VonMisesFisher(10.0),
+    )
+
+
+def test_the_learning_rate_is_derived_from_the_process_unless_given(monkeypatch):
+    """train.lr None: 1e-2, and 2e-2 for cosine InfoNCE above n = 4; a given lr is kept,
+    and the optimiser really runs at the resolved one."""
+    assert TrainConfig().lr is None
+    assert InfoNCE().default_lr(_sphere_process(3)) == 1e-2
+    assert InfoNCE().default_lr(_sphere_process(10)) == 2e-2
+    assert InfoNCE(critic="lp").default_lr(_sphere_process(10)) == 1e-2
+    seen = []
+    original = infonce_module.Training.__init__
+
+    def spy(self, loss_fn, params, config, *args, **kwargs):
+        seen.append(config.lr)
+        original(self, loss_fn, params, config, *args, **kwargs)
+
+    monkeypatch.setattr(infonce_module.Training, "__init__", spy)
+    for learner in (
+        InfoNCE(restarts=0, train=TrainConfig(steps=2)),
+        InfoNCE(restarts=0, train=TrainConfig(steps=2, lr=5e-3)),
+    ):
+        learner.fit(_sphere_process(6), seed=0)
+    assert seen == [2e-2, 5e-3]
+
+
+def test_a_search_varies_the_learning_rate_the_learner_would_use():
+    from verification._search.derive import _learner_options
+
+    options = _learner_options(th.theorems.get("cl-ica"), _sphere_process(10))
+    assert options["train.lr"] == (2e-2, 2e-2 / 3)
+    options = _learner_options(th.theorems.get("cl-ica"), _sphere_process(3))
+    assert options["train.lr"] == (1e-2, 1e-2 / 3)
+
+
+def test_the_gradient_norm_is_clipped_where_the_config_says():
+    """TrainConfig.clip: the step uses the gradient scaled to norm ``clip`` (0: as is);
+    None resolves to the learner's (cosine InfoNCE above n = 4: 5; else 0)."""
+    from verification.learners.base import MixedPrecision, resolved
+
+    for clip, expected in ((1.0, [3 - 0.5**0.5, 4 - 0.5**0.5]), (0.0, [-97.0, -96.0])):
+        p = torch.tensor([3.0, 4.0], requires_grad=True)
+        sgd = torch.optim.SGD([p], lr=1.0)
+        MixedPrecision("fp32", sgd, clip).step((100 * p).sum())  # gradient (100, 100)
+        torch.testing.assert_close(p.detach(), torch.tensor(expected))
+    assert TrainConfig().clip is None
+    assert resolved(TrainConfig(), 10).clip == 0.0
+    assert InfoNCE().default_clip(_sphere_process(10)) == 5.0
+    assert InfoNCE().default_clip(_sphere_process(3)) == 0.0
+    assert InfoNCE(critic="lp").default_clip(_sphere_process(10)) == 0.0
+    assert resolved(TrainConfig(clip=0.5), 10, default_clip=1.0).clip == 0.5

@@ -53,7 +53,15 @@ PAIR_OPTIONS = (
 TRAIN = opt.table(
     opt.integer("steps", high=10**8, optional=True, help="training steps; None: the learner's"),
     opt.integer("batch_size", 2, 10**7, help="samples (or pairs) per step"),
-    opt.number("lr", 0, math.inf, low_open=True, what="a finite positive number"),
+    opt.number(
+        "lr",
+        0,
+        math.inf,
+        low_open=True,
+        optional=True,
+        what="a finite positive number",
+        help="learning rate; None: the learner's (1e-2; cosine InfoNCE 2e-2 at n > 4)",
+    ),
     opt.choice("optimizer", "adam", "adamw", "sgd"),
     opt.choice("schedule", "warmup-cosine", "cosine", "constant"),
     opt.number("warmup", 0, 1, optional=True, help="warm-up fraction; None: the learner's"),
@@ -63,6 +71,13 @@ TRAIN = opt.table(
     opt.integer("threads", 1, 1024, optional=True, help="torch threads; None: leave as is"),
     opt.number("extend", 1, 100, help="train on while the loss falls, up to this x steps"),
     opt.choice("precision", "fp32", "bf16", "fp16"),
+    opt.number(
+        "clip",
+        0,
+        1e6,
+        optional=True,
+        help="clip the gradient norm to this; 0: never; None: the learner's",
+    ),
 )
 ENCODER = opt.table(
     opt.integer("width", 1, 1 << 16, help="hidden units per layer"),

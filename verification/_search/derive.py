@@ -28,6 +28,7 @@ import theory as th
 from theory.errors import InvalidArgument
 from verification import learners as L
 from verification import strategies as sst
+from verification.learners.base import DEFAULT_LR
 from verification.spaces import SPACES, SearchSpace, option_names
 
 _LATENTS = {
@@ -167,7 +168,10 @@ def _learner_options(theorem: th.Theorem, process: th.Process) -> dict[str, tupl
     if train is not None and "train.batch_size" in names:
         options["train.batch_size"] = (train.batch_size, max(2, train.batch_size // 4))
     if train is not None and "train.lr" in names:
-        options["train.lr"] = (train.lr, train.lr / 3)
+        lr = train.lr
+        if lr is None:  # the learner's own, derived from the process where it says so
+            lr = learner.default_lr(process) if hasattr(learner, "default_lr") else DEFAULT_LR
+        options["train.lr"] = (lr, lr / 3)
     encoder = getattr(learner, "encoder", None)
     if encoder is not None and "encoder.width" in names:
         options["encoder.width"] = (encoder.width, max(1, encoder.width // 4))

@@ -25,6 +25,7 @@ from verification import _options as opt
 Status = Literal["ok", "diverged", "collapsed"]
 MAX_SAMPLES = opt.MAX_SAMPLES  # training set sizes
 DEFAULT_WARMUP = 0.02  # warm-up fraction of a TrainConfig whose warmup is None
+DEFAULT_LR = 1e-2  # learning rate of a TrainConfig whose lr is None (learners may differ)
 
 
 @dataclass
@@ -33,7 +34,8 @@ class TrainConfig:
 
     steps: int | None = None  # None: the learner's default for the process
     batch_size: int = 512
-    lr: float = 1e-2
+    # None: the learner's (DEFAULT_LR; InfoNCE with the cosine critic: 2e-2 at n > 4)
+    lr: float | None = None
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     schedule: Literal["warmup-cosine", "cosine", "constant"] = "warmup-cosine"
     # fraction of steps with a linear warm-up (warmup-cosine); None: the learner's default
@@ -52,6 +54,9 @@ class TrainConfig:
     # mixed precision: the loss's forward pass under torch.autocast in bfloat16 or float16
     # (float16 with a gradient scaler); on a CUDA device only: "fp32" everywhere else
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # clip the gradient's global L2 norm to this before each step; 0: never; None: the
+    # learner's (5 for cosine InfoNCE above n = 4, where its lr is 2e-2; else never)
+    clip: float | None = None
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = tables.TRAIN
 
@@ -198,11 +203,12 @@ def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, 
     """
     params = list(params)
     fused = _fusable(params)
+    lr = DEFAULT_LR if config.lr is None else config.lr
     if config.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=config.weight_decay)
     elif config.optimizer in ("adam", "adamw"):
         cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-        opt = cls(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused or None)
+        opt = cls(params, lr=lr, weight_decay=config.weight_decay, fused=fused or None)
     else:
         raise InvalidArgument(f"unknown optimizer {config.optimizer!r}; use adam, adamw or sgd")
     if config.schedule not in ("warmup-cosine", "cosine", "constant"):
@@ -341,7 +347,7 @@ class Training:
         with torch_threads(config.threads):  # before any clock: a one-off import
             self.opt, self.schedule = make_optimizer(params, config)
         self.groups = [(g, g["lr"]) for g in self.opt.param_groups]
-        self.precision = MixedPrecision(config.precision, self.opt)
+        self.precision = MixedPrecision(config.precision, self.opt, config.clip or 0.0)
         self.cap = max(config.steps, math.floor(config.extend * config.steps))
         self.window = max(2, round(IMPROVING_WINDOW * config.steps))
         self.curve: list[tuple[int, float]] = []
@@ -429,14 +435,18 @@ class MixedPrecision:
     """``TrainConfig.precision`` for one optimiser: the forward pass under
     ``torch.autocast`` on the device of the parameters (CUDA only: on a CPU, or for
     "fp32", it is full precision and a plain backward and step), and for float16 a
-    ``torch.amp.GradScaler`` that scales the loss so small gradients do not underflow."""
+    ``torch.amp.GradScaler`` that scales the loss so small gradients do not underflow.
+    ``clip`` > 0 clips the gradient's global L2 norm to it before each step
+    (``TrainConfig.clip``)."""
 
     DTYPES: ClassVar[dict[str, Any]] = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
-    def __init__(self, precision: str, optimizer: torch.optim.Optimizer) -> None:
+    def __init__(
+        self, precision: str, optimizer: torch.optim.Optimizer, clip: float = 0.0
+    ) -> None:
         params = [p for g in optimizer.param_groups for p in g["params"]]
         on_cuda = bool(params) and params[0].device.type == "cuda"
-        self.optimizer = optimizer
+        self.optimizer, self.params, self.clip = optimizer, params, clip
         self.dtype = self.DTYPES.get(precision) if on_cuda else None
         self.scaler = (
             torch.amp.GradScaler("cuda") if self.dtype is torch.float16 else None
@@ -448,11 +458,17 @@ class MixedPrecision:
         return torch.autocast("cuda", dtype=self.dtype)
 
     def step(self, loss: torch.Tensor) -> None:
+        """Backward, clip the gradient norm to ``clip`` (when > 0), step."""
         if self.scaler is None:
             loss.backward()
+            if self.clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.params, self.clip)
             self.optimizer.step()
             return
         self.scaler.scale(loss).backward()
+        if self.clip > 0:
+            self.scaler.unscale_(self.optimizer)  # clip the true gradient, not the scaled one
+            torch.nn.utils.clip_grad_norm_(self.params, self.clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
 
@@ -472,15 +488,23 @@ def torch_threads(n: int | None):
 
 
 def resolved(
-    config: TrainConfig, default_steps: int, default_warmup: float | None = None
+    config: TrainConfig,
+    default_steps: int,
+    default_warmup: float | None = None,
+    default_lr: float | None = None,
+    default_clip: float | None = None,
 ) -> TrainConfig:
-    """A copy of ``config`` with ``steps`` (and ``warmup``) filled in where they were left
-    to the learner (None); ``config`` itself when nothing was."""
+    """A copy of ``config`` with ``steps``, ``warmup``, ``lr`` and ``clip`` filled in
+    where they were left to the learner (None); ``config`` itself when nothing was."""
     changes: dict[str, Any] = {}
     if config.steps is None:
         changes["steps"] = default_steps
     if config.warmup is None:
         changes["warmup"] = DEFAULT_WARMUP if default_warmup is None else default_warmup
+    if config.lr is None:
+        changes["lr"] = DEFAULT_LR if default_lr is None else default_lr
+    if config.clip is None:
+        changes["clip"] = 0.0 if default_clip is None else default_clip
     return dataclasses.replace(config, **changes) if changes else config
 
 

@@ -11,6 +11,8 @@ Stacking two blocks (the default) was what made n = 10 reliable in our measureme
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -123,3 +125,72 @@ class Encoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.pre(x)
         return nn.functional.normalize(y, dim=-1) if self.normalize else y
+
+
+def _gelu_derivative(t: torch.Tensor, module: nn.Module) -> torch.Tensor:
+    if getattr(module, "approximate", "none") != "none":
+        raise _NoForwardJacobian
+    return 0.5 * (1 + torch.erf(t / math.sqrt(2))) + t * torch.exp(-0.5 * t * t) / math.sqrt(
+        2 * math.pi
+    )
+
+
+def _silu_derivative(t: torch.Tensor, module: nn.Module) -> torch.Tensor:
+    s = torch.sigmoid(t)
+    return s * (1 + t * (1 - s))
+
+
+# σ'(t) of the elementwise activations (ACTIVATIONS), given the pre-activation t
+_DERIVATIVES: dict[type, Callable[[torch.Tensor, nn.Module], torch.Tensor]] = {
+    nn.ReLU: lambda t, m: (t > 0).to(t.dtype),
+    nn.LeakyReLU: lambda t, m: torch.where(t > 0, 1.0, m.negative_slope * torch.ones_like(t)),
+    nn.Tanh: lambda t, m: 1 - torch.tanh(t) ** 2,
+    nn.GELU: _gelu_derivative,
+    nn.SiLU: _silu_derivative,
+}
+
+
+class _NoForwardJacobian(Exception):
+    """A module :func:`body_jacobian` has no rule for."""
+
+
+def _propagate(
+    module: nn.Module, h: torch.Tensor, J: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(module(h), ∂module(h)/∂h₀ · J) for a batch: h (B, n), J (B, n, k); J None is the
+    identity (the body's input), never materialised."""
+    if isinstance(module, nn.Sequential):
+        for child in module:
+            h, J = _propagate(child, h, J)
+        return h, J
+    if isinstance(module, ResidualBlock):
+        h1, J1 = _propagate(module.linear, h, J)
+        h2, J2 = _propagate(module.mlp, h, J)
+        return h1 + h2, J1 + J2
+    if isinstance(module, nn.Linear):
+        w = module.weight
+        return module(h), w.expand(h.shape[0], *w.shape) if J is None else w @ J
+    derivative = _DERIVATIVES.get(type(module))
+    if derivative is None:
+        raise _NoForwardJacobian
+    d = derivative(h, module)
+    return module(h), torch.diag_embed(d) if J is None else d.unsqueeze(-1) * J
+
+
+def body_jacobian(body: nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """J_b = ∂body(h_b)/∂h_b for every row of ``h`` (B, n) -> (B, n_out, n).
+
+    Forward-mode by the chain rule, one batched matrix product per layer: a linear
+    layer W maps J to W J, an elementwise activation σ to diag(σ'(t)) J, a residual
+    block adds its two branches' Jacobians. For the encoders built here (linear layers,
+    the activations of ``ACTIVATIONS``, residual blocks) it equals ``vmap(jacrev(body))``,
+    gradients with respect to the parameters included (tests/test_encoders.py), without
+    a reverse pass per output; any other module falls back to ``vmap(jacrev)``.
+    """
+    try:
+        J = _propagate(body, h, None)[1]
+    except _NoForwardJacobian:
+        J = None
+    if J is not None:
+        return J
+    return torch.func.vmap(torch.func.jacrev(lambda v: body(v[None])[0]))(h)
