@@ -23,6 +23,7 @@ from benchmarks import BENCHMARKS, SIZES
 
 SCHEMA = "sith.benchmarks/1"
 TOLERANCE = 0.20  # --compare flags a figure more than 20 % worse
+SHARE = "share"  # the unit of a profile's shares: reported, never compared
 KEYS = {"name", "value", "unit", "better", "floor", "reference", "note", "details"}
 
 Benchmark = Callable[[str], list[dict]]
@@ -208,12 +209,14 @@ def compare(
 ) -> list[dict[str, Any]]:
     """Figures present in both documents: how much worse each got (a fraction of the
     old value, in the figure's own direction; negative: better), and ``flagged`` when
-    more than ``tolerance`` worse."""
+    more than ``tolerance`` worse. Shares of a profile (unit ``"share"``: where a run's
+    time went) describe, they are not compared: a share of 0.1 % moves by more than
+    20 % from run to run."""
     before = {f["name"]: f for f in old.get("figures", [])}
     rows = []
     for f in new.get("figures", []):
         previous = before.get(f["name"])
-        if previous is None:
+        if previous is None or f.get("unit") == SHARE:
             continue
         a, b = previous["value"], f["value"]
         worse = worse_by(a, b, f["better"])

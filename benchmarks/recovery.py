@@ -292,7 +292,12 @@ def step_timing(batch: int = 6144, repeats: int = 5) -> list[dict]:
             fold_guard=False,
             train=TrainConfig(steps=repeats + 2, batch_size=batch, extend=1.0),
         )
-        config = resolved(learner.train, repeats + 2)
+        config = resolved(
+            learner.train,
+            repeats + 2,
+            default_lr=learner.default_lr(process),
+            default_clip=learner.default_clip(process),
+        )
         run = learner._start(process, 0, config, learner.resolved_tau(process), None, None)
         times = []
         for k in range(1, repeats + 3):
@@ -349,13 +354,10 @@ def profile_case(case: str, seed: int = 0) -> dict:
     total = sum(tt for (_, _, tt, _, _) in stats.values())
     phases = {}
     for phase, (suffix, function) in PHASES:
-        phases[phase] = sum(
+        phases[phase] = sum(  # cProfile's cumulative time already counts recursion once
             ct
-            for (file, _, name), (_, _, _, ct, callers) in stats.items()
-            if name == function
-            and file.replace("\\", "/").endswith(suffix)
-            # a recursive or re-entrant function: count only calls from other functions
-            and not any(caller[2] == function and caller[0] == file for caller in callers)
+            for (file, _, name), (_, _, _, ct, _) in stats.items()
+            if name == function and file.replace("\\", "/").endswith(suffix)
         )
     return {"case": case, "seed": seed, "total_s": total, "phases": phases, "row": row}
 
@@ -386,12 +388,20 @@ class torch_threads_one:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--cases", nargs="+", default=list(FLOORED), choices=list(CASES))
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        default=None,
+        choices=list(CASES),
+        help="the cases to run (default: the floored ones; none with --profile)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--oracle", action="store_true", help="oracle mode only")
     mode.add_argument("--both", action="store_true", help="practice, then oracle mode")
     parser.add_argument("--step-timing", action="store_true", help="time steps at batch 6144")
-    parser.add_argument("--no-recovery", action="store_true", help="only --step-timing")
+    parser.add_argument(
+        "--no-recovery", action="store_true", help="run no cases (e.g. only --step-timing)"
+    )
     parser.add_argument(
         "--profile",
         nargs="+",
@@ -410,8 +420,9 @@ def main() -> None:
     )
     rows: list[dict] = []
     timings: list[dict] = []
+    cases = args.cases if args.cases is not None else ([] if args.profile else list(FLOORED))
     if not args.no_recovery:
-        for case in args.cases:
+        for case in cases:
             for oracle in modes:
                 print(f"{case} [{'oracle' if oracle else 'practice'} mode]", flush=True)
                 runs = []
@@ -490,7 +501,7 @@ def figures(size: str) -> list[dict]:
             {
                 "name": f"recovery.{profile['case']}.time_share.{phase.split(' (')[0]}",
                 "value": seconds / profile["total_s"],
-                "unit": "share",
+                "unit": "share",  # reported, never compared (benchmarks._runner.SHARE)
                 "better": "lower",
                 "floor": None,
                 "reference": None,

@@ -178,3 +178,15 @@ def test_the_recovery_profile_finds_its_phases():
     assert phases["fold guard (Jacobian sign)"] == 0  # no guard at n = 3
     assert all(seconds <= profile["total_s"] for seconds in phases.values())
     assert profile["row"]["case"] == "cl-ica-3"
+
+
+def test_compare_never_flags_a_profile_share():
+    """Shares of a profile describe where time went; a tiny share moves by more than
+    20 % between runs, so --compare leaves them out."""
+    old = {"figures": [{"name": "p.backward", "value": 0.001, "unit": "share", "better": "lower"},
+                       {"name": "p.seconds", "value": 1.0, "unit": "s", "better": "lower"}]}
+    new = {"figures": [{"name": "p.backward", "value": 0.01, "unit": "share", "better": "lower"},
+                       {"name": "p.seconds", "value": 2.0, "unit": "s", "better": "lower"}]}  # fmt: skip
+    rows = runner.compare(old, new)
+    assert [r["name"] for r in rows] == ["p.seconds"]
+    assert rows[0]["flagged"]

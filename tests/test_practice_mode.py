@@ -361,3 +361,6 @@ def test_the_gradient_norm_is_clipped_where_the_config_says():
     assert InfoNCE().default_clip(_sphere_process(3)) == 0.0
     assert InfoNCE(critic="lp").default_clip(_sphere_process(10)) == 0.0
     assert resolved(TrainConfig(clip=0.5), 10, default_clip=1.0).clip == 0.5
+    # the clip follows the rate the learner trains at, not the default rate
+    assert InfoNCE(train=TrainConfig(lr=1e-3)).default_clip(_sphere_process(10)) == 0.0
+    assert InfoNCE(train=TrainConfig(lr=2e-2)).default_clip(_sphere_process(3)) == 5.0

@@ -60,7 +60,8 @@ TRAIN = opt.table(
         low_open=True,
         optional=True,
         what="a finite positive number",
-        help="learning rate; None: the learner's (1e-2; cosine InfoNCE 2e-2 at n > 4)",
+        help="learning rate; None: the learner's rule (cosine InfoNCE: 2e-2 above n = 4), "
+        "else 1e-2",
     ),
     opt.choice("optimizer", "adam", "adamw", "sgd"),
     opt.choice("schedule", "warmup-cosine", "cosine", "constant"),
@@ -76,7 +77,8 @@ TRAIN = opt.table(
         0,
         1e6,
         optional=True,
-        help="clip the gradient norm to this; 0: never; None: the learner's",
+        help="clip the gradient norm to this; 0: never; None: the learner's rule (cosine "
+        "InfoNCE: 5 when its lr is above 1e-2), else never",
     ),
 )
 ENCODER = opt.table(

@@ -34,7 +34,8 @@ class TrainConfig:
 
     steps: int | None = None  # None: the learner's default for the process
     batch_size: int = 512
-    # None: the learner's (DEFAULT_LR; InfoNCE with the cosine critic: 2e-2 at n > 4)
+    # None: the learner's rule (InfoNCE with the cosine critic: 2e-2 above n = 4), else
+    # DEFAULT_LR; learners with their own fixed rate set it in their TrainConfig
     lr: float | None = None
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     schedule: Literal["warmup-cosine", "cosine", "constant"] = "warmup-cosine"
@@ -55,7 +56,7 @@ class TrainConfig:
     # (float16 with a gradient scaler); on a CUDA device only: "fp32" everywhere else
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     # clip the gradient's global L2 norm to this before each step; 0: never; None: the
-    # learner's (5 for cosine InfoNCE above n = 4, where its lr is 2e-2; else never)
+    # learner's rule (cosine InfoNCE: 5 when its lr is above 1e-2), else never
     clip: float | None = None
 
     OPTIONS: ClassVar[dict[str, opt.Option]] = tables.TRAIN

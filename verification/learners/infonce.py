@@ -399,8 +399,9 @@ class InfoNCE(Learner):
         return 2e-2 if self.critic == "cosine" and process.dim > 4 else 1e-2
 
     def default_clip(self, process: th.Process) -> float:
-        """The gradient-norm clip when ``train.clip`` is None: :data:`CLIP` (5) where the
-        learning rate is 2e-2 (:meth:`default_lr`), else none (0).
+        """The gradient-norm clip when ``train.clip`` is None: :data:`CLIP` (5) for the
+        cosine critic where the learning rate it trains at (``train.lr``, else
+        :meth:`default_lr`) is above 1e-2, else none (0).
 
         At 2e-2 without it, 2 of 5 runs on the sphere with Normal(0.1) positives at
         n = 10 and 1 of 5 at n = 20 stopped learning after a large step (linear R²
@@ -408,7 +409,8 @@ class InfoNCE(Learner):
         .888; clipped to 1, .898 and .875, and n = 20 learned more slowly on every
         mixing (docs/reproductions.md).
         """
-        return CLIP if self.default_lr(process) > 1e-2 else 0.0
+        lr = self.default_lr(process) if self.train.lr is None else self.train.lr
+        return CLIP if self.critic == "cosine" and lr > 1e-2 else 0.0
 
     @property
     def unit_outputs(self) -> bool:
