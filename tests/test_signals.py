@@ -150,3 +150,28 @@ def test_a_second_search_on_a_directory_in_use_is_refused(tmp_path):
     finally:
         first.send_signal(signal.SIGINT)
         finish(first)
+
+
+def test_sigint_inside_an_import_exits_130_at_once(tmp_path):
+    """The console script's handler: a Ctrl-C while a module is being imported (where a
+    native extension's initialisation may be running) leaves with 130 and one line;
+    outside an import it is a KeyboardInterrupt as usual."""
+    (tmp_path / "slow_module.py").write_text("import time\ntime.sleep(30)\n")
+    script = (
+        "import os, signal, sys, threading\n"
+        "from verification._entry import on_interrupt\n"
+        "signal.signal(signal.SIGINT, on_interrupt)\n"
+        "threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        "import slow_module\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=TIMEOUT
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip() == "interrupted"
+
+    from verification._entry import on_interrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        on_interrupt(signal.SIGINT, sys._getframe())

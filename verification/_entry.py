@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 
 EXIT_INTERRUPTED = 130
@@ -18,6 +19,7 @@ EXIT_TERMINATED = 143
 
 
 def main() -> None:
+    signal.signal(signal.SIGINT, on_interrupt)
     try:
         # a local pool's forkserver imports the workers' modules on another core while
         # this process imports the CLI's (stdlib only until then)
@@ -34,6 +36,20 @@ def main() -> None:
         if done.code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
             exit_now(done.code)
         raise
+
+
+def on_interrupt(signum: int, frame) -> None:
+    """Ctrl-C. Inside an import, leave at once with exit code 130: a native extension's
+    initialisation (torch's, through pybind11) may be what Python is running, and a
+    KeyboardInterrupt raised in its callbacks aborts the process ("terminate called after
+    throwing ..."); nothing has been computed yet. Anywhere else, KeyboardInterrupt as
+    usual, so that a search or sweep keeps what it has."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            sys.stderr.write("interrupted\n")
+            exit_now(EXIT_INTERRUPTED)
+        frame = frame.f_back
+    raise KeyboardInterrupt
 
 
 def exit_now(code: int) -> None:
