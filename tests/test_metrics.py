@@ -689,3 +689,45 @@ def test_claims_decide_one_folded_direction_alike_at_every_dimension(d: int) -> 
         assert not claim.passes(folded[claim.metric]), folded
         if d == 50:  # the mean would have passed it: one bad direction out of 50
             assert folded[mean] > claim.threshold, folded
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(2, 60),
+    st.integers(1, 5),
+    st.integers(0, 2**32 - 1),
+    st.floats(0.0, 3.0),
+)
+def test_r2_uniform_is_scikit_learns_r2_score(n: int, d: int, seed: int, noise: float) -> None:
+    """The written-out R² (workers skip importing scikit-learn) against r2_score, constant
+    columns included (1 when predicted exactly, 0 otherwise: force_finite)."""
+    from sklearn.metrics import r2_score
+
+    from verification._metrics._arrays import r2_uniform
+
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=(n, d))
+    pred = y + noise * rng.normal(size=(n, d))
+    if d > 1:
+        y[:, 0] = 2.0
+        pred[:, 0] = 2.0 if seed % 2 else 2.5
+    expected = r2_score(y, pred, multioutput="uniform_average")
+    assert r2_uniform(y, pred) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert r2_uniform(y[:, -1], pred[:, -1]) == pytest.approx(r2_score(y[:, -1], pred[:, -1]))
+
+
+def test_r2_linear_is_ordinary_least_squares_as_scikit_learn_fits_it() -> None:
+    """r2_linear fits by scipy's lstsq on centred data: scikit-learn's LinearRegression."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import r2_score
+
+    from verification._metrics._arrays import _split
+
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(400, 4))
+    z_hat = np.tanh(z @ rng.normal(size=(4, 4))) + 0.1 * rng.normal(size=(400, 4)) + 3.0
+    train, test = _split(400, 0.5, 0)
+    model = LinearRegression().fit(z_hat[train], z[train])
+    expected = r2_score(z[test], model.predict(z_hat[test]))
+    assert r2_linear(z, z_hat) == pytest.approx(expected, rel=1e-10)
+    assert r2_linear(z, z @ rng.normal(size=(4, 4)) + 1.0) == pytest.approx(1.0)

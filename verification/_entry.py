@@ -9,10 +9,12 @@ import.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
 import sys
+import threading
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -35,7 +37,9 @@ def main() -> None:
     except SystemExit as done:
         if done.code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
             exit_now(done.code)
+        finish(done.code)
         raise
+    finish(0)
 
 
 def on_interrupt(signum: int, frame) -> None:
@@ -50,6 +54,27 @@ def on_interrupt(signum: int, frame) -> None:
             exit_now(EXIT_INTERRUPTED)
         frame = frame.f_back
     raise KeyboardInterrupt
+
+
+def finish(code: int | str | None) -> None:
+    """Leave a finished command without the interpreter's teardown.
+
+    Tearing down torch, sympy and the rest after a sweep took 1.4 s (serial) to 2.7 s
+    (after a local pool) on a 2-core machine: time on every command's critical path that
+    does nothing a finished command needs. So: the exit handlers run (``atexit``: logging,
+    the trackers, temporary directories, multiprocessing's finalizers), the streams are
+    flushed, and the process leaves with ``code`` at once. Where another non-daemon thread
+    still runs, Python's own shutdown (which waits for it) is kept: this returns."""
+    if any(
+        thread.is_alive() and not thread.daemon and thread is not threading.main_thread()
+        for thread in threading.enumerate()
+    ):
+        return
+    if isinstance(code, str):  # sys.exit("message"): printed, exit code 1
+        sys.stderr.write(code + "\n")
+        code = 1
+    atexit._run_exitfuncs()
+    exit_now(0 if code is None else code)
 
 
 def exit_now(code: int) -> None:

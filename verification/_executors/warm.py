@@ -30,7 +30,13 @@ from collections.abc import Sequence
 
 #: imported once by the forkserver; every local worker is a fork of it. torch._dynamo:
 #: torch.func's reverse mode imports it on first use (1-2 s), see the module docstring
-WORKER_MODULES = ("torch", "torch._dynamo", "verification.executors")
+#: verification._executors.server_exit: the forkserver leaves without tearing torch down
+WORKER_MODULES = (
+    "torch",
+    "torch._dynamo",
+    "verification.executors",
+    "verification._executors.server_exit",
+)
 #: what a sweep's or a search's workers run (verification._runs.worker.evaluate)
 EVALUATION_MODULES = ("verification._runs.worker",)
 

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
-from sklearn.metrics import r2_score
 
 from theory.errors import InvalidArgument
-from verification._metrics._arrays import _CONST_RTOL, _as_pair, _split, as_array
+from verification._metrics._arrays import _CONST_RTOL, _as_pair, _split, as_array, r2_uniform
 
 if TYPE_CHECKING:
     import torch
@@ -109,7 +108,7 @@ def r2_orthogonal(z: Array, z_hat: Array, *, test_fraction: float = 0.5, seed: i
     """
     a, b = _as_pair(z, z_hat)
     a_te, pred = _procrustes_predict(a, b, "r2_orthogonal", test_fraction, seed)
-    return float(r2_score(a_te, pred, multioutput="uniform_average"))
+    return r2_uniform(a_te, pred)
 
 
 def r2_orthogonal_min(

@@ -32,6 +32,7 @@ from verification._runs.arguments import (
     check_time_limit,
     seed_list,
 )
+from verification._runs.documents import preload_plotting
 from verification._runs.evaluator import evaluation_spec
 from verification._runs.session import claim_record, open_run
 from verification._sweep.plan import SweepPlan, check_size, count_settings, stored_seconds
@@ -308,6 +309,8 @@ def _run(
                 )
             )
         run.write(result, final=False)
+        if plots and items and executor.name != "serial":
+            preload_plotting()  # while the workers start and run: the report needs it
         for outcome in executor.map_unordered(work.evaluate, items, retries=retries):
             key = keys[outcome.index]
             evaluation, error, fresh = _answer(outcome, key)

@@ -43,7 +43,6 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 import torch
-from scipy import special, stats
 from torch.func import vmap
 
 import theory as th
@@ -273,6 +272,8 @@ def rank_hsic_test(
     if not orders or any(isinstance(o, bool) or not isinstance(o, int) or o < 1 for o in orders):
         raise InvalidArgument(f"orders must be positive integers, got {orders!r}")
     size, n = z.shape
+    from scipy import stats  # 0.7 s: imported by the checks that use it
+
     u = (stats.rankdata(z, axis=0) - 0.5) / size
     k = np.arange(1, max(orders) + 1)
     features = np.sqrt(2.0) * np.cos(np.pi * u[..., None] * k)  # (N, n, K)
@@ -344,6 +345,8 @@ def hsic_test(
         observed, null = hsic[..., 0], hsic[..., 1:]
         mean, var = null.mean(-1), null.var(-1)
         with np.errstate(divide="ignore", invalid="ignore"):
+            from scipy import stats
+
             p = stats.gamma.sf(observed, mean**2 / var, scale=var / mean)
         p = np.where((var > 0) & (mean > 0), p, 1.0)  # a constant coordinate: independent
         p = np.minimum(1.0, len(HSIC_BANDWIDTHS) * p.min(-1))  # Bonferroni over bandwidths
@@ -374,6 +377,8 @@ def anderson_darling(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sd = x.std(0, ddof=1)
     u = (x - x.mean(0)) / np.where(sd > 0, sd, 1.0)
     i = np.arange(1, size + 1)[:, None]
+    from scipy import special
+
     terms = (2 * i - 1) * (special.log_ndtr(u) + special.log_ndtr(-u[::-1]))
     a2 = -size - terms.mean(0)
     a = a2 * (1 + 0.75 / size + 2.25 / size**2)

@@ -7,7 +7,6 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.decomposition import FastICA as _SkFastICA
 
 import theory as th
 from verification import _learner_specs as tables
@@ -31,6 +30,9 @@ class FastICA(Learner):
         import time
         import warnings
 
+        # scikit-learn is imported here, not with the module: it takes 1.5 s (pandas,
+        # scipy.stats), which every other learner's workers would pay for nothing
+        from sklearn.decomposition import FastICA as _SkFastICA
         from sklearn.exceptions import ConvergenceWarning
 
         start = time.perf_counter()
