@@ -117,3 +117,40 @@ def test_the_cli_searches_on_a_pool(tmp_path):
     assert json.loads((out / "report.json").read_text())["executor"]["workers"] == 2
     bad = CliRunner().invoke(main, ["search", THEOREM, "--executor", "slurm"])
     assert bad.exit_code == 2 and "slurm" in bad.output
+
+
+# a failure at once: 30 steps of InfoNCE on a circle learn nothing (its budget check,
+# 120 steps, is a real retraining)
+SHORT_TRAINING = default_space(th.theorems.get("cl-ica")).narrow(
+    dims=(2, 2),
+    latents=("uniform-sphere",),
+    mixings=("linear",),
+    conditionals=("vmf",),
+    kappa=(10.0, 10.0),
+    learner_options={
+        "tau_kappa": (1.0,),
+        "train.steps": (30,),
+        "train.batch_size": (64,),
+        "train.lr": (0.01,),
+        "encoder.width": (16,),
+    },
+)
+
+
+def _with_checks(result):
+    return (*_summary(result), [c.budget_check for c in result.counterexamples])
+
+
+def test_a_counterexamples_reseeds_and_budget_check_run_at_once(tmp_path):
+    """The re-seeds and the budget check of a failure go to the pool in one batch, and the
+    counterexample (re-seeds, confirmation, budget check) is the serial search's."""
+    serial = search("cl-ica", SHORT_TRAINING, budget=3, seed=1, out=tmp_path / "serial")
+    parallel = search(
+        "cl-ica", SHORT_TRAINING, budget=3, seed=1, executor="local", workers=2,
+        out=tmp_path / "local",
+    )  # fmt: skip
+    assert _with_checks(parallel) == _with_checks(serial)
+    (found,) = parallel.counterexamples
+    assert found.kind == "failure" and found.budget_check["key"]
+    # one batch: the two re-seeds and the 4x retraining together
+    assert parallel.executor["look_ahead"] >= 3

@@ -145,6 +145,22 @@ class Executor:
     ) -> Iterator[tuple[int, Any, BaseException | None]]:
         raise NotImplementedError
 
+    #: whether :meth:`submit` runs in the background (the caller goes on meanwhile)
+    background = False
+
+    def submit(self, fn: Callable[[Any], Any], item: Any) -> Any:
+        """Start ``fn(item)`` and return at once a future (``.result()`` waits for it and
+        returns its value or raises). Here: computed now, in this process; executors with
+        workers run it in the background."""
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        try:
+            future.set_result(_pinned_call(fn, item, self.threads))
+        except Exception as err:
+            future.set_exception(err)
+        return future
+
     def close(self) -> None:
         """Free the workers (idempotent)."""
 

@@ -102,6 +102,12 @@ class DaskExecutor(Executor):
                 with contextlib.suppress(Exception):
                     client.cancel(list(futures))
 
+    background = True
+
+    def submit(self, fn, item):
+        """``fn(item)`` on a Dask worker, in the background: a Dask future."""
+        return self._ensure_client().submit(_pinned_call, fn, item, self.threads, pure=False)
+
     def close(self) -> None:
         client, cluster = self._client, self._cluster
         self._client = self._cluster = None

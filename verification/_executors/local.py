@@ -97,6 +97,12 @@ class LocalExecutor(Executor):
                 for future in futures:
                     future.cancel()
 
+    background = True
+
+    def submit(self, fn, item):
+        """``fn(item)`` on a worker, in the background: a concurrent.futures Future."""
+        return self._ensure_pool().submit(_pinned_call, fn, item, self.threads)
+
     def _discard_pool(self) -> None:
         """A broken pool cannot be used again: the next batch starts a fresh one."""
         if self._pool is not None:

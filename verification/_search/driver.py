@@ -310,6 +310,18 @@ def _run_search(
         else LookAhead(pool, evaluate, budget, imports=imports, time_limit=time_limit)
     )
 
+    def checked(cx: Counterexample, longer: Candidate) -> Callable[[Evaluation | None], None]:
+        """A budget check run in the background (its outcome changes nothing the search
+        does next: a retraining outside the space is not one of its records): recorded
+        when it is settled, as the serial search records it."""
+
+        def record(retrained: Evaluation | None) -> None:
+            if retrained is not None:
+                evaluate.adopt(retrained)
+            cx.budget_check = _budget_check(longer, evaluate, cx.evaluation, False)
+
+        return record
+
     def exhausted(limit: int) -> bool:
         # distinct evaluations touched (cached or new): a resumed search replays the same
         # candidates from the store and stops exactly where an uninterrupted one would
@@ -324,6 +336,8 @@ def _run_search(
         strategy = space.strategy(phase.aims) if phase.aims else space.strategy()
 
         def prop(candidate: Candidate) -> None:
+            if look_ahead is not None:  # a background evaluation of it: as serial, stored
+                look_ahead.settle(evaluate.key(candidate))
             new_here = evaluate.cached(candidate) is None or (
                 look_ahead is not None and look_ahead.only_looked_ahead(candidate)
             )
@@ -383,12 +397,26 @@ def _run_search(
                 candidate = Candidate(
                     th.Process.from_dict(cx.evaluation.process), _options_of(cx.evaluation, space)
                 )
-                for k in range(1, reseeds + 1):
-                    cx.reseeds.append(evaluate(candidate, seed + 1000 * k))
+                reseeded = [(candidate, seed + 1000 * k) for k in range(1, reseeds + 1)]
+                longer = None
+                if cx.kind == "failure":  # its budget check, planned before anything runs
+                    longer = _budget_plan(theorem, evaluate, candidate, cx.evaluation)
+                known = isinstance(longer, Candidate) and (
+                    evaluate.cached(longer, cx.evaluation.seed) is not None
+                )
+                if look_ahead is not None:  # the re-seeds at once
+                    look_ahead.prefetch(reseeded)
+                for pair in reseeded:
+                    cx.reseeds.append(evaluate(*pair))
                 cx.min_rate = min_rate
                 cx.confirmed = cx.rate()["low"] > min_rate
-                if cx.confirmed and cx.kind == "failure":
-                    cx.budget_check = _budget_check(theorem, evaluate, candidate, cx.evaluation)
+                if cx.confirmed and cx.kind == "failure" and not (
+                    isinstance(longer, Candidate)
+                    and not known
+                    and look_ahead is not None
+                    and look_ahead.defer(longer, cx.evaluation.seed, checked(cx, longer))
+                ):
+                    cx.budget_check = _budget_check(longer, evaluate, cx.evaluation, known)
                 if cx.confirmed:
                     found[cx.evaluation.signature()] = cx
                 else:
@@ -396,6 +424,8 @@ def _run_search(
                 run.write_report(snapshot("running"), plots=False)
             # what the phase made: its share of the plan, plus re-seeds and retraining
             plan_record["phases"][index]["made"] = len(evaluate.records) - before
+        if look_ahead is not None:  # the budget checks still running in the background
+            look_ahead.settle_all()
     except KeyboardInterrupt:
         status = "interrupted"
     result = snapshot(status)
@@ -407,13 +437,12 @@ def _run_search(
 BUDGET_FACTOR = 4  # a failure is retrained with this many times its training steps
 
 
-def _budget_check(
+def _budget_plan(
     theorem: th.Theorem, evaluate: Evaluator, candidate: Candidate, evaluation: Evaluation
-) -> dict[str, Any]:
-    """Does ``BUDGET_FACTOR`` x the training budget fix a failure? Retrains the same
-    process, learner and seed with that many steps: recovered means optimisation (the
-    budget was short), not recovered means finite samples or the estimator (a local
-    optimum such as a fold, or an objective that does not identify here)."""
+) -> Candidate | dict[str, Any]:
+    """The budget check of a failure: the candidate retrained with ``BUDGET_FACTOR`` x its
+    training steps, or the check's record when there is nothing to retrain (the learner
+    has no training budget, it is unknown, or the retraining would pass the time limit)."""
     learner = L.for_theorem(theorem, evaluate.learner)
     apply_options(learner, candidate.learner_options)
     train = getattr(learner, "train", None)
@@ -434,21 +463,34 @@ def _budget_check(
                 "cause": None, "note": f"skipped: {BUDGET_FACTOR}x the training would take "
                 f"about {evaluation.seconds * BUDGET_FACTOR:.0f} s, past the evaluation time "
                 f"limit of {limit:g} s"}
-    longer = Candidate(
+    return Candidate(
         candidate.process, {**candidate.learner_options, "train.steps": BUDGET_FACTOR * steps}
     )
-    known = evaluate.cached(longer, evaluation.seed) is not None
+
+
+def _budget_check(
+    longer: Candidate | dict[str, Any], evaluate: Evaluator, evaluation: Evaluation, known: bool
+) -> dict[str, Any]:
+    """Does ``BUDGET_FACTOR`` x the training budget fix a failure? Retrains the same
+    process, learner and seed with that many steps (``longer``, from :func:`_budget_plan`;
+    ``known``: whether it was evaluated before the search planned it): recovered means
+    optimisation (the budget was short), not recovered means finite samples or the
+    estimator (a local optimum such as a fold, or an objective that does not identify
+    here)."""
+    if not isinstance(longer, Candidate):
+        return longer
+    steps = longer.learner_options["train.steps"]
     retrained = evaluate(longer, evaluation.seed)
     if not known:  # a diagnostic outside the searched space: not one of the search's records
         evaluate.records.pop(retrained.key, None)
     if retrained.failed:
-        return {"factor": BUDGET_FACTOR, "steps": BUDGET_FACTOR * steps, "recovered": None,
+        return {"factor": BUDGET_FACTOR, "steps": steps, "recovered": None,
                 "cause": None, "note": f"the retraining failed: {retrained.error}",
                 "key": retrained.key}
     cause = "optimisation" if retrained.recovered else "finite samples or estimator"
     value = retrained.claim_value
     note = (
-        f"{BUDGET_FACTOR}x the training steps ({BUDGET_FACTOR * steps}) "
+        f"{BUDGET_FACTOR}x the training steps ({steps}) "
         + ("recovers it" if retrained.recovered else "does not recover it")
         + (f" ({retrained.claim['name']} = {value:.3g}, was {evaluation.claim_value:.3g})"
            if value is not None and evaluation.claim_value is not None else "")
@@ -456,7 +498,7 @@ def _budget_check(
            ": not a budget problem (a local optimum such as a fold, finite samples, or "
            "an objective that does not identify here)")
     )
-    return {"factor": BUDGET_FACTOR, "steps": BUDGET_FACTOR * steps,
+    return {"factor": BUDGET_FACTOR, "steps": steps,
             "recovered": retrained.recovered, "claim_value": value, "cause": cause,
             "note": note, "key": retrained.key}
 

@@ -12,8 +12,11 @@ that is not in the store yet, it evaluates that one and the next predicted ones 
 as there are workers, never past the search's budget) on the executor at once, storing
 each result. The search then reads them from the store, in its own order: its records,
 counterexamples and report are those of a serial search with the same seed (a test
-compares them). Candidates nobody predicted (shrinking, targeting, re-seeds) are
-evaluated one at a time, as before. A round that ends early (a counterexample) may leave
+compares them). A counterexample's re-seeds and its budget check (a retraining with
+4x the steps) do not depend on each other's outcomes: they run at once (``prefetch``),
+the check first (the longest); when the re-seeds do not confirm the counterexample the
+check is not used and stays in the store. Candidates nobody predicted (shrinking,
+targeting) are evaluated one at a time, as before. A round that ends early (a counterexample) may leave
 up to ``workers - 1`` look-ahead evaluations unused; they stay in the store, so a later
 search or sweep that asks for them finds them.
 """
@@ -24,8 +27,9 @@ from collections.abc import Callable
 from typing import Any
 
 from verification._runs.evaluator import Evaluator
+from verification._runs.records import Evaluation
 from verification._runs.worker import WorkItem, evaluate, read_answer
-from verification.executors import Executor
+from verification.executors import Executor, Outcome
 from verification.spaces import Candidate
 
 
@@ -50,6 +54,8 @@ class LookAhead:
         self.batches = 0
         self.evaluated = 0
         self.fetched: set[str] = set()  # keys this look-ahead computed
+        # evaluations running in the background: key -> (future, what to do with it)
+        self.deferred: dict[str, tuple[Any, Callable[[Evaluation | None], None]]] = {}
 
     def predict(self, generate: Callable[[Callable[[Candidate], None]], None]) -> None:
         """Record the candidates of the coming round: ``generate(record)`` runs the
@@ -71,35 +77,93 @@ class LookAhead:
         start = self.position.get(key)
         if start is None or self.evaluator.known(key):
             return
-        room = max(1, min(self.executor.workers, self.limit - len(self.evaluator.records)))
+        free = self.executor.workers - len(self.deferred)  # busy with background work
+        room = max(1, min(free, self.limit - len(self.evaluator.records)))
         batch, keys = [candidate], {key}
         for later_key, later in self.predicted[start + 1 :]:
             if len(batch) >= room:
                 break
-            if later_key not in keys and not self.evaluator.known(later_key):
+            if (
+                later_key not in keys
+                and later_key not in self.deferred
+                and not self.evaluator.known(later_key)
+            ):
                 batch.append(later)
                 keys.add(later_key)
-        self._run(batch)
+        self._run([(c, self.evaluator.seed) for c in batch])
 
-    def _run(self, batch: list[Candidate]) -> None:
+    def prefetch(self, pairs: list[tuple[Candidate, int]]) -> None:
+        """Evaluate at once the ``(candidate, seed)`` pairs the search is about to ask for
+        one after another whatever their outcomes: a counterexample's re-seeds, and its
+        budget check (used when the re-seeds confirm it; kept in the store otherwise).
+        Pairs already known are skipped; a single one is left to the search."""
+        batch, keys = [], set()
+        for candidate, seed in pairs:
+            key = self.evaluator.key(candidate, seed)
+            self.settle(key)
+            if key not in keys and not self.evaluator.known(key):
+                batch.append((candidate, seed))
+                keys.add(key)
+        if len(batch) > 1:
+            self._run(batch)
+
+    def defer(
+        self, candidate: Candidate, seed: int, then: Callable[[Evaluation | None], None]
+    ) -> bool:
+        """Start evaluating ``(candidate, seed)`` in the background and go on; ``then`` is
+        called with its evaluation (stored; None when the worker failed) when the search
+        settles it (:meth:`settle`, :meth:`settle_all`). False where the executor cannot
+        run anything in the background, or the evaluation is known already."""
+        key = self.evaluator.key(candidate, seed)
+        if not self.executor.background or key in self.deferred or self.evaluator.known(key):
+            return False
+        future = self.executor.submit(evaluate, self._item(candidate, seed))
+        self.deferred[key] = (future, then)
+        self.evaluated += 1
+        return True
+
+    def settle(self, key: str) -> None:
+        """Wait for the deferred evaluation ``key`` (if it is one), store it, and hand it
+        on: the search then sees what a serial search would have by now."""
+        entry = self.deferred.pop(key, None)
+        if entry is None:
+            return
+        future, then = entry
+        try:
+            outcome = Outcome(0, future.result())
+        except Exception as err:  # a lost worker: the search evaluates it itself
+            outcome = Outcome(0, error=str(err))
+        evaluation = read_answer(outcome, key)[0]
+        if evaluation is not None and evaluation.transient:
+            evaluation = None
+        if evaluation is not None and not self.evaluator.store.path(key).exists():
+            self.evaluator.store.put(evaluation)
+        then(evaluation)
+
+    def settle_all(self) -> None:
+        """Settle every deferred evaluation, in the order they were started."""
+        for key in list(self.deferred):
+            self.settle(key)
+
+    def _item(self, candidate: Candidate, seed: int) -> WorkItem:
         store = self.evaluator.store
-        shared = str(store.root.resolve()) if self.executor.shared_filesystem else None
-        items = [
-            WorkItem(
-                theorem=self.evaluator.theorem.name,
-                process=c.process.to_dict(),
-                options=dict(c.learner_options),
-                seed=self.evaluator.seed,
-                key=self.evaluator.key(c),
-                imports=self.imports,
-                store=shared,
-                time_limit=self.time_limit,
-                oracle=self.evaluator.oracle,
-                learner=self.evaluator.learner,
-                params=c.params(),
-            )
-            for c in batch
-        ]
+        return WorkItem(
+            theorem=self.evaluator.theorem.name,
+            process=candidate.process.to_dict(),
+            options=dict(candidate.learner_options),
+            seed=seed,
+            key=self.evaluator.key(candidate, seed),
+            imports=self.imports,
+            store=str(store.root.resolve()) if self.executor.shared_filesystem else None,
+            time_limit=self.time_limit,
+            oracle=self.evaluator.oracle,
+            learner=self.evaluator.learner,
+            params=candidate.params(),
+        )
+
+    def _run(self, batch: list[tuple[Candidate, int]]) -> None:
+        store = self.evaluator.store
+        items = [self._item(c, seed) for c, seed in batch]
         self.batches += 1
         self.evaluated += len(items)
         for outcome in self.executor.map_unordered(evaluate, items):
