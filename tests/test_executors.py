@@ -160,6 +160,18 @@ def test_local_pool_runs_everything_and_pins_threads(local_pool):
     assert errors[0].error == "ValueError: three is not welcome" and not errors[0].lost
 
 
+def test_submit_runs_in_the_background_on_a_pool_and_at_once_in_process(local_pool):
+    """``submit`` (a search's background work): a future per item, pinned like a mapped
+    item; the serial executor computes it at once, errors included."""
+    futures = [local_pool.submit(square, i) for i in range(4)]
+    assert local_pool.background and [f.result(timeout=120) for f in futures] == [0, 1, 4, 9]
+    assert local_pool.submit(threads_seen, 0).result(timeout=120)[0] == 1
+    serial = SerialExecutor()
+    assert not serial.background and serial.submit(square, 5).result() == 25
+    with pytest.raises(ValueError, match="three is not welcome"):
+        serial.submit(fail_on_three, 3).result()
+
+
 def test_local_pool_workers_start_warm_and_pinned(local_pool):
     """Workers are forks of a forkserver that imported torch and torch._dynamo (which
     torch.func imports lazily, 1-2 s) once: no worker pays for them in its first item."""
@@ -237,6 +249,7 @@ def test_dask_local_cluster_runs_items():
     with get_executor("dask", 2) as ex:
         outcomes = sorted(ex.map_unordered(fail_on_three, [1, 2, 3]), key=lambda o: o.index)
         assert ex.describe()["address"] is None and ex.shared_filesystem
+        assert ex.background and ex.submit(square, 7).result(timeout=120) == 49
     assert [o.value for o in outcomes[:2]] == [1, 2]
     assert outcomes[2].error == "ValueError: three is not welcome"
 

@@ -142,8 +142,9 @@ def _with_checks(result):
 
 
 def test_a_counterexamples_reseeds_and_budget_check_run_at_once(tmp_path):
-    """The re-seeds and the budget check of a failure go to the pool in one batch, and the
-    counterexample (re-seeds, confirmation, budget check) is the serial search's."""
+    """The re-seeds and the budget check of a failure run on the pool while the search
+    goes on, and the counterexample (re-seeds, confirmation, budget check) is the serial
+    search's."""
     serial = search("cl-ica", SHORT_TRAINING, budget=3, seed=1, out=tmp_path / "serial")
     parallel = search(
         "cl-ica", SHORT_TRAINING, budget=3, seed=1, executor="local", workers=2,
@@ -152,5 +153,6 @@ def test_a_counterexamples_reseeds_and_budget_check_run_at_once(tmp_path):
     assert _with_checks(parallel) == _with_checks(serial)
     (found,) = parallel.counterexamples
     assert found.kind == "failure" and found.budget_check["key"]
-    # one batch: the two re-seeds and the 4x retraining together
-    assert parallel.executor["look_ahead"] >= 3
+    # in the background: one re-seed (this process computes the other) and the 4x
+    # retraining (settled when the search ends)
+    assert parallel.executor["look_ahead"] >= 2

@@ -372,7 +372,10 @@ def _run_search(
 
         if look_ahead is not None:  # what this round generates before its first failure
             look_ahead.limit = phase.until
-            look_ahead.predict(lambda record: _round(strategy, budget, seed, round_index, record))
+            look_ahead.predict(
+                lambda record: _round(strategy, budget, seed, round_index, record),
+                lambda record: _round(strategy, budget, seed, round_index + 1, record),
+            )
         try:
             _round(strategy, budget, seed, round_index, prop)
         except _Found as hit:
@@ -407,6 +410,8 @@ def _run_search(
                 if look_ahead is not None:  # the re-seeds at once
                     look_ahead.prefetch(reseeded)
                 for pair in reseeded:
+                    if look_ahead is not None:
+                        look_ahead.settle(evaluate.key(*pair))
                     cx.reseeds.append(evaluate(*pair))
                 cx.min_rate = min_rate
                 cx.confirmed = cx.rate()["low"] > min_rate

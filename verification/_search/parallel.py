@@ -1,24 +1,31 @@
-"""A search on several workers: evaluate what hypothesis is about to ask for, in parallel.
+"""A search on several workers: evaluate what the search will ask for while it works.
 
 Hypothesis generates one candidate at a time and decides the next from the outcomes
-(targeting, shrinking), so the search itself stays one sequence. What can run in
-parallel is the start of each round's generation: for a given seed, hypothesis
-generates the same candidates whatever the evaluations say until the test first fails
-or until it starts optimising the ``target()`` scores (hypothesis does that within the
-generate phase once ``max(budget // 2, 10)`` examples are valid), so the look-ahead
-predicts only that many. :class:`LookAhead` replays a round's generation once without evaluating
-anything (``predict``: milliseconds), and when the search asks for a predicted candidate
-that is not in the store yet, it evaluates that one and the next predicted ones (as many
-as there are workers, never past the search's budget) on the executor at once, storing
-each result. The search then reads them from the store, in its own order: its records,
-counterexamples and report are those of a serial search with the same seed (a test
-compares them). A counterexample's re-seeds and its budget check (a retraining with
-4x the steps) do not depend on each other's outcomes: they run at once (``prefetch``),
-the check first (the longest); when the re-seeds do not confirm the counterexample the
-check is not used and stays in the store. Candidates nobody predicted (shrinking,
-targeting) are evaluated one at a time, as before. A round that ends early (a counterexample) may leave
-up to ``workers - 1`` look-ahead evaluations unused; they stay in the store, so a later
-search or sweep that asks for them finds them.
+(targeting, shrinking), so the search itself stays one sequence, computed in this
+process. What can run beside it:
+
+- *The start of each round's generation.* For a given seed, hypothesis generates the
+  same candidates whatever the evaluations say until the test first fails or until it
+  starts optimising the ``target()`` scores (hypothesis does that within the generate
+  phase once ``max(budget // 2, 10)`` examples are valid), so that many are predicted:
+  :meth:`LookAhead.predict` replays the round's generation once without evaluating
+  anything (milliseconds). When the search computes a predicted candidate, the workers
+  no other work holds start the predicted ones after it.
+- *The next round's first candidates,* predicted the same way, start on idle workers
+  while the search shrinks this round's counterexample in this process.
+- *A counterexample's re-seeds* do not depend on each other: all but one start on the
+  workers, and the search computes the last meanwhile.
+- *Its budget check* (a retraining with 4x the steps, for a confirmed failure) changes
+  nothing the search does next: it runs in the background and is recorded when settled
+  (at the latest when the search ends), as the serial search records it.
+
+Work started in the background is a future (:meth:`Executor.submit`); the search waits
+for one only when it asks for that evaluation (:meth:`LookAhead.settle`), stores it and
+reads it in its own order: its records, counterexamples and report are those of a serial
+search with the same seed (tests compare them). Candidates nobody predicted (shrinking,
+targeting) are computed by the search itself. A prediction the search never asks for (a
+round that ended early, a phase that changed) stays in the store, so a later search or
+sweep that asks for it finds it.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class LookAhead:
         self.limit = budget
         self.imports, self.time_limit = imports, time_limit
         self.predicted: list[tuple[str, Candidate]] = []
+        self.following: list[tuple[str, Candidate]] = []  # the next round's first ones
         self.position: dict[str, int] = {}
         self.batches = 0
         self.evaluated = 0
@@ -57,27 +65,50 @@ class LookAhead:
         # evaluations running in the background: key -> (future, what to do with it)
         self.deferred: dict[str, tuple[Any, Callable[[Evaluation | None], None]]] = {}
 
-    def predict(self, generate: Callable[[Callable[[Candidate], None]], None]) -> None:
+    def predict(
+        self,
+        generate: Callable[[Callable[[Candidate], None]], None],
+        generate_next: Callable[[Callable[[Candidate], None]], None] | None = None,
+    ) -> None:
         """Record the candidates of the coming round: ``generate(record)`` runs the
-        round's hypothesis generation with ``record`` as its test (which never fails)."""
+        round's hypothesis generation with ``record`` as its test (which never fails);
+        ``generate_next``, the round after it (in the same phase), whose first candidates
+        idle workers evaluate while this round's counterexample is shrunk."""
+        self.predicted = self._generated(generate)
+        self.position = {}
+        for index, (key, _) in enumerate(self.predicted):
+            self.position.setdefault(key, index)
+        following = [] if generate_next is None else self._generated(generate_next)
+        self.following = following[: self.executor.workers]
+
+    def _generated(self, generate) -> list[tuple[str, Candidate]]:
         candidates: list[Candidate] = []
         generate(candidates.append)
         # past this point hypothesis may optimise the targets: its candidates then depend
         # on the evaluations, and a prediction would be a guess
         candidates = candidates[: max(self.budget // 2, 10)]
-        self.predicted = [(self.evaluator.key(c), c) for c in candidates]
-        self.position = {}
-        for index, (key, _) in enumerate(self.predicted):
-            self.position.setdefault(key, index)
+        return [(self.evaluator.key(c), c) for c in candidates]
+
+    def running(self) -> int:
+        """Background evaluations not finished yet (each holds a worker)."""
+        return sum(not future.done() for future, _ in self.deferred.values())
 
     def before(self, candidate: Candidate) -> None:
         """Called before the search evaluates ``candidate``: when it is a predicted one
-        that needs computing, compute it and the next predicted ones in parallel."""
+        that needs computing, compute it and the next predicted ones in parallel; when
+        the search is about to compute it itself, give the idle workers the next round's
+        first candidates."""
         key = self.evaluator.key(candidate)
         start = self.position.get(key)
-        if start is None or self.evaluator.known(key):
+        if self.evaluator.known(key) or key in self.deferred:
             return
-        free = self.executor.workers - len(self.deferred)  # busy with background work
+        if start is None:
+            self.speculate()
+            return
+        if self.executor.background:
+            self._start_after(start)
+            return
+        free = self.executor.workers - self.running()  # the rest run background work
         room = max(1, min(free, self.limit - len(self.evaluator.records)))
         batch, keys = [candidate], {key}
         for later_key, later in self.predicted[start + 1 :]:
@@ -92,20 +123,57 @@ class LookAhead:
                 keys.add(later_key)
         self._run([(c, self.evaluator.seed) for c in batch])
 
+    def _start_after(self, start: int) -> None:
+        """The search computes predicted candidate ``start`` itself (no waiting for a
+        worker, nor for the pool to start); the workers no background work holds start
+        the predicted candidates after it, never past the phase's budget."""
+        room = self.limit - len(self.evaluator.records) - 1
+        slots = min(room, self.executor.workers - 1 - self.running())
+        started = 0
+        for later_key, later in self.predicted[start + 1 :]:
+            if started >= slots:
+                break
+            if later_key not in self.deferred and not self.evaluator.known(later_key):
+                self.defer(later, self.evaluator.seed, self._take)
+                started += 1
+        self.batches += 1
+
     def prefetch(self, pairs: list[tuple[Candidate, int]]) -> None:
-        """Evaluate at once the ``(candidate, seed)`` pairs the search is about to ask for
-        one after another whatever their outcomes: a counterexample's re-seeds, and its
-        budget check (used when the re-seeds confirm it; kept in the store otherwise).
-        Pairs already known are skipped; a single one is left to the search."""
-        batch, keys = [], set()
+        """The search is about to ask for these ``(candidate, seed)`` pairs one after
+        another whatever their outcomes (a counterexample's re-seeds): start all but the
+        last in the background, on the workers no background work holds; the search
+        computes the last itself meanwhile, and waits for the others when it asks."""
+        todo, keys = [], set()
         for candidate, seed in pairs:
             key = self.evaluator.key(candidate, seed)
-            self.settle(key)
-            if key not in keys and not self.evaluator.known(key):
-                batch.append((candidate, seed))
+            if key not in keys and key not in self.deferred and not self.evaluator.known(key):
+                todo.append((candidate, seed))
                 keys.add(key)
-        if len(batch) > 1:
-            self._run(batch)
+        slots = self.executor.workers - 1 - self.running()  # this process computes one
+        for candidate, seed in todo[:-1][: max(0, slots)]:
+            self.defer(candidate, seed, self._take)
+
+    def speculate(self) -> None:
+        """While the search computes a candidate itself (shrinking), start the next
+        round's first predicted candidates on the workers no other work holds; the
+        search takes them, as any look-ahead evaluation, when it asks for them. Never
+        near the end of the phase's budget (the last evaluations would keep the pool
+        busy after the search)."""
+        if self.limit - len(self.evaluator.records) <= self.executor.workers:
+            return
+        slots = self.executor.workers - 1 - self.running()
+        for key, candidate in self.following:
+            if slots <= 0:
+                break
+            if key not in self.deferred and not self.evaluator.known(key):
+                self.defer(candidate, self.evaluator.seed, self._take)
+                slots -= 1
+
+    def _take(self, evaluation: Evaluation | None) -> None:
+        """A background look-ahead evaluation, settled: the search's when it asks."""
+        if evaluation is not None:
+            self.fetched.add(evaluation.key)
+            self.evaluator.adopt(evaluation)
 
     def defer(
         self, candidate: Candidate, seed: int, then: Callable[[Evaluation | None], None]
