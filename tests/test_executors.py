@@ -227,6 +227,18 @@ def test_local_pool_retries_an_item_whose_worker_died(local_pool, tmp_path):
     assert [o.value for o in local_pool.map_unordered(square, [5])] == [25]
 
 
+def test_a_background_item_whose_worker_died_leaves_a_pool_that_still_works(tmp_path):
+    """``submit`` after a worker died (a search's background work): the dead item's future
+    raises, and the next item gets a fresh pool instead of the broken one's error."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    with LocalExecutor(workers=2) as ex:
+        dead = ex.submit(die_once, {"marker": str(tmp_path / "a"), "die": "always", "value": 1})
+        with pytest.raises(BrokenProcessPool):
+            dead.result(timeout=120)
+        assert ex.submit(square, 6).result(timeout=120) == 36
+
+
 def test_local_pool_reports_an_item_that_always_kills_its_worker(local_pool, tmp_path):
     items = [
         {"marker": str(tmp_path / "a"), "die": "always", "value": 1},

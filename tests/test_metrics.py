@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy.stats import ortho_group
 from threadpoolctl import threadpool_limits
 
+from theory.errors import InvalidArgument
 from verification.metrics import (
     METRICS,
     MCCResult,
@@ -731,3 +732,20 @@ def test_r2_linear_is_ordinary_least_squares_as_scikit_learn_fits_it() -> None:
     expected = r2_score(z[test], model.predict(z_hat[test]))
     assert r2_linear(z, z_hat) == pytest.approx(expected, rel=1e-10)
     assert r2_linear(z, z @ rng.normal(size=(4, 4)) + 1.0) == pytest.approx(1.0)
+    # nearly collapsed: a second column that differs from the first by 1e-8 of a signal;
+    # scikit-learn cuts singular values below 1e-6 of the largest (its tol), and so does
+    # r2_linear (without the cut-off, the 1e-8 signal would be read as a direction)
+    first = rng.normal(size=(400, 1))
+    collapsed = np.hstack([first, first + 1e-8 * z[:, :1]])
+    model = LinearRegression().fit(collapsed[train], z[train, :2])
+    expected = r2_score(z[test, :2], model.predict(collapsed[test]))
+    assert r2_linear(z[:, :2], collapsed) == pytest.approx(expected, rel=1e-8, abs=1e-10)
+
+
+def test_r2_uniform_refuses_what_it_cannot_score() -> None:
+    from verification._metrics._arrays import r2_uniform
+
+    with pytest.raises(InvalidArgument, match="one shape"):
+        r2_uniform(np.zeros((5, 2)), np.zeros((5, 3)))
+    with pytest.raises(InvalidArgument, match="finite"):
+        r2_uniform(np.array([[1.0], [np.nan]]), np.zeros((2, 1)))

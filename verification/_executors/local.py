@@ -101,7 +101,13 @@ class LocalExecutor(Executor):
 
     def submit(self, fn, item):
         """``fn(item)`` on a worker, in the background: a concurrent.futures Future."""
-        return self._ensure_pool().submit(_pinned_call, fn, item, self.threads)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self._ensure_pool().submit(_pinned_call, fn, item, self.threads)
+        except BrokenProcessPool:  # a worker died earlier: a fresh pool takes the item
+            self._discard_pool()
+            return self._ensure_pool().submit(_pinned_call, fn, item, self.threads)
 
     def _discard_pool(self) -> None:
         """A broken pool cannot be used again: the next batch starts a fresh one."""

@@ -34,6 +34,13 @@ def r2_uniform(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     from it."""
     y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
+    if y_true.shape != y_pred.shape:
+        raise InvalidArgument(
+            f"R² needs targets and predictions of one shape, got {y_true.shape} and "
+            f"{y_pred.shape}"
+        )
+    if not (np.isfinite(y_true).all() and np.isfinite(y_pred).all()):
+        raise InvalidArgument("R² needs finite targets and predictions")
     residual = ((y_true - y_pred) ** 2).sum(axis=0)
     total = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):

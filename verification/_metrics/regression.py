@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
     Array = np.ndarray | torch.Tensor
 
+# Relative cut-off of r2_linear's least squares: scikit-learn's LinearRegression ``tol``.
+_LSTSQ_COND = 1e-6
+
 # Largest number of training points used for the kernel ridge hyper-parameter search.
 _KRR_SELECT_MAX = 1000
 
@@ -41,9 +44,10 @@ def r2_linear(z: Array, z_hat: Array, *, test_fraction: float = 0.5, seed: int =
     a, b = _as_pair(z, z_hat)
     train, test = _split(a.shape[0], test_fraction, seed)
     # ordinary least squares on the centred train split, as scikit-learn's
-    # LinearRegression computes it (scipy's lstsq), without its 1.5 s import (r2_uniform)
+    # LinearRegression computes it (scipy's lstsq, singular values below 1e-6 of the
+    # largest cut off: its ``tol``), without its 1.5 s import (see r2_uniform)
     b_mean, a_mean = b[train].mean(axis=0), a[train].mean(axis=0)
-    coef = scipy.linalg.lstsq(b[train] - b_mean, a[train] - a_mean)[0]
+    coef = scipy.linalg.lstsq(b[train] - b_mean, a[train] - a_mean, cond=_LSTSQ_COND)[0]
     return r2_uniform(a[test], b[test] @ coef + (a_mean - b_mean @ coef))
 
 

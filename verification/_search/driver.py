@@ -48,7 +48,7 @@ from verification._search.outside import probe
 from verification._search.parallel import LookAhead
 from verification._search.records import Counterexample, SearchResult
 from verification._search.rundir import SETTINGS_SCHEMA, RunDirectory
-from verification.executors import Executor
+from verification.executors import Executor, LocalExecutor
 from verification.metrics import check_claim_metric
 from verification.spaces import (
     INSIDE,
@@ -156,9 +156,10 @@ def search(
     }
     owned = not isinstance(executor, Executor)
     pool = _executor(executor, workers, threads, address)
+    result = None
     try:
         with remote.theorem_in_workers(theorem, local), run.open(settings_record, resume=resume):
-            return _run_search(
+            result = _run_search(
                 theorem,
                 space,
                 budget,
@@ -173,9 +174,15 @@ def search(
                 pool,
                 imports,
             )
+            return result
     finally:
         if owned and pool is not None:
-            pool.close()
+            # stopped: the evaluations still running in the background are not waited for
+            stopped = result is None or result.status == "interrupted"
+            if stopped and isinstance(pool, LocalExecutor):
+                pool.close(kill=True)
+            else:
+                pool.close()
 
 
 def _executor(
@@ -310,6 +317,31 @@ def _run_search(
         else LookAhead(pool, evaluate, budget, imports=imports, time_limit=time_limit)
     )
 
+    def check_budget(cx: Counterexample, candidate: Candidate) -> None:
+        """The budget check of a confirmed failure: in the background where a pool can run
+        it (nothing the search does next depends on it), else here and now."""
+        longer = _budget_plan(theorem, evaluate, candidate, cx.evaluation)
+        if not isinstance(longer, Candidate):
+            cx.budget_check = longer
+            return
+        key = evaluate.key(longer, cx.evaluation.seed)
+        if look_ahead is not None:
+            look_ahead.settle(key)
+        # known to the search before it planned the check, as a serial search sees it: a
+        # look-ahead evaluation nobody has asked for is not
+        known = evaluate.cached(longer, cx.evaluation.seed) is not None and not (
+            look_ahead is not None and look_ahead.fetched_only(key)
+        )
+        if (
+            look_ahead is not None
+            and not known
+            and look_ahead.defer(longer, cx.evaluation.seed, checked(cx, longer))
+        ):
+            return
+        cx.budget_check = _budget_check(longer, evaluate, cx.evaluation, known)
+        if look_ahead is not None:  # asked for now: stored, as the serial search has it
+            look_ahead.fetched.discard(key)
+
     def checked(cx: Counterexample, longer: Candidate) -> Callable[[Evaluation | None], None]:
         """A budget check run in the background (its outcome changes nothing the search
         does next: a retraining outside the space is not one of its records): recorded
@@ -401,13 +433,7 @@ def _run_search(
                     th.Process.from_dict(cx.evaluation.process), _options_of(cx.evaluation, space)
                 )
                 reseeded = [(candidate, seed + 1000 * k) for k in range(1, reseeds + 1)]
-                longer = None
-                if cx.kind == "failure":  # its budget check, planned before anything runs
-                    longer = _budget_plan(theorem, evaluate, candidate, cx.evaluation)
-                known = isinstance(longer, Candidate) and (
-                    evaluate.cached(longer, cx.evaluation.seed) is not None
-                )
-                if look_ahead is not None:  # the re-seeds at once
+                if look_ahead is not None:  # all but the first on the workers meanwhile
                     look_ahead.prefetch(reseeded)
                 for pair in reseeded:
                     if look_ahead is not None:
@@ -415,13 +441,8 @@ def _run_search(
                     cx.reseeds.append(evaluate(*pair))
                 cx.min_rate = min_rate
                 cx.confirmed = cx.rate()["low"] > min_rate
-                if cx.confirmed and cx.kind == "failure" and not (
-                    isinstance(longer, Candidate)
-                    and not known
-                    and look_ahead is not None
-                    and look_ahead.defer(longer, cx.evaluation.seed, checked(cx, longer))
-                ):
-                    cx.budget_check = _budget_check(longer, evaluate, cx.evaluation, known)
+                if cx.confirmed and cx.kind == "failure":
+                    check_budget(cx, candidate)
                 if cx.confirmed:
                     found[cx.evaluation.signature()] = cx
                 else:
@@ -433,6 +454,8 @@ def _run_search(
             look_ahead.settle_all()
     except KeyboardInterrupt:
         status = "interrupted"
+        if look_ahead is not None:  # what finished is kept; nothing more is waited for
+            look_ahead.abandon()
     result = snapshot(status)
     with sigint_deferred():  # a second Ctrl-C must not tear the final report
         run.write_report(result)

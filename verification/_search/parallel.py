@@ -62,8 +62,9 @@ class LookAhead:
         self.batches = 0
         self.evaluated = 0
         self.fetched: set[str] = set()  # keys this look-ahead computed
-        # evaluations running in the background: key -> (future, what to do with it)
-        self.deferred: dict[str, tuple[Any, Callable[[Evaluation | None], None]]] = {}
+        # evaluations running in the background: key -> (future, what to do with it,
+        # whether the search needs it in the end)
+        self.deferred: dict[str, tuple[Any, Callable[[Evaluation | None], None], bool]] = {}
 
     def predict(
         self,
@@ -91,7 +92,7 @@ class LookAhead:
 
     def running(self) -> int:
         """Background evaluations not finished yet (each holds a worker)."""
-        return sum(not future.done() for future, _ in self.deferred.values())
+        return sum(not future.done() for future, _, _ in self.deferred.values())
 
     def before(self, candidate: Candidate) -> None:
         """Called before the search evaluates ``candidate``: when it is a predicted one
@@ -134,15 +135,15 @@ class LookAhead:
             if started >= slots:
                 break
             if later_key not in self.deferred and not self.evaluator.known(later_key):
-                self.defer(later, self.evaluator.seed, self._take)
+                self.defer(later, self.evaluator.seed, self._take, needed=False)
                 started += 1
         self.batches += 1
 
     def prefetch(self, pairs: list[tuple[Candidate, int]]) -> None:
         """The search is about to ask for these ``(candidate, seed)`` pairs one after
         another whatever their outcomes (a counterexample's re-seeds): start all but the
-        last in the background, on the workers no background work holds; the search
-        computes the last itself meanwhile, and waits for the others when it asks."""
+        first in the background, on the workers no background work holds; the search
+        computes the first itself meanwhile, and waits for the others when it asks."""
         todo, keys = [], set()
         for candidate, seed in pairs:
             key = self.evaluator.key(candidate, seed)
@@ -150,7 +151,7 @@ class LookAhead:
                 todo.append((candidate, seed))
                 keys.add(key)
         slots = self.executor.workers - 1 - self.running()  # this process computes one
-        for candidate, seed in todo[:-1][: max(0, slots)]:
+        for candidate, seed in todo[1:][: max(0, slots)]:  # the search computes the first
             self.defer(candidate, seed, self._take)
 
     def speculate(self) -> None:
@@ -166,7 +167,7 @@ class LookAhead:
             if slots <= 0:
                 break
             if key not in self.deferred and not self.evaluator.known(key):
-                self.defer(candidate, self.evaluator.seed, self._take)
+                self.defer(candidate, self.evaluator.seed, self._take, needed=False)
                 slots -= 1
 
     def _take(self, evaluation: Evaluation | None) -> None:
@@ -176,19 +177,32 @@ class LookAhead:
             self.evaluator.adopt(evaluation)
 
     def defer(
-        self, candidate: Candidate, seed: int, then: Callable[[Evaluation | None], None]
+        self,
+        candidate: Candidate,
+        seed: int,
+        then: Callable[[Evaluation | None], None],
+        needed: bool = True,
     ) -> bool:
         """Start evaluating ``(candidate, seed)`` in the background and go on; ``then`` is
         called with its evaluation (stored; None when the worker failed) when the search
         settles it (:meth:`settle`, :meth:`settle_all`). False where the executor cannot
-        run anything in the background, or the evaluation is known already."""
+        run anything in the background, or the evaluation is known already. ``needed``:
+        the search waits for it when it ends (a budget check); a prediction is not
+        waited for then (:meth:`settle_all`)."""
         key = self.evaluator.key(candidate, seed)
         if not self.executor.background or key in self.deferred or self.evaluator.known(key):
             return False
-        future = self.executor.submit(evaluate, self._item(candidate, seed))
-        self.deferred[key] = (future, then)
+        try:
+            future = self.executor.submit(evaluate, self._item(candidate, seed))
+        except Exception:  # the executor cannot take it (a lost cluster): computed here
+            return False
+        self.deferred[key] = (future, then, needed)
         self.evaluated += 1
         return True
+
+    def fetched_only(self, key: str) -> bool:
+        """Computed by the look-ahead and not asked for by the search (yet)."""
+        return key in self.fetched and key not in self.evaluator.records
 
     def settle(self, key: str) -> None:
         """Wait for the deferred evaluation ``key`` (if it is one), store it, and hand it
@@ -196,7 +210,7 @@ class LookAhead:
         entry = self.deferred.pop(key, None)
         if entry is None:
             return
-        future, then = entry
+        future, then, _ = entry
         try:
             outcome = Outcome(0, future.result())
         except Exception as err:  # a lost worker: the search evaluates it itself
@@ -209,9 +223,24 @@ class LookAhead:
         then(evaluation)
 
     def settle_all(self) -> None:
-        """Settle every deferred evaluation, in the order they were started."""
-        for key in list(self.deferred):
-            self.settle(key)
+        """The search has ended: settle the background work it needs (budget checks) and
+        what has finished, in the order started; drop the predictions still running
+        (their workers store them when done) or waiting (never started)."""
+        for key, (future, _, needed) in list(self.deferred.items()):
+            if needed or future.done():
+                self.settle(key)
+            else:
+                future.cancel()
+                del self.deferred[key]
+
+    def abandon(self) -> None:
+        """The search was stopped: settle what has finished, wait for nothing."""
+        for key, (future, _, _) in list(self.deferred.items()):
+            if future.done():
+                self.settle(key)
+            else:
+                future.cancel()
+                del self.deferred[key]
 
     def _item(self, candidate: Candidate, seed: int) -> WorkItem:
         store = self.evaluator.store
