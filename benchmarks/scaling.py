@@ -31,6 +31,7 @@ floors are for the full size on an otherwise idle 2-core machine):
 - ``scaling.cli.local/serial``: wall time of the whole ``sith sweep cl-ica --vary
   train.batch_size=64,128,256 --vary train.steps=300 --seeds 4`` command (start-up
   included) on ``--executor local --workers 2`` over the serial command; floor 0.6;
+  ``scaling.cli.serial_seconds`` / ``.local_seconds``: the two commands' wall times;
 - ``scaling.eval_cpu.pool/serial``: CPU seconds of one evaluation inside a pool worker
   over the same evaluation in this process (the per-evaluation cost of running in a
   pool: warm-up imports, thread settings; barely disturbed by other load), reference 1;
@@ -305,6 +306,10 @@ def cli_figures(seeds: int, floors: bool) -> list[dict]:
             note=f"whole `sith sweep` command, {n} evaluations, start-up included "
             f"(serial {serial:.1f} s, local {local:.1f} s)",
         ),
+        # the two times themselves, so that --compare flags a command that got slower
+        # even where the ratio holds
+        _figure("cli.serial_seconds", serial, "s", "lower", None),
+        _figure("cli.local_seconds", local, "s", "lower", None),
         _figure(
             "cli.rows_identical",
             comparable(local_rows) == comparable(serial_rows),

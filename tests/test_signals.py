@@ -81,9 +81,14 @@ def test_sigint_during_start_up_exits_130_without_a_traceback(delay):
     assert "Traceback" not in err
 
 
-def test_sigint_during_a_search_keeps_a_valid_report(tmp_path):
+@pytest.mark.parametrize(
+    "on", [[], ["--executor", "local", "--workers", "2"]], ids=["serial", "local-pool"]
+)
+def test_sigint_during_a_search_keeps_a_valid_report(tmp_path, on):
+    """Also on a local pool: the search waits for none of its background evaluations,
+    keeps what finished, and its workers are stopped."""
     out = tmp_path / "run"
-    proc = start(*SEARCH, "--out", str(out))
+    proc = start(*SEARCH, *on, "--out", str(out))
     wait_for(lambda: len(evaluations(out)) >= 2, proc, "two evaluations")
     proc.send_signal(signal.SIGINT)
     code, err = finish(proc)
