@@ -19,7 +19,9 @@ process. What can run beside it:
   nothing the search does next: it runs in the background and is recorded when settled
   (at the latest when the search ends), as the serial search records it.
 
-Work started in the background is a future (:meth:`Executor.submit`); the search waits
+Work started in the background is a future (:meth:`Executor.submit`; an executor that
+cannot run work in the background, ``background`` False, gets no look-ahead: the search
+is then the serial one); the search waits
 for one only when it asks for that evaluation (:meth:`LookAhead.settle`), stores it and
 reads it in its own order: its records, counterexamples and report are those of a serial
 search with the same seed (tests compare them). Candidates nobody predicted (shrinking,
@@ -95,34 +97,19 @@ class LookAhead:
         return sum(not future.done() for future, _, _ in self.deferred.values())
 
     def before(self, candidate: Candidate) -> None:
-        """Called before the search evaluates ``candidate``: when it is a predicted one
-        that needs computing, compute it and the next predicted ones in parallel; when
-        the search is about to compute it itself, give the idle workers the next round's
-        first candidates."""
+        """Called before the search computes ``candidate`` itself: when it is a predicted
+        one, idle workers start the predicted ones after it; otherwise (shrinking,
+        targeting) they start the next round's first candidates. Nothing runs where the
+        executor cannot work in the background (``Executor.background``): the search is
+        then the serial one."""
         key = self.evaluator.key(candidate)
-        start = self.position.get(key)
-        if self.evaluator.known(key) or key in self.deferred:
+        if not self.executor.background or self.evaluator.known(key):
             return
+        start = self.position.get(key)
         if start is None:
             self.speculate()
-            return
-        if self.executor.background:
+        else:
             self._start_after(start)
-            return
-        free = self.executor.workers - self.running()  # the rest run background work
-        room = max(1, min(free, self.limit - len(self.evaluator.records)))
-        batch, keys = [candidate], {key}
-        for later_key, later in self.predicted[start + 1 :]:
-            if len(batch) >= room:
-                break
-            if (
-                later_key not in keys
-                and later_key not in self.deferred
-                and not self.evaluator.known(later_key)
-            ):
-                batch.append(later)
-                keys.add(later_key)
-        self._run([(c, self.evaluator.seed) for c in batch])
 
     def _start_after(self, start: int) -> None:
         """The search computes predicted candidate ``start`` itself (no waiting for a
@@ -258,28 +245,10 @@ class LookAhead:
             params=candidate.params(),
         )
 
-    def _run(self, batch: list[tuple[Candidate, int]]) -> None:
-        store = self.evaluator.store
-        items = [self._item(c, seed) for c, seed in batch]
-        self.batches += 1
-        self.evaluated += len(items)
-        for outcome in self.executor.map_unordered(evaluate, items):
-            evaluation = read_answer(outcome, items[outcome.index].key)[0]
-            if evaluation is None:  # the worker died, raised or answered wrong: the search
-                # evaluates it itself (a worker's answer is never trusted)
-                continue
-            if evaluation.transient:  # a timeout under load: the search retries it itself
-                continue
-            if not store.path(evaluation.key).exists():
-                store.put(evaluation)
-            self.fetched.add(evaluation.key)
-            self.evaluator.adopt(evaluation)
-
     def only_looked_ahead(self, candidate: Candidate) -> bool:
         """Computed by the look-ahead and not yet asked for by the search: a serial search
         would not have it, so it must not be free once the budget is spent."""
-        key = self.evaluator.key(candidate)
-        return key in self.fetched and key not in self.evaluator.records
+        return self.fetched_only(self.evaluator.key(candidate))
 
     def describe(self) -> dict[str, Any]:
         """The executor, and what the look-ahead did: batches run, evaluations made, and

@@ -188,9 +188,6 @@ def body_jacobian(body: nn.Module, h: torch.Tensor) -> torch.Tensor:
     a reverse pass per output; any other module falls back to ``vmap(jacrev)``.
     """
     try:
-        J = _propagate(body, h, None)[1]
+        return _propagate(body, h, None)[1]
     except _NoForwardJacobian:
-        J = None
-    if J is not None:
-        return J
-    return torch.func.vmap(torch.func.jacrev(lambda v: body(v[None])[0]))(h)
+        return torch.func.vmap(torch.func.jacrev(lambda v: body(v[None])[0]))(h)
