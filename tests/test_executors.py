@@ -172,6 +172,34 @@ def test_submit_runs_in_the_background_on_a_pool_and_at_once_in_process(local_po
         serial.submit(fail_on_three, 3).result()
 
 
+def test_submit_never_waits_for_the_pool_to_start(monkeypatch):
+    """A search's first background item must not hold it while the pool starts (the
+    forkserver imports torch for seconds): ``submit`` returns a pending future at once,
+    an item cancelled before it reached the pool never runs, and the rest arrive."""
+    import threading
+
+    gate = threading.Event()
+    ex = LocalExecutor(workers=2)
+    original = ex._submit_now
+
+    def slow_start(fn, item):
+        assert gate.wait(timeout=120)  # a pool that takes its time to start
+        return original(fn, item)
+
+    monkeypatch.setattr(ex, "_submit_now", slow_start)
+    try:
+        first, second = ex.submit(square, 3), ex.submit(square, 4)
+        assert not first.done() and second.cancel()  # returned while the pool "starts"
+        third = ex.submit(square, 5)
+        gate.set()
+        assert first.result(timeout=120) == 9 and third.result(timeout=120) == 25
+        assert second.cancelled()
+        assert ex.submit(square, 6).result(timeout=120) == 36  # started: straight to the pool
+    finally:
+        gate.set()
+        ex.close()
+
+
 def test_local_pool_workers_start_warm_and_pinned(local_pool):
     """Workers are forks of a forkserver that imported torch and torch._dynamo (which
     torch.func imports lazily, 1-2 s) once: no worker pays for them in its first item."""

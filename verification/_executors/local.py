@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import threading
 from collections.abc import Sequence
+from concurrent.futures import CancelledError, Future
 from typing import Any
 
 from theory.errors import InvalidArgument
@@ -48,6 +50,11 @@ class LocalExecutor(Executor):
         self.method = method
         self.preload = tuple(warm.preload_list(preload))
         self._pool = None
+        # the pool's first items go through a starter thread (see submit)
+        self._starting_lock = threading.Lock()
+        self._pool_lock = threading.Lock()
+        self._starter = None
+        self._started = False
         if method == "forkserver":
             warm.start_forkserver(self.preload)
 
@@ -55,6 +62,10 @@ class LocalExecutor(Executor):
         return {**super().describe(), "method": self.method}
 
     def _ensure_pool(self):
+        with self._pool_lock:  # the starter thread and the caller may both get here
+            return self._make_pool()
+
+    def _make_pool(self):
         if self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
@@ -74,8 +85,17 @@ class LocalExecutor(Executor):
         from concurrent.futures.process import BrokenProcessPool
 
         pool = self._ensure_pool()
-        futures = {pool.submit(_pinned_call, fn, item, self.threads): i for i, item in indexed}
+        futures, unsent = {}, []
+        for i, item in indexed:
+            try:
+                futures[pool.submit(_pinned_call, fn, item, self.threads)] = i
+            except BrokenProcessPool:  # an item sent earlier killed its worker already
+                unsent.append(i)
         try:
+            if unsent:
+                self._discard_pool()
+                for index in unsent:  # lost with the pool: retried like the items in it
+                    yield index, None, WorkerLost("a worker process died")
             while futures:
                 done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
                 for future in done:
@@ -100,7 +120,37 @@ class LocalExecutor(Executor):
     background = True
 
     def submit(self, fn, item):
-        """``fn(item)`` on a worker, in the background: a concurrent.futures Future."""
+        """``fn(item)`` on a worker, in the background: a concurrent.futures Future.
+
+        Never blocks on the pool's start: until the first worker is up (the forkserver may
+        still be importing torch, seconds), items go to the pool from a starter thread
+        and the caller gets a future at once, so a search computes its own candidate
+        meanwhile instead of waiting for the pool."""
+        with self._starting_lock:
+            if self._started:
+                return self._submit_now(fn, item)
+            if self._starter is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._starter = ThreadPoolExecutor(1, thread_name_prefix="sith-pool-start")
+            outer: Future = Future()
+            self._starter.submit(self._forward, fn, item, outer)
+            return outer
+
+    def _forward(self, fn, item, outer: Future) -> None:
+        """The starter thread: hand ``item`` to the pool (which starts its workers), and
+        ``outer`` follows the pool's future."""
+        if not outer.set_running_or_notify_cancel():  # cancelled while waiting here
+            return
+        try:
+            inner = self._submit_now(fn, item)
+        except BaseException as err:
+            outer.set_exception(err)
+            return
+        self._started = True
+        inner.add_done_callback(lambda done: _copy_outcome(done, outer))
+
+    def _submit_now(self, fn, item):
         from concurrent.futures.process import BrokenProcessPool
 
         try:
@@ -111,12 +161,17 @@ class LocalExecutor(Executor):
 
     def _discard_pool(self) -> None:
         """A broken pool cannot be used again: the next batch starts a fresh one."""
-        if self._pool is not None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
             with contextlib.suppress(Exception):
-                self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self, kill: bool = False) -> None:
+        with self._starting_lock:
+            starter, self._starter, self._started = self._starter, None, False
+        if starter is not None:  # the items still on their way to the pool get there
+            starter.shutdown(wait=True)
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -126,3 +181,13 @@ class LocalExecutor(Executor):
                 with contextlib.suppress(Exception):
                     process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _copy_outcome(done: Future, outer: Future) -> None:
+    """``outer`` ends as ``done`` did (a pool future cancelled: CancelledError)."""
+    if done.cancelled():
+        outer.set_exception(CancelledError())
+    elif done.exception() is not None:
+        outer.set_exception(done.exception())
+    else:
+        outer.set_result(done.result())
