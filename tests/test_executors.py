@@ -267,6 +267,32 @@ def test_a_background_item_whose_worker_died_leaves_a_pool_that_still_works(tmp_
         assert ex.submit(square, 6).result(timeout=120) == 36
 
 
+def test_items_a_broken_pool_refused_are_retried(monkeypatch):
+    """An item that kills its worker can break the pool before the rest of its batch was
+    handed over (the pool then refuses them): those are lost with it and retried, not
+    raised."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    class BreaksAfterOne:  # the pool a dying first item leaves: it takes no more
+        def __init__(self):
+            self.taken = 0
+
+        def submit(self, fn, *args):
+            self.taken += 1
+            if self.taken > 1:
+                raise BrokenProcessPool("a child process terminated abruptly")
+            done = Future()
+            done.set_result(fn(*args))
+            return done
+
+    ex = LocalExecutor(workers=2)
+    monkeypatch.setattr(ex, "_ensure_pool", BreaksAfterOne)  # a fresh pool each time
+    outcomes = sorted(ex.map_unordered(square, [2, 3, 4]), key=lambda o: o.index)
+    assert [o.value for o in outcomes] == [4, 9, 16]
+    assert [o.attempts for o in outcomes] == [1, 2, 2]
+
+
 def test_local_pool_reports_an_item_that_always_kills_its_worker(local_pool, tmp_path):
     items = [
         {"marker": str(tmp_path / "a"), "die": "always", "value": 1},
