@@ -314,13 +314,21 @@ def _sphere_process(n: int) -> th.Process:
 
 
 def test_the_learning_rate_is_derived_from_the_process_unless_given(monkeypatch):
-    """train.lr None: 1e-2, and 2e-2 for cosine InfoNCE above n = 4; a given lr is kept,
-    and the optimiser really runs at the resolved one."""
+    """train.lr None: 1e-2, and 2e-2 for cosine InfoNCE above n = 4 (7e-3, with more
+    steps, from n = 16); a given lr is kept, and the optimiser really runs at the
+    resolved one."""
     assert TrainConfig().lr is None
     assert InfoNCE().default_lr(_sphere_process(3)) == 1e-2
     assert InfoNCE().default_lr(_sphere_process(10)) == 2e-2
     assert InfoNCE(critic="lp").default_lr(_sphere_process(10)) == 1e-2
     seen = []
+    # from n = 16 on: a smaller rate, for longer, and no clip (it is below 1e-2)
+    large = _sphere_process(infonce_module.LARGE_DIM)
+    assert InfoNCE().default_lr(large) == infonce_module.LARGE_LR < 1e-2
+    assert InfoNCE().default_clip(large) == 0.0
+    assert InfoNCE().default_steps(large) == 550 * large.dim
+    assert InfoNCE().default_steps(_sphere_process(10)) == 2000
+    assert InfoNCE(critic="lp").default_steps(large) == 200 * large.dim
     original = infonce_module.Training.__init__
 
     def spy(self, loss_fn, params, config, *args, **kwargs):

@@ -60,8 +60,8 @@ TRAIN = opt.table(
         low_open=True,
         optional=True,
         what="a finite positive number",
-        help="learning rate; None: the learner's rule (cosine InfoNCE: 2e-2 above n = 4), "
-        "else 1e-2",
+        help="learning rate; None: the learner's rule (cosine InfoNCE: 2e-2 above n = 4, "
+        "7e-3 from n = 16), else 1e-2",
     ),
     opt.choice("optimizer", "adam", "adamw", "sgd"),
     opt.choice("schedule", "warmup-cosine", "cosine", "constant"),

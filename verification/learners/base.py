@@ -34,7 +34,8 @@ class TrainConfig:
 
     steps: int | None = None  # None: the learner's default for the process
     batch_size: int = 512
-    # None: the learner's rule (InfoNCE with the cosine critic: 2e-2 above n = 4), else
+    # None: the learner's rule (InfoNCE with the cosine critic: 2e-2 above n = 4, 7e-3
+    # from n = 16), else
     # DEFAULT_LR; learners with their own fixed rate set it in their TrainConfig
     lr: float | None = None
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
