@@ -267,14 +267,15 @@ def test_a_background_item_whose_worker_died_leaves_a_pool_that_still_works(tmp_
         assert ex.submit(square, 6).result(timeout=120) == 36
 
 
-def test_items_a_broken_pool_refused_are_retried(monkeypatch):
+def test_items_a_broken_pool_refused_go_to_a_fresh_one(monkeypatch):
     """An item that kills its worker can break the pool before the rest of its batch was
-    handed over (the pool then refuses them): those are lost with it and retried, not
-    raised."""
+    handed over (the pool then refuses them): those have not started, so a fresh pool
+    takes them, in the same batch, with no attempt charged (a stand-in pool that breaks
+    after taking one item)."""
     from concurrent.futures import Future
     from concurrent.futures.process import BrokenProcessPool
 
-    class BreaksAfterOne:  # the pool a dying first item leaves: it takes no more
+    class BreaksAfterOne:
         def __init__(self):
             self.taken = 0
 
@@ -287,10 +288,18 @@ def test_items_a_broken_pool_refused_are_retried(monkeypatch):
             return done
 
     ex = LocalExecutor(workers=2)
-    monkeypatch.setattr(ex, "_ensure_pool", BreaksAfterOne)  # a fresh pool each time
+    made = []
+
+    def make_pool():
+        if ex._pool is None:
+            ex._pool = BreaksAfterOne()
+            made.append(ex._pool)
+        return ex._pool
+
+    monkeypatch.setattr(ex, "_make_pool", make_pool)
     outcomes = sorted(ex.map_unordered(square, [2, 3, 4]), key=lambda o: o.index)
     assert [o.value for o in outcomes] == [4, 9, 16]
-    assert [o.attempts for o in outcomes] == [1, 2, 2]
+    assert [o.attempts for o in outcomes] == [1, 1, 1] and len(made) == 3
 
 
 def test_local_pool_reports_an_item_that_always_kills_its_worker(local_pool, tmp_path):

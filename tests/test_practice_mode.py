@@ -329,6 +329,8 @@ def test_the_learning_rate_is_derived_from_the_process_unless_given(monkeypatch)
     assert InfoNCE().default_steps(large) == 550 * large.dim
     assert InfoNCE().default_steps(_sphere_process(10)) == 2000
     assert InfoNCE(critic="lp").default_steps(large) == 200 * large.dim
+    # a given rate decides it: 2e-2 trains for 200 n there too
+    assert InfoNCE(train=TrainConfig(lr=2e-2)).default_steps(large) == 200 * large.dim
     original = infonce_module.Training.__init__
 
     def spy(self, loss_fn, params, config, *args, **kwargs):

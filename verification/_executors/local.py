@@ -84,26 +84,19 @@ class LocalExecutor(Executor):
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        pool = self._ensure_pool()
-        futures, unsent = {}, []
-        for i, item in indexed:
-            try:
-                futures[pool.submit(_pinned_call, fn, item, self.threads)] = i
-            except BrokenProcessPool:  # an item sent earlier killed its worker already
-                unsent.append(i)
+        futures: dict = {}  # future -> (index, the pool running it)
         try:
-            if unsent:
-                self._discard_pool()
-                for index in unsent:  # lost with the pool: retried like the items in it
-                    yield index, None, WorkerLost("a worker process died")
+            for i, item in indexed:
+                pool, future = self._submit_to_pool(fn, item)
+                futures[future] = (i, pool)
             while futures:
                 done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
                 for future in done:
-                    index = futures.pop(future)
+                    index, pool = futures.pop(future)
                     try:
                         value = future.result()
                     except BrokenProcessPool:
-                        self._discard_pool()
+                        self._discard_pool(pool)
                         yield index, None, WorkerLost("a worker process died")
                     except Exception as err:
                         yield index, None, err
@@ -122,10 +115,11 @@ class LocalExecutor(Executor):
     def submit(self, fn, item):
         """``fn(item)`` on a worker, in the background: a concurrent.futures Future.
 
-        Never blocks on the pool's start: until the first worker is up (the forkserver may
-        still be importing torch, seconds), items go to the pool from a starter thread
-        and the caller gets a future at once, so a search computes its own candidate
-        meanwhile instead of waiting for the pool."""
+        Does not wait for the first pool to start: until its first worker is up (the
+        forkserver may still be importing torch, seconds), items go to the pool from a
+        starter thread and the caller gets a future at once, so a search computes its own
+        candidate meanwhile. (A pool started again after a worker's death starts in the
+        caller's thread: a fork of the warm forkserver, milliseconds.)"""
         with self._starting_lock:
             if self._started:
                 return self._submit_now(fn, item)
@@ -151,27 +145,42 @@ class LocalExecutor(Executor):
         inner.add_done_callback(lambda done: _copy_outcome(done, outer))
 
     def _submit_now(self, fn, item):
+        return self._submit_to_pool(fn, item)[1]
+
+    def _submit_to_pool(self, fn, item):
+        """``(pool, future)`` of ``item`` handed to the pool. A pool that a worker's death
+        broke (an item sent earlier, in this batch or before) takes nothing more: a fresh
+        one takes the item, which has not started, so no attempt is charged for it."""
         from concurrent.futures.process import BrokenProcessPool
 
+        pool = self._ensure_pool()
         try:
-            return self._ensure_pool().submit(_pinned_call, fn, item, self.threads)
-        except BrokenProcessPool:  # a worker died earlier: a fresh pool takes the item
-            self._discard_pool()
-            return self._ensure_pool().submit(_pinned_call, fn, item, self.threads)
+            return pool, pool.submit(_pinned_call, fn, item, self.threads)
+        except BrokenProcessPool:
+            self._discard_pool(pool)
+            pool = self._ensure_pool()
+            return pool, pool.submit(_pinned_call, fn, item, self.threads)
 
-    def _discard_pool(self) -> None:
-        """A broken pool cannot be used again: the next batch starts a fresh one."""
+    def _discard_pool(self, broken=None) -> None:
+        """A broken pool cannot be used again: the next item starts a fresh one. With
+        ``broken``, only that pool goes (another thread may have replaced it already)."""
         with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
+            if broken is None or self._pool is broken:
+                broken, self._pool = self._pool, None
+        if broken is not None:
             with contextlib.suppress(Exception):
-                pool.shutdown(wait=False, cancel_futures=True)
+                broken.shutdown(wait=False, cancel_futures=True)
 
     def close(self, kill: bool = False) -> None:
+        """Stop the pool (idempotent); ``kill``: terminate the items running (an
+        interrupt). The items still on their way to a starting pool get there first, so
+        none is lost: a close in the pool's first seconds waits for it to start."""
         with self._starting_lock:
-            starter, self._starter, self._started = self._starter, None, False
-        if starter is not None:  # the items still on their way to the pool get there
+            starter, self._starter = self._starter, None
+        if starter is not None:
             starter.shutdown(wait=True)
+        with self._starting_lock:  # after the starter: it may have set it meanwhile
+            self._started = False
         pool, self._pool = self._pool, None
         if pool is None:
             return

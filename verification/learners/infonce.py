@@ -387,11 +387,12 @@ class InfoNCE(Learner):
     def default_steps(self, process: th.Process) -> int:
         """Training steps when ``train.steps`` is None: 400 at n <= 3, else 200 n; for the
         cosine critic from n = :data:`LARGE_DIM` on, where it trains at the smaller
-        :data:`LARGE_LR` (:meth:`default_lr`), 550 n (11000 at n = 20: about the total
-        step length, lr x steps, of 200 n at 2e-2)."""
+        :data:`LARGE_LR` (:meth:`default_lr`; or at a ``train.lr`` no larger), 550 n
+        (11000 at n = 20: about the total step length, lr x steps, of 200 n at 2e-2)."""
         if process.dim <= 3:
             return 400
-        if self.critic == "cosine" and process.dim >= LARGE_DIM:
+        lr = self.default_lr(process) if self.train.lr is None else self.train.lr
+        if self.critic == "cosine" and process.dim >= LARGE_DIM and lr <= LARGE_LR:
             return 550 * process.dim
         return 200 * process.dim
 
@@ -413,8 +414,9 @@ class InfoNCE(Learner):
         stayed at .62-.91, two or three directions unlearned; at 1e-2 over 16000 steps
         three of five reached .96-.99 and two folded (.34); at 5e-3 over 14000, .98 and
         .99 on the first two, but past 150 s. At 7e-3 over 11000: .92, .96, .97, .97,
-        .99, and on mixings 600-604, run beside them, .97, .98, .96, .97, .99. Between
-        n = 10 and 20 nothing was measured: the switch at 16 is the midpoint.
+        .99, and on mixings 600-604, run beside them, .97, .98, .96, .97, .99 (the
+        benchmark's own run, alone, later: .91-.97). Between n = 10 and 20 nothing was
+        measured: the switch at 16 is a guess between them.
         """
         if self.critic != "cosine" or process.dim <= 4:
             return 1e-2
