@@ -326,7 +326,7 @@ def test_the_learning_rate_is_derived_from_the_process_unless_given(monkeypatch)
     large = _sphere_process(infonce_module.LARGE_DIM)
     assert InfoNCE().default_lr(large) == infonce_module.LARGE_LR < 1e-2
     assert InfoNCE().default_clip(large) == 0.0
-    assert InfoNCE().default_steps(large) == 550 * large.dim
+    assert InfoNCE().default_steps(large) == infonce_module.LARGE_STEPS_PER_DIM * large.dim
     assert InfoNCE().default_steps(_sphere_process(10)) == 2000
     assert InfoNCE(critic="lp").default_steps(large) == 200 * large.dim
     # a given rate decides it: 2e-2 trains for 200 n there too

@@ -161,15 +161,14 @@ class LocalExecutor(Executor):
             pool = self._ensure_pool()
             return pool, pool.submit(_pinned_call, fn, item, self.threads)
 
-    def _discard_pool(self, broken=None) -> None:
-        """A broken pool cannot be used again: the next item starts a fresh one. With
-        ``broken``, only that pool goes (another thread may have replaced it already)."""
+    def _discard_pool(self, broken) -> None:
+        """A broken pool cannot be used again: the next item starts a fresh one (unless
+        another thread has replaced ``broken`` already)."""
         with self._pool_lock:
-            if broken is None or self._pool is broken:
-                broken, self._pool = self._pool, None
-        if broken is not None:
-            with contextlib.suppress(Exception):
-                broken.shutdown(wait=False, cancel_futures=True)
+            if self._pool is broken:
+                self._pool = None
+        with contextlib.suppress(Exception):
+            broken.shutdown(wait=False, cancel_futures=True)
 
     def close(self, kill: bool = False) -> None:
         """Stop the pool (idempotent); ``kill``: terminate the items running (an

@@ -66,6 +66,7 @@ CLIP = 5.0
 # from this dimension on, cosine InfoNCE trains at LARGE_LR for longer (default_lr)
 LARGE_DIM = 16
 LARGE_LR = 7e-3
+LARGE_STEPS_PER_DIM = 550  # default_steps there
 FOLD_GAP = 0.05  # final loss this far above the true latents' loss: a likely fold
 # the warm-up fraction when TrainConfig.warmup is None: 2 % folded 2 of 10 seeds at n = 3
 WARMUP = 0.15
@@ -391,10 +392,14 @@ class InfoNCE(Learner):
         (11000 at n = 20: about the total step length, lr x steps, of 200 n at 2e-2)."""
         if process.dim <= 3:
             return 400
-        lr = self.default_lr(process) if self.train.lr is None else self.train.lr
-        if self.critic == "cosine" and process.dim >= LARGE_DIM and lr <= LARGE_LR:
-            return 550 * process.dim
+        slow = self.training_lr(process) <= LARGE_LR
+        if self.critic == "cosine" and process.dim >= LARGE_DIM and slow:
+            return LARGE_STEPS_PER_DIM * process.dim
         return 200 * process.dim
+
+    def training_lr(self, process: th.Process) -> float:
+        """The rate it trains at: ``train.lr``, else :meth:`default_lr`."""
+        return self.default_lr(process) if self.train.lr is None else self.train.lr
 
     def default_lr(self, process: th.Process) -> float:
         """Adam's learning rate when ``train.lr`` is None: 2e-2 for the cosine critic
@@ -433,8 +438,7 @@ class InfoNCE(Learner):
         .888; clipped to 1, .898 and .875, and n = 20 learned more slowly on every
         mixing (docs/reproductions.md).
         """
-        lr = self.default_lr(process) if self.train.lr is None else self.train.lr
-        return CLIP if self.critic == "cosine" and lr > 1e-2 else 0.0
+        return CLIP if self.critic == "cosine" and self.training_lr(process) > 1e-2 else 0.0
 
     @property
     def unit_outputs(self) -> bool:
