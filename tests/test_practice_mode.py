@@ -351,8 +351,41 @@ def test_a_search_varies_the_learning_rate_the_learner_would_use():
 
     options = _learner_options(th.theorems.get("cl-ica"), _sphere_process(10))
     assert options["train.lr"] == (2e-2, 2e-2 / 3)
+    assert options["train.batch_size"] == (512, 128)
     options = _learner_options(th.theorems.get("cl-ica"), _sphere_process(3))
     assert options["train.lr"] == (1e-2, 1e-2 / 3)
+    assert options["train.batch_size"] == (256, 64)
+
+
+def test_the_batch_size_is_derived_from_the_process_unless_given(monkeypatch):
+    """train.batch_size None: 256 pairs (for 600 steps) for cosine InfoNCE at n <= 3,
+    else 512 (and 400 steps for the other critics at n <= 3); a given size is kept, and
+    training runs at the resolved size."""
+    from verification.learners.base import DEFAULT_BATCH, resolved
+
+    small, larger = _sphere_process(3), _sphere_process(4)
+    assert TrainConfig().batch_size is None
+    assert resolved(TrainConfig(), 10).batch_size == DEFAULT_BATCH == 512
+    assert InfoNCE().default_batch(small) == infonce_module.SMALL_DIM_BATCH == 256
+    assert InfoNCE().default_steps(small) == infonce_module.SMALL_DIM_STEPS == 600
+    assert InfoNCE().default_batch(larger) == 512
+    assert InfoNCE(critic="lp").default_batch(small) == 512
+    assert InfoNCE(critic="lp").default_steps(small) == 400
+    assert InfoNCE(train=TrainConfig(batch_size=64)).training_config(small).batch_size == 64
+    seen = []
+    original = infonce_module.Training.__init__
+
+    def spy(self, loss_fn, params, config, *args, **kwargs):
+        seen.append((config.batch_size, config.steps))
+        original(self, loss_fn, params, config, *args, **kwargs)
+
+    monkeypatch.setattr(infonce_module.Training, "__init__", spy)
+    for learner in (
+        InfoNCE(restarts=0, train=TrainConfig(steps=2)),
+        InfoNCE(restarts=0, train=TrainConfig(steps=2, batch_size=96)),
+    ):
+        learner.fit(small, seed=0)
+    assert seen == [(256, 2), (96, 2)]
 
 
 def test_the_gradient_norm_is_clipped_where_the_config_says():

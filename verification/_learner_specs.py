@@ -52,7 +52,14 @@ PAIR_OPTIONS = (
 
 TRAIN = opt.table(
     opt.integer("steps", high=10**8, optional=True, help="training steps; None: the learner's"),
-    opt.integer("batch_size", 2, 10**7, help="samples (or pairs) per step"),
+    opt.integer(
+        "batch_size",
+        2,
+        10**7,
+        optional=True,
+        help="samples (or pairs) per step; None: the learner's (cosine InfoNCE: 256 at "
+        "n <= 3), else 512",
+    ),
     opt.number(
         "lr",
         0,

@@ -28,7 +28,7 @@ import theory as th
 from theory.errors import InvalidArgument
 from verification import learners as L
 from verification import strategies as sst
-from verification.learners.base import DEFAULT_LR
+from verification.learners.base import DEFAULT_BATCH, DEFAULT_LR
 from verification.spaces import SPACES, SearchSpace, option_names
 
 _LATENTS = {
@@ -166,7 +166,11 @@ def _learner_options(theorem: th.Theorem, process: th.Process) -> dict[str, tupl
         if steps:
             options["train.steps"] = (int(steps), max(1, int(steps) // 4))
     if train is not None and "train.batch_size" in names:
-        options["train.batch_size"] = (train.batch_size, max(2, train.batch_size // 4))
+        batch = train.batch_size
+        if batch is None:  # the learner's own, derived from the process where it says so
+            default = getattr(learner, "default_batch", None)
+            batch = int(default(process)) if default is not None else DEFAULT_BATCH
+        options["train.batch_size"] = (batch, max(2, batch // 4))
     if train is not None and "train.lr" in names:
         lr = train.lr
         if lr is None:  # the learner's own, derived from the process where it says so

@@ -54,7 +54,7 @@ def shrunk(learner: Learner) -> Learner:
     if isinstance(train, TrainConfig):
         steps = SMALL_STEPS if train.steps is None else min(train.steps, SMALL_STEPS)
         small.train = dataclasses.replace(
-            train, steps=steps, batch_size=min(train.batch_size, SMALL_BATCH)
+            train, steps=steps, batch_size=min(train.batch_size or SMALL_BATCH, SMALL_BATCH)
         )
     n_train = getattr(small, "n_train", None)
     if isinstance(n_train, int) and not isinstance(n_train, bool) and n_train > SMALL_TRAIN:

@@ -26,6 +26,7 @@ Status = Literal["ok", "diverged", "collapsed"]
 MAX_SAMPLES = opt.MAX_SAMPLES  # training set sizes
 DEFAULT_WARMUP = 0.02  # warm-up fraction of a TrainConfig whose warmup is None
 DEFAULT_LR = 1e-2  # learning rate of a TrainConfig whose lr is None (learners may differ)
+DEFAULT_BATCH = 512  # batch size of a TrainConfig whose batch_size is None (learners may differ)
 
 
 @dataclass
@@ -33,7 +34,9 @@ class TrainConfig:
     """Optimisation settings: the knobs a user sweeps as "inductive biases"."""
 
     steps: int | None = None  # None: the learner's default for the process
-    batch_size: int = 512
+    # None: the learner's rule (InfoNCE with the cosine critic: 256 at n <= 3), else
+    # DEFAULT_BATCH
+    batch_size: int | None = None
     # None: the learner's rule (InfoNCE with the cosine critic: 2e-2 above n = 4, 7e-3
     # from n = 16), else
     # DEFAULT_LR; learners with their own fixed rate set it in their TrainConfig
@@ -495,12 +498,16 @@ def resolved(
     default_warmup: float | None = None,
     default_lr: float | None = None,
     default_clip: float | None = None,
+    default_batch: int | None = None,
 ) -> TrainConfig:
-    """A copy of ``config`` with ``steps``, ``warmup``, ``lr`` and ``clip`` filled in
-    where they were left to the learner (None); ``config`` itself when nothing was."""
+    """A copy of ``config`` with ``steps``, ``batch_size``, ``warmup``, ``lr`` and ``clip``
+    filled in where they were left to the learner (None); ``config`` itself when nothing
+    was."""
     changes: dict[str, Any] = {}
     if config.steps is None:
         changes["steps"] = default_steps
+    if config.batch_size is None:
+        changes["batch_size"] = DEFAULT_BATCH if default_batch is None else default_batch
     if config.warmup is None:
         changes["warmup"] = DEFAULT_WARMUP if default_warmup is None else default_warmup
     if config.lr is None:

@@ -31,6 +31,8 @@ from verification.learners.base import (
 )
 from verification.learners.encoders import Encoder, EncoderConfig
 
+TCL_STEPS = 3000  # training steps when train.steps is None
+
 
 @dataclass
 class TCL(Learner):
@@ -58,7 +60,8 @@ class TCL(Learner):
         features = Encoder(x.shape[1], n, self.encoder, x)
         classifier = nn.Linear(n, latent.n_segments)
         gen = torch.Generator().manual_seed(seed)
-        bs = min(self.train.batch_size, len(x))
+        config = resolved(self.train, TCL_STEPS)
+        bs = min(config.batch_size, len(x))
 
         def loss_fn(step: int) -> torch.Tensor:
             idx = torch.randint(0, len(x), (bs,), generator=gen)
@@ -71,7 +74,7 @@ class TCL(Learner):
 
         watch = None if monitor is None else (lambda step: monitor(step, encode))
         curve, steps, seconds, status, message = train_loop(
-            loss_fn, params, resolved(self.train, 3000), monitor=watch
+            loss_fn, params, config, monitor=watch
         )
         features.eval()
 
