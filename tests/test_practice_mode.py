@@ -372,6 +372,10 @@ def test_the_batch_size_is_derived_from_the_process_unless_given(monkeypatch):
     assert InfoNCE(critic="lp").default_batch(small) == 512
     assert InfoNCE(critic="lp").default_steps(small) == 400
     assert InfoNCE(train=TrainConfig(batch_size=64)).training_config(small).batch_size == 64
+    # AnInfoNCE's learnable critic is not the cosine one: its batches are unchanged
+    from verification.learners.aninfonce import AnInfoNCE
+
+    assert AnInfoNCE().training_config(small).batch_size == 512
     seen = []
     original = infonce_module.Training.__init__
 

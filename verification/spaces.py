@@ -305,7 +305,10 @@ def _out(axis: str, assumption: str, *values: Any) -> tuple[Outside, ...]:
 
 
 # learner budgets, canonical first: small ones are where finite-budget failures live;
-# encoder width and learning rate are inductive biases the theorems say nothing about
+# encoder width and learning rate are inductive biases the theorems say nothing about.
+# A fixed grid for every dimension of the space, set explicitly on every candidate (at
+# n = 3 it is the learner's old default; InfoNCE's own is now 256 x 600 there, see
+# InfoNCE.default_batch): changing it would change every stored search
 _INFONCE_OPTIONS = {
     "train.steps": (400, 200, 100),
     "train.batch_size": (512, 256, 64),

@@ -47,10 +47,9 @@ from theory.errors import InvalidArgument
 from verification import _learner_specs as tables
 from verification import _options as opt
 from verification._seeds import random_stream
-from verification.learners.base import Fit, TrainConfig, resolved
+from verification.learners.base import Fit, TrainConfig
 from verification.learners.infonce import (
     SHIFT_RANGE,
-    WARMUP,
     InfoNCE,
     _DotInfoNCE,
     _ShiftedDotInfoNCE,
@@ -166,7 +165,7 @@ class AnInfoNCE(InfoNCE):
         critic = fit.extras.get("critic")
         if fit.status != "ok" or critic is None or _true_lambda(process) is None:
             return None
-        batch = resolved(self.train, self.default_steps(process), WARMUP).batch_size
+        batch = self.training_config(process).batch_size
         rng = random_stream(seed, "gap")
         diffs = []
         truth = _FixedCritic(_true_lambda(process))

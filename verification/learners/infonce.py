@@ -411,12 +411,19 @@ class InfoNCE(Learner):
 
         Measured at n = 3 (practical temperature, 2-core CPU): a step at batch 256 takes
         about 1.7 ms against 2.6 ms at 512, so 600 steps cost what 400 did. At 512 x 400
-        the worst direction's orthogonal R² stayed under .99 on two of ten mixings
-        (.985 on InvertibleMLP seed 103, .989 on 703); at 512 x 500, .991 on 103, but a
-        quarter slower. At 256 x 600 all 20 cases reached .99 (the canonical mixing with
-        recover seeds 0-4, mixings 100-104 and 200-204, on which it was chosen, so
-        they are not unseen for this choice, and 700-704, run once afterwards: .992 to
-        .996); 256 x 500 left 103 at .987 (benchmarks/recovery.py, docs/reproductions.md).
+        the worst direction's orthogonal R² stayed under .99 in 2 of 20 runs (the
+        canonical mixing with recover seeds 0-4, InvertibleMLP mixings 100-104, 200-204
+        and 700-704: .985 on 103, .989 on 703); at 512 x 500, .991 on 103, but a
+        quarter slower. At 256 x 600 all 20 reached .99 (.992 to .996); it was chosen
+        on 100-104 and 200-204, so they are not unseen for this choice, and 700-704 were
+        run once afterwards. 256 x 500 left 103 at .987 (benchmarks/recovery.py,
+        docs/reproductions.md). The theorem's own temperature (τ = 1/κ) folds at n = 3
+        at either size; other cosine settings (a learnable radius, a content block) were
+        not measured at 256.
+
+        The race's scoring, oracle mode's target loss and the optimality gap are
+        computed on batches of the same size. Steps and batch resolve independently: a
+        given ``train.batch_size`` of 512 still trains for 600 steps at n <= 3.
         """
         if self.critic == "cosine" and process.dim <= SMALL_DIM:
             return SMALL_DIM_BATCH
