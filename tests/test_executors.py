@@ -302,6 +302,72 @@ def test_items_a_broken_pool_refused_go_to_a_fresh_one(monkeypatch):
     assert [o.attempts for o in outcomes] == [1, 1, 1] and len(made) == 3
 
 
+class _Worker:
+    """A stand-in worker process: alive until terminated."""
+
+    def __init__(self):
+        import threading
+
+        self.ended = threading.Event()
+
+    def terminate(self):
+        self.ended.set()
+
+
+class _BrokenPool:
+    """A stand-in for a pool a worker's death broke, in the state CPython's clean-up can
+    leave it in: one worker started by a submit under way after the clean-up terminated
+    the others, and a manager thread that waits for every worker to end (as its
+    ``join_executor_internals`` does). ``shutdown`` forgets the worker table, as
+    CPython's does."""
+
+    def __init__(self):
+        import threading
+
+        self._broken = "A child process terminated abruptly"
+        self._processes = {1: _Worker(), 2: _Worker()}  # 2: started late, never ended
+        self._processes[1].terminate()  # the clean-up ended the workers it knew of
+        workers = list(self._processes.values())
+        self._executor_manager_thread = threading.Thread(
+            target=lambda: all(w.ended.wait(timeout=60) for w in workers), daemon=True
+        )
+        self._executor_manager_thread.start()
+        self.shutdowns = []
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        self.shutdowns.append(wait)
+        if wait:
+            self._executor_manager_thread.join()
+        self._processes = None
+
+
+@pytest.mark.parametrize("how", ["discard", "close"])
+def test_a_broken_pool_ends_every_worker_it_started(how):
+    """CPython marks a broken pool broken without the lock its submit holds, so a submit
+    under way can start a worker after the clean-up ended the others; the pool's
+    manager thread (and the interpreter's exit) then waits for it forever. Discarding or
+    closing a broken pool ends every worker in its table, that one included, and does
+    not wait for anything before (a stand-in pool in that state)."""
+    import threading
+
+    pool = _BrokenPool()
+    workers = list(pool._processes.values())
+    ex = LocalExecutor(workers=2)
+    ex._pool = pool
+    done = threading.Thread(
+        target=ex._discard_pool if how == "discard" else ex.close,
+        args=(pool,) if how == "discard" else (),
+        daemon=True,
+    )
+    done.start()
+    done.join(timeout=30)
+    assert not done.is_alive(), "it waited for a worker that nothing ends"
+    assert all(w.ended.is_set() for w in workers)
+    assert pool.shutdowns[0] is False  # no worker can start after this, nothing waited
+    pool._executor_manager_thread.join(timeout=30)
+    assert not pool._executor_manager_thread.is_alive() and ex._pool is None
+
+
 def test_local_pool_reports_an_item_that_always_kills_its_worker(local_pool, tmp_path):
     items = [
         {"marker": str(tmp_path / "a"), "die": "always", "value": 1},

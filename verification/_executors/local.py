@@ -163,12 +163,12 @@ class LocalExecutor(Executor):
 
     def _discard_pool(self, broken) -> None:
         """A broken pool cannot be used again: the next item starts a fresh one (unless
-        another thread has replaced ``broken`` already)."""
+        another thread has replaced ``broken`` already). Its workers are ended
+        (:func:`_end_broken_pool`)."""
         with self._pool_lock:
             if self._pool is broken:
                 self._pool = None
-        with contextlib.suppress(Exception):
-            broken.shutdown(wait=False, cancel_futures=True)
+        _end_broken_pool(broken, wait=False)
 
     def close(self, kill: bool = False) -> None:
         """Stop the pool (idempotent); ``kill``: terminate the items running (an
@@ -183,12 +183,37 @@ class LocalExecutor(Executor):
         pool, self._pool = self._pool, None
         if pool is None:
             return
+        if getattr(pool, "_broken", False):  # a worker died since the last batch
+            _end_broken_pool(pool, wait=True)
+            return
         processes = list((getattr(pool, "_processes", None) or {}).values())
         if kill:  # an interrupt: stop the evaluations in flight at once
             for process in processes:
                 with contextlib.suppress(Exception):
                     process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _end_broken_pool(pool, wait: bool) -> None:
+    """Shut ``pool`` (broken: one of its workers died) down and terminate every worker it
+    started; ``wait``: until its manager thread has finished.
+
+    CPython's own clean-up of a broken pool (``concurrent.futures.process``,
+    ``terminate_broken``, 3.11) marks it broken without the lock that ``submit`` holds,
+    so a submit already under way can start a worker after the clean-up terminated the
+    others. The manager thread then waits for that idle worker forever, and so does the
+    interpreter's exit (seen: a test run that printed its summary and never exited).
+    ``shutdown`` takes that lock, so no worker starts after it; every worker in the
+    pool's table, a late one included, is then terminated."""
+    processes = getattr(pool, "_processes", None) or {}  # shutdown forgets the table
+    manager = getattr(pool, "_executor_manager_thread", None)
+    with contextlib.suppress(Exception):
+        pool.shutdown(wait=False, cancel_futures=True)
+    for process in list(processes.values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
+    if wait and manager is not None:
+        manager.join()
 
 
 def _copy_outcome(done: Future, outer: Future) -> None:
