@@ -26,8 +26,10 @@ share the cores with it), so run this on an otherwise idle machine.
 floors are for the full size on an otherwise idle 2-core machine):
 
 - ``scaling.sweep.local.efficiency`` / ``.dask.efficiency``: the fixed ``train`` sweep
-  with 12 seeds (48 evaluations; quick: 1 seed, 4), warm executors, best of turns;
-  floors 0.9 (local) and 0.8 (dask);
+  with 12 seeds (48 evaluations; quick: 1 seed, 4), warm executors, each taking turns
+  with the serial run and compared with the serial times of its own turns (best of
+  each; a fresh, warmed Dask cluster for each of its turns, none during the serial
+  ones); floors 0.9 (local) and 0.8 (dask);
 - ``scaling.cli.local/serial``: wall time of the whole ``sith sweep cl-ica --vary
   train.batch_size=64,128,256 --vary train.steps=300 --seeds 4`` command (start-up
   included) on ``--executor local --workers 2`` over the serial command; floor 0.6;
@@ -220,31 +222,42 @@ def sweep_figures(seeds: int, repeats: int, floors: bool) -> list[dict]:
         executors["dask"] = get_executor("dask", WORKERS, 1)
     except MissingExtra:  # the dask extra is not installed: no dask figure
         executors.pop("dask", None)
-    times = dict.fromkeys(executors, float("inf"))
     rows: dict[str, list] = {}
-    # serial and local take turns (an idle pool's workers wait on a queue and use no
-    # CPU); the Dask cluster runs alone afterwards: its scheduler and nannies use CPU
-    # even when idle, which would slow the local pool and not the serial run
-    groups = [("serial", "local"), ("dask",)]
+    # each parallel executor takes turns with the serial run and is compared with the
+    # serial times of its own turns: this VM's speed drifts by 10-20 % within minutes,
+    # so a serial time from another stretch would bias the figure. The Dask cluster is
+    # closed during the serial turns and started (and warmed) afresh for each of its
+    # own: its scheduler and nannies use CPU even when idle, which would slow the serial
+    # run. The local pool stays up: its idle workers wait on a queue and use no CPU.
+    times: dict[str, float] = {}  # the best time of each parallel executor
+    serial_times: dict[str, float] = {}  # the best serial time of its turns
+    serial = executors["serial"]
     try:
-        for group in groups:
-            running = {name: executors[name] for name in group if name in executors}
-            for executor in running.values():
+        warm_up(serial, "train", 1)
+        for name in [n for n in ("local", "dask") if n in executors]:
+            executor = executors[name]
+            restart = name == "dask"
+            times[name] = serial_times[name] = float("inf")
+            if not restart:
                 warm_up(executor, "train", executor.workers)
             for _ in range(repeats):
-                for name, executor in running.items():
-                    seconds, rows[name] = timed(executor, "train", seeds)
-                    times[name] = min(times[name], seconds)
-            for executor in running.values():
-                executor.close()
+                seconds, rows["serial"] = timed(serial, "train", seeds)
+                serial_times[name] = min(serial_times[name], seconds)
+                if restart:
+                    warm_up(executor, "train", executor.workers)
+                seconds, rows[name] = timed(executor, "train", seeds)
+                times[name] = min(times[name], seconds)
+                if restart:
+                    executor.close()
+            executor.close()
     finally:
         for executor in executors.values():
             executor.close()
     n = len(rows["serial"])
     out = [
         _figure(
-            "sweep.serial.evals_per_min", 60 * n / times["serial"], "evals/min", "higher", None,
-            note=f"{n} evaluations, warm",
+            "sweep.serial.evals_per_min", 60 * n / min(serial_times.values()), "evals/min",
+            "higher", None, note=f"{n} evaluations, warm",
         )
     ]  # fmt: skip
     baseline = comparable(rows["serial"])
@@ -254,12 +267,14 @@ def sweep_figures(seeds: int, repeats: int, floors: bool) -> list[dict]:
         out.append(
             _figure(
                 f"sweep.{name}.efficiency",
-                times["serial"] / (WORKERS * times[name]),
+                serial_times[name] / (WORKERS * times[name]),
                 "fraction",
                 "higher",
                 floor if floors else None,
                 reference=1.0,
-                note=f"serial / ({WORKERS} x {name}), {n} evaluations, warm workers",
+                note=f"serial / ({WORKERS} x {name}), {n} evaluations, warm workers, "
+                f"best of {repeats} turns each (serial {serial_times[name]:.1f} s, "
+                f"{name} {times[name]:.1f} s)",
             )
         )
         out.append(

@@ -31,6 +31,11 @@ def square(x: int) -> int:
     return x * x
 
 
+def trim_threshold(_: object) -> str | None:
+    """The worker's glibc trimming setting (Dask's nanny sets it before the process)."""
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
 def fail_on_three(x: int) -> int:
     if x == 3:
         raise ValueError("three is not welcome")
@@ -385,12 +390,17 @@ def test_local_executor_refuses_plain_fork():
         LocalExecutor(workers=1, method="fork")
 
 
-def test_dask_local_cluster_runs_items():
+def test_dask_local_cluster_runs_items(monkeypatch):
     pytest.importorskip("distributed", reason="the dask extra is not installed")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     with get_executor("dask", 2) as ex:
         outcomes = sorted(ex.map_unordered(fail_on_three, [1, 2, 3]), key=lambda o: o.index)
         assert ex.describe()["address"] is None and ex.shared_filesystem
         assert ex.background and ex.submit(square, 7).result(timeout=120) == 49
+        # Dask's own default (65536) makes every evaluating thread re-fault its memory
+        # (verification._executors.dask_client.WORKER_ENVIRON): not set for our workers
+        assert [o.value for o in ex.map_unordered(trim_threshold, [0, 1])] == [None, None]
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ  # nor left in the driver's
     assert [o.value for o in outcomes[:2]] == [1, 2]
     assert outcomes[2].error == "ValueError: three is not welcome"
 

@@ -5,6 +5,8 @@ and report are those of the serial search with the same seed."""
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -156,3 +158,120 @@ def test_a_counterexamples_reseeds_and_budget_check_run_at_once(tmp_path):
     # in the background: one re-seed (this process computes the other) and the 4x
     # retraining (settled when the search ends)
     assert parallel.executor["look_ahead"] >= 2
+
+
+# --- shrinking on two cores: a fork of the search computes the shrinker's next step ---
+
+
+def _fork_answering(*messages: bytes):
+    """A fork of this process (as the search makes one) that writes ``messages`` on its
+    pipe and leaves; the parent's handle."""
+    from verification._search import shadow as forks
+
+    handle, answer_on = forks.start("current")
+    if answer_on is None:
+        return handle
+    for message in messages:  # the child: never returns
+        os.write(answer_on, message)
+    os._exit(0)
+
+
+def test_a_fork_names_its_candidate_then_answers_as_a_worker():
+    answer = {"evaluation": {"key": "k"}, "fresh": True}
+    handle = _fork_answering(b'{"key": "k"}\n', json.dumps(answer).encode())
+    assert handle.key() == "k"
+    assert handle.result() == answer
+    handle.kill()  # already collected: nothing happens
+    with pytest.raises(ProcessLookupError):
+        os.kill(handle.pid, 0)
+
+
+def test_a_fork_that_dies_or_names_nothing_gives_no_answer():
+    silent = _fork_answering()
+    assert silent.key() is None
+    with pytest.raises(RuntimeError, match="died without an answer"):
+        silent.result()
+    nothing = _fork_answering(b'{"key": null, "error": "ValueError: no"}\n')
+    assert nothing.key() is None
+    with pytest.raises(RuntimeError):
+        nothing.result()
+
+
+def test_a_fork_still_computing_is_ended_and_collected():
+    from verification._search import shadow as forks
+
+    handle, answer_on = forks.start("current")
+    if answer_on is not None:  # the child: names a key, then "computes" forever
+        os.write(answer_on, b'{"key": "k"}\n')
+        time.sleep(600)
+        os._exit(0)
+    assert handle.key() == "k" and not handle.done()
+    handle.kill()
+    with pytest.raises(ProcessLookupError):
+        os.kill(handle.pid, 0)
+
+
+# short trainings fail at once and shrink over dimension, depth, mixing and options
+SHRINKING = default_space(th.theorems.get("cl-ica")).narrow(
+    dims=(2, 3),
+    depth=(1, 2),
+    latents=("uniform-sphere",),
+    mixings=("linear", "invertible-mlp"),
+    conditionals=("vmf",),
+    kappa=(10.0, 20.0),
+    learner_options={
+        "tau_kappa": (1.0,),
+        "train.steps": (30, 20),
+        "train.batch_size": (64, 32),
+        "train.lr": (0.01,),
+        "encoder.width": (16, 8),
+    },
+)
+
+
+def test_forks_compute_shrinking_steps_and_the_search_is_the_serial_one(tmp_path, monkeypatch):
+    """While a round shrinks on a local pool, a fork of the search computes the step the
+    shrinker takes next if the candidate being computed is no counterexample: the search
+    takes it when it asks for that key (and ends the fork otherwise), and finds what the
+    serial search finds. Every fork is collected."""
+    from verification._search import parallel
+    from verification._search import shadow as forks
+
+    serial = search("cl-ica", SHRINKING, budget=10, seed=5, out=tmp_path / "serial")
+    # a fork whenever the round shrinks (not only when the pool happens to be idle)
+    monkeypatch.setattr(parallel.LookAhead, "running", lambda self: 0)
+    started = []
+    real_start = forks.start
+
+    def start(current):
+        handle, answer_on = real_start(current)
+        if handle is not None:
+            started.append(handle.pid)
+        return handle, answer_on
+
+    monkeypatch.setattr(forks, "start", start)
+    pooled = search(
+        "cl-ica", SHRINKING, budget=10, seed=5, executor="local", workers=2,
+        out=tmp_path / "local",
+    )  # fmt: skip
+    assert _with_checks(pooled) == _with_checks(serial)
+    assert len(serial.counterexamples) >= 1
+    assert pooled.executor["shrink_forks"] == len(started) >= 2
+    assert pooled.executor["shrink_forks_taken"] >= 1
+    for pid in started:  # each one collected: none left running, no zombie
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_fork_that_gives_no_answer_in_time_is_ended():
+    from verification._search import shadow as forks
+
+    handle, answer_on = forks.start("current")
+    if answer_on is not None:  # the child: names a key, then never answers
+        os.write(answer_on, b'{"key": "k"}\n')
+        time.sleep(600)
+        os._exit(0)
+    with pytest.raises(RuntimeError, match=r"no answer within 0\.2 s"):
+        handle.result(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(handle.pid, 0)

@@ -53,15 +53,7 @@ def time_limited(fn: Callable[[], Any], seconds: float) -> Any:
     if not hasattr(os, "fork"):
         raise NoTimeLimitHere("no os.fork on this platform: cannot bound the computation")
     read_end, write_end = os.pipe()
-    # Ctrl-C / SIGTERM are held while forking: a KeyboardInterrupt raised inside the
-    # interpreter's at-fork handlers would be swallowed ("Exception ignored"), and the
-    # stop lost. They are delivered right after, at a safe point.
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
-    try:
-        pid = os.fork()
-    except BaseException:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        raise
+    pid, held = fork_holding_signals()
     if pid == 0:  # the child: compute, answer, and leave without running any cleanup
         code = 0
         try:
@@ -99,6 +91,20 @@ def time_limited(fn: Callable[[], Any], seconds: float) -> Any:
     if status == "error":
         raise ChildError(value)
     return value
+
+
+def fork_holding_signals() -> tuple[int, Any]:
+    """``os.fork()`` with Ctrl-C and SIGTERM held across it: a KeyboardInterrupt raised
+    inside the interpreter's at-fork handlers would be swallowed ("Exception ignored"),
+    and the stop lost. Returns ``(pid, mask)``: parent and child each restore ``mask``
+    (``signal.pthread_sigmask(signal.SIG_SETMASK, mask)``) once their handlers are set,
+    and the held signals are delivered then, at a safe point."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        return os.fork(), held
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
 
 
 def _read_until(fd: int, deadline: float) -> bytes | None:

@@ -45,9 +45,10 @@ from verification._runs.evaluator import CHECK_SETTINGS, Evaluator
 from verification._search import necessity
 from verification._search.derive import space_for
 from verification._search.outside import probe
-from verification._search.parallel import LookAhead
+from verification._search.parallel import LookAhead, threads_beside
 from verification._search.records import Counterexample, SearchResult
 from verification._search.rundir import SETTINGS_SCHEMA, RunDirectory
+from verification._search.shadow import ShadowRound
 from verification.executors import Executor, LocalExecutor
 from verification.metrics import check_claim_metric
 from verification.spaces import (
@@ -158,7 +159,11 @@ def search(
     pool = _executor(executor, workers, threads, address)
     result = None
     try:
-        with remote.theorem_in_workers(theorem, local), run.open(settings_record, resume=resume):
+        with (
+            remote.theorem_in_workers(theorem, local),
+            run.open(settings_record, resume=resume),
+            threads_beside(pool),
+        ):
             result = _run_search(
                 theorem,
                 space,
@@ -367,18 +372,9 @@ def _run_search(
         state: dict[str, Any] = {"kind": None, "found_as": None, "cut": False, "violated": None}
         strategy = space.strategy(phase.aims) if phase.aims else space.strategy()
 
-        def prop(candidate: Candidate) -> None:
-            if look_ahead is not None:  # a background evaluation of it: as serial, stored
-                look_ahead.settle(evaluate.key(candidate))
-            new_here = evaluate.cached(candidate) is None or (
-                look_ahead is not None and look_ahead.only_looked_ahead(candidate)
-            )
-            if new_here and exhausted(phase.until):
-                state["cut"] = state["cut"] or state["kind"] is not None
-                return
-            if look_ahead is not None:
-                look_ahead.before(candidate)
-            evaluation = evaluate(candidate)
+        def judge(evaluation: Evaluation) -> None:
+            """What the round makes of an evaluation: target scores while it looks for
+            its first counterexample; raises :class:`_Found` for a counterexample."""
             if evaluation.failed:
                 return  # evaluation error: not a counterexample
             value = evaluation.claim_value
@@ -402,6 +398,37 @@ def _run_search(
                     state["violated"] = violated
                 raise _Found(evaluation)
 
+        fork: list[ShadowRound] = []  # in a fork of the search (shadow.py): its round
+
+        def prop(candidate: Candidate) -> None:
+            if fork:  # the fork: the rest of the round, up to its first new candidate
+                return fork[0].step(candidate, judge)
+            if look_ahead is not None:  # a background evaluation of it: as serial, stored
+                look_ahead.settle(evaluate.key(candidate))
+            new_here = evaluate.cached(candidate) is None or (
+                look_ahead is not None and look_ahead.only_looked_ahead(candidate)
+            )
+            if new_here and exhausted(phase.until):
+                state["cut"] = state["cut"] or state["kind"] is not None
+                return
+            if look_ahead is not None:
+                answer_on = look_ahead.before(candidate, shrinking=state["kind"] is not None)
+                if answer_on is not None:  # this is the fork: ``candidate`` passes
+                    fork.append(
+                        ShadowRound(
+                            answer_on, evaluate, evaluate.key(candidate), phase.until,
+                            look_ahead.compute_here, look_ahead.fetched_only,
+                        )
+                    )  # fmt: skip
+                    return
+            evaluation = evaluate(candidate)
+            try:
+                judge(evaluation)
+            except _Found:
+                if look_ahead is not None:  # the fork took it for no counterexample
+                    look_ahead.drop_shadow()
+                raise
+
         if look_ahead is not None:  # what this round generates before its first failure
             look_ahead.limit = phase.until
             look_ahead.predict(
@@ -417,6 +444,11 @@ def _run_search(
                 minimal=not state["cut"],
                 found_as=state["found_as"] or {},
             )
+        finally:
+            if fork:  # the fork reached the round's end without a new candidate
+                fork[0].leave(None)
+            if look_ahead is not None:
+                look_ahead.drop_shadow()
         return None
 
     status = "complete"
