@@ -171,19 +171,45 @@ def _fork_answering(*messages: bytes):
     handle, answer_on = forks.start("current")
     if answer_on is None:
         return handle
-    for message in messages:  # the child: never returns
-        os.write(answer_on, message)
-    os._exit(0)
+    try:  # the child: never returns
+        for message in messages:
+            os.write(answer_on, message)
+    finally:
+        os._exit(0)
+
+
+def _collected(pid: int) -> bool:
+    """Whether this process's child ``pid`` has been collected (it is no child any more)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def _naming_then_hanging():
+    """A fork that names its candidate and then never answers; the parent's handle."""
+    from verification._search import shadow as forks
+
+    handle, answer_on = forks.start("current")
+    if answer_on is None:
+        return handle
+    try:  # the child: never returns
+        os.write(answer_on, b'{"key": "k"}\n')
+        time.sleep(600)
+    finally:
+        os._exit(0)
 
 
 def test_a_fork_names_its_candidate_then_answers_as_a_worker():
     answer = {"evaluation": {"key": "k"}, "fresh": True}
     handle = _fork_answering(b'{"key": "k"}\n', json.dumps(answer).encode())
-    assert handle.key() == "k"
-    assert handle.result() == answer
-    handle.kill()  # already collected: nothing happens
-    with pytest.raises(ProcessLookupError):
-        os.kill(handle.pid, 0)
+    try:
+        assert handle.key() == "k"
+        assert handle.result() == answer
+    finally:
+        handle.kill()  # already collected: nothing happens
+    assert _collected(handle.pid)
 
 
 def test_a_fork_that_dies_or_names_nothing_gives_no_answer():
@@ -200,15 +226,12 @@ def test_a_fork_that_dies_or_names_nothing_gives_no_answer():
 def test_a_fork_still_computing_is_ended_and_collected():
     from verification._search import shadow as forks
 
-    handle, answer_on = forks.start("current")
-    if answer_on is not None:  # the child: names a key, then "computes" forever
-        os.write(answer_on, b'{"key": "k"}\n')
-        time.sleep(600)
-        os._exit(0)
-    assert handle.key() == "k" and not handle.done()
-    handle.kill()
-    with pytest.raises(ProcessLookupError):
-        os.kill(handle.pid, 0)
+    handle = _naming_then_hanging()
+    try:
+        assert handle.key() == "k" and not handle.done()
+    finally:
+        forks.end_all()  # every fork not collected yet: this one
+    assert _collected(handle.pid)
 
 
 # short trainings fail at once and shrink over dimension, depth, mixing and options
@@ -238,8 +261,10 @@ def test_forks_compute_shrinking_steps_and_the_search_is_the_serial_one(tmp_path
     from verification._search import shadow as forks
 
     serial = search("cl-ica", SHRINKING, budget=10, seed=5, out=tmp_path / "serial")
-    # a fork whenever the round shrinks (not only when the pool happens to be idle)
+    # a fork whenever the round shrinks (not only when the pool happens to be idle), also
+    # where an earlier test in this process has used a GPU
     monkeypatch.setattr(parallel.LookAhead, "running", lambda self: 0)
+    monkeypatch.setattr(parallel, "_cuda_initialised", lambda: False)
     started = []
     real_start = forks.start
 
@@ -258,20 +283,14 @@ def test_forks_compute_shrinking_steps_and_the_search_is_the_serial_one(tmp_path
     assert len(serial.counterexamples) >= 1
     assert pooled.executor["shrink_forks"] == len(started) >= 2
     assert pooled.executor["shrink_forks_taken"] >= 1
-    for pid in started:  # each one collected: none left running, no zombie
-        with pytest.raises(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+    assert all(_collected(pid) for pid in started)  # none left running, no zombie
 
 
 def test_a_fork_that_gives_no_answer_in_time_is_ended():
-    from verification._search import shadow as forks
-
-    handle, answer_on = forks.start("current")
-    if answer_on is not None:  # the child: names a key, then never answers
-        os.write(answer_on, b'{"key": "k"}\n')
-        time.sleep(600)
-        os._exit(0)
-    with pytest.raises(RuntimeError, match=r"no answer within 0\.2 s"):
-        handle.result(0.2)
-    with pytest.raises(ProcessLookupError):
-        os.kill(handle.pid, 0)
+    handle = _naming_then_hanging()
+    try:
+        with pytest.raises(RuntimeError, match=r"no answer within 0\.2 s"):
+            handle.result(0.2)
+    finally:
+        handle.kill()
+    assert _collected(handle.pid)

@@ -418,6 +418,7 @@ def _run_search(
                         ShadowRound(
                             answer_on, evaluate, evaluate.key(candidate), phase.until,
                             look_ahead.compute_here, look_ahead.fetched_only,
+                            look_ahead.deferred.__contains__,
                         )
                     )  # fmt: skip
                     return

@@ -161,11 +161,14 @@ class LookAhead:
         return None
 
     def _may_fork(self) -> bool:
-        """A fork may compute the shrinker's next step: a local pool (the fork shares its
-        machine), no CUDA in this process (a fork cannot use it), no fork running yet,
-        a core to spare, and budget left past the candidate being computed."""
+        """A fork may compute the shrinker's next step: a local pool of one-thread
+        workers (the fork shares its machine, and computes as one of them: a fork that
+        ran OpenMP with several threads can hang, and this process may have used them
+        before), no CUDA in this process (a fork cannot use it), no fork running yet, a
+        core to spare, and budget left past the candidate being computed."""
         return (
             self.executor.name == "local"
+            and self.executor.threads == 1
             and not _cuda_initialised()
             and self.shadow is None
             and self.executor.workers - 1 - self.running() > 0
@@ -173,30 +176,31 @@ class LookAhead:
         )
 
     def compute_here(self, candidate: Candidate) -> dict[str, Any]:
-        """In the fork: evaluate ``candidate`` as a pool worker would (pinned threads),
+        """In the fork: evaluate ``candidate`` as a pool worker would (one thread),
         without writing the store (the search stores it when it takes it)."""
         item = dataclasses.replace(self._item(candidate, self.evaluator.seed), store=None)
-        return _pinned_call(evaluate, item, self.executor.threads or 1)
+        return _pinned_call(evaluate, item, 1)
 
     def drop_shadow(self) -> None:
-        """The fork guessed wrong (or the round is over): end it."""
-        if self.shadow is not None:
-            self.shadow.kill()
-            self.shadow = None
+        """The fork guessed wrong (or the round is over, or the search stopped): end it,
+        and any fork whose handle a Ctrl-C took before it was kept or settled."""
+        self.shadow = None
+        forks.end_all()
 
     def _claim_shadow(self, key: str) -> None:
         """The search asks for ``key``, which nobody computed: the fork's, when it is
         the fork's candidate (then settled as any background evaluation), else the fork
         guessed wrong and is ended."""
-        shadow, self.shadow = self.shadow, None
+        shadow = self.shadow
         if shadow is None:
             return
-        if shadow.key() == key:
+        if shadow.key() == key:  # (a Ctrl-C while waiting: drop_shadow ends it)
             self.deferred[key] = (shadow, self._take, False)
             self.evaluated += 1
             self.shadows_taken += 1
         else:
             shadow.kill()
+        self.shadow = None
 
     def _start_after(self, start: int) -> None:
         """The search computes predicted candidate ``start`` itself (no waiting for a

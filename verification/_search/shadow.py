@@ -49,6 +49,17 @@ from verification.spaces import Candidate
 ANNOUNCE_SECONDS = 30.0
 
 
+#: every fork not collected yet: ended by :func:`end_all` whatever happened to its handle
+#: (a Ctrl-C between the fork and its handle being kept, or while it is waited for)
+_LIVE: dict[int, Shadow] = {}
+
+
+def end_all() -> None:
+    """End and collect every fork of this process not collected yet."""
+    for shadow in list(_LIVE.values()):
+        shadow.kill()
+
+
 class Shadow:
     """The parent's handle on a forked continuation of the round (see the module
     docstring): ``key()`` names the candidate it computes (None: none, the round ended
@@ -62,6 +73,7 @@ class Shadow:
         self._announced = False
         self._eof = False
         self._reaped = False
+        _LIVE[pid] = self
 
     # --- the parent's side -------------------------------------------------------------
 
@@ -107,7 +119,7 @@ class Shadow:
         waiting for it (at most ``timeout`` seconds, then the child is ended); raises
         when the child died without one."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        self.key()
+        self.key(ANNOUNCE_SECONDS if timeout is None else min(ANNOUNCE_SECONDS, timeout))
         while self._read(None if deadline is None else max(0.0, deadline - time.monotonic())):
             pass
         if not self._eof:  # out of time: a stuck child is not waited for
@@ -128,7 +140,9 @@ class Shadow:
 
     def kill(self) -> None:
         """End the child (if it still runs) and collect it."""
-        if not self._reaped:
+        if not self._reaped:  # its group: the fork and the sympy children it forked
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
         self._reap()
@@ -137,6 +151,7 @@ class Shadow:
         if self._reaped:
             return
         self._reaped = True
+        _LIVE.pop(self.pid, None)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
         with contextlib.suppress(OSError):
@@ -158,13 +173,15 @@ def start(current: str) -> tuple[Shadow | None, int | None]:
         raise
     if pid == 0:
         os.close(read_end)
+        os.setpgid(0, 0)  # a group of its own: killing it ends its sympy children too
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends us
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
         return None, write_end
-    signal.pthread_sigmask(signal.SIG_SETMASK, held)
     os.close(write_end)
-    return Shadow(pid, read_end, current), None
+    shadow = Shadow(pid, read_end, current)  # kept (``_LIVE``) before Ctrl-C can land
+    signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return shadow, None
 
 
 class ShadowRound:
@@ -179,9 +196,11 @@ class ShadowRound:
         until: int,
         compute: Callable[[Candidate], dict[str, Any]],
         fresh_only: Callable[[str], bool],
+        running_elsewhere: Callable[[str], bool],
     ) -> None:
         self.fd, self.evaluator, self.current, self.until = fd, evaluator, current, until
         self.compute, self.fresh_only = compute, fresh_only
+        self.running_elsewhere = running_elsewhere
         # evaluations the search holds once ``current`` is computed (the budget's count)
         self.touched = len(evaluator.records) + 1
         self.counted = {current}
@@ -189,25 +208,30 @@ class ShadowRound:
     def step(self, candidate: Candidate, judge: Callable[[Evaluation], None]) -> None:
         """The round's test in the child: judge what is known (its verdict raised as the
         round raises it, so hypothesis shrinks as in the search), compute the first
-        candidate that is not, and leave."""
+        candidate that is not, and leave.
+
+        The budget is counted as the search counts it: every key it has not touched yet
+        joins its records once asked for, and one that is new to the run (not in the
+        store, or only looked ahead) is not computed once the phase's budget is spent."""
         try:
             key = self.evaluator.key(candidate)
             if key == self.current:
                 return  # taken as no counterexample
             known = self.evaluator.records.get(key)
-            new_here = known is None and (
-                self.fresh_only(key) or self.evaluator.cached(candidate) is None
-            )
-            if new_here and self.touched >= self.until:
-                self.leave(None)  # the search's budget ends here: it computes nothing
             if known is None:
-                known = self.evaluator.cached(candidate)
-            if known is None:
-                self._send({"key": key})
-                self.leave(self.compute(candidate))
-            if new_here and key not in self.counted:
-                self.counted.add(key)
-                self.touched += 1
+                if self.running_elsewhere(key):
+                    self.leave(None)  # the pool computes it: the search waits for that
+                cached = self.evaluator.cached(candidate)
+                new_here = cached is None or self.fresh_only(key)
+                if new_here and self.touched >= self.until:
+                    self.leave(None)  # the search's budget ends here: it computes nothing
+                if cached is None:
+                    self._send({"key": key})
+                    self.leave(self.compute(candidate))
+                known = cached
+                if key not in self.counted:
+                    self.counted.add(key)
+                    self.touched += 1
         except Exception as err:  # anything unexpected: no answer, and out
             self.leave(None, error=f"{type(err).__name__}: {err}")
         judge(known)
