@@ -18,9 +18,8 @@ Floors (issue "Recovery that uses no ground truth unless asked", tightened by is
   while developing the learner until issue 25), same floor;
 - cl-ica-3-holdout: mixings drawn with seeds 200-204, a second set (untouched until
   issue 25; the choice between racing two and three initialisations was made after a
-  run on 100-104; issue
-  25's batch of 256 for 600 steps at n <= 3 was chosen on both sets, and checked once on
-  mixings 700-704 afterwards: docs/reproductions.md);
+  run on 100-104; issue 25's batch of 256 for 600 steps at n <= 3 was chosen on both
+  sets, and checked once on mixings 700-704 afterwards: docs/reproductions.md);
 - cl-ica-10: n = 10 (InvertibleMLP seed 0); claim metric and linear R² >= 0.95, median
   <= 60 s;
 - cl-ica-10-unseen: n = 10 on five unseen mixings (InvertibleMLP seeds 400-404, first run

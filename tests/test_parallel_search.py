@@ -168,7 +168,7 @@ def _fork_answering(*messages: bytes):
     pipe and leaves; the parent's handle."""
     from verification._search import shadow as forks
 
-    handle, answer_on = forks.start("current")
+    handle, answer_on = forks.start()
     if answer_on is None:
         return handle
     try:  # the child: never returns
@@ -191,7 +191,7 @@ def _naming_then_hanging():
     """A fork that names its candidate and then never answers; the parent's handle."""
     from verification._search import shadow as forks
 
-    handle, answer_on = forks.start("current")
+    handle, answer_on = forks.start()
     if answer_on is None:
         return handle
     try:  # the child: never returns
@@ -231,7 +231,7 @@ def test_a_fork_still_computing_is_ended_and_collected():
         assert handle.key() == "k" and not handle.done()
     finally:
         forks.end_all()  # every fork not collected yet: this one
-    assert _collected(handle.pid)
+    assert _collected(handle.pid) and handle.done()  # ended: no longer running
 
 
 # short trainings fail at once and shrink over dimension, depth, mixing and options
@@ -268,8 +268,8 @@ def test_forks_compute_shrinking_steps_and_the_search_is_the_serial_one(tmp_path
     started = []
     real_start = forks.start
 
-    def start(current):
-        handle, answer_on = real_start(current)
+    def start():
+        handle, answer_on = real_start()
         if handle is not None:
             started.append(handle.pid)
         return handle, answer_on

@@ -151,7 +151,7 @@ class LookAhead:
         if start is not None:
             self._start_after(start)
         elif shrinking and self._may_fork():
-            shadow, answer_on = forks.start(key)
+            shadow, answer_on = forks.start()
             if answer_on is not None:
                 return answer_on  # the fork
             self.shadow = shadow

@@ -66,8 +66,8 @@ class Shadow:
     or its budget was spent first), ``done()``, ``result()`` (a worker's answer, or an
     exception) and ``kill()``."""
 
-    def __init__(self, pid: int, fd: int, current: str) -> None:
-        self.pid, self.fd, self.current = pid, fd, current
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid, self.fd = pid, fd
         self._buffer = b""
         self._key: str | None = None
         self._announced = False
@@ -80,7 +80,7 @@ class Shadow:
     def _read(self, timeout: float | None) -> bool:
         """Read what the child wrote (waiting at most ``timeout``); False when nothing
         more came in time."""
-        if self._eof:
+        if self._eof or self._reaped:  # (its pipe is closed once collected)
             return False
         ready, _, _ = select.select([self.fd], [], [], timeout)
         if not ready:
@@ -112,7 +112,7 @@ class Shadow:
     def done(self) -> bool:
         while self._read(0):
             pass
-        return self._eof
+        return self._eof or self._reaped
 
     def result(self, timeout: float | None = None) -> dict[str, Any]:
         """The child's answer (``{"evaluation": ..., "fresh": ...}``, as a worker's),
@@ -158,7 +158,7 @@ class Shadow:
             os.close(self.fd)
 
 
-def start(current: str) -> tuple[Shadow | None, int | None]:
+def start() -> tuple[Shadow | None, int | None]:
     """Fork the search. In the parent: ``(Shadow, None)`` (or ``(None, None)`` where this
     platform cannot fork); in the child: ``(None, write_fd)``, and the caller goes on as
     :class:`ShadowRound`."""
@@ -179,7 +179,7 @@ def start(current: str) -> tuple[Shadow | None, int | None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
         return None, write_end
     os.close(write_end)
-    shadow = Shadow(pid, read_end, current)  # kept (``_LIVE``) before Ctrl-C can land
+    shadow = Shadow(pid, read_end)  # kept (``_LIVE``) before Ctrl-C can land
     signal.pthread_sigmask(signal.SIG_SETMASK, held)
     return shadow, None
 
