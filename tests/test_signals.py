@@ -180,3 +180,40 @@ def test_sigint_inside_an_import_exits_130_at_once(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         on_interrupt(signal.SIGINT, sys._getframe())
+
+
+def test_an_interrupt_python_swallows_in_a_finaliser_is_delivered_again():
+    """A Ctrl-C whose handler runs inside a ``__del__`` (or a garbage-collector callback,
+    as hypothesis installs) is printed as "Exception ignored" and dropped by Python; the
+    console script sends it again, so the command still stops (CI once saw a local-pool
+    search finish with exit code 0 after its SIGINT)."""
+    script = (
+        "import os, signal, sys, time\n"
+        "from verification._entry import install_interrupt_handling\n"
+        "install_interrupt_handling()\n"
+        "class Finalised:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        for _ in range(100000):\n"
+        "            pass\n"
+        "try:\n"
+        "    Finalised()\n"
+        "    time.sleep(20)\n"
+        "    print('not interrupted')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert proc.stdout.strip() == "interrupted", proc.stderr
+    assert "Exception ignored" not in proc.stderr
+
+    # without the hook Python drops it: the test above can fail
+    plain = script.replace("install_interrupt_handling()", "signal.signal(signal.SIGINT, "
+                           "signal.default_int_handler)").replace("time.sleep(20)", "time.sleep(1)")
+    proc = subprocess.run(
+        [sys.executable, "-c", plain], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert proc.stdout.strip() == "not interrupted", proc.stderr
+    assert "Exception ignored" in proc.stderr

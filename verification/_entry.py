@@ -18,10 +18,12 @@ import threading
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+#: how long after a swallowed interrupt it is sent again (the hook has returned by then)
+REDELIVERY_DELAY_S = 0.02
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, on_interrupt)
+    install_interrupt_handling()
     try:
         # a local pool's forkserver imports the workers' modules on another core while
         # this process imports the CLI's (stdlib only until then)
@@ -40,6 +42,41 @@ def main() -> None:
         finish(done.code)
         raise
     finish(0)
+
+
+def install_interrupt_handling() -> None:
+    """Ctrl-C handling for the whole command: :func:`on_interrupt` for SIGINT, and a
+    :data:`sys.unraisablehook` that re-delivers an interrupt Python swallowed."""
+    signal.signal(signal.SIGINT, on_interrupt)
+    sys.unraisablehook = redeliver_swallowed_interrupts(sys.unraisablehook)
+
+
+def redeliver_swallowed_interrupts(previous):
+    """An unraisable hook that sends SIGINT again when the exception Python could not
+    raise is a KeyboardInterrupt.
+
+    A signal handler runs wherever the main thread is, and where that is a place whose
+    exceptions Python ignores (a garbage-collector callback such as hypothesis's, a
+    ``__del__``, a weakref callback), the KeyboardInterrupt is printed as "Exception
+    ignored in ..." and dropped: the search went on and ended with exit code 0 after a
+    Ctrl-C. So SIGINT is sent to the main thread again, a moment later, from another
+    thread: a real signal wakes a blocking wait as Ctrl-C does, and the handler runs at
+    the main thread's next step, outside the callback (raising the signal from here would
+    run it inside this hook, where it is dropped again). Every
+    other unraisable exception goes to ``previous``."""
+
+    def hook(unraisable) -> None:
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            main_thread = threading.main_thread().ident
+            again = threading.Timer(
+                REDELIVERY_DELAY_S, signal.pthread_kill, (main_thread, signal.SIGINT)
+            )
+            again.daemon = True
+            again.start()
+            return
+        previous(unraisable)
+
+    return hook
 
 
 def on_interrupt(signum: int, frame) -> None:
