@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks import BENCHMARKS, SIZES
+from benchmarks._speed import at_old_speed, reference_seconds, speed_ratio
 
 SCHEMA = "sith.benchmarks/1"
 TOLERANCE = 0.20  # --compare flags a figure more than 20 % worse
@@ -130,9 +131,12 @@ def run(
     size: str,
     *,
     echo: Callable[[str], None] = print,
+    reference: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
     """Run every benchmark of ``registry`` at ``size``; the document to save. A benchmark
-    that raises is recorded with its error, and the others still run."""
+    that raises is recorded with its error, and the others still run. ``reference``
+    times the machine before and after (default :func:`benchmarks._speed.reference_seconds`)."""
+    reference = reference or reference_seconds
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
     document: dict[str, Any] = {
@@ -143,6 +147,8 @@ def run(
         "benchmarks": {},
         "figures": [],
     }
+    document["machine"]["reference_seconds"] = reference()
+    echo(f"machine reference workload: {document['machine']['reference_seconds']:.3f} s")
     for name, benchmark in registry.items():
         echo(f"[{name}] running ({size}), load average {_load():.2f}")
         start = time.perf_counter()
@@ -159,6 +165,7 @@ def run(
         document["benchmarks"][name] = entry
         document["figures"].extend(figures)
     document["machine"]["load_average_after"] = list(os.getloadavg())
+    document["machine"]["reference_seconds_after"] = reference()
     names = [f["name"] for f in document["figures"]]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -188,6 +195,7 @@ def table(document: Mapping[str, Any]) -> Table:
             f"sith benchmarks ({document.get('size')}): {m.get('cpu')}, {m.get('cores')} cores, "
             f"load {_fmt((m.get('load_average') or [math.nan])[0])} -> "
             f"{_fmt((m.get('load_average_after') or [math.nan])[0])}"
+            + _reference_words(m)
         )
     )
     for column in ("figure", "value", "unit", "floor", "reference", "verdict"):
@@ -204,6 +212,13 @@ def table(document: Mapping[str, Any]) -> Table:
     return out
 
 
+def _reference_words(m: Mapping[str, Any]) -> str:
+    before, after = m.get("reference_seconds"), m.get("reference_seconds_after")
+    if before is None:
+        return ""
+    return f", reference workload {_fmt(before)} -> {_fmt(after)} s"
+
+
 def compare(
     old: Mapping[str, Any], new: Mapping[str, Any], tolerance: float = TOLERANCE
 ) -> list[dict[str, Any]]:
@@ -211,7 +226,13 @@ def compare(
     old value, in the figure's own direction; negative: better), and ``flagged`` when
     more than ``tolerance`` worse. Shares of a profile (unit ``"share"``: where a run's
     time went) describe, they are not compared: a share of 0.1 % moves by more than
-    20 % from run to run."""
+    20 % from run to run.
+
+    Where both documents timed the machine (:mod:`benchmarks._speed`), a time or a rate
+    is also read at the old run's machine speed: ``at_old_speed`` (the new value scaled
+    by the two references), ``worse_at_old_speed``, and ``machine_explains``: flagged,
+    yet within ``tolerance`` at the old speed (the machine was slower, not the code)."""
+    ratio = speed_ratio(old, new)
     before = {f["name"]: f for f in old.get("figures", [])}
     rows = []
     for f in new.get("figures", []):
@@ -220,8 +241,22 @@ def compare(
             continue
         a, b = previous["value"], f["value"]
         worse = worse_by(a, b, f["better"])
+        adjusted = at_old_speed(b, f.get("unit", ""), ratio)
+        worse_adjusted = None if adjusted is None else worse_by(a, adjusted, f["better"])
+        flagged = worse > tolerance
         rows.append(
-            {"name": f["name"], "old": a, "new": b, "worse_by": worse, "flagged": worse > tolerance}
+            {
+                "name": f["name"],
+                "old": a,
+                "new": b,
+                "worse_by": worse,
+                "flagged": flagged,
+                "at_old_speed": adjusted,
+                "worse_at_old_speed": worse_adjusted,
+                "machine_explains": flagged
+                and worse_adjusted is not None
+                and worse_adjusted <= tolerance,
+            }
         )
     return rows
 
@@ -239,19 +274,35 @@ def worse_by(old: float, new: float, better: str) -> float:
     return change / abs(old)
 
 
-def comparison_table(rows: Sequence[Mapping[str, Any]], tolerance: float = TOLERANCE) -> Table:
-    out = Table(title=f"against the old run (flagged: more than {tolerance:.0%} worse)")
-    for column in ("figure", "old", "new", "worse by", "flag"):
+def comparison_table(
+    rows: Sequence[Mapping[str, Any]],
+    tolerance: float = TOLERANCE,
+    ratio: float | None = None,
+) -> Table:
+    """The comparison; ``ratio``: the machine's reference time now over then."""
+    title = f"against the old run (flagged: more than {tolerance:.0%} worse)"
+    if ratio is not None:
+        title += f"; the reference workload took {ratio:.2f}x as long as in the old run"
+    out = Table(title=title)
+    for column in ("figure", "old", "new", "worse by", "at the old speed", "flag"):
         out.add_column(column)
     for r in rows:
+        flag = ""
+        if r["flagged"]:
+            flag = "WORSE (the machine)" if r.get("machine_explains") else "WORSE"
         out.add_row(
             r["name"],
             _fmt(r["old"]),
             _fmt(r["new"]),
-            f"{r['worse_by']:+.1%}" if math.isfinite(r["worse_by"]) else str(r["worse_by"]),
-            "WORSE" if r["flagged"] else "",
+            _percent(r["worse_by"]),
+            "" if r.get("worse_at_old_speed") is None else _percent(r["worse_at_old_speed"]),
+            flag,
         )
     return out
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction:+.1%}" if math.isfinite(fraction) else str(fraction)
 
 
 def read_document(path: str | os.PathLike) -> dict[str, Any]:
@@ -300,12 +351,18 @@ def main(
     if old is None:
         return 0
     rows = compare(old, document)
-    console.print(comparison_table(rows))
+    console.print(comparison_table(rows, ratio=speed_ratio(old, document)))
     flagged = [r["name"] for r in rows if r["flagged"]]
     if flagged:
         console.print(
             f"{len(flagged)} figure(s) more than {TOLERANCE:.0%} worse: {', '.join(flagged)}"
         )
+        explained = [r["name"] for r in rows if r["machine_explains"]]
+        if explained:
+            console.print(
+                f"of which within {TOLERANCE:.0%} at the old run's machine speed (the "
+                f"machine ran slower, see 'at the old speed'): {', '.join(explained)}"
+            )
         return 1
     return 0
 

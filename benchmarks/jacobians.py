@@ -85,8 +85,10 @@ FLOOR = 1.2  # engine time / analytic time
 
 
 def figures(size: str) -> list[dict]:
-    """The engine's time over the analytic Jacobian's at each d (floor 1.2x), and its
-    microseconds per sample beside the analytic ones (see ``benchmarks/__init__``)."""
+    """The engine's time over the analytic Jacobian's at each d (floor 1.2x at the full
+    size: issue 25 states it for B = 8192; at the quick size's B = 1024 each call's fixed
+    cost is a larger share, so the ratio is reported, and compared, with no floor), and
+    its microseconds per sample beside the analytic ones (see ``benchmarks/__init__``)."""
     batch, dims = SIZES[size]
     out = []
     default_threads = torch.get_num_threads()
@@ -116,7 +118,7 @@ def figures(size: str) -> list[dict]:
                 "value": engine / analytic,
                 "unit": "x",
                 "better": "lower",
-                "floor": FLOOR,
+                "floor": FLOOR if size == "full" else None,
                 "reference": 1.0,
                 "note": f"InvertibleMLP(depth 3), B = {batch}, float64, 1 thread",
             }

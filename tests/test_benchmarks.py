@@ -33,6 +33,13 @@ def fake(size: str) -> list[dict]:
     ]  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def a_steady_machine(monkeypatch):
+    """The machine's reference workload takes 1 s in every run here (the real one is
+    timed in its own test)."""
+    monkeypatch.setattr(runner, "reference_seconds", lambda: 1.0)
+
+
 def broken(size: str) -> list[dict]:
     raise RuntimeError("the benchmark fell over")
 
@@ -190,3 +197,66 @@ def test_compare_never_flags_a_profile_share():
     rows = runner.compare(old, new)
     assert [r["name"] for r in rows] == ["p.seconds"]
     assert rows[0]["flagged"]
+
+
+def test_the_reference_workload_is_timed_and_leaves_torch_threads_alone():
+    import torch
+
+    from benchmarks._speed import reference_seconds
+
+    threads = torch.get_num_threads()
+    seconds = reference_seconds(repeats=2, steps=5)
+    assert math.isfinite(seconds) and seconds > 0
+    assert torch.get_num_threads() == threads
+
+
+def test_every_run_saves_the_machine_reference_before_and_after(tmp_path):
+    times = iter([0.5, 0.7])
+    document = runner.run({"fake": fake}, "quick", echo=lambda line: None,
+                          reference=lambda: next(times))  # fmt: skip
+    assert document["machine"]["reference_seconds"] == 0.5
+    assert document["machine"]["reference_seconds_after"] == 0.7
+    from benchmarks._speed import machine_reference
+
+    assert machine_reference(document["machine"]) == pytest.approx(0.6)
+
+
+def _document(reference: float | None, **values: tuple[float, str, str]) -> dict:
+    machine = {} if reference is None else {"reference_seconds": reference,
+                                             "reference_seconds_after": reference}
+    return {"machine": machine, "figures": [
+        {"name": name, "value": value, "unit": unit, "better": better}
+        for name, (value, unit, better) in values.items()
+    ]}  # fmt: skip
+
+
+def test_compare_reads_times_and_rates_at_the_old_machine_speed():
+    """The new run's machine took twice as long for the reference workload: a time that
+    doubled and a rate that halved are the machine's; a time that tripled is not, and a
+    ratio of two times measured together is not rescaled."""
+    old = _document(1.0, t=(3.0, "s", "lower"), worse=(3.0, "s", "lower"),
+                    rate=(60.0, "evals/min", "higher"), ratio=(1.5, "x", "higher"))  # fmt: skip
+    new = _document(2.0, t=(6.0, "s", "lower"), worse=(9.0, "s", "lower"),
+                    rate=(30.0, "evals/min", "higher"), ratio=(1.0, "x", "higher"))  # fmt: skip
+    rows = {r["name"]: r for r in runner.compare(old, new)}
+    assert rows["t"]["flagged"] and rows["t"]["worse_by"] == pytest.approx(1.0)
+    assert rows["t"]["at_old_speed"] == pytest.approx(3.0)
+    assert rows["t"]["worse_at_old_speed"] == pytest.approx(0.0)
+    assert rows["t"]["machine_explains"]
+    assert rows["rate"]["at_old_speed"] == pytest.approx(60.0) and rows["rate"]["machine_explains"]
+    assert rows["worse"]["worse_at_old_speed"] == pytest.approx(0.5)
+    assert rows["worse"]["flagged"] and not rows["worse"]["machine_explains"]
+    assert rows["ratio"]["flagged"] and rows["ratio"]["at_old_speed"] is None
+    assert not rows["ratio"]["machine_explains"]
+
+    console = quiet()
+    from benchmarks._speed import speed_ratio
+
+    console.print(runner.comparison_table(list(rows.values()), ratio=speed_ratio(old, new)))
+    text = console.export_text()
+    assert "2.00x as long" in text and "WORSE (the machine)" in text
+
+    # a document saved without the reference: compared as before, nothing rescaled
+    rows = runner.compare(_document(None, t=(3.0, "s", "lower")), new)
+    assert rows[0]["flagged"] and rows[0]["at_old_speed"] is None
+    assert not rows[0]["machine_explains"]
