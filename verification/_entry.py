@@ -62,8 +62,8 @@ def redeliver_swallowed_interrupts(previous):
     Ctrl-C. So SIGINT is sent to the main thread again, a moment later, from another
     thread: a real signal wakes a blocking wait as Ctrl-C does, and the handler runs at
     the main thread's next step, outside the callback (raising the signal from here would
-    run it inside this hook, where it is dropped again). Every
-    other unraisable exception goes to ``previous``."""
+    run it inside this hook, where it is dropped again). Every other unraisable
+    exception goes to ``previous``."""
 
     def hook(unraisable) -> None:
         if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
