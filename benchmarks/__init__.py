@@ -34,8 +34,10 @@ key             meaning
 
 A figure ``passes`` when it meets its floor and is ``short`` when it does not. The
 runner records the machine (CPU, cores, load average before and after, torch and
-Python versions): timing floors are for an otherwise idle machine, and a figure
-measured under load says so in the load column of the saved JSON. Tests never assert
+Python versions, and the seconds of a fixed reference workload before and after:
+``benchmarks._speed``): timing floors are for an otherwise idle machine, a figure
+measured under load says so in the load column of the saved JSON, and ``--compare``
+reads times and rates at the old run's machine speed too. Tests never assert
 timings (``tests/test_benchmarks.py`` checks the table, JSON and comparison logic on a
 fake benchmark).
 
