@@ -210,7 +210,7 @@ def test_the_reference_workload_is_timed_and_leaves_torch_threads_alone():
     assert torch.get_num_threads() == threads
 
 
-def test_every_run_saves_the_machine_reference_before_and_after(tmp_path):
+def test_every_run_saves_the_machine_reference_before_and_after():
     times = iter([0.5, 0.7])
     document = runner.run({"fake": fake}, "quick", echo=lambda line: None,
                           reference=lambda: next(times))  # fmt: skip
