@@ -31,9 +31,9 @@ for one only when it asks for that evaluation (:meth:`LookAhead.settle`), stores
 reads it in its own order: its records, counterexamples and report are those of a serial
 search with the same seed (tests compare them). Candidates nobody predicted (targeting,
 shrinking steps no fork computed) are computed by the search itself, with as many
-threads as a worker where the pool shares this machine (:func:`threads_beside`). A prediction the search never asks for (a
-round that ended early, a phase that changed) stays in the store, so a later search or
-sweep that asks for it finds it.
+threads as a worker where the pool shares this machine (:func:`threads_beside`). A
+prediction the search never asks for (a round that ended early, a phase that changed)
+stays in the store, so a later search or sweep that asks for it finds it.
 """
 
 from __future__ import annotations
