@@ -35,7 +35,7 @@ class DaskExecutor(Executor):
     which writes them).
 
     Workers are warmed once, when the client connects: each imports torch,
-    ``torch._dynamo`` and ``preload`` and pins its threads (``Client.run``, on all
+    sith's executors and ``preload`` and pins its threads (``Client.run``, on all
     workers at once), so no item pays for an import."""
 
     name = "dask"

@@ -19,7 +19,7 @@ from verification._executors.base import Executor, WorkerLost, _pinned_call
 class LocalExecutor(Executor):
     """A pool of ``workers`` processes on this machine (forkserver, else spawn).
 
-    ``preload``: modules the forkserver imports once (torch, ``torch._dynamo``, and
+    ``preload``: modules the forkserver imports once (torch, sith's executors, and
     these: see :mod:`verification._executors.warm`), so each worker starts as a fork of
     a process that already has them: importing them takes seconds, a fork milliseconds.
     The forkserver starts importing as soon as the executor is made (in the background),

@@ -14,17 +14,24 @@ Why a worker pool used to waste its second core (measured on a 2-core machine,
 - Threads were already pinned (torch 1 thread, OpenBLAS / OpenMP 1 through
   threadpoolctl, per item), so oversubscription was not the cause; it stays pinned.
 
-So the forkserver preloads :data:`WORKER_MODULES` (``torch._dynamo`` included), every
-worker is a fork of that warm process, and the ``sith`` console script starts the
-forkserver (:func:`prestart`) before it imports its own modules, so the two imports run
-side by side on two cores instead of one after the other.
+So the forkserver preloads :data:`WORKER_MODULES`, every worker is a fork of that warm
+process, and the ``sith`` console script starts the forkserver (:func:`prestart`) before
+it imports its own modules, so the two imports run side by side on two cores instead of
+one after the other.
 
-Since then (issue 25) the workers' imports shrank from 5.4 s to about 3.5 s: nothing an
-InfoNCE evaluation runs imports scikit-learn (1.5 s, with pandas and scipy.stats) or
-scipy.stats (0.7 s) any more; they are imported where used (FastICA, kernel ridge,
-Spearman, the density tests). torch (1.7 s) and torch._dynamo (1.1 s, which every
-``torch.optim`` optimiser imports on its first ``add_param_group``) are what is left,
-and they bound how soon a fresh pool evaluates anything.
+Since then (issue 25) the workers' imports shrank from 5.4 s to about 1.5 s:
+
+- nothing an InfoNCE evaluation runs imports scikit-learn (1.5 s, with pandas and
+  scipy.stats) or scipy.stats (0.7 s) any more; they are imported where used (FastICA,
+  kernel ridge, Spearman, the density tests);
+- the checks' Jacobians use plain autograd instead of ``torch.func.vjp``, and sith's
+  optimisers (:mod:`verification.learners.optimizers`) are torch.optim's without its
+  import of ``torch._dynamo`` (0.8 s), so an InfoNCE evaluation never imports it and
+  the forkserver no longer preloads it. A worker whose check needs ``torch.func``'s
+  reverse mode (a density's Hessian) imports it then, once, beside the other workers.
+
+torch (0.8 s) and sith's evaluation modules (0.5 s, sympy and scipy.optimize among
+them) are what is left, and they bound how soon a fresh pool evaluates anything.
 """
 
 from __future__ import annotations
@@ -35,12 +42,10 @@ import os
 import signal
 from collections.abc import Sequence
 
-#: imported once by the forkserver; every local worker is a fork of it. torch._dynamo:
-#: torch.func's reverse mode imports it on first use (1-2 s), see the module docstring
+#: imported once by the forkserver; every local worker is a fork of it.
 #: verification._executors.server_exit: the forkserver leaves without tearing torch down
 WORKER_MODULES = (
     "torch",
-    "torch._dynamo",
     "verification.executors",
     "verification._executors.server_exit",
 )

@@ -47,6 +47,7 @@ from verification.checks._evidence import holds, point, settled, violated
 from verification.checks._rank import matrix_rank
 from verification.evidence import Evidence
 from verification.jacobians import jacobian
+from verification.learners import optimizers
 
 COLLISION_NEIGHBOURS = 12
 COLLISION_GAP = 1e-9  # a verified collision: gap / spread of g and gap / (L sep) below this
@@ -281,7 +282,7 @@ def _collision_search(
     min_sep = COLLISION_SEPARATION * support.scale
     i, j = _collision_candidates(z, x, min_sep, n_pairs)
     a, b = z[i].clone().requires_grad_(True), z[j].clone().requires_grad_(True)
-    opt = torch.optim.Adam([a, b], lr=0.01 * support.scale)
+    opt = optimizers.Adam([a, b], lr=0.01 * support.scale)
     floor = float(np.log(2 * min_sep))
     for _ in range(steps):
         opt.zero_grad()

@@ -21,6 +21,7 @@ import theory as th
 from theory.errors import InvalidArgument, InvalidProcess
 from verification import _learner_specs as tables
 from verification import _options as opt
+from verification.learners import optimizers
 
 Status = Literal["ok", "diverged", "collapsed"]
 MAX_SAMPLES = opt.MAX_SAMPLES  # training set sizes
@@ -205,14 +206,16 @@ def make_optimizer(params, config: TrainConfig) -> tuple[torch.optim.Optimizer, 
 
     Adam and AdamW use PyTorch's fused implementation where it applies (several times
     faster per step than the default for these small models; the same update rule).
+    The classes are torch.optim's without its import of ``torch._dynamo``
+    (:mod:`verification.learners.optimizers`).
     """
     params = list(params)
     fused = _fusable(params)
     lr = DEFAULT_LR if config.lr is None else config.lr
     if config.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=config.weight_decay)
+        opt = optimizers.SGD(params, lr=lr, momentum=0.9, weight_decay=config.weight_decay)
     elif config.optimizer in ("adam", "adamw"):
-        cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+        cls = optimizers.Adam if config.optimizer == "adam" else optimizers.AdamW
         opt = cls(params, lr=lr, weight_decay=config.weight_decay, fused=fused or None)
     else:
         raise InvalidArgument(f"unknown optimizer {config.optimizer!r}; use adam, adamw or sgd")
