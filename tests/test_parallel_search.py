@@ -84,6 +84,75 @@ def test_the_look_ahead_follows_hypothesis_generation(serial, tmp_path):
     assert touched[:first] == predicted[:first] and first >= 2
 
 
+def test_the_next_phase_is_predicted_for_the_last_candidate_of_a_phase(
+    serial, tmp_path, monkeypatch
+):
+    """The first round of the next phase (the round index after this one, the next
+    phase's strategy) is predicted at the start of every round: its first new candidate
+    is the one the serial search evaluates first in that phase; the last phase predicts
+    none."""
+    from verification._search.driver import plan
+
+    phases = plan(SPACE, BUDGET, ("gap", "failure"))
+    assert len(phases) >= 2
+    predicted: dict[int, list[str]] = {}
+    real_predict = LookAhead.predict
+
+    def predict(self, *args, **kwargs):
+        real_predict(self, *args, **kwargs)
+        predicted[self.limit] = [key for key, _ in self.next_phase]  # a phase's last round
+
+    monkeypatch.setattr(LookAhead, "predict", predict)
+    parallel = search(
+        THEOREM, SPACE, budget=BUDGET, seed=3, executor="local", workers=2, out=tmp_path
+    )
+    assert _summary(parallel) == _summary(serial)
+    touched = [e.key for e in serial.records]
+    until = phases[0].until
+    new = [key for key in predicted[until] if key not in touched[:until]]
+    assert new and new[0] == touched[until]
+    assert predicted[phases[-1].until] == []
+
+
+def test_the_last_candidate_of_a_phase_starts_the_next_phases_first(monkeypatch):
+    """What idle workers start while the search computes a candidate itself: the next
+    round's first candidates, the next phase's for the phase's last candidate, and
+    nothing for the few before it (they would run past the phase) nor beside busy
+    workers."""
+
+    class Known:  # the evaluator, as far as speculate() looks: what is known
+        seed = 0
+
+        def __init__(self) -> None:
+            self.records: dict[str, None] = {}
+
+        def known(self, key: str) -> bool:
+            return key in self.records
+
+    class Pool:
+        name, workers, threads, background = "local", 2, 1, True
+
+    started: list[str] = []
+    monkeypatch.setattr(LookAhead, "defer", lambda self, c, *a, **k: started.append(c) or True)
+    ahead = LookAhead(Pool(), Known(), 10)  # type: ignore[arg-type]
+    ahead.following = [("f1", "F1"), ("f2", "F2")]
+    ahead.next_phase = [("n1", "N1"), ("n2", "N2")]
+    ahead.limit = 6
+    for made, expected in ((0, ["F1"]), (4, []), (5, ["N1"])):
+        started.clear()
+        ahead.evaluator.records = dict.fromkeys(map(str, range(made)))
+        ahead.speculate()
+        assert started == expected, made
+    ahead.evaluator.records = dict.fromkeys(["0", "1", "2", "3", "n1"])  # n1 known: n2
+    started.clear()
+    ahead.speculate()
+    assert started == ["N2"]
+    monkeypatch.setattr(LookAhead, "running", lambda self: 1)  # the spare worker is busy
+    started.clear()
+    ahead.speculate()
+    assert started == []
+
+
 def test_bad_executors_are_refused_before_anything_runs(tmp_path):
     with pytest.raises(InvalidArgument, match="sweep on slurm instead"):
         search(THEOREM, budget=2, executor="slurm", out=tmp_path / "a")

@@ -359,18 +359,21 @@ def _run_search(
 
         return record
 
+    def strategy_of(phase: Phase):
+        return space.strategy(phase.aims) if phase.aims else space.strategy()
+
     def exhausted(limit: int) -> bool:
         # distinct evaluations touched (cached or new): a resumed search replays the same
         # candidates from the store and stops exactly where an uninterrupted one would
         return len(evaluate.records) >= limit
 
-    def run_round(round_index: int, phase: Phase) -> Counterexample | None:
+    def run_round(round_index: int, phase: Phase, next_phase: Phase | None) -> Counterexample | None:
         # the first counterexample of a round fixes its kind and its violated set:
         # shrinking may only move to smaller cases of the same kind that violate no
         # assumption it did not (a gap never shrinks into a failure, nor into a gap of
         # another assumption)
         state: dict[str, Any] = {"kind": None, "found_as": None, "cut": False, "violated": None}
-        strategy = space.strategy(phase.aims) if phase.aims else space.strategy()
+        strategy = strategy_of(phase)
 
         def judge(evaluation: Evaluation) -> None:
             """What the round makes of an evaluation: target scores while it looks for
@@ -435,6 +438,11 @@ def _run_search(
             look_ahead.predict(
                 lambda record: _round(strategy, budget, seed, round_index, record),
                 lambda record: _round(strategy, budget, seed, round_index + 1, record),
+                None
+                if next_phase is None
+                else lambda record: _round(
+                    strategy_of(next_phase), budget, seed, round_index + 1, record
+                ),
             )
         try:
             _round(strategy, budget, seed, round_index, prop)
@@ -457,8 +465,9 @@ def _run_search(
     try:
         for index, phase in enumerate(phases):
             before = len(evaluate.records)
+            next_phase = phases[index + 1] if index + 1 < len(phases) else None
             while not exhausted(phase.until) and round_index < budget:
-                cx = run_round(round_index, phase)
+                cx = run_round(round_index, phase, next_phase)
                 round_index += 1
                 if cx is None:
                     break

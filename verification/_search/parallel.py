@@ -17,7 +17,9 @@ process. What can run beside it:
   search takes it when it asks for that key, and ends the fork when the candidate was a
   counterexample after all (about half the time).
 - *The next round's first candidates,* predicted the same way, start on idle workers
-  while the search shrinks this round's counterexample in this process.
+  while the search shrinks this round's counterexample in this process; while it
+  computes the last candidate of a phase, the first candidates of the next phase's
+  first round (its round index and strategy are known) start instead.
 - *A counterexample's re-seeds* do not depend on each other: all but one start on the
   workers, and the search computes the last meanwhile.
 - *Its budget check* (a retraining with 4x the steps, for a confirmed failure) changes
@@ -93,6 +95,7 @@ class LookAhead:
         self.imports, self.time_limit = imports, time_limit
         self.predicted: list[tuple[str, Candidate]] = []
         self.following: list[tuple[str, Candidate]] = []  # the next round's first ones
+        self.next_phase: list[tuple[str, Candidate]] = []  # the next phase's first ones
         self.position: dict[str, int] = {}
         # while a round shrinks: a fork of the search computing the shrinker's next step
         # (verification._search.shadow); the number started, and taken by the search
@@ -109,17 +112,25 @@ class LookAhead:
         self,
         generate: Callable[[Callable[[Candidate], None]], None],
         generate_next: Callable[[Callable[[Candidate], None]], None] | None = None,
+        generate_next_phase: Callable[[Callable[[Candidate], None]], None] | None = None,
     ) -> None:
         """Record the candidates of the coming round: ``generate(record)`` runs the
         round's hypothesis generation with ``record`` as its test (which never fails);
         ``generate_next``, the round after it (in the same phase), whose first candidates
-        idle workers evaluate while this round's counterexample is shrunk."""
+        idle workers evaluate while this round's counterexample is shrunk;
+        ``generate_next_phase``, the round after it in the next phase (None: this is the
+        last), whose first candidates idle workers evaluate while this process computes
+        the last candidate of this phase."""
         self.predicted = self._generated(generate)
         self.position = {}
         for index, (key, _) in enumerate(self.predicted):
             self.position.setdefault(key, index)
-        following = [] if generate_next is None else self._generated(generate_next)
-        self.following = following[: self.executor.workers]
+        self.following = self._first(generate_next)
+        self.next_phase = self._first(generate_next_phase)
+
+    def _first(self, generate) -> list[tuple[str, Candidate]]:
+        """The first candidates (one a worker) ``generate`` records; none without it."""
+        return [] if generate is None else self._generated(generate)[: self.executor.workers]
 
     def _generated(self, generate) -> list[tuple[str, Candidate]]:
         candidates: list[Candidate] = []
@@ -216,6 +227,8 @@ class LookAhead:
                 self.defer(later, self.evaluator.seed, self._take, needed=False)
                 started += 1
         self.batches += 1
+        if room == 0:  # the phase's last candidate: the next phase's first ones
+            self.speculate()
 
     def prefetch(self, pairs: list[tuple[Candidate, int]]) -> None:
         """The search is about to ask for these ``(candidate, seed)`` pairs one after
@@ -235,13 +248,19 @@ class LookAhead:
     def speculate(self) -> None:
         """While the search computes a candidate itself (shrinking), start the next
         round's first predicted candidates on the workers no other work holds; the
-        search takes them, as any look-ahead evaluation, when it asks for them. Never
-        near the end of the phase's budget (the last evaluations would keep the pool
-        busy after the search)."""
-        if self.limit - len(self.evaluator.records) <= self.executor.workers:
+        search takes them, as any look-ahead evaluation, when it asks for them. Near the
+        end of the phase's budget, the next phase's first ones instead when this
+        candidate is the phase's last (no fork runs past a phase), none otherwise (nor
+        past the search's last phase: they would keep the pool busy after the search)."""
+        left = self.limit - len(self.evaluator.records)
+        if left > self.executor.workers:
+            ahead = self.following
+        elif left == 1:
+            ahead = self.next_phase
+        else:
             return
         slots = self.executor.workers - 1 - self.running()
-        for key, candidate in self.following:
+        for key, candidate in ahead:
             if slots <= 0:
                 break
             if key not in self.deferred and not self.evaluator.known(key):
