@@ -84,6 +84,34 @@ def test_the_look_ahead_follows_hypothesis_generation(serial, tmp_path):
     assert touched[:first] == predicted[:first] and first >= 2
 
 
+def test_a_replay_stops_once_it_has_the_candidates_it_needs():
+    """A look-ahead replays a round's generation up to the candidates it needs and stops
+    hypothesis there (not at max_examples): the same candidates as the first ones of
+    the whole round, no more generated, and hypothesis left usable."""
+    from verification._runs.evaluator import Evaluator
+    from verification._search.driver import _round
+    from verification.executors import SerialExecutor
+
+    evaluator = Evaluator(th.theorems.get(THEOREM), None, 3)  # keys only
+    ahead = LookAhead(SerialExecutor(), evaluator, BUDGET)
+    strategy = SPACE.strategy()
+    whole: list = []
+    _round(strategy, BUDGET, 3, 1, whole.append)
+    assert len(whole) == BUDGET  # a round that never fails generates max_examples
+    seen: list = []
+
+    def generate(record) -> None:
+        _round(strategy, BUDGET, 3, 1, lambda c: (seen.append(c), record(c)))
+
+    for count in (1, 2, 5):
+        seen.clear()
+        got = [key for key, _ in ahead._generated(generate, count)]
+        assert got == [evaluator.key(c) for c in whole[:count]] and len(seen) == count
+    again: list = []
+    _round(strategy, BUDGET, 3, 1, again.append)
+    assert [evaluator.key(c) for c in again] == [evaluator.key(c) for c in whole]
+
+
 def test_the_next_phase_is_predicted_for_the_last_candidate_of_a_phase(
     serial, tmp_path, monkeypatch
 ):

@@ -77,6 +77,13 @@ def threads_beside(pool: Executor | None):
     return pinned_threads(pool.threads)
 
 
+class _Enough(BaseException):
+    """Ends a replay of hypothesis's generation once it has the candidates it needs.
+    Hypothesis takes an ``Exception`` (and ``SystemExit``, ``GeneratorExit``) in a test
+    for a failure and shrinks it; any other ``BaseException`` it lets through at once,
+    as it does Ctrl-C."""
+
+
 class LookAhead:
     """Parallel look-ahead for one search (see the module docstring)."""
 
@@ -121,7 +128,9 @@ class LookAhead:
         ``generate_next_phase``, the round after it in the next phase (None: this is the
         last), whose first candidates idle workers evaluate while this process computes
         the last candidate of this phase."""
-        self.predicted = self._generated(generate)
+        # past this many hypothesis may optimise the targets: its candidates then depend
+        # on the evaluations, and a prediction would be a guess
+        self.predicted = self._generated(generate, max(self.budget // 2, 10))
         self.position = {}
         for index, (key, _) in enumerate(self.predicted):
             self.position.setdefault(key, index)
@@ -130,14 +139,22 @@ class LookAhead:
 
     def _first(self, generate) -> list[tuple[str, Candidate]]:
         """The first candidates (one a worker) ``generate`` records; none without it."""
-        return [] if generate is None else self._generated(generate)[: self.executor.workers]
+        return [] if generate is None else self._generated(generate, self.executor.workers)
 
-    def _generated(self, generate) -> list[tuple[str, Candidate]]:
+    def _generated(self, generate, count: int) -> list[tuple[str, Candidate]]:
+        """(key, candidate) of the first ``count`` candidates ``generate`` records. The
+        replay stops there: hypothesis would go on to its ``max_examples`` (the budget,
+        0.13-0.24 s a replay of the default cl-ica search, on the search's own path), and
+        the candidates it generates do not depend on when it is stopped."""
         candidates: list[Candidate] = []
-        generate(candidates.append)
-        # past this point hypothesis may optimise the targets: its candidates then depend
-        # on the evaluations, and a prediction would be a guess
-        candidates = candidates[: max(self.budget // 2, 10)]
+
+        def record(candidate: Candidate) -> None:
+            candidates.append(candidate)
+            if len(candidates) >= count:
+                raise _Enough
+
+        with contextlib.suppress(_Enough):
+            generate(record)
         return [(self.evaluator.key(c), c) for c in candidates]
 
     def running(self) -> int:
