@@ -212,7 +212,7 @@ def test_local_pool_workers_start_warm_and_pinned(local_pool):
     """Workers are forks of a forkserver that imported torch and sith's modules once: no
     worker pays for them in its first item. torch._dynamo (0.8 s) is left to the
     worker that needs it (torch.func's reverse mode): nothing in an InfoNCE evaluation
-    does, and preloading it made every pool start 0.8 s later."""
+    does, and preloading it made every pool start about 0.5 s later."""
     assert set(local_pool.preload) >= {"torch", "verification.executors"}
     assert "torch._dynamo" not in local_pool.preload
     states = [o.value for o in local_pool.map_unordered(worker_state, [0, 1, 2, 3])]
