@@ -32,8 +32,9 @@ floors are for the full size on an otherwise idle 2-core machine):
   ones); floors 0.9 (local) and 0.8 (dask);
 - ``scaling.cli.local/serial``: wall time of the whole ``sith sweep cl-ica --vary
   train.batch_size=64,128,256 --vary train.steps=300 --seeds 4`` command (start-up
-  included) on ``--executor local --workers 2`` over the serial command; floor 0.6;
-  ``scaling.cli.serial_seconds`` / ``.local_seconds``: the two commands' wall times;
+  included) on ``--executor local --workers 2`` over the serial command, the median of
+  3 turns of each (quick: 1), taken in turn; floor 0.6; ``scaling.cli.serial_seconds``
+  / ``.local_seconds``: the two commands' median wall times;
 - ``scaling.eval_cpu.pool/serial``: CPU seconds of one evaluation inside a pool worker
   over the same evaluation in this process (the per-evaluation cost of running in a
   pool: warm-up imports, thread settings; barely disturbed by other load), reference 1;
@@ -51,6 +52,7 @@ import argparse
 import dataclasses
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -186,8 +188,8 @@ def main() -> None:
 WORKERS = 2
 CLI_SWEEP = ["cl-ica", "--vary", "train.batch_size=64,128,256", "--vary", "train.steps=300"]
 SIZES = {  # seeds of the train sweep, turns, CLI sweep seeds, search budget, floors?
-    "quick": {"seeds": 1, "repeats": 1, "cli_seeds": 1, "budget": 6, "floors": False},
-    "full": {"seeds": 12, "repeats": 2, "cli_seeds": 4, "budget": 40, "floors": True},
+    "quick": {"seeds": 1, "repeats": 1, "cli_seeds": 1, "cli_turns": 1, "budget": 6, "floors": False},
+    "full": {"seeds": 12, "repeats": 2, "cli_seeds": 4, "cli_turns": 3, "budget": 40, "floors": True},
 }
 
 
@@ -210,7 +212,7 @@ def figures(size: str) -> list[dict]:
     cfg = SIZES[size]
     floors = cfg["floors"]
     out = sweep_figures(cfg["seeds"], cfg["repeats"], floors)
-    out += cli_figures(cfg["cli_seeds"], floors)
+    out += cli_figures(cfg["cli_seeds"], floors, cfg["cli_turns"])
     out += eval_cpu_figures()
     out += search_figures(cfg["budget"], floors)
     return out
@@ -305,11 +307,25 @@ def run_cli_sweep(seeds: int, executor: list[str]) -> tuple[float, list]:
     return seconds, rows
 
 
-def cli_figures(seeds: int, floors: bool) -> list[dict]:
+def cli_figures(seeds: int, floors: bool, turns: int = 1) -> list[dict]:
+    """The whole CLI sweep, serial and local x 2 in turn ``turns`` times: the ratio of the
+    median times (one pair of runs moves by several per cent on a VM whose speed drifts)."""
     local_args = ["--executor", "local", "--workers", str(WORKERS)]
-    serial, serial_rows = run_cli_sweep(seeds, [])
-    local, local_rows = run_cli_sweep(seeds, local_args)
+    serial_times, local_times, identical = [], [], True
+    for _ in range(turns):
+        seconds, serial_rows = run_cli_sweep(seeds, [])
+        serial_times.append(seconds)
+        seconds, local_rows = run_cli_sweep(seeds, local_args)
+        local_times.append(seconds)
+        identical = identical and comparable(local_rows) == comparable(serial_rows)
+    serial, local = statistics.median(serial_times), statistics.median(local_times)
     n = len(serial_rows)
+    each = (
+        f"; turns: serial {', '.join(f'{t:.2f}' for t in serial_times)} s, "
+        f"local {', '.join(f'{t:.2f}' for t in local_times)} s"
+        if turns > 1
+        else ""
+    )
     return [
         _figure(
             "cli.local/serial",
@@ -319,19 +335,13 @@ def cli_figures(seeds: int, floors: bool) -> list[dict]:
             0.6 if floors else None,
             reference=1.0,
             note=f"whole `sith sweep` command, {n} evaluations, start-up included "
-            f"(serial {serial:.1f} s, local {local:.1f} s)",
+            f"(median of {turns}: serial {serial:.2f} s, local {local:.2f} s{each})",
         ),
         # the two times themselves, so that --compare flags a command that got slower
         # even where the ratio holds
         _figure("cli.serial_seconds", serial, "s", "lower", None),
         _figure("cli.local_seconds", local, "s", "lower", None),
-        _figure(
-            "cli.rows_identical",
-            comparable(local_rows) == comparable(serial_rows),
-            "bool",
-            "higher",
-            1.0,
-        ),
+        _figure("cli.rows_identical", identical, "bool", "higher", 1.0),
     ]
 
 

@@ -4,6 +4,7 @@ retries an item whose worker died once before reporting it as lost."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import ClassVar
@@ -139,6 +140,22 @@ def test_a_lost_item_is_retried_once_then_reported_lost():
     assert none[0].lost and none[0].attempts == 1
 
 
+def test_an_order_chooses_each_next_item_when_it_is_asked_for():
+    """The serial executor asks before every item: here, the last pending one first."""
+    asked = []
+
+    def last(pending):
+        asked.append(list(pending))
+        return pending[-1]
+
+    outcomes = list(get_executor("serial", 1).map_unordered(square, [1, 2, 3, 4], order=last))
+    assert [o.index for o in outcomes] == [3, 2, 1, 0]
+    assert [o.value for o in outcomes] == [16, 9, 4, 1]
+    assert asked == [[0, 1, 2, 3], [0, 1, 2], [0, 1], [0]]
+    with pytest.raises(InvalidArgument, match="order chose item 7, which is not pending"):
+        list(get_executor("serial", 1).map_unordered(square, [1, 2], order=lambda p: 7))
+
+
 def test_missing_extras_name_the_extra(monkeypatch):
     with pytest.raises(MissingExtra, match=r"pip install 'sith-toolkit\[dask\]'"):
         require_extra("sith_no_such_module", "dask", "the dask executor")
@@ -224,6 +241,99 @@ def test_local_pool_workers_start_warm_and_pinned(local_pool):
     assert start_forkserver(["json"]) is False  # running: its preload stays
 
 
+def test_a_local_pool_takes_items_as_places_free(local_pool):
+    """Every worker busy and one item waiting: the order is asked for 3 items before the
+    first outcome (2 workers), then for one more as each outcome comes back, so it can
+    use what came back. Every item is computed, whatever the order."""
+    asked = []
+
+    def last(pending):
+        asked.append(len(pending))
+        return pending[-1]
+
+    list(local_pool.map_unordered(square, [0]))  # the pool is up
+    assert local_pool.starting is False
+    outcomes = local_pool.map_unordered(square, list(range(8)), order=last)
+    first = next(outcomes)
+    assert asked == [8, 7, 6] and first.index in (7, 6)
+    rest = list(outcomes)
+    assert asked == [8, 7, 6, 5, 4, 3, 2, 1]
+    assert sorted(o.value for o in [first, *rest]) == [i * i for i in range(8)]
+
+
+def test_a_new_local_pool_is_starting_until_its_first_item():
+    with LocalExecutor(workers=1) as ex:
+        assert ex.starting is True
+        assert [o.value for o in ex.map_unordered(square, [3])] == [9]
+        assert ex.starting is False
+    assert get_executor("serial", 1).starting is False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads Linux's /proc")
+def test_the_forkserver_starts_with_the_workers_thread_count(local_pool):
+    """The forkserver imports numpy, scipy and torch with the thread variables at the
+    workers' count (1), so they start no idle BLAS threads, which spin for about 0.1 s
+    each beside the other processes; its forks (the workers) inherit the variables. A
+    process started the same way runs numpy and scipy on its one thread."""
+    from multiprocessing import forkserver
+
+    from verification._executors.warm import thread_environment
+
+    list(local_pool.map_unordered(square, [1]))  # the forkserver is up
+    pid = forkserver._forkserver._forkserver_pid
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert b"OPENBLAS_NUM_THREADS=1" in environ and b"OMP_NUM_THREADS=1" in environ
+    count = "import os, numpy, scipy.linalg, torch; print(len(os.listdir('/proc/self/task')))"
+    with thread_environment(1):
+        out = subprocess.run([sys.executable, "-c", count], capture_output=True, text=True)
+    assert out.stdout.strip() == "1", out.stderr
+
+
+def test_the_thread_environment_is_set_for_the_block_only(monkeypatch):
+    from verification._executors.warm import THREAD_VARIABLES, thread_environment
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with thread_environment(2):
+        assert all(os.environ[name] == "2" for name in THREAD_VARIABLES)
+    assert os.environ["OMP_NUM_THREADS"] == "7" and "OPENBLAS_NUM_THREADS" not in os.environ
+    with thread_environment(None):
+        assert os.environ["OMP_NUM_THREADS"] == "7" and "OPENBLAS_NUM_THREADS" not in os.environ
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["sweep", "cl-ica", "--executor", "local", "--threads", "2"], 2),
+        (["search", "cl-ica", "--threads=3", "--executor", "local"], 3),
+        (["sweep", "cl-ica", "--executor", "local"], 1),
+        (["sweep", "cl-ica", "--threads", "zero"], 1),
+        (["sweep", "cl-ica", "--threads", "0"], 1),
+        (["sweep", "cl-ica", "--threads"], 1),
+    ],
+)
+def test_the_early_start_reads_the_workers_thread_count(argv, expected):
+    from verification._executors.warm import requested_threads
+
+    assert requested_threads(argv) == expected
+
+
+def test_a_pool_commands_driver_lets_its_idle_blas_threads_sleep(monkeypatch):
+    """Before numpy loads: OpenBLAS reads OPENBLAS_THREAD_TIMEOUT once. A value the user
+    set stays, and a command without a pool is left alone."""
+    from verification._executors import warm
+
+    monkeypatch.setattr(warm, "start_forkserver", lambda preload, threads: True)
+    monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT", raising=False)
+    assert warm.prestart(["sweep", "cl-ica"]) is False
+    assert "OPENBLAS_THREAD_TIMEOUT" not in os.environ
+    assert warm.prestart(["sweep", "cl-ica", "--executor", "local"]) is True
+    assert os.environ["OPENBLAS_THREAD_TIMEOUT"] == "4"
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "12")
+    warm.prestart(["search", "cl-ica", "--executor", "local"])
+    assert os.environ["OPENBLAS_THREAD_TIMEOUT"] == "12"
+
+
 @pytest.mark.parametrize(
     "argv, expected",
     [
@@ -246,7 +356,7 @@ def test_the_cli_starts_a_pool_early_only_for_a_local_pool(argv, expected):
 def test_the_early_start_never_raises(monkeypatch):
     from verification._executors import warm
 
-    def broken(_):
+    def broken(preload, threads):
         raise OSError("no forkserver here")
 
     monkeypatch.setattr(warm, "start_forkserver", broken)

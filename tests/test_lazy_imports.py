@@ -68,13 +68,15 @@ def test_a_lazy_module_is_the_module_it_names():
 
 def test_a_contrastive_evaluation_imports_neither_scikit_learn_nor_scipy_stats():
     """A pool worker imports what it evaluates with: a cl-ica evaluation needs neither
-    scikit-learn nor scipy.stats (1.5 s and 0.7 s of imports in every worker)."""
+    scikit-learn nor scipy.stats (1.5 s and 0.7 s of imports in every worker), and a
+    sweep needs no hypothesis (0.05 s, the search's strategies)."""
     loaded = _fresh(
         "import sys, tempfile\n"
         "from verification._sweep import sweep\n"
         "with tempfile.TemporaryDirectory() as out:\n"
         "    r = sweep('cl-ica', {'train.steps': [20]}, seeds=[0], out=out, plots=False)\n"
         "assert not r.errors and r.rows[0]['metrics'], r.rows\n"
-        "print(sorted(m for m in ('sklearn', 'scipy.stats', 'pandas') if m in sys.modules))"
+        "print(sorted(m for m in ('sklearn', 'scipy.stats', 'pandas', 'hypothesis')"
+        " if m in sys.modules))"
     )
     assert loaded == "[]"

@@ -270,6 +270,57 @@ def test_a_killed_worker_is_retried_or_reported_never_lost(tmp_path, baseline):
     assert rerun.new_evaluations == 4 and not rerun.errors
 
 
+class _CountsResults(Executor):
+    """In this process, one item after another, as if on ``workers`` workers; counts the
+    results handed back."""
+
+    name = "counting"
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers, 1)
+        self.handed_back = 0
+        self.started: list[int] = []
+
+    def _run(self, fn, indexed):
+        for index, item in indexed:
+            self.started.append(index)
+            value = fn(item)
+            self.handed_back += 1
+            yield index, value, None
+
+
+@pytest.mark.parametrize("workers, expected", [(2, [3]), (4, [1]), (5, [0]), (1, [4])])
+def test_the_report_imports_matplotlib_once_a_worker_has_nothing_left(
+    tmp_path, monkeypatch, workers, expected
+):
+    """Four items: on 2 workers, one of them is idle from the third result on; on 4, from
+    the first; on 5, from the start; a lone worker, only at the end."""
+    import verification._sweep.driver as driver
+
+    executor = _CountsResults(workers)
+    calls = []
+    monkeypatch.setattr(driver, "preload_plotting", lambda: calls.append(executor.handed_back))
+    sweep(THEOREM, GRID, seeds=SEEDS, out=tmp_path / "a", executor=executor)
+    assert calls == expected
+    calls.clear()
+    sweep(THEOREM, GRID, seeds=SEEDS, out=tmp_path / "b", executor=_CountsResults(2), plots=False)
+    sweep(THEOREM, GRID, seeds=SEEDS, out=tmp_path / "c")  # serial: it imports when it plots
+    assert calls == []
+
+
+def test_a_pool_starts_one_seed_of_every_setting_first(tmp_path, baseline):
+    """Items 0-1 are the first setting's two seeds, 2-3 the second's: on 2 workers the
+    second setting starts second (then the slower setting, as measured, goes on); on one
+    worker the order is the settings' own. The rows are the serial ones either way."""
+    pool = _CountsResults(2)
+    rows = sweep(THEOREM, GRID, seeds=SEEDS, out=tmp_path / "a", executor=pool, plots=False).rows
+    assert pool.started[:2] == [0, 2] and sorted(pool.started) == [0, 1, 2, 3]
+    assert comparable(rows) == comparable(baseline.rows)
+    alone = _CountsResults(1)
+    sweep(THEOREM, GRID, seeds=SEEDS, out=tmp_path / "b", executor=alone, plots=False)
+    assert alone.started == [0, 1, 2, 3]
+
+
 # --- the same rows on every backend -----------------------------------------------------
 
 

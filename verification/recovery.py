@@ -409,7 +409,7 @@ def _learner(
             f"got {type(spec).__name__}"
         )
     if options:
-        from verification.spaces import apply_options
+        from verification._options import apply_options
 
         apply_options(learner, options)
     if oracle and hasattr(learner, "oracle") and learner.oracle is not True:

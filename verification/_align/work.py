@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 import theory as th
+from verification._candidate import Candidate
 from verification._runs.worker import WorkItem, check_key, worker_evaluator
-from verification.spaces import Candidate
 
 PROBE_STREAM = 31  # the common held-out set: rng([seed, PROBE_STREAM]), never trained on
 

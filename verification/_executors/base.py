@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +76,20 @@ def pinned_threads(n: int | None):
         yield
 
 
+def _in_order(
+    pending: Sequence[int], items: Sequence[Any], order: Callable[[Sequence[int]], int] | None
+) -> Iterator[tuple[int, Any]]:
+    """``(index, item)`` of every pending item, the next one chosen by ``order`` (see
+    :meth:`Executor.map_unordered`) when it is asked for."""
+    left = list(pending)
+    while left:
+        index = left[0] if order is None else order(tuple(left))
+        if index not in left:
+            raise InvalidArgument(f"order chose item {index!r}, which is not pending")
+        left.remove(index)
+        yield index, items[index]
+
+
 def _pinned_call(fn: Callable[[Any], Any], item: Any, threads: int | None) -> Any:
     with pinned_threads(threads):
         return fn(item)
@@ -111,9 +125,20 @@ class Executor:
         return {"name": self.name, "workers": self.workers, "threads": self.threads}
 
     def map_unordered(
-        self, fn: Callable[[Any], Any], items: Sequence[Any], *, retries: int = 1
+        self,
+        fn: Callable[[Any], Any],
+        items: Sequence[Any],
+        *,
+        retries: int = 1,
+        order: Callable[[Sequence[int]], int] | None = None,
     ) -> Iterator[Outcome]:
-        """Run ``fn`` on every item; an item whose worker died is retried ``retries`` times."""
+        """Run ``fn`` on every item; an item whose worker died is retried ``retries`` times.
+
+        ``order(pending)``: of the indices not started yet, the one to start next
+        (default: the first), asked each time an item is handed out: by a local pool
+        whenever a worker can take one, so it may use the outcomes seen so far; by the
+        serial executor before each item; by Dask and SLURM for all items at the start.
+        Scheduling only: every item is computed alike, whatever the order."""
         _check_int("retries", retries, 0)
         attempts = dict.fromkeys(range(len(items)), 0)
         pending = list(range(len(items)))
@@ -123,7 +148,7 @@ class Executor:
             retry = []
             first = all(attempts[i] == 1 for i in pending)
             if first or not self.isolate_retries:
-                runs = self._run(fn, [(i, items[i]) for i in pending])
+                runs = self._run(fn, _in_order(pending, items, order))
             else:  # one at a time: an item that kills its worker takes no other down
                 runs = (r for i in pending for r in self._run(fn, [(i, items[i])]))
             for index, value, error in runs:
@@ -141,12 +166,21 @@ class Executor:
             pending = sorted(retry)
 
     def _run(
-        self, fn: Callable[[Any], Any], indexed: list[tuple[int, Any]]
+        self, fn: Callable[[Any], Any], indexed: Iterable[tuple[int, Any]]
     ) -> Iterator[tuple[int, Any, BaseException | None]]:
+        """``(index, value, error)`` of each item of ``indexed`` (taken from it as late as
+        the executor can: the next one is chosen when it is asked for)."""
         raise NotImplementedError
 
     #: whether :meth:`submit` runs in the background (the caller goes on meanwhile)
     background = False
+
+    @property
+    def starting(self) -> bool:
+        """Whether this executor's workers on this machine are yet to start: until the
+        first is up, the caller's own work (e.g. importing matplotlib for a report) runs
+        beside their start-up instead of beside their evaluations. False here."""
+        return False
 
     def submit(self, fn: Callable[[Any], Any], item: Any) -> Any:
         """Start ``fn(item)`` and return at once a future (``.result()`` waits for it and

@@ -56,10 +56,17 @@ class LocalExecutor(Executor):
         self._starter = None
         self._started = False
         if method == "forkserver":
-            warm.start_forkserver(self.preload)
+            warm.start_forkserver(self.preload, self.threads)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "method": self.method}
+
+    @property
+    def starting(self) -> bool:
+        """True until the pool is made: its workers then start, as forks of a forkserver
+        that may still be importing torch (about 1.4 s from the ``sith`` command's
+        start on 2 cores)."""
+        return self._pool is None
 
     def _ensure_pool(self):
         with self._pool_lock:  # the starter thread and the caller may both get here
@@ -71,7 +78,7 @@ class LocalExecutor(Executor):
 
             context = multiprocessing.get_context(self.method)
             if self.method == "forkserver":
-                warm.start_forkserver(self.preload)  # no-op when already running
+                warm.start_forkserver(self.preload, self.threads)  # no-op when already running
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=context,
@@ -85,10 +92,21 @@ class LocalExecutor(Executor):
         from concurrent.futures.process import BrokenProcessPool
 
         futures: dict = {}  # future -> (index, the pool running it)
+        pending = iter(indexed)
+        # every worker busy and one item waiting, so that a worker that frees takes the
+        # next at once; the rest is chosen when a place frees (see map_unordered's order)
+        window = self.workers + 1
+
+        def top_up() -> None:
+            while len(futures) < window:
+                following = next(pending, None)
+                if following is None:
+                    return
+                pool, future = self._submit_to_pool(fn, following[1])
+                futures[future] = (following[0], pool)
+
         try:
-            for i, item in indexed:
-                pool, future = self._submit_to_pool(fn, item)
-                futures[future] = (i, pool)
+            top_up()
             while futures:
                 done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
                 for future in done:
@@ -102,6 +120,7 @@ class LocalExecutor(Executor):
                         yield index, None, err
                     else:
                         yield index, value, None
+                    top_up()
         except BaseException:
             self.close(kill=True)
             raise

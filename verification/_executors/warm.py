@@ -32,6 +32,21 @@ Since then (issue 25) the workers' imports shrank from 5.4 s to about 1.5 s:
 
 torch (0.8 s) and sith's evaluation modules (0.5 s, sympy and scipy.optimize among
 them) are what is left, and they bound how soon a fresh pool evaluates anything.
+
+*Idle BLAS threads that spin.* OpenBLAS starts one thread per extra core when it loads
+(numpy and scipy each bring their own OpenBLAS), and an idle OpenBLAS thread spins for
+2**28 CPU cycles (about 0.1 s) before it sleeps (``THREAD_TIMEOUT`` in its
+``blas_server.c``). So every process that imported numpy and scipy burned about 0.25 s
+of CPU on a 2-core machine, on the core the other process needed: the driver's threads
+beside the forkserver's imports, the forkserver's beside the driver's, and each worker's
+(started again after the fork) beside the other worker (measured: a fork's first
+InfoNCE evaluation took 0.63 s of CPU, and 0.47 s with its BLAS at 1 thread). Now:
+
+- the forkserver starts with the thread variables at the workers' count
+  (:func:`thread_environment`), so with 1 thread a worker has no BLAS threads at all;
+- a pool command's driver, whose computing the workers do, lets its OpenBLAS threads
+  sleep at once (``OPENBLAS_THREAD_TIMEOUT``, :data:`QUIET_BLAS`) without changing how
+  many it has, so its numbers stay those of a serial run.
 """
 
 from __future__ import annotations
@@ -40,7 +55,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 #: imported once by the forkserver; every local worker is a fork of it.
 #: verification._executors.server_exit: the forkserver leaves without tearing torch down
@@ -49,8 +64,17 @@ WORKER_MODULES = (
     "verification.executors",
     "verification._executors.server_exit",
 )
-#: what a sweep's or a search's workers run (verification._runs.worker.evaluate)
-EVALUATION_MODULES = ("verification._runs.worker",)
+#: what a sweep's or a search's workers run (verification._runs.worker.evaluate), with
+#: what an evaluation imports where it is used (so that a driver that only plans and
+#: keys evaluations does without them): the checks, the recovery and its metrics' scipy
+EVALUATION_MODULES = (
+    "verification._runs.worker",
+    "verification.checks",
+    "verification.recovery",
+    "scipy.linalg",
+    "scipy.optimize",
+    "scipy.spatial",
+)
 
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -59,6 +83,10 @@ THREAD_VARIABLES = (
     "NUMEXPR_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
 )
+
+#: a pool command's driver: its idle OpenBLAS threads sleep after 2**4 cycles (OpenBLAS's
+#: least) instead of 2**28 (about 0.1 s of spinning per thread, beside the workers)
+QUIET_BLAS = {"OPENBLAS_THREAD_TIMEOUT": "4"}
 
 #: the commands whose --executor local runs a process pool
 POOL_COMMANDS = ("sweep", "search", "align")
@@ -69,10 +97,32 @@ def preload_list(extra: Sequence[str] = ()) -> list[str]:
     return list(dict.fromkeys((*WORKER_MODULES, *extra)))
 
 
-def start_forkserver(preload: Sequence[str]) -> bool:
+@contextlib.contextmanager
+def thread_environment(threads: int | None) -> Iterator[None]:
+    """While the block runs, every :data:`THREAD_VARIABLES` is ``threads`` in this
+    process's environment, so a process started in the block inherits them; afterwards
+    each is as before. ``None``: the environment is left alone."""
+    if threads is None:
+        yield
+        return
+    before = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def start_forkserver(preload: Sequence[str], threads: int | None = 1) -> bool:
     """Start this process's forkserver now, importing ``preload`` (in the background:
-    this returns at once). False where there is no forkserver or it already runs (the
-    first preload is the one that counts, as for any forkserver)."""
+    this returns at once), with the thread variables at ``threads`` (the workers' count;
+    None: this process's environment as is). False where there is no forkserver or it
+    already runs (the first preload and count are the ones that count, as for any
+    forkserver; each worker pins its own threads anyway, :func:`worker_init`)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return False
     from multiprocessing import forkserver
@@ -81,7 +131,8 @@ def start_forkserver(preload: Sequence[str]) -> bool:
     if getattr(server, "_forkserver_pid", None) is not None:
         return False
     multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
-    forkserver.ensure_running()
+    with thread_environment(threads):  # read once, when numpy and torch load
+        forkserver.ensure_running()
     return True
 
 
@@ -101,13 +152,33 @@ def pool_requested(argv: Sequence[str]) -> bool:
     return False
 
 
+def requested_threads(argv: Sequence[str]) -> int:
+    """The ``--threads`` of a ``sith`` command line (default 1), by the same cheap look
+    as :func:`pool_requested`; 1 where it is not a positive integer (click rejects it
+    later)."""
+    words = list(argv)
+    for i, word in enumerate(words):
+        value = None
+        if word == "--threads" and i + 1 < len(words):
+            value = words[i + 1]
+        elif word.startswith("--threads="):
+            value = word.partition("=")[2]
+        if value is not None:
+            return int(value) if value.isdigit() and int(value) > 0 else 1
+    return 1
+
+
 def prestart(argv: Sequence[str]) -> bool:
     """Called by the ``sith`` console script before it imports the CLI: when the command
     runs a local pool, start its forkserver now, so that it imports the workers'
-    modules on another core while this process imports its own. Never raises."""
+    modules on another core while this process imports its own, and let this process's
+    idle BLAS threads sleep (:data:`QUIET_BLAS`, before numpy loads; a value the user
+    set stays). Never raises."""
     try:
         if pool_requested(argv):
-            return start_forkserver(preload_list(EVALUATION_MODULES))
+            for name, value in QUIET_BLAS.items():
+                os.environ.setdefault(name, value)
+            return start_forkserver(preload_list(EVALUATION_MODULES), requested_threads(argv))
     except Exception:  # an optimisation only: the pool starts its forkserver itself later
         pass
     return False
@@ -152,13 +223,16 @@ def warm_worker(modules: Sequence[str], threads: int | None) -> list[str]:
 __all__ = [
     "EVALUATION_MODULES",
     "POOL_COMMANDS",
+    "QUIET_BLAS",
     "THREAD_VARIABLES",
     "WORKER_MODULES",
     "pin_process",
     "pool_requested",
     "preload_list",
     "prestart",
+    "requested_threads",
     "start_forkserver",
+    "thread_environment",
     "warm_worker",
     "worker_init",
 ]

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.linalg import orthogonal_procrustes
 
 from theory.errors import InvalidArgument
 from verification._metrics._arrays import _CONST_RTOL, _as_pair, _split, as_array, r2_uniform
@@ -167,6 +166,8 @@ def _procrustes_predict(
     train, test = _split(a.shape[0], test_fraction, seed)
     a_mean, b_mean = a[train].mean(axis=0), b[train].mean(axis=0)
     a_tr, b_tr = a[train] - a_mean, b[train] - b_mean
+    from scipy.linalg import orthogonal_procrustes  # imported where used
+
     q, sv_sum = orthogonal_procrustes(b_tr, a_tr)
     b_norm_sq = float(np.sum(b_tr**2))
     s = sv_sum / b_norm_sq if b_norm_sq > 0 else 0.0

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.linalg
-from scipy.spatial.distance import pdist
 
 from theory.errors import InvalidArgument
 from verification._metrics._arrays import _CONST_RTOL, _as_pair, _split, r2_uniform
@@ -47,6 +45,8 @@ def r2_linear(z: Array, z_hat: Array, *, test_fraction: float = 0.5, seed: int =
     # LinearRegression computes it (scipy's lstsq, singular values below 1e-6 of the
     # largest cut off: its ``tol``), without its 1.5 s import (see r2_uniform)
     b_mean, a_mean = b[train].mean(axis=0), a[train].mean(axis=0)
+    import scipy.linalg  # imported where used
+
     coef = scipy.linalg.lstsq(b[train] - b_mean, a[train] - a_mean, cond=_LSTSQ_COND)[0]
     return r2_uniform(a[test], b[test] @ coef + (a_mean - b_mean @ coef))
 
@@ -55,6 +55,8 @@ def _median_heuristic_gamma(x: np.ndarray, rng: np.random.Generator) -> float:
     """RBF ``gamma = 1 / median(||x_i - x_j||^2)`` on at most 1000 points."""
     if x.shape[0] > 1000:
         x = x[rng.choice(x.shape[0], size=1000, replace=False)]
+    from scipy.spatial.distance import pdist  # imported where used
+
     sq = pdist(x, "sqeuclidean")
     sq = sq[sq > 0]
     med = float(np.median(sq)) if sq.size else 1.0

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from theory.errors import InvalidArgument
 from verification._metrics._arrays import _as_pair, _center
@@ -52,6 +51,8 @@ def _knn_indices(x: np.ndarray, k: int) -> np.ndarray:
     """
     n = x.shape[0]
     if x.shape[1] <= _KDTREE_MAX_DIM:
+        from scipy.spatial import cKDTree  # imported where used
+
         _, idx = cKDTree(x).query(x, k=k + 1)
         idx = idx.reshape(n, k + 1)
         drop = idx == np.arange(n)[:, None]

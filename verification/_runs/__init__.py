@@ -25,7 +25,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from verification._runs.documents import escape, figures_of, load_document, pyplot, save_figure
+from verification._runs.documents import (
+    escape,
+    figures_of,
+    load_document,
+    pyplot,
+    save_figure,
+    tight_layout,
+)
 from verification._runs.records import (
     EVALUATION_SCHEMA,
     KINDS,
@@ -102,4 +109,5 @@ __all__ = [
     "sigint_deferred",
     "spec_key",
     "store_at",
+    "tight_layout",
 ]

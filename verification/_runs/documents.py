@@ -53,6 +53,18 @@ def pyplot() -> Any:
     return plt
 
 
+def tight_layout(fig: Any) -> None:
+    """``fig.tight_layout()``, but without leaving a layout engine on ``fig``.
+    matplotlib's ``tight_layout`` leaves a placeholder engine behind, and for a figure
+    with an engine every ``savefig`` draws the figure twice (a dry run first, so that
+    the engine can measure it); the PNG is the same, byte for byte, and takes 15 %
+    less time. A figure without an engine is also laid out again by
+    :func:`~verification._figures.save_vector` once it is resized for a paper."""
+    from matplotlib.layout_engine import TightLayoutEngine
+
+    TightLayoutEngine().execute(fig)
+
+
 def preload_plotting() -> None:
     """Import matplotlib (Agg) in a background thread: a driver that hands its work to
     pool workers waits idle for them, and its report needs matplotlib at the end (0.5 s
@@ -72,4 +84,12 @@ def save_figure(fig: Any, path: Path, formats: Sequence[str] = (), dpi: int = 90
     return path
 
 
-__all__ = ["escape", "figures_of", "load_document", "preload_plotting", "pyplot", "save_figure"]
+__all__ = [
+    "escape",
+    "figures_of",
+    "load_document",
+    "preload_plotting",
+    "pyplot",
+    "save_figure",
+    "tight_layout",
+]

@@ -24,11 +24,10 @@ from typing import Any
 import theory as th
 from theory.errors import EvaluationTimeout, InvalidProcess, ResourceLimit
 from verification import learners as L
+from verification._candidate import Candidate
+from verification._options import apply_options
 from verification._runs.records import Evaluation, spec_key
 from verification._runs.store import NoStore, ResultStore
-from verification.checks import check
-from verification.recovery import recover
-from verification.spaces import Candidate, apply_options
 
 # how thoroughly each candidate's assumptions are checked during a search
 CHECK_SETTINGS = {"n_points": 256, "time_limit": 0.5, "adversarial_steps": 20}
@@ -162,6 +161,11 @@ class Evaluator:
         return evaluation
 
     def _evaluate(self, candidate, spec, learner, key, on_fit=None) -> Evaluation:
+        # imported here: a pool's driver plans and keys evaluations without them (0.25 s
+        # of scipy and the checks), and its forkserver preloads them for the workers
+        from verification.checks import check
+        from verification.recovery import recover
+
         start = time.perf_counter()
         base = {**spec, "key": key, "params": candidate.params()}
         try:

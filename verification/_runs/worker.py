@@ -23,6 +23,7 @@ from typing import Any
 
 import theory as th
 from theory.errors import InvalidArgument, SithError, UnknownName
+from verification._candidate import Candidate
 from verification._loading import (
     find_user_object,
     import_from_env,
@@ -32,7 +33,6 @@ from verification._loading import (
 from verification._runs.evaluator import Evaluator
 from verification._runs.records import Evaluation
 from verification._runs.store import store_at
-from verification.spaces import Candidate
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,15 @@ from typing import Any
 from theory.theorems import defined_in
 from verification import _reproduce as reproduce
 from verification import citations, provenance
-from verification._runs import Evaluation, ResultStore, escape, load_document, pyplot, save_figure
+from verification._runs import (
+    Evaluation,
+    ResultStore,
+    escape,
+    load_document,
+    pyplot,
+    save_figure,
+    tight_layout,
+)
 from verification._search.records import SearchResult
 
 SCHEMA = "sith.report/1"
@@ -487,7 +495,7 @@ def render_plots(
             axes[0, k].set_ylabel(f"recovered ẑ{j + 1}")
         claim = cx.get("claim_metric") or {}
         fig.suptitle(f"{cx['kind']} {i}: {claim.get('name')} = {_fmt(claim.get('value'))}")
-        fig.tight_layout()
+        tight_layout(fig)
         written.append(save_figure(fig, figures / f"counterexample-{i}.png", formats, dpi=80))
     evaluated = set(report.get("evaluated") or ())
     scored = [e for k, e in sorted(by_key.items()) if k in evaluated and e.claim_value is not None]
@@ -516,7 +524,7 @@ def render_plots(
             ax.set_xlabel(key)
             ax.set_ylabel(scored[0].claim["name"])
         axes[0, 0].legend(fontsize=7)
-        fig.tight_layout()
+        tight_layout(fig)
         written.append(save_figure(fig, figures / "metric-vs-parameters.png", formats, dpi=80))
     return written
 

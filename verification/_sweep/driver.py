@@ -35,6 +35,7 @@ from verification._runs.arguments import (
 from verification._runs.documents import preload_plotting
 from verification._runs.evaluator import evaluation_spec
 from verification._runs.session import claim_record, open_run
+from verification._sweep.order import LongestFirst
 from verification._sweep.plan import SweepPlan, check_size, count_settings, stored_seconds
 from verification._sweep.reports import render_html, render_markdown, render_plots
 from verification._sweep.result import SweepResult, error_row, row_from_evaluation, rows_csv
@@ -309,11 +310,25 @@ def _run(
                 )
             )
         run.write(result, final=False)
-        if plots and items and executor.name != "serial":
-            preload_plotting()  # while the workers start and run: the report needs it
-        for outcome in executor.map_unordered(work.evaluate, items, retries=retries):
+        # the report needs matplotlib (0.3 s of imports, in a thread): imported while the
+        # pool's workers start, or else once a worker has no item left, on the core it
+        # frees. Imported beside busy workers, it slowed them (0.13 s more for the
+        # benchmark's 12-evaluation sweep on 2 cores)
+        plotting = plots and bool(items) and executor.name != "serial"
+        idle_after = max(len(items) - executor.workers + 1, 0)  # results until then
+        if plotting and (idle_after == 0 or executor.starting):
+            preload_plotting()
+            plotting = False
+        # a pool takes the slowest settings first, as measured (a short tail)
+        order = LongestFirst([waiting[key][0][0] for key in keys]) if executor.workers > 1 else None
+        outcomes = executor.map_unordered(work.evaluate, items, retries=retries, order=order)
+        for done, outcome in enumerate(outcomes, start=1):
+            if plotting and done == idle_after:
+                preload_plotting()
             key = keys[outcome.index]
             evaluation, error, fresh = _answer(outcome, key)
+            if order is not None and fresh and evaluation is not None:
+                order.record(outcome.index, evaluation.seconds)
             if evaluation is not None and not evaluation.transient and not store.path(key).exists():
                 store.put(evaluation)
             result.new_evaluations += int(fresh)

@@ -21,7 +21,7 @@ from typing import Any
 
 from theory.errors import InvalidArgument
 from verification import citations
-from verification._runs import escape, figures_of, load_document, pyplot, save_figure
+from verification._runs import escape, figures_of, load_document, pyplot, save_figure, tight_layout
 from verification._sweep.result import SCHEMA, outcome_label, summarise
 
 REQUIRED = {
@@ -295,7 +295,7 @@ def _vary_figure(plt, doc: dict[str, Any], key: str):
     if others:
         metric_ax.legend(fontsize=7)
     fig.suptitle(f"{doc['theorem']}: {claim.get('name')} against {key}")
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -325,7 +325,7 @@ def _curve_figure(plt, doc: dict[str, Any], rows: list[dict[str, Any]]):
     ax.set_ylabel(claim.get("name"))
     ax.legend(fontsize=7)
     ax.set_title(f"{doc['theorem']}: {claim.get('name')} along training (one line per seed)")
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 

@@ -34,9 +34,9 @@ import theory as th
 from theory._spec import Spec
 from theory.errors import InvalidArgument, SithError
 from verification import learners as L
-from verification._options import canonical_value, wants_float
+from verification._candidate import Candidate
+from verification._options import apply_options, canonical_value, option_names, wants_float
 from verification._text import one_line
-from verification.spaces import Candidate, apply_options, option_names
 
 PARTS = ("latent", "mixing", "conditional", "view_mixing")
 DIMENSION_KEYS = ("dim", "latent.n", "mixing.n")
