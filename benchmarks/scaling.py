@@ -59,6 +59,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from verification._executors.warm import EVALUATION_MODULES
 from verification._sweep import sweep
 from verification._sweep.result import VOLATILE
 from verification.executors import MissingExtra, get_executor
@@ -219,7 +220,9 @@ def figures(size: str) -> list[dict]:
 
 
 def sweep_figures(seeds: int, repeats: int, floors: bool) -> list[dict]:
-    executors = {"serial": get_executor("serial", 1, 1), "local": get_executor("local", WORKERS, 1)}
+    # the local pool preloads what the sith command's does (and the first preload counts)
+    local = get_executor("local", WORKERS, 1, preload=EVALUATION_MODULES)
+    executors = {"serial": get_executor("serial", 1, 1), "local": local}
     try:
         executors["dask"] = get_executor("dask", WORKERS, 1)
     except MissingExtra:  # the dask extra is not installed: no dask figure
@@ -384,13 +387,14 @@ def _stable(value):
 
 
 def eval_cpu_figures() -> list[dict]:
-    """CPU seconds per evaluation in a fresh pool (first items included) over in this
-    process (warmed up first, as a long serial run is)."""
+    """CPU seconds per evaluation in a fresh pool (first items included; its forkserver
+    preloaded what the sith command's does) over in this process (warmed up first, as a
+    long serial run is)."""
     items = work_items("cl-ica", {"train.batch_size": [64, 128, 256], "train.steps": [300]}, 2)
     evaluate_timed(items[0])  # this process warm, as the pool's forkserver is
     with get_executor("serial", 1, 1) as serial:
         here = [o.value for o in serial.map_unordered(evaluate_timed, items)]
-    with get_executor("local", WORKERS, 1) as local:
+    with get_executor("local", WORKERS, 1, preload=EVALUATION_MODULES) as local:
         pool = [o.value for o in local.map_unordered(evaluate_timed, items)]
     cpu_here = sum(v[2] for v in here)
     same = sorted(json.dumps(_stable(v[0]), sort_keys=True) for v in here)

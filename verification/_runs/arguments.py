@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from theory.errors import InvalidArgument
+from verification._executors.warm import EVALUATION_MODULES
 from verification.executors import Executor, get_executor
 
 SEED_LIMIT = 2**32  # numpy's seed range
@@ -103,7 +104,9 @@ def open_executor(
         raise InvalidArgument(f"the serial executor has one worker, got workers={workers!r}")
     settings: dict[str, Any] = {}
     if name == "local":
-        settings["preload"] = (WORKER_MODULE,)
+        # the worker module and what an evaluation imports where it runs (as the sith
+        # command's early forkserver has): warm workers, and a driver without them
+        settings["preload"] = EVALUATION_MODULES
     elif name == "dask":
         settings["address"] = options.get("address")
     elif name == "slurm":
