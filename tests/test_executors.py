@@ -3,6 +3,7 @@ retries an item whose worker died once before reporting it as lost."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import torch
 
 from theory.errors import InvalidArgument, UnknownName
+from verification._executors.warm import GC_PAUSE, GC_RESUME
 from verification.executors import (
     EXECUTORS,
     Executor,
@@ -60,6 +62,8 @@ def worker_state(_: object) -> dict:
         "torch_threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
         "omp_env": os.environ.get("OMP_NUM_THREADS"),
+        "gc_enabled": gc.isenabled(),
+        "gc_frozen": gc.get_freeze_count(),
     }
 
 
@@ -236,6 +240,10 @@ def test_local_pool_workers_start_warm_and_pinned(local_pool):
     assert all(s["preloaded"] and not s["dynamo"] for s in states)
     assert all(s["torch_threads"] == 1 and s["omp_env"] == "1" for s in states)
     assert all(s["interop_threads"] == 1 for s in states)
+    # the preload ran without collections and was then frozen (verification/_executors/
+    # gc_pause.py, gc_resume.py): collecting works, and leaves the inherited heap alone
+    assert local_pool.preload[0] == GC_PAUSE and local_pool.preload[-1] == GC_RESUME
+    assert all(s["gc_enabled"] and s["gc_frozen"] > 10_000 for s in states)
     from verification._executors.warm import start_forkserver
 
     assert start_forkserver(["json"]) is False  # running: its preload stays

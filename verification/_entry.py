@@ -27,8 +27,10 @@ def main() -> None:
     try:
         # a local pool's forkserver imports the workers' modules on another core while
         # this process imports the CLI's (stdlib only until then)
+        from verification import _startup_gc
         from verification._executors.warm import prestart
 
+        _startup_gc.pause(sys.argv[1:])  # resumed by the command, its imports done
         prestart(sys.argv[1:])
         from verification.cli import main as cli
 

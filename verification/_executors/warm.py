@@ -92,9 +92,19 @@ QUIET_BLAS = {"OPENBLAS_THREAD_TIMEOUT": "4"}
 POOL_COMMANDS = ("sweep", "search", "align")
 
 
+#: the first and last modules of every preload: the garbage collector pauses while the
+#: forkserver imports, and what it imported is then frozen (see the two modules)
+GC_PAUSE = "verification._executors.gc_pause"
+GC_RESUME = "verification._executors.gc_resume"
+
+
 def preload_list(extra: Sequence[str] = ()) -> list[str]:
-    """The forkserver's preload: :data:`WORKER_MODULES`, then ``extra``, each once."""
-    return list(dict.fromkeys((*WORKER_MODULES, *extra)))
+    """The forkserver's preload: :data:`WORKER_MODULES`, then ``extra``, each once,
+    between :data:`GC_PAUSE` and :data:`GC_RESUME`."""
+    modules = dict.fromkeys((*WORKER_MODULES, *extra))
+    modules.pop(GC_PAUSE, None)
+    modules.pop(GC_RESUME, None)
+    return [GC_PAUSE, *modules, GC_RESUME]
 
 
 @contextlib.contextmanager
@@ -222,6 +232,8 @@ def warm_worker(modules: Sequence[str], threads: int | None) -> list[str]:
 
 __all__ = [
     "EVALUATION_MODULES",
+    "GC_PAUSE",
+    "GC_RESUME",
     "POOL_COMMANDS",
     "QUIET_BLAS",
     "THREAD_VARIABLES",

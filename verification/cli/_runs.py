@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from verification import _startup_gc
 from verification.cli import _common as common
 
 
@@ -75,6 +76,7 @@ def execute(
     (``--json``) or ``summarise(result, document)``, track it, and leave with the conventional
     code: 130/143 when interrupted, 2 (one line) when ``failure(result)`` names one."""
     outputs.check()
+    _startup_gc.resume()  # the command's imports are done (see verification._startup_gc)
     with progress or contextlib.nullcontext(), common.sigterm_as_interrupt() as terminated:
         result = run(progress)
     doc = result.to_dict()

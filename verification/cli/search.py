@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from verification import _startup_gc
 from verification.cli import _common as common
 from verification.cli import _options as opt
 
@@ -136,6 +137,7 @@ def search_command(
         out = default_directory("search", f"{name}-s{seed}", config)
         resume = True
     outputs.check()
+    _startup_gc.resume()  # the command's imports are done (see verification._startup_gc)
     progress = None if quiet or as_json else SearchProgress(budget, verbose)
     with progress or contextlib.nullcontext(), common.sigterm_as_interrupt() as terminated:
         result = search(
