@@ -47,6 +47,10 @@ InfoNCE evaluation took 0.63 s of CPU, and 0.47 s with its BLAS at 1 thread). No
 - a pool command's driver, whose computing the workers do, lets its OpenBLAS threads
   sleep at once (``OPENBLAS_THREAD_TIMEOUT``, :data:`QUIET_BLAS`) without changing how
   many it has, so its numbers stay those of a serial run.
+
+*Garbage collections during the imports.* The preload creates hundreds of thousands of
+objects and no garbage, and each full collection it triggers walks all of them (0.15 s
+in all): it runs between :data:`GC_PAUSE` and :data:`GC_RESUME`, which freezes it.
 """
 
 from __future__ import annotations
