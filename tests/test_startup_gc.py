@@ -67,3 +67,12 @@ def test_a_sweep_resumes_it_before_it_computes(collector, tmp_path, monkeypatch)
     )
     assert result.exit_code == 0, result.output
     assert seen == [True] and gc.isenabled()
+
+
+def test_a_command_word_that_was_an_options_value_resumes_it(collector):
+    """``sith --import align theorems``: the early look took "align" for the command;
+    the command that runs is ``theorems``, so the collector runs again."""
+    assert _startup_gc.pause(["--import", "align", "theorems"]) is True
+    result = CliRunner().invoke(main, ["theorems"])
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled()

@@ -34,3 +34,31 @@ def test_a_setting_started_but_not_measured_counts_as_the_slowest():
     order.record(2, 1.0)
     order.record(3, 2.0)
     assert order.estimate(1) == 1.5 and order([1]) == 1
+
+
+def test_a_retry_of_an_item_handed_out_before_is_still_chosen():
+    order = LongestFirst([0, 1])
+    assert order([0, 1]) == 0 and order([1]) == 1
+    assert order([0]) == 0  # lost once, pending again: nothing queued holds it
+
+
+def test_thousands_of_items_in_the_order_of_their_settings_then_longest_first():
+    n = 20_000
+    order = LongestFirst([i // 4 for i in range(n)])  # 5000 settings of 4 seeds
+    pending = dict.fromkeys(range(n))
+    picks = []
+    for _ in range(5000):  # one of each setting first, in their order
+        picks.append(order(pending.keys()))
+        del pending[picks[-1]]
+    assert picks[:3] == [0, 4, 8] and picks[-1] == n - 4
+    order.record(4, 9.0)  # setting 1 is the slowest measured; the rest are not measured
+    order.record(0, 1.0)
+    for setting in range(2, 5000):
+        order.record(4 * setting, 0.5)
+    rest = []
+    while pending:
+        rest.append(order(pending.keys()))
+        del pending[rest[-1]]
+    assert rest[:3] == [5, 6, 7]  # setting 1's other seeds, then setting 0's
+    assert rest[3:6] == [1, 2, 3]
+    assert sorted(rest + picks) == list(range(n))

@@ -7,8 +7,10 @@ start-up on the 2-core machine, five collections). The console script pauses the
 collector for those commands (:func:`pause`, before it imports anything), and the
 command resumes it once its imports are done, before it computes (:func:`resume`):
 what was imported is frozen (:func:`gc.freeze`, left alone by every later collection)
-and the collector runs as usual from then on. Nothing else changes: a process that did
-not pause it (the Python API, the pytest plugin) is left as it is.
+and the collector runs as usual from then on (any other command resumes it when the CLI
+resolves it). Nothing else changes: a process that did not pause it (the Python API,
+the pytest plugin) is left as it is. Garbage made while it was paused (import-time
+cycles, few) is frozen with the rest and never freed: a bounded cost, once per command.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,16 +77,17 @@ def pinned_threads(n: int | None):
 
 
 def _in_order(
-    pending: Sequence[int], items: Sequence[Any], order: Callable[[Sequence[int]], int] | None
+    pending: Sequence[int], items: Sequence[Any], order: Callable[[Collection[int]], int] | None
 ) -> Iterator[tuple[int, Any]]:
     """``(index, item)`` of every pending item, the next one chosen by ``order`` (see
-    :meth:`Executor.map_unordered`) when it is asked for."""
-    left = list(pending)
+    :meth:`Executor.map_unordered`) when it is asked for. ``order`` sees the pending
+    indices in their order, as a live view (constant-time ``in``; not to be kept)."""
+    left = dict.fromkeys(pending)
     while left:
-        index = left[0] if order is None else order(tuple(left))
+        index = next(iter(left)) if order is None else order(left.keys())
         if index not in left:
             raise InvalidArgument(f"order chose item {index!r}, which is not pending")
-        left.remove(index)
+        del left[index]
         yield index, items[index]
 
 
@@ -130,7 +131,7 @@ class Executor:
         items: Sequence[Any],
         *,
         retries: int = 1,
-        order: Callable[[Sequence[int]], int] | None = None,
+        order: Callable[[Collection[int]], int] | None = None,
     ) -> Iterator[Outcome]:
         """Run ``fn`` on every item; an item whose worker died is retried ``retries`` times.
 

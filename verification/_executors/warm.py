@@ -190,9 +190,10 @@ def prestart(argv: Sequence[str]) -> bool:
     set stays). Never raises."""
     try:
         if pool_requested(argv):
-            for name, value in QUIET_BLAS.items():
+            started = start_forkserver(preload_list(EVALUATION_MODULES), requested_threads(argv))
+            for name, value in QUIET_BLAS.items():  # after: workers keep OpenBLAS's own
                 os.environ.setdefault(name, value)
-            return start_forkserver(preload_list(EVALUATION_MODULES), requested_threads(argv))
+            return started
     except Exception:  # an optimisation only: the pool starts its forkserver itself later
         pass
     return False

@@ -9,6 +9,7 @@ where it stopped: rerunning it recomputes nothing that finished.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import tempfile
@@ -321,29 +322,33 @@ def _run(
             plotting = False
         # a pool takes the slowest settings first, as measured (a short tail)
         order = LongestFirst([waiting[key][0][0] for key in keys]) if executor.workers > 1 else None
-        outcomes = executor.map_unordered(work.evaluate, items, retries=retries, order=order)
-        for done, outcome in enumerate(outcomes, start=1):
-            if plotting and done == idle_after:
-                preload_plotting()
-            key = keys[outcome.index]
-            evaluation, error, fresh = _answer(outcome, key)
-            if order is not None and fresh and evaluation is not None:
-                order.record(outcome.index, evaluation.seconds)
-            if evaluation is not None and not evaluation.transient and not store.path(key).exists():
-                store.put(evaluation)
-            result.new_evaluations += int(fresh)
-            for i, j in waiting[key]:
-                if evaluation is not None:
-                    row = row_from_evaluation(i, result.settings[i], evaluation, result.device)
-                else:
-                    row = error_row(i, result.settings[i], seeds[j], key, error, result.device)
-                finish((i, j), row, fresh)
-            if timing_pending and fresh and evaluation is not None and evaluation.seconds > 0:
-                timing_pending = False  # no stored timings: the first evaluation's
-                plan = replace(plan, cached=len(rows), stage="timed")
-                plan = plan.with_timing(evaluation.seconds, "the first evaluation took")
-                if on_plan is not None:
-                    on_plan(plan)
+        # closed as soon as the loop ends, however it ends: a stop kills the items in flight
+        outcomes = contextlib.closing(
+            executor.map_unordered(work.evaluate, items, retries=retries, order=order)
+        )
+        with outcomes as each:
+            for done, outcome in enumerate(each, start=1):
+                if plotting and done == idle_after:
+                    preload_plotting()
+                key = keys[outcome.index]
+                evaluation, error, fresh = _answer(outcome, key)
+                if order is not None and fresh and evaluation is not None:
+                    order.record(outcome.index, evaluation.seconds)
+                if evaluation is not None and not evaluation.transient and not store.path(key).exists():
+                    store.put(evaluation)
+                result.new_evaluations += int(fresh)
+                for i, j in waiting[key]:
+                    if evaluation is not None:
+                        row = row_from_evaluation(i, result.settings[i], evaluation, result.device)
+                    else:
+                        row = error_row(i, result.settings[i], seeds[j], key, error, result.device)
+                    finish((i, j), row, fresh)
+                if timing_pending and fresh and evaluation is not None and evaluation.seconds > 0:
+                    timing_pending = False  # no stored timings: the first evaluation's
+                    plan = replace(plan, cached=len(rows), stage="timed")
+                    plan = plan.with_timing(evaluation.seconds, "the first evaluation took")
+                    if on_plan is not None:
+                        on_plan(plan)
         result.status = "complete"
     except KeyboardInterrupt:
         result.status = "interrupted"

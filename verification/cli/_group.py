@@ -14,6 +14,7 @@ import sys
 
 import click
 
+from verification import _startup_gc
 from verification.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL,
@@ -57,6 +58,8 @@ class SithGroup(click.Group):
         return [*self.lazy_commands, *sorted(eager)]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _startup_gc.COMMANDS:
+            _startup_gc.resume()  # paused for a command word that was an option's value
         if cmd_name in self.lazy_commands:
             return self._load(cmd_name)
         return super().get_command(ctx, cmd_name)
