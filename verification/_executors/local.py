@@ -64,8 +64,8 @@ class LocalExecutor(Executor):
     @property
     def starting(self) -> bool:
         """True until the pool is made: its workers then start, as forks of a forkserver
-        that may still be importing torch (about 1.4 s from the ``sith`` command's
-        start on 2 cores)."""
+        that may still be importing torch (ready about 1.2 s after the ``sith``
+        command's start on 2 cores)."""
         return self._pool is None
 
     def _ensure_pool(self):

@@ -3,9 +3,10 @@
 A pool of ``w`` workers finishes when its last worker does. Started in the order of the
 settings, a sweep over sizes ends with its slowest items (the largest batch, dimension
 or step count comes last), one worker computing while the others idle. Longest
-processing time first (Graham, 1969, "Bounds on multiprocessing timing anomalies",
-SIAM J. Appl. Math. 17(2)) keeps the finish within 4/3 of the best possible, and in
-practice close to it: the short items fill the gaps at the end.
+processing time first keeps the finish within 4/3 of the best possible (Graham, 1969,
+"Bounds on multiprocessing timing anomalies", SIAM J. Appl. Math. 17(2): the bound as
+textbooks state it; not checked against the paper's text here), and in practice close
+to it: the short items fill the gaps at the end.
 
 The times are not known before the sweep runs, so :class:`LongestFirst` learns them:
 the first seed of every setting goes first (each setting's time is known early), then
